@@ -1,0 +1,418 @@
+//! The domain's nouns: missions, their sources, what a fetch leaves behind, and the
+//! normalized item that every later stage works on.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The kind of a diplomatic mission, as the ministry names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum MissionKind {
+    /// Kedutaan Besar (embassy).
+    Kbri,
+    /// Konsulat Jenderal (consulate-general).
+    Kjri,
+    /// Konsulat (consulate).
+    Kri,
+    /// Perutusan Tetap (permanent mission).
+    Ptri,
+    /// Kantor Dagang dan Ekonomi (Taipei).
+    Kdei,
+}
+
+/// One mission abroad, or a pseudo-owner of sources that belong to no single mission
+/// (`pusat` for headquarters' own channels, `global` for worldwide hazard feeds).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Mission {
+    /// The kemlu.go.id portal slug, e.g. `tokyo`.
+    pub id: String,
+    pub kind: MissionKind,
+    pub city: String,
+    pub country: String,
+    /// ISO 3166-1 alpha-2, upper case (e.g. `JP`; `HK` for Hong Kong).
+    pub country_code: String,
+    /// IANA zone of the mission's city, used when a source states no zone.
+    pub time_zone: String,
+    #[serde(default)]
+    pub sources: Vec<Source>,
+}
+
+impl Mission {
+    /// "KBRI Tokyo", the name analysts use.
+    pub fn display_name(&self) -> String {
+        let kind = serde_json::to_value(self.kind)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        format!("{kind} {}", self.city)
+    }
+}
+
+/// How a source is fetched and parsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    KemluPortal,
+    Feed,
+    HtmlList,
+    Sitemap,
+    Usgs,
+    Gdacs,
+    Bmkg,
+    Reliefweb,
+}
+
+impl SourceKind {
+    pub const ALL: [SourceKind; 8] = [
+        SourceKind::KemluPortal,
+        SourceKind::Feed,
+        SourceKind::HtmlList,
+        SourceKind::Sitemap,
+        SourceKind::Usgs,
+        SourceKind::Gdacs,
+        SourceKind::Bmkg,
+        SourceKind::Reliefweb,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::KemluPortal => "kemlu_portal",
+            SourceKind::Feed => "feed",
+            SourceKind::HtmlList => "html_list",
+            SourceKind::Sitemap => "sitemap",
+            SourceKind::Usgs => "usgs",
+            SourceKind::Gdacs => "gdacs",
+            SourceKind::Bmkg => "bmkg",
+            SourceKind::Reliefweb => "reliefweb",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SourceKind> {
+        SourceKind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+impl fmt::Display for SourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Whose voice a source is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The mission's own publications.
+    Official,
+    /// The ministry's own channels.
+    Hq,
+    /// Host-country media.
+    Media,
+    /// Hazard alerts.
+    Hazard,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Official => "official",
+            Role::Hq => "hq",
+            Role::Media => "media",
+            Role::Hazard => "hazard",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Official, Role::Hq, Role::Media, Role::Hazard]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One place Pantau fetches from, as the registry lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Source {
+    /// Unique within its owner, e.g. `portal-berita`; appears in S3 keys, so `[a-z0-9-]`.
+    pub id: String,
+    pub kind: SourceKind,
+    pub role: Role,
+    /// The feed's URL, or for `kemlu_portal` the API base
+    /// (`https://backpanel.kemlu.go.id/public-content-service/api`).
+    pub url: String,
+    /// Minutes between fetches when the server says nothing better.
+    #[serde(default = "default_cadence_minutes")]
+    pub cadence_minutes: u32,
+    /// `kemlu_portal`: the portal slug to read (the mission id, or `pusat`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub portal: Option<String>,
+    /// `kemlu_portal`: the section slug (`berita`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub section: Option<String>,
+    /// The language the source publishes in, when it is one (`id`, `en`, ...).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// IANA zone for dates the source gives without one; defaults to the owner's zone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_zone: Option<String>,
+    /// Some servers send validators that lie (an ETag that never changes): turn conditional
+    /// GET off for them and let the content hash decide.
+    #[serde(default = "yes")]
+    pub conditional_get: bool,
+}
+
+fn default_cadence_minutes() -> u32 {
+    60
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The facts of one fetch, stored as the raw object's S3 metadata so any stage can be
+/// replayed from the raw object alone. S3 metadata is ASCII: URLs are stored as the
+/// `url` crate serializes them (punycode host, percent-encoded path).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RawMeta {
+    pub mission: String,
+    pub source: String,
+    pub kind: SourceKind,
+    pub role: Role,
+    pub url: String,
+    pub final_url: String,
+    pub status: u16,
+    pub content_type: Option<String>,
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub fetched_at: DateTime<Utc>,
+    /// Hex SHA-256 of the body.
+    pub sha256: String,
+    /// Language the request asked for (the portal API's `lang`), when it asked.
+    pub language: Option<String>,
+}
+
+impl RawMeta {
+    /// As S3 user metadata (lower-case keys, ASCII values).
+    pub fn to_metadata(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        m.insert("mission".into(), self.mission.clone());
+        m.insert("source".into(), self.source.clone());
+        m.insert("kind".into(), self.kind.as_str().into());
+        m.insert("role".into(), self.role.as_str().into());
+        m.insert("url".into(), ascii_only(&self.url));
+        m.insert("final-url".into(), ascii_only(&self.final_url));
+        m.insert("status".into(), self.status.to_string());
+        m.insert("fetched-at".into(), self.fetched_at.to_rfc3339());
+        m.insert("sha256".into(), self.sha256.clone());
+        let optional = [
+            ("content-type", &self.content_type),
+            ("etag", &self.etag),
+            ("last-modified", &self.last_modified),
+            ("language", &self.language),
+        ];
+        for (k, v) in optional {
+            if let Some(v) = v {
+                m.insert(k.into(), ascii_only(v));
+            }
+        }
+        m
+    }
+
+    /// Reads the metadata back; names the first field that is missing or malformed.
+    pub fn from_metadata(m: &BTreeMap<String, String>) -> Result<RawMeta, String> {
+        let req = |k: &str| {
+            m.get(k)
+                .cloned()
+                .ok_or_else(|| format!("raw object metadata lacks `{k}`"))
+        };
+        let kind = req("kind")?;
+        let role = req("role")?;
+        let status = req("status")?;
+        let fetched_at = req("fetched-at")?;
+        Ok(RawMeta {
+            mission: req("mission")?,
+            source: req("source")?,
+            kind: SourceKind::parse(&kind).ok_or_else(|| format!("unknown kind `{kind}`"))?,
+            role: Role::parse(&role).ok_or_else(|| format!("unknown role `{role}`"))?,
+            url: req("url")?,
+            final_url: m.get("final-url").cloned().unwrap_or(req("url")?),
+            status: status
+                .parse()
+                .map_err(|_| format!("malformed status `{status}`"))?,
+            content_type: m.get("content-type").cloned(),
+            etag: m.get("etag").cloned(),
+            last_modified: m.get("last-modified").cloned(),
+            fetched_at: DateTime::parse_from_rfc3339(&fetched_at)
+                .map_err(|_| format!("malformed fetched-at `{fetched_at}`"))?
+                .with_timezone(&Utc),
+            sha256: m.get("sha256").cloned().unwrap_or_default(),
+            language: m.get("language").cloned(),
+        })
+    }
+}
+
+/// S3 rejects non-ASCII metadata values; percent-encode whatever is not printable ASCII.
+fn ascii_only(s: &str) -> String {
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.to_owned();
+    }
+    percent_encoding::utf8_percent_encode(s, &NON_PRINTABLE).to_string()
+}
+
+const NON_PRINTABLE: percent_encoding::AsciiSet = percent_encoding::CONTROLS.add(0x7f);
+
+/// How a published time was decided, so an analyst can tell a stated time from a guess.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum TimeBasis {
+    /// The source stated the time with its offset or zone.
+    Stated,
+    /// The source gave a local time without a zone; this zone was assumed.
+    AssumedZone { zone: String },
+    /// The source gave no usable time; the fetch time stands in.
+    FetchTime,
+}
+
+/// One publication, normalized: what `normalize` writes, one per line, to `items/`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NormalizedItem {
+    pub mission: String,
+    pub source: String,
+    pub kind: SourceKind,
+    pub role: Role,
+    /// The source's own identifier (RSS guid, Atom id, portal slug), when it has one.
+    pub guid: Option<String>,
+    /// Canonical URL: tracking parameters gone, host lower case, no fragment.
+    pub url: Option<String>,
+    pub title: String,
+    pub summary: Option<String>,
+    /// Plain text of the body, whitespace and entities normalized.
+    pub body: Option<String>,
+    pub published_at: DateTime<Utc>,
+    /// The date as the source wrote it.
+    pub published_raw: Option<String>,
+    pub time_basis: TimeBasis,
+    /// BCP 47 primary tag: `id`, `en`, ...
+    pub language: Option<String>,
+    #[serde(default)]
+    pub authors: Vec<String>,
+    #[serde(default)]
+    pub categories: Vec<String>,
+    #[serde(default)]
+    pub images: Vec<String>,
+    pub fetched_at: DateTime<Utc>,
+    /// The raw object this item came from.
+    pub raw_key: String,
+}
+
+impl NormalizedItem {
+    /// The item's stable identity: the same publication from the same source always gets the
+    /// same id, whichever fetch or page it came from. The source's own id wins, then the URL,
+    /// then the title (a source with neither is rare and gets the weakest identity).
+    pub fn identity(&self) -> String {
+        let basis = match (&self.guid, &self.url) {
+            (Some(guid), _) if !guid.trim().is_empty() => format!("guid:{}", guid.trim()),
+            (_, Some(url)) if !url.is_empty() => format!("url:{url}"),
+            _ => format!("title:{}", self.title.trim().to_lowercase()),
+        };
+        let lang = self.language.as_deref().unwrap_or("");
+        let digest = Sha256::digest(
+            format!("{}\n{}\n{}\n{}", self.mission, self.source, lang, basis).as_bytes(),
+        );
+        format!("itm_{}", &hex::encode(digest)[..20])
+    }
+
+    /// Hash of what a reader sees; a change makes a new version.
+    pub fn content_hash(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [
+            self.title.as_str(),
+            self.summary.as_deref().unwrap_or(""),
+            self.body.as_deref().unwrap_or(""),
+            self.url.as_deref().unwrap_or(""),
+        ] {
+            h.update(part.as_bytes());
+            h.update([0u8]);
+        }
+        h.update(self.published_at.to_rfc3339().as_bytes());
+        hex::encode(h.finalize())[..32].to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn item() -> NormalizedItem {
+        NormalizedItem {
+            mission: "tokyo".into(),
+            source: "portal-berita".into(),
+            kind: SourceKind::KemluPortal,
+            role: Role::Official,
+            guid: Some("slug-1".into()),
+            url: Some("https://kemlu.go.id/tokyo/berita/slug-1".into()),
+            title: "Judul".into(),
+            summary: None,
+            body: Some("Isi".into()),
+            published_at: DateTime::parse_from_rfc3339("2025-01-02T03:04:05Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            published_raw: None,
+            time_basis: TimeBasis::Stated,
+            language: Some("id".into()),
+            authors: vec![],
+            categories: vec![],
+            images: vec![],
+            fetched_at: Utc::now(),
+            raw_key: "raw/x".into(),
+        }
+    }
+
+    #[test]
+    fn identity_ignores_content_but_not_language() {
+        let a = item();
+        let mut b = item();
+        b.title = "Judul baru".into();
+        b.fetched_at = Utc::now();
+        assert_eq!(a.identity(), b.identity());
+        assert_ne!(a.content_hash(), b.content_hash());
+        b.language = Some("en".into());
+        assert_ne!(a.identity(), b.identity());
+    }
+
+    #[test]
+    fn raw_meta_round_trips_through_ascii_metadata() {
+        let meta = RawMeta {
+            mission: "tokyo".into(),
+            source: "feed".into(),
+            kind: SourceKind::Feed,
+            role: Role::Media,
+            url: "https://example.org/ü".into(),
+            final_url: "https://example.org/ü".into(),
+            status: 200,
+            content_type: Some("application/rss+xml".into()),
+            etag: Some("\"abc\"".into()),
+            last_modified: None,
+            fetched_at: DateTime::parse_from_rfc3339("2025-01-02T03:04:05Z")
+                .unwrap()
+                .with_timezone(&Utc),
+            sha256: "00".into(),
+            language: None,
+        };
+        let m = meta.to_metadata();
+        assert!(m.values().all(|v| v.is_ascii()));
+        let back = RawMeta::from_metadata(&m).unwrap();
+        assert_eq!(back.url, "https://example.org/%C3%BC");
+        assert_eq!(back.etag, meta.etag);
+        assert_eq!(back.kind, SourceKind::Feed);
+    }
+}

@@ -1,0 +1,87 @@
+//! The table's access patterns, written down once.
+//!
+//! One DynamoDB table, generic keys (`pk`, `sk`) and two generic sparse GSIs (`gsi1pk`/`gsi1sk`,
+//! `gsi2pk`/`gsi2sk`). Every key Pantau reads or writes is built here, so this file is the map
+//! of the table:
+//!
+//! | record            | pk                    | sk                         | gsi1pk / gsi1sk                       | gsi2pk / gsi2sk                       |
+//! |-------------------|-----------------------|----------------------------|---------------------------------------|---------------------------------------|
+//! | mission           | `MISSION#{id}`        | `META`                     | `MISSIONS` / `{id}`                   | `COUNTRY#{cc}` / `MISSION#{id}`       |
+//! | source state      | `MISSION#{owner}`     | `SOURCE#{source}`          | `SOURCES` / `{owner}/{source}`        |                                       |
+//! | item (current)    | `ITEM#{item_id}`      | `CURRENT`                  | `MITEMS#{mission}` / `{published}#{item_id}` | `CITEMS#{cc}` / `{published}#{item_id}` |
+//! | item version      | `ITEM#{item_id}`      | `V#{version_at}#{hash}`    |                                       |                                       |
+//! | processed marker  | `DONE#{stage}#{key}`  | `DONE`                     | (TTL: `expires_at`)                   |                                       |
+//!
+//! `{published}` is RFC 3339 UTC with fixed width (`2025-01-02T03:04:05Z`), so byte order is
+//! time order and a mission's items newest-first are one backward query on GSI1.
+
+use chrono::{DateTime, SecondsFormat, Utc};
+
+pub const META: &str = "META";
+pub const CURRENT: &str = "CURRENT";
+pub const ALL_MISSIONS: &str = "MISSIONS";
+pub const ALL_SOURCES: &str = "SOURCES";
+
+pub fn mission_pk(id: &str) -> String {
+    format!("MISSION#{id}")
+}
+
+pub fn country_pk(cc: &str) -> String {
+    format!("COUNTRY#{cc}")
+}
+
+pub fn source_sk(source: &str) -> String {
+    format!("SOURCE#{source}")
+}
+
+pub fn item_pk(item_id: &str) -> String {
+    format!("ITEM#{item_id}")
+}
+
+pub fn version_sk(version_at: DateTime<Utc>, content_hash: &str) -> String {
+    format!("V#{}#{content_hash}", sortable_time(version_at))
+}
+
+pub const VERSION_PREFIX: &str = "V#";
+
+pub fn mission_items_pk(mission: &str) -> String {
+    format!("MITEMS#{mission}")
+}
+
+pub fn country_items_pk(cc: &str) -> String {
+    format!("CITEMS#{cc}")
+}
+
+pub fn item_time_sk(published: DateTime<Utc>, item_id: &str) -> String {
+    format!("{}#{item_id}", sortable_time(published))
+}
+
+pub fn done_pk(stage: &str, key: &str) -> String {
+    format!("DONE#{stage}#{key}")
+}
+
+/// Fixed-width UTC time, so byte order is time order.
+pub fn sortable_time(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sortable_time_sorts_as_time() {
+        let a = DateTime::parse_from_rfc3339("2025-01-02T03:04:05Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let b = DateTime::parse_from_rfc3339("2025-01-02T03:04:05.5Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let c = DateTime::parse_from_rfc3339("2025-01-10T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let (sa, sb, sc) = (sortable_time(a), sortable_time(b), sortable_time(c));
+        assert!(sa < sb && sb < sc, "{sa} {sb} {sc}");
+        assert_eq!(sa, "2025-01-02T03:04:05.000Z");
+    }
+}
