@@ -270,6 +270,38 @@ fn ascii_only(s: &str) -> String {
 
 const NON_PRINTABLE: percent_encoding::AsciiSet = percent_encoding::CONTROLS.add(0x7f);
 
+/// What a source's last fetches left behind: validators for conditional GET, health, and
+/// when it is next due. Written by `scrape`, read by the API's health views. Stored at
+/// `schema::mission_pk(owner)` / `schema::source_sk(source)`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceState {
+    /// Mission id, `pusat` or `global`.
+    pub owner: String,
+    pub source: String,
+    /// Per URL fetched for this source (a portal source fetches several pages).
+    #[serde(default)]
+    pub validators: BTreeMap<String, Validators>,
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    pub last_success_at: Option<DateTime<Utc>>,
+    /// Last time the content changed (a raw object was written).
+    pub last_change_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    pub last_error: Option<String>,
+    pub next_due_at: Option<DateTime<Utc>>,
+    /// Whether the first-run backfill of older pages is done.
+    #[serde(default)]
+    pub backfilled: bool,
+}
+
+/// What lets a fetch say "unchanged": the server's validators and our own hash.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub sha256: Option<String>,
+}
+
 /// How a published time was decided, so an analyst can tell a stated time from a guess.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "basis", rename_all = "snake_case")]
