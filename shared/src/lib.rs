@@ -8,6 +8,8 @@
 //! stages, and `offline` the recorded sources `pantau run --offline` serves.
 
 pub mod api;
+pub mod config;
+pub mod dashboard;
 pub mod events;
 pub mod fetch;
 pub mod keys;

@@ -1,1 +1,75 @@
-fn main() {}
+//! `pantau`: the whole pipeline in one process on the embedded store, and the tools around it.
+
+mod parse_file;
+mod pipeline;
+mod queue;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(
+    name = "pantau",
+    version,
+    about = "Monitor Indonesia's missions abroad"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run scrape → normalize → reconcile and the API on this machine.
+    Run(pipeline::RunArgs),
+    /// Print the normalized items of one raw file as JSON lines.
+    Parse(parse_file::ParseArgs),
+    /// Check a registry file (or the built-in one) and print what it holds.
+    Registry {
+        /// A registry TOML file; the built-in registry when omitted.
+        file: Option<PathBuf>,
+    },
+}
+
+#[tokio::main]
+async fn main() -> std::process::ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => pipeline::run(args).await,
+        Command::Parse(args) => parse_file::run(args),
+        Command::Registry { file } => check_registry(file),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("pantau: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn check_registry(file: Option<PathBuf>) -> anyhow::Result<()> {
+    let registry = match &file {
+        Some(path) => pantau::registry::Registry::load_file(path)?,
+        None => pantau::registry::Registry::load_default()?,
+    };
+    let sources = registry.sources().count();
+    let countries: std::collections::BTreeSet<_> =
+        registry.missions.iter().map(|m| &m.country_code).collect();
+    println!(
+        "{}: {} missions in {} countries, {} sources: valid",
+        file.as_deref()
+            .map(|p| p.display().to_string())
+            .unwrap_or_else(|| "built-in registry".into()),
+        registry.missions.len(),
+        countries.len(),
+        sources
+    );
+    Ok(())
+}
+
+/// Where `pantau run` listens unless told otherwise.
+pub const DEFAULT_LISTEN: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 8080);

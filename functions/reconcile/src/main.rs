@@ -1,1 +1,28 @@
-fn main() {}
+//! The reconcile Lambda: SQS batches of S3 notifications for `items/` objects in; items with
+//! identity and versions in the table; partial batch failures reported.
+
+mod handler;
+
+use std::sync::Arc;
+
+use aws_lambda_events::event::sqs::SqsEvent;
+use lambda_runtime::{LambdaEvent, service_fn};
+use pantau::config::{FunctionEnv, init_lambda_logging};
+use pantau::reconcile::Reconciler;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_lambda_logging();
+    let env = FunctionEnv::from_env()?;
+    let (blobs, table) = env.aws_stores().await;
+    let reconciler = Reconciler {
+        blobs,
+        table,
+        registry: Arc::new(env.registry()?),
+    };
+    let reconciler = &reconciler;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+        handler::handle(reconciler, event.payload)
+    }))
+    .await
+}

@@ -1,1 +1,34 @@
-fn main() {}
+//! The scrape Lambda: on each EventBridge schedule tick, fetch the sources that are due and
+//! write what changed to `raw/`.
+
+mod handler;
+
+use std::sync::Arc;
+
+use lambda_runtime::{LambdaEvent, service_fn};
+use pantau::config::{FunctionEnv, init_lambda_logging, optional_number};
+use pantau::fetch::{FetchPolicy, Fetcher};
+use pantau::scrape::{ScrapeConfig, Scraper};
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    init_lambda_logging();
+    let env = FunctionEnv::from_env()?;
+    let (blobs, table) = env.aws_stores().await;
+    let mut config = ScrapeConfig::default();
+    if let Some(n) = optional_number("PANTAU_BACKFILL_PAGES")? {
+        config.backfill_pages = n;
+    }
+    let scraper = Scraper {
+        registry: Arc::new(env.registry()?),
+        blobs,
+        table,
+        fetcher: Fetcher::new(FetchPolicy::default())?,
+        config,
+    };
+    let scraper = &scraper;
+    lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
+        handler::handle(scraper, event.payload)
+    }))
+    .await
+}

@@ -1,0 +1,36 @@
+//! The router the Lambda serves: the same one `pantau run` serves locally.
+
+use pantau::api::{ApiState, router};
+
+pub fn app(state: ApiState) -> axum::Router {
+    router(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use lambda_http::{Body, Request, RequestExt};
+    use pantau::registry::Registry;
+    use pantau::store::sqlite::SqliteTable;
+    use tower::ServiceExt;
+
+    /// API Gateway's HTTP API event, as lambda_http turns it into a request, reaches the router.
+    #[tokio::test]
+    async fn http_api_event_reaches_the_router() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = ApiState {
+            table: Arc::new(SqliteTable::open(&dir.path().join("t.sqlite")).unwrap()),
+            registry: Arc::new(Registry::default()),
+        };
+        let request: Request =
+            lambda_http::request::from_str(include_str!("../events/http-get-health.json"))
+                .expect("sample event parses");
+        assert_eq!(request.uri().path(), "/health");
+        let _ = request.query_string_parameters();
+        let request = request.map(|b: Body| axum::body::Body::from(b.to_vec()));
+        let response = app(state).oneshot(request).await.unwrap();
+        assert_eq!(response.status(), 200);
+    }
+}

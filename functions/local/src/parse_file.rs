@@ -1,0 +1,66 @@
+//! `pantau parse --kind KIND FILE`: what normalize would make of one raw file.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, anyhow};
+use clap::Args;
+use pantau::model::{RawMeta, Role, SourceKind};
+use pantau::parse::{ParseInput, parse};
+
+#[derive(Args, Debug)]
+pub struct ParseArgs {
+    /// The source kind: kemlu_portal, feed, ...
+    #[arg(long)]
+    pub kind: String,
+    /// The raw file (a portal API response, a feed, ...).
+    pub file: PathBuf,
+    /// The mission the file belongs to (for portal URLs and identities).
+    #[arg(long, default_value = "pusat")]
+    pub mission: String,
+    /// IANA zone for dates given without one.
+    #[arg(long, default_value = "Asia/Jakarta")]
+    pub zone: String,
+    /// The URL the file was fetched from (resolves relative links).
+    #[arg(long)]
+    pub url: Option<String>,
+}
+
+pub fn run(args: ParseArgs) -> anyhow::Result<()> {
+    let kind = SourceKind::parse(&args.kind).ok_or_else(|| {
+        let known: Vec<_> = SourceKind::ALL.iter().map(|k| k.as_str()).collect();
+        anyhow!("unknown kind {:?}; known: {}", args.kind, known.join(", "))
+    })?;
+    let body =
+        std::fs::read(&args.file).with_context(|| format!("reading {}", args.file.display()))?;
+    let url = args
+        .url
+        .clone()
+        .unwrap_or_else(|| format!("file://{}", args.file.display()));
+    let meta = RawMeta {
+        mission: args.mission.clone(),
+        source: "cli".into(),
+        kind,
+        role: Role::Official,
+        url: url.clone(),
+        final_url: url,
+        status: 200,
+        content_type: None,
+        etag: None,
+        last_modified: None,
+        fetched_at: chrono::Utc::now(),
+        sha256: String::new(),
+        language: None,
+    };
+    let raw_key = args.file.display().to_string();
+    let items = parse(&ParseInput {
+        body: &body,
+        meta: &meta,
+        raw_key: &raw_key,
+        time_zone: &args.zone,
+    })?;
+    for item in &items {
+        println!("{}", serde_json::to_string(item)?);
+    }
+    eprintln!("{} items", items.len());
+    Ok(())
+}

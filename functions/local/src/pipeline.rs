@@ -1,0 +1,245 @@
+//! `pantau run`: the scheduler, the three stages and the API in one process, on the embedded
+//! store (an SQLite file and a folder under the data directory).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use futures::FutureExt;
+use pantau::api::{ApiState, router};
+use pantau::fetch::{FetchPolicy, Fetcher};
+use pantau::normalize::Normalizer;
+use pantau::offline::{self, OfflineServer};
+use pantau::reconcile::{Reconciler, sync_registry};
+use pantau::registry::Registry;
+use pantau::scrape::{ScrapeConfig, Scraper};
+use pantau::store::disk::DiskBlobStore;
+use pantau::store::sqlite::SqliteTable;
+use pantau::store::{BlobStore, Table};
+
+use crate::queue::{Handler, NotifyingBlobStore, Queue, work};
+
+/// The host every mission portal's data comes from; if it cannot be reached, nothing can.
+const PORTAL_API_HOST: &str = "backpanel.kemlu.go.id";
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Serve recorded sources from loopback instead of the real ones (no network needed).
+    #[arg(long)]
+    pub offline: bool,
+    /// Where the SQLite file and the object folder live.
+    #[arg(long, env = "PANTAU_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// Address of the API and dashboard.
+    #[arg(long, env = "PANTAU_LISTEN", default_value_t = crate::DEFAULT_LISTEN)]
+    pub listen: SocketAddr,
+    /// A registry file instead of the built-in one.
+    #[arg(long, env = "PANTAU_REGISTRY")]
+    pub registry: Option<PathBuf>,
+    /// Seconds between scheduler ticks (each tick fetches only the sources that are due).
+    #[arg(long, default_value_t = 30)]
+    pub tick_seconds: u64,
+    /// Run one scrape cycle, wait for the stages to settle, print a summary and exit.
+    #[arg(long)]
+    pub once: bool,
+}
+
+pub async fn run(args: RunArgs) -> anyhow::Result<()> {
+    init_logging();
+    let mut registry = match &args.registry {
+        Some(path) => Registry::load_file(path)?,
+        None => Registry::load_default()?,
+    };
+
+    // Offline: recorded responses on loopback, and the registry pointed at them.
+    let mut _offline: Option<OfflineServer> = None;
+    if args.offline {
+        let server = offline::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+            .await
+            .context("starting the offline source server")?;
+        offline::point_registry_at(&mut registry, server.base_url());
+        println!(
+            "offline mode: recorded sources served at {}",
+            server.base_url()
+        );
+        _offline = Some(server);
+    } else {
+        check_network().await?;
+    }
+    let registry = Arc::new(registry);
+
+    std::fs::create_dir_all(&args.data_dir)
+        .with_context(|| format!("creating data directory {}", args.data_dir.display()))?;
+    let table_path = args.data_dir.join("pantau.sqlite");
+    let bucket_path = args.data_dir.join("bucket");
+    let table: Arc<dyn Table> = Arc::new(
+        SqliteTable::open(&table_path)
+            .with_context(|| format!("opening {}", table_path.display()))?,
+    );
+    let disk: Arc<dyn BlobStore> = Arc::new(DiskBlobStore::new(&bucket_path)?);
+    let missions = sync_registry(table.as_ref(), &registry).await?;
+
+    // S3 notifications and SQS, in process: the same event JSON the Lambdas receive.
+    let (raw_queue, raw_rx) = Queue::new("normalize");
+    let (items_queue, items_rx) = Queue::new("reconcile");
+    let blobs: Arc<dyn BlobStore> = Arc::new(NotifyingBlobStore {
+        inner: disk,
+        raw: raw_queue.clone(),
+        items: items_queue.clone(),
+    });
+    let normalizer = Arc::new(Normalizer {
+        blobs: blobs.clone(),
+        registry: registry.clone(),
+    });
+    let reconciler = Arc::new(Reconciler {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: registry.clone(),
+    });
+    let normalize: Handler = Arc::new(move |event| {
+        let n = normalizer.clone();
+        async move { n.handle(event).await }.boxed()
+    });
+    let reconcile: Handler = Arc::new(move |event| {
+        let r = reconciler.clone();
+        async move { r.handle(event).await }.boxed()
+    });
+    let dead_letters = args.data_dir.join("dead-letters.jsonl");
+    let (raw_queue_handle, items_queue_handle) = (raw_queue.clone(), items_queue.clone());
+    let workers = [
+        tokio::spawn(work(raw_queue, raw_rx, normalize, dead_letters.clone())),
+        tokio::spawn(work(items_queue, items_rx, reconcile, dead_letters.clone())),
+    ];
+
+    let policy = FetchPolicy {
+        // Only the offline server lives on loopback; real sources never may.
+        allow_private_networks: args.offline,
+        ..FetchPolicy::default()
+    };
+    let scraper = Scraper {
+        registry: registry.clone(),
+        blobs: blobs.clone(),
+        table: table.clone(),
+        fetcher: Fetcher::new(policy)?,
+        config: ScrapeConfig::default(),
+    };
+
+    println!(
+        "data: {} (table) and {} (objects); {} missions, {} sources",
+        table_path.display(),
+        bucket_path.display(),
+        missions,
+        registry.sources().count()
+    );
+
+    if args.once {
+        let report = scraper.run_cycle(chrono::Utc::now()).await;
+        print_cycle(&report);
+        settle(&[&raw_queue_handle, &items_queue_handle]).await;
+        drop(workers);
+        return Ok(());
+    }
+
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| format!("listening on {}", args.listen))?;
+    let app = router(ApiState {
+        table: table.clone(),
+        registry: registry.clone(),
+    });
+    println!("API and dashboard: http://{}/", listener.local_addr()?);
+    println!("  try: curl http://{}/missions", listener.local_addr()?);
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let tick = Duration::from_secs(args.tick_seconds.max(1));
+    let scheduler = async {
+        let mut interval = tokio::time::interval(tick);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            interval.tick().await;
+            let report = scraper.run_cycle(chrono::Utc::now()).await;
+            if report.due > 0 {
+                print_cycle(&report);
+            }
+        }
+    };
+    tokio::select! {
+        _ = scheduler => {}
+        result = server => { result??; bail!("the API server stopped") }
+        _ = tokio::signal::ctrl_c() => println!("stopping"),
+    }
+    Ok(())
+}
+
+fn print_cycle(report: &pantau::scrape::CycleReport) {
+    println!(
+        "scrape cycle: {} due, {} fetched, {} changed, {} unchanged, {} failed",
+        report.due,
+        report.fetched,
+        report.changed,
+        report.unchanged,
+        report.failed.len()
+    );
+    for f in report.failed.iter().take(10) {
+        println!("  failed {}/{}: {}", f.owner, f.source, f.error);
+    }
+    if report.failed.len() > 10 {
+        println!("  ... and {} more", report.failed.len() - 10);
+    }
+}
+
+/// Waits until both queues are empty and idle: every raw object normalized, every items
+/// object reconciled (or dead-lettered).
+async fn settle(queues: &[&Queue]) {
+    let started = std::time::Instant::now();
+    let mut idle_polls = 0;
+    while started.elapsed() < Duration::from_secs(300) {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let pending: usize = queues.iter().map(|q| q.pending()).sum();
+        idle_polls = if pending == 0 { idle_polls + 1 } else { 0 };
+        // A handler that just finished may have written objects whose notifications are
+        // counted already; a few idle polls in a row mean nothing is in flight.
+        if idle_polls >= 3 {
+            println!("settled in {:.1} s", started.elapsed().as_secs_f64());
+            return;
+        }
+    }
+    println!("stages still busy after 300 s; stopping anyway");
+}
+
+/// Says plainly when the real sources cannot be reached, and what to do instead.
+async fn check_network() -> anyhow::Result<()> {
+    let target = format!("{PORTAL_API_HOST}:443");
+    let probe = async {
+        let mut addrs = tokio::net::lookup_host(&target).await?;
+        let addr = addrs
+            .next()
+            .ok_or_else(|| std::io::Error::other("no address"))?;
+        tokio::net::TcpStream::connect(addr).await.map(|_| ())
+    };
+    match tokio::time::timeout(Duration::from_secs(8), probe).await {
+        Ok(Ok(())) => Ok(()),
+        outcome => {
+            let why = match outcome {
+                Ok(Err(e)) => e.to_string(),
+                _ => "timed out".into(),
+            };
+            bail!(
+                "no network: cannot reach {PORTAL_API_HOST}, where every mission portal's data comes from ({why}).\n\
+                 To see Pantau work on recorded sources instead, run `make run-offline` (or `pantau run --offline`)."
+            )
+        }
+    }
+}
+
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,pantau=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}

@@ -1,0 +1,56 @@
+//! One SQS batch through the reconciler.
+
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use pantau::reconcile::Reconciler;
+
+pub async fn handle(
+    reconciler: &Reconciler,
+    event: SqsEvent,
+) -> Result<SqsBatchResponse, lambda_runtime::Error> {
+    Ok(reconciler.handle(event).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Arc;
+
+    use pantau::registry::Registry;
+    use pantau::store::disk::DiskBlobStore;
+    use pantau::store::sqlite::SqliteTable;
+    use pantau::store::{BlobMeta, BlobStore, Key, Table};
+
+    const ITEMS_KEY: &str =
+        "items/2026/11/27/tokyo/portal-berita/20261127T010203.456Z-0123456789abcdef.jsonl";
+
+    /// The sample event in `events/` names ITEMS_KEY; its item must land in the table.
+    #[tokio::test]
+    async fn sample_event_stores_the_items_it_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Arc::new(DiskBlobStore::new(dir.path().join("bucket")).unwrap());
+        let table = Arc::new(SqliteTable::open(&dir.path().join("t.sqlite")).unwrap());
+        let line = r#"{"mission":"tokyo","source":"portal-berita","kind":"kemlu_portal","role":"official","guid":"pelayanan-paspor","url":"https://kemlu.go.id/tokyo/berita/pelayanan-paspor","title":"Pelayanan Paspor","summary":null,"body":"KBRI Tokyo membuka layanan paspor.","published_at":"2026-11-26T01:00:00Z","published_raw":"2026-11-26 10:00:00","time_basis":{"basis":"assumed_zone","zone":"Asia/Tokyo"},"language":"id","authors":[],"categories":[],"images":[],"fetched_at":"2026-11-27T01:02:03.456Z","raw_key":"raw/2026/11/27/tokyo/portal-berita/20261127T010203.456Z-0123456789abcdef.json"}"#;
+        blobs
+            .put(ITEMS_KEY, format!("{line}\n").into(), &BlobMeta::default())
+            .await
+            .unwrap();
+        let reconciler = Reconciler {
+            blobs,
+            table: table.clone(),
+            registry: Arc::new(Registry::default()),
+        };
+        let event: SqsEvent =
+            serde_json::from_str(include_str!("../events/sqs-s3-items.json")).unwrap();
+        let response = handle(&reconciler, event).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        let item: pantau::model::NormalizedItem = serde_json::from_str(line).unwrap();
+        let current = table
+            .get(&Key::new(
+                pantau::schema::item_pk(&item.identity()),
+                pantau::schema::CURRENT,
+            ))
+            .await
+            .unwrap();
+        assert!(current.is_some(), "item not stored");
+    }
+}

@@ -1,0 +1,126 @@
+// Pantau dashboard: missions on the left, a mission's publications on the right.
+// Everything from the API is drawn with textContent: titles from the outside world stay text.
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+const state = { missions: [], current: null, cursor: null };
+
+function el(tag, attrs, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c ?? "")));
+  return node;
+}
+
+async function getJson(path) {
+  const response = await fetch(path, { headers: { accept: "application/json" } });
+  const body = await response.json().catch(() => ({}));
+  if (!response.ok) throw new Error(body.detail || body.title || response.statusText);
+  return body;
+}
+
+function when(iso) {
+  if (!iso) return "—";
+  const d = new Date(iso);
+  return isNaN(d) ? iso : d.toLocaleString("id-ID", { dateStyle: "medium", timeStyle: "short" });
+}
+
+function safeHref(url) {
+  try {
+    const u = new URL(url);
+    return u.protocol === "https:" || u.protocol === "http:" ? u.href : null;
+  } catch { return null; }
+}
+
+function missionName(m) { return m.name || `${m.kind || ""} ${m.city || m.id}`.trim(); }
+
+function health(m) {
+  const h = m.health || {};
+  if (h.failing_sources > 0 || h.consecutive_failures > 0) return "failing";
+  if (!h.last_success_at && !h.last_official_at) return "unknown";
+  return "ok";
+}
+
+function renderMissions() {
+  const q = $("filter").value.trim().toLowerCase();
+  const list = $("missions");
+  list.replaceChildren();
+  const shown = state.missions.filter((m) =>
+    !q || [m.id, m.city, m.country, missionName(m)].some((s) => (s || "").toLowerCase().includes(q)));
+  for (const m of shown) {
+    const last = (m.health || {}).last_official_at;
+    const li = el("li", { "data-id": m.id },
+      el("span", {}, el("span", { class: `dot ${health(m)}` }), missionName(m), el("span", { class: "en" }, ` · ${m.country || ""}`)),
+      el("span", { class: "meta" }, last ? when(last) : ""));
+    if (state.current === m.id) li.classList.add("active");
+    li.addEventListener("click", () => openMission(m.id));
+    list.append(li);
+  }
+  $("mission-count").textContent = `(${shown.length})`;
+}
+
+async function openMission(id) {
+  state.current = id;
+  state.cursor = null;
+  $("items").replaceChildren();
+  renderMissions();
+  const m = state.missions.find((x) => x.id === id);
+  $("items-title").textContent = m ? missionName(m) : id;
+  try {
+    const detail = await getJson(`/missions/${encodeURIComponent(id)}`);
+    const h = detail.health || (detail.mission || {}).health || {};
+    $("mission-health").textContent =
+      `Publikasi resmi terakhir / last official: ${when(h.last_official_at)} · ` +
+      `pengambilan terakhir / last fetch: ${when(h.last_success_at)}` +
+      (h.last_error ? ` · galat / error: ${h.last_error}` : "");
+  } catch (e) {
+    $("mission-health").textContent = String(e.message || e);
+  }
+  await loadItems();
+}
+
+async function loadItems() {
+  const id = state.current;
+  const qs = new URLSearchParams({ limit: "30" });
+  if (state.cursor) qs.set("cursor", state.cursor);
+  try {
+    const page = await getJson(`/missions/${encodeURIComponent(id)}/items?${qs}`);
+    if (state.current !== id) return;
+    for (const item of page.items || []) {
+      const href = safeHref(item.url);
+      const title = href ? el("a", { href, rel: "noopener noreferrer", target: "_blank" }, item.title) : item.title;
+      $("items").append(el("li", {},
+        el("div", { class: "title" }, title),
+        el("div", { class: "meta" }, `${when(item.published_at)} · ${item.language || "?"} · ${item.role} · ${item.source}`),
+        el("p", { class: "summary" }, item.summary || "")));
+    }
+    if (!(page.items || []).length && !state.cursor) {
+      $("items").append(el("li", {}, "Belum ada publikasi · No publications yet"));
+    }
+    state.cursor = page.next_cursor || null;
+    $("more").hidden = !state.cursor;
+  } catch (e) {
+    $("status").textContent = String(e.message || e);
+  }
+}
+
+async function start() {
+  $("filter").addEventListener("input", renderMissions);
+  $("more").addEventListener("click", loadItems);
+  try {
+    const body = await getJson("/missions");
+    state.missions = body.missions || body.items || body || [];
+    state.missions.sort((a, b) => missionName(a).localeCompare(missionName(b)));
+    renderMissions();
+    $("status").textContent = `${state.missions.length} perwakilan · missions`;
+    const first = state.missions.find((m) => (m.health || {}).last_official_at) || state.missions[0];
+    if (first) openMission(first.id);
+  } catch (e) {
+    $("status").textContent = `API: ${e.message || e}`;
+  }
+}
+
+start();

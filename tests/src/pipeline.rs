@@ -1,0 +1,364 @@
+//! The whole pipeline on any pair of adapters: offline fixture server on loopback → scrape →
+//! normalize → reconcile → API, with every event delivered the way AWS may deliver it.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use anyhow::{Context, ensure};
+use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
+use chrono::{DateTime, Utc};
+use pantau::events::{s3_put_notification, sqs_event};
+use pantau::fetch::{FetchPolicy, Fetcher};
+use pantau::keys::items_key_for;
+use pantau::normalize::Normalizer;
+use pantau::offline::{self, OfflineServer};
+use pantau::reconcile::{Reconciler, sync_registry};
+use pantau::registry::Registry;
+use pantau::schema;
+use pantau::scrape::{CycleReport, ScrapeConfig, Scraper};
+use pantau::store::{BlobStore, Index, Item, Query, Table};
+use serde_json::Value;
+
+/// Missions the offline recordings cover, used to keep the test world small.
+pub const MISSIONS: [&str; 3] = ["tokyo", "kualalumpur", "riyadh"];
+
+pub struct World {
+    pub server: OfflineServer,
+    pub registry: Arc<Registry>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub table: Arc<dyn Table>,
+}
+
+impl World {
+    /// The built-in registry cut down to [`MISSIONS`] and headquarters, pointed at a fresh
+    /// offline server.
+    pub async fn new(blobs: Arc<dyn BlobStore>, table: Arc<dyn Table>) -> anyhow::Result<World> {
+        let server = offline::start(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let mut registry = Registry::load_default()?;
+        registry
+            .missions
+            .retain(|m| MISSIONS.contains(&m.id.as_str()));
+        offline::point_registry_at(&mut registry, server.base_url());
+        let registry = Arc::new(registry);
+        sync_registry(table.as_ref(), &registry).await?;
+        Ok(World {
+            server,
+            registry,
+            blobs,
+            table,
+        })
+    }
+
+    pub fn scraper(&self) -> anyhow::Result<Scraper> {
+        let policy = FetchPolicy {
+            allow_private_networks: true,
+            per_host_min_interval: std::time::Duration::ZERO,
+            ..FetchPolicy::default()
+        };
+        Ok(Scraper {
+            registry: self.registry.clone(),
+            blobs: self.blobs.clone(),
+            table: self.table.clone(),
+            fetcher: Fetcher::new(policy)?,
+            config: ScrapeConfig::default(),
+        })
+    }
+
+    pub fn normalizer(&self) -> Normalizer {
+        Normalizer {
+            blobs: self.blobs.clone(),
+            registry: self.registry.clone(),
+        }
+    }
+
+    pub fn reconciler(&self, table: Arc<dyn Table>) -> Reconciler {
+        Reconciler {
+            blobs: self.blobs.clone(),
+            table,
+            registry: self.registry.clone(),
+        }
+    }
+
+    /// One scrape cycle at `now`; fails the test on any failed source.
+    pub async fn scrape(&self, now: DateTime<Utc>) -> anyhow::Result<CycleReport> {
+        let report = self.scraper()?.run_cycle(now).await;
+        ensure!(
+            report.failed.is_empty(),
+            "sources failed: {:?}",
+            report.failed
+        );
+        Ok(report)
+    }
+}
+
+/// How events reach a handler.
+#[derive(Debug, Clone, Copy)]
+pub enum Delivery {
+    /// Each event once, in order.
+    Once,
+    /// Each event twice, all shuffled (S3 and SQS are at-least-once and unordered).
+    TwiceShuffled { seed: u64 },
+}
+
+/// Delivers a notification per key in SQS batches of up to 10; any reported failure fails.
+pub async fn deliver<F, Fut>(
+    bucket: &str,
+    keys: &[String],
+    delivery: Delivery,
+    mut handler: F,
+) -> anyhow::Result<()>
+where
+    F: FnMut(SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = SqsBatchResponse>,
+{
+    let mut events: Vec<&String> = keys.iter().collect();
+    if let Delivery::TwiceShuffled { seed } = delivery {
+        events.extend(keys.iter());
+        fastrand::Rng::with_seed(seed).shuffle(&mut events);
+    }
+    for (batch_no, batch) in events.chunks(10).enumerate() {
+        let bodies = batch.iter().enumerate().map(|(i, key)| {
+            (
+                format!("m-{batch_no}-{i}"),
+                s3_put_notification(bucket, key, 0, Utc::now()),
+            )
+        });
+        let response = handler(sqs_event(bodies)).await;
+        ensure!(
+            response.batch_item_failures.is_empty(),
+            "handler reported failures: {:?}",
+            response.batch_item_failures
+        );
+    }
+    Ok(())
+}
+
+/// Normalizes the raw keys, then reconciles their items objects into `table`.
+pub async fn normalize_and_reconcile(
+    world: &World,
+    raw_keys: &[String],
+    table: Arc<dyn Table>,
+    delivery: Delivery,
+) -> anyhow::Result<()> {
+    let bucket = world.blobs.bucket().to_owned();
+    let normalizer = world.normalizer();
+    deliver(&bucket, raw_keys, delivery, |e| normalizer.handle(e)).await?;
+    let items_keys: Vec<String> = raw_keys.iter().filter_map(|k| items_key_for(k)).collect();
+    let reconciler = world.reconciler(table);
+    deliver(&bucket, &items_keys, delivery, |e| reconciler.handle(e)).await
+}
+
+/// Every item record the pipeline wrote for `missions`, found through the table's own access
+/// patterns (the mission time index, then each item's partition), as a comparable map.
+pub async fn dump_items(
+    table: &dyn Table,
+    missions: &[&str],
+) -> anyhow::Result<BTreeMap<String, Item>> {
+    let mut out = BTreeMap::new();
+    for mission in missions {
+        let index = query_all(
+            table,
+            Query::partition(Index::Gsi1, schema::mission_items_pk(mission)),
+        )
+        .await?;
+        for current in index {
+            let pk = current
+                .get("pk")
+                .and_then(Value::as_str)
+                .context("item without pk")?
+                .to_owned();
+            for record in query_all(table, Query::partition(Index::Primary, pk)).await? {
+                let key = format!(
+                    "{}|{}",
+                    record["pk"].as_str().unwrap_or(""),
+                    record["sk"].as_str().unwrap_or("")
+                );
+                out.insert(key, record);
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// All pages of a query.
+pub async fn query_all(table: &dyn Table, query: Query) -> anyhow::Result<Vec<Item>> {
+    let mut items = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(query.clone().limit(100).after(cursor.take()))
+            .await?;
+        items.extend(page.items);
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(items),
+        }
+    }
+}
+
+/// The foundation's promise, on whichever adapters are given: real publications travel the
+/// whole way; doubled, shuffled delivery leaves exactly what one clean delivery leaves;
+/// unchanged sources write nothing; a new publication shows up through the API.
+///
+/// `table` gets the doubled delivery, `clean_table` (empty) the clean one.
+pub async fn end_to_end(
+    blobs: Arc<dyn BlobStore>,
+    table: Arc<dyn Table>,
+    clean_table: Arc<dyn Table>,
+) -> anyhow::Result<()> {
+    let world = World::new(blobs, table.clone()).await?;
+    let mut owners: Vec<&str> = MISSIONS.to_vec();
+    owners.push(pantau::registry::HQ_OWNER);
+
+    // 1. First cycle: every source is due and new.
+    let t0 = Utc::now();
+    let first = world.scrape(t0).await?;
+    ensure!(
+        !first.written.is_empty() && first.changed > 0,
+        "first cycle wrote nothing: {first:?}"
+    );
+
+    // 2. Clean delivery into one table, doubled and shuffled into the other: same records.
+    normalize_and_reconcile(&world, &first.written, clean_table.clone(), Delivery::Once).await?;
+    normalize_and_reconcile(
+        &world,
+        &first.written,
+        table.clone(),
+        Delivery::TwiceShuffled { seed: 20261128 },
+    )
+    .await?;
+    let doubled = dump_items(table.as_ref(), &owners).await?;
+    let clean = dump_items(clean_table.as_ref(), &owners).await?;
+    ensure!(!clean.is_empty(), "no items stored");
+    ensure!(
+        doubled == clean,
+        "doubled delivery differs from clean delivery: {} vs {} records",
+        doubled.len(),
+        clean.len()
+    );
+
+    // 3. The API returns exactly the mission's recorded publications, newest first.
+    let expected = recorded_titles(&world.server, "tokyo").await?;
+    let served = api_items(&world, "tokyo").await?;
+    let served_titles: std::collections::BTreeSet<String> = served
+        .iter()
+        .filter_map(|i| i["title"].as_str().map(str::to_owned))
+        .collect();
+    ensure!(
+        served_titles == expected,
+        "API titles differ from the recording:\n served: {served_titles:?}\n recorded: {expected:?}"
+    );
+    let times: Vec<&str> = served
+        .iter()
+        .filter_map(|i| i["published_at"].as_str())
+        .collect();
+    ensure!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "items not newest first: {times:?}"
+    );
+
+    // 4. Unchanged sources write nothing.
+    let second = world.scrape(t0 + chrono::Duration::hours(3)).await?;
+    ensure!(
+        second.written.is_empty() && second.unchanged > 0,
+        "second cycle: {second:?}"
+    );
+
+    // 5. A new publication travels the whole way.
+    let title = "KBRI Tokyo Buka Posko Pengaduan WNI Terdampak Topan";
+    world.server.publish(
+        "tokyo",
+        serde_json::json!({
+            "slug": "kbri-tokyo-buka-posko-pengaduan-wni-terdampak-topan",
+            "title": title,
+            "title_eng": "",
+            "publish_date": (t0 + chrono::Duration::hours(9)).format("%Y-%m-%d %H:%M:%S").to_string(),
+            "content_detail": "<p>KBRI Tokyo membuka posko pengaduan bagi WNI terdampak topan.</p>",
+            "content_detail_eng": ""
+        }),
+    );
+    let third = world.scrape(t0 + chrono::Duration::hours(6)).await?;
+    ensure!(third.written.len() == 1, "third cycle: {third:?}");
+    normalize_and_reconcile(
+        &world,
+        &third.written,
+        table.clone(),
+        Delivery::TwiceShuffled { seed: 7 },
+    )
+    .await?;
+    let served = api_items(&world, "tokyo").await?;
+    ensure!(
+        served.first().and_then(|i| i["title"].as_str()) == Some(title),
+        "new publication is not first: {:?}",
+        served.first()
+    );
+    Ok(())
+}
+
+/// Titles (Indonesian and, where given, English) of a portal's recorded publications, read
+/// from the offline server's API the way a browser would.
+pub async fn recorded_titles(
+    server: &OfflineServer,
+    portal: &str,
+) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let client = reqwest::Client::new();
+    let mut titles = std::collections::BTreeSet::new();
+    for page in 1.. {
+        let url = format!(
+            "{}/kemlu/public-content-service/api/contentMenu?type=menu&slug[]={portal}&slug[]=berita&portal={portal}&page={page}&limit=50&order_by=publish_date&order_dir=desc&lang=id",
+            server.base_url()
+        );
+        let body: Value = client.get(&url).send().await?.json().await?;
+        let publications = body["data"]["publication"]
+            .as_array()
+            .context("no data.publication")?;
+        if publications.is_empty() {
+            break;
+        }
+        for p in publications {
+            for field in ["title", "title_eng"] {
+                if let Some(t) = p[field].as_str().map(str::trim).filter(|t| !t.is_empty()) {
+                    titles.insert(t.to_owned());
+                }
+            }
+        }
+        if page > 100 {
+            anyhow::bail!("offline server never ran out of pages");
+        }
+    }
+    Ok(titles)
+}
+
+/// Every item of a mission through `GET /missions/{id}/items`, following cursors.
+pub async fn api_items(world: &World, mission: &str) -> anyhow::Result<Vec<Value>> {
+    use tower::ServiceExt;
+    let app = pantau::api::router(pantau::api::ApiState {
+        table: world.table.clone(),
+        registry: world.registry.clone(),
+    });
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..1000 {
+        let mut uri = format!("/missions/{mission}/items?limit=7");
+        if let Some(c) = &cursor {
+            uri.push_str(&format!("&cursor={c}"));
+        }
+        let request = http::Request::get(&uri).body(axum::body::Body::empty())?;
+        let response = app.clone().oneshot(request).await?;
+        let status = response.status();
+        let bytes = axum::body::to_bytes(response.into_body(), 10 << 20).await?;
+        ensure!(
+            status == 200,
+            "GET {uri}: {status}: {}",
+            String::from_utf8_lossy(&bytes)
+        );
+        let body: Value = serde_json::from_slice(&bytes)?;
+        items.extend(body["items"].as_array().cloned().unwrap_or_default());
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return Ok(items),
+        }
+    }
+    anyhow::bail!("pagination did not end")
+}
