@@ -1,1 +1,621 @@
-//! (stub: filled in by its owner)
+//! The scrape stage: pick the sources that are due, fetch them, store what changed.
+//!
+//! One cycle:
+//! 1. read every source's state with one query on GSI1 (`SOURCES`), not one get per source;
+//! 2. a source is due when it has no state yet or its `next_due_at` has passed;
+//! 3. due sources run concurrently (at most `max_concurrent_sources`); politeness towards
+//!    hosts is the fetcher's job, so many sources on one host simply queue at its gate;
+//! 4. each response is hashed: a 304, or the hash the source's state already holds for that
+//!    URL, means unchanged and writes nothing; anything else becomes a raw object under
+//!    `keys::raw_key` with the fetch's facts as metadata (`RawMeta`);
+//! 5. the source's state is written back whole (one writer per source per cycle): validators
+//!    per URL, health, and the next due time — the cadence (or the server's longer hint) with
+//!    ±10% jitter on success, exponential backoff on failure. A failing source never stops
+//!    the others.
+//!
+//! What a source fetches: a `kemlu_portal` source reads its section's list from the portal
+//! API (`backfill_pages` pages on its first run, page 1 afterwards); every other kind is one
+//! GET of its URL (right for `feed`; deeper handling of the other kinds comes later).
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+use crate::fetch::{FetchError, FetchRequest, Fetcher};
+use crate::keys;
+use crate::model::{RawMeta, SourceKind, SourceState, Validators};
+use crate::registry::{Registry, SourceRef};
+use crate::schema;
+use crate::store::table::{GSI1_PK, GSI1_SK, PK, SK};
+use crate::store::{
+    BlobError, BlobMeta, BlobStore, Condition, Index, Item, Key, Query, Table, TableError,
+};
+
+/// No delay, hint or backoff pushes a source further out than this.
+pub const MAX_DELAY: Duration = Duration::from_secs(24 * 3600);
+/// The language the portal API is asked for.
+pub const PORTAL_LANGUAGE: &str = "id";
+
+#[derive(Debug, Clone)]
+pub struct ScrapeConfig {
+    /// `limit` of a portal list request.
+    pub portal_page_size: u32,
+    /// Pages of a portal list read on a source's first run; later runs read page 1 only.
+    pub backfill_pages: u32,
+    pub max_concurrent_sources: usize,
+}
+
+impl Default for ScrapeConfig {
+    fn default() -> ScrapeConfig {
+        ScrapeConfig {
+            portal_page_size: 20,
+            backfill_pages: 3,
+            max_concurrent_sources: 8,
+        }
+    }
+}
+
+pub struct Scraper {
+    pub registry: Arc<Registry>,
+    pub blobs: Arc<dyn BlobStore>,
+    pub table: Arc<dyn Table>,
+    pub fetcher: Fetcher,
+    pub config: ScrapeConfig,
+}
+
+/// What one cycle did. Counts are of sources: `due = fetched + failed.len()`, and every fetched
+/// source is either `changed` (wrote at least one raw object) or `unchanged`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CycleReport {
+    pub due: usize,
+    pub fetched: usize,
+    pub changed: usize,
+    pub unchanged: usize,
+    /// Sources that failed; when the states could not be read at all, one entry with owner
+    /// and source `*`.
+    pub failed: Vec<SourceFailure>,
+    /// Raw keys written, including those a source wrote before it failed.
+    pub written: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceFailure {
+    pub owner: String,
+    pub source: String,
+    pub error: String,
+}
+
+/// What scraping one source did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceOutcome {
+    pub owner: String,
+    pub source: String,
+    /// HTTP requests made (a portal backfill makes several).
+    pub requests: usize,
+    /// Responses that were unchanged (304 or same hash).
+    pub unchanged_responses: usize,
+    /// Raw keys written.
+    pub written: Vec<String>,
+    /// The state as written back.
+    pub state: SourceState,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScrapeError {
+    #[error("{owner}/{source_id}: invalid URL {url:?}: {reason}")]
+    InvalidUrl {
+        owner: String,
+        source_id: String,
+        url: String,
+        reason: String,
+    },
+    #[error("{owner}/{source_id}: {reason}")]
+    Config {
+        owner: String,
+        source_id: String,
+        reason: String,
+    },
+    #[error("{owner}/{source_id}: {error}")]
+    Fetch {
+        owner: String,
+        source_id: String,
+        #[source]
+        error: FetchError,
+    },
+    #[error("{owner}/{source_id}: storing the raw object: {error}")]
+    Blob {
+        owner: String,
+        source_id: String,
+        /// Boxed: the blob store's error is the largest, and errors travel by value.
+        #[source]
+        error: Box<BlobError>,
+    },
+    #[error("{owner}/{source_id}: source state: {error}")]
+    Table {
+        owner: String,
+        source_id: String,
+        #[source]
+        error: TableError,
+    },
+}
+
+impl ScrapeError {
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ScrapeError::InvalidUrl { .. } | ScrapeError::Config { .. } => false,
+            ScrapeError::Fetch { error, .. } => error.is_retryable(),
+            ScrapeError::Blob { error, .. } => error.is_retryable(),
+            ScrapeError::Table { error, .. } => error.is_retryable(),
+        }
+    }
+
+    /// The server's `Retry-After`, when a fetch failed with one.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ScrapeError::Fetch { error, .. } => error.retry_after(),
+            _ => None,
+        }
+    }
+}
+
+/// Every source state in the table: one query on GSI1 partition `SOURCES`, page by page.
+/// A record that does not read as a `SourceState` is skipped with a warning (its source then
+/// looks new, which costs one backfill, not the whole view).
+pub async fn load_states(table: &dyn Table) -> Result<Vec<SourceState>, TableError> {
+    let mut states = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(Query::partition(Index::Gsi1, schema::ALL_SOURCES).after(cursor))
+            .await?;
+        for item in page.items {
+            let at = item.get(GSI1_SK).cloned();
+            match serde_json::from_value::<SourceState>(Value::Object(item)) {
+                Ok(state) => states.push(state),
+                Err(e) => {
+                    tracing::warn!(record = ?at, error = %e, "unreadable source state skipped")
+                }
+            }
+        }
+        match page.cursor {
+            Some(next) => cursor = Some(next),
+            None => return Ok(states),
+        }
+    }
+}
+
+/// Whether a source with this state should be fetched at `now`.
+pub fn is_due(state: Option<&SourceState>, now: DateTime<Utc>) -> bool {
+    match state.and_then(|s| s.next_due_at) {
+        None => true,
+        Some(at) => at <= now,
+    }
+}
+
+/// The table record of a source state: its fields plus the key attributes.
+pub fn state_item(state: &SourceState) -> Result<Item, TableError> {
+    let mut item = match serde_json::to_value(state) {
+        Ok(Value::Object(m)) => m,
+        Ok(_) | Err(_) => {
+            return Err(TableError::Validation(format!(
+                "source state {}/{} does not serialize to an object",
+                state.owner, state.source
+            )));
+        }
+    };
+    let key = state_key(&state.owner, &state.source);
+    item.insert(PK.into(), Value::String(key.pk));
+    item.insert(SK.into(), Value::String(key.sk));
+    item.insert(GSI1_PK.into(), Value::String(schema::ALL_SOURCES.into()));
+    item.insert(
+        GSI1_SK.into(),
+        Value::String(format!("{}/{}", state.owner, state.source)),
+    );
+    Ok(item)
+}
+
+pub fn state_key(owner: &str, source: &str) -> Key {
+    Key::new(schema::mission_pk(owner), schema::source_sk(source))
+}
+
+/// What a source's fetches produced so far; kept when a later page fails.
+#[derive(Default)]
+struct Progress {
+    requests: usize,
+    unchanged: usize,
+    written: Vec<String>,
+    /// Validators of the URLs fetched this run.
+    validators: BTreeMap<String, Validators>,
+    /// The longest "come back later" the server asked for (max-age, Retry-After).
+    hint: Option<Duration>,
+}
+
+/// One source's attempt: what it wrote, whatever the result.
+struct Attempt {
+    written: Vec<String>,
+    result: Result<SourceOutcome, ScrapeError>,
+}
+
+impl Scraper {
+    /// Fetches every due source once and records what happened.
+    pub async fn run_cycle(&self, now: DateTime<Utc>) -> CycleReport {
+        let mut report = CycleReport::default();
+        let states = match load_states(self.table.as_ref()).await {
+            Ok(states) => states,
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read source states; cycle skipped");
+                report.failed.push(SourceFailure {
+                    owner: "*".into(),
+                    source: "*".into(),
+                    error: format!("reading source states: {e}"),
+                });
+                return report;
+            }
+        };
+        let mut states: HashMap<(String, String), SourceState> = states
+            .into_iter()
+            .map(|s| ((s.owner.clone(), s.source.clone()), s))
+            .collect();
+        let due: Vec<(SourceRef<'_>, Option<SourceState>)> = self
+            .registry
+            .sources()
+            .filter_map(|src| {
+                let state = states.remove(&(src.owner.to_owned(), src.source.id.clone()));
+                is_due(state.as_ref(), now).then_some((src, state))
+            })
+            .collect();
+        report.due = due.len();
+
+        let attempts: Vec<(SourceRef<'_>, Attempt)> = futures::stream::iter(due)
+            .map(|(src, state)| async move { (src, self.attempt(src, state, now).await) })
+            .buffer_unordered(self.config.max_concurrent_sources.max(1))
+            .collect()
+            .await;
+        for (src, attempt) in attempts {
+            report.written.extend(attempt.written);
+            match attempt.result {
+                Ok(outcome) => {
+                    report.fetched += 1;
+                    if outcome.written.is_empty() {
+                        report.unchanged += 1;
+                    } else {
+                        report.changed += 1;
+                    }
+                }
+                Err(e) => report.failed.push(SourceFailure {
+                    owner: src.owner.to_owned(),
+                    source: src.source.id.clone(),
+                    error: e.to_string(),
+                }),
+            }
+        }
+        tracing::info!(
+            due = report.due,
+            fetched = report.fetched,
+            changed = report.changed,
+            unchanged = report.unchanged,
+            failed = report.failed.len(),
+            written = report.written.len(),
+            "scrape cycle done"
+        );
+        report
+    }
+
+    /// Fetches one source now, due or not (reads its state with one get).
+    pub async fn scrape_source(
+        &self,
+        src: SourceRef<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<SourceOutcome, ScrapeError> {
+        let item = self
+            .table
+            .get(&state_key(src.owner, &src.source.id))
+            .await
+            .map_err(|error| ScrapeError::Table {
+                owner: src.owner.to_owned(),
+                source_id: src.source.id.clone(),
+                error,
+            })?;
+        let state = item.and_then(|item| serde_json::from_value(Value::Object(item)).ok());
+        self.attempt(src, state, now).await.result
+    }
+
+    async fn attempt(
+        &self,
+        src: SourceRef<'_>,
+        previous: Option<SourceState>,
+        now: DateTime<Utc>,
+    ) -> Attempt {
+        let owner = src.owner;
+        let id = src.source.id.as_str();
+        let mut state = previous.unwrap_or_else(|| SourceState {
+            owner: owner.to_owned(),
+            source: id.to_owned(),
+            ..SourceState::default()
+        });
+        let first_run = !state.backfilled;
+        let mut progress = Progress::default();
+        let fetched = self
+            .fetch_source(src, &state, first_run, now, &mut progress)
+            .await;
+
+        let cadence = Duration::from_secs(60 * u64::from(src.source.cadence_minutes.max(1)));
+        state.last_attempt_at = Some(now);
+        if !progress.written.is_empty() {
+            state.last_change_at = Some(now);
+        }
+        match &fetched {
+            Ok(()) => {
+                // Only this run's URLs: pages read once for the backfill drop out.
+                state.validators = std::mem::take(&mut progress.validators);
+                state.last_success_at = Some(now);
+                state.consecutive_failures = 0;
+                state.last_error = None;
+                state.backfilled = true;
+                state.next_due_at = Some(now + to_chrono(success_delay(cadence, progress.hint)));
+            }
+            Err(e) => {
+                state.validators.append(&mut progress.validators);
+                state.consecutive_failures = state.consecutive_failures.saturating_add(1);
+                state.last_error = Some(e.to_string());
+                let delay = failure_delay(cadence, state.consecutive_failures, e.retry_after());
+                state.next_due_at = Some(now + to_chrono(delay));
+                tracing::warn!(
+                    owner,
+                    source = id,
+                    error = %e,
+                    retryable = e.is_retryable(),
+                    consecutive_failures = state.consecutive_failures,
+                    "source failed"
+                );
+            }
+        }
+
+        let stored = match state_item(&state) {
+            Ok(item) => self.table.put(item, Condition::None).await,
+            Err(e) => Err(e),
+        };
+        let result = match (fetched, stored) {
+            (Ok(()), Ok(())) => Ok(SourceOutcome {
+                owner: owner.to_owned(),
+                source: id.to_owned(),
+                requests: progress.requests,
+                unchanged_responses: progress.unchanged,
+                written: progress.written.clone(),
+                state,
+            }),
+            (Ok(()), Err(error)) => Err(ScrapeError::Table {
+                owner: owner.to_owned(),
+                source_id: id.to_owned(),
+                error,
+            }),
+            (Err(e), stored) => {
+                if let Err(table_error) = stored {
+                    tracing::error!(owner, source = id, error = %table_error, "source state not written");
+                }
+                Err(e)
+            }
+        };
+        Attempt {
+            written: progress.written,
+            result,
+        }
+    }
+
+    /// Fetches the source's URLs in order, recording into `progress` as it goes; stops at the
+    /// first failure.
+    async fn fetch_source(
+        &self,
+        src: SourceRef<'_>,
+        state: &SourceState,
+        first_run: bool,
+        now: DateTime<Utc>,
+        progress: &mut Progress,
+    ) -> Result<(), ScrapeError> {
+        let source = src.source;
+        let urls = self.urls_for(src, first_run)?;
+        let language = (source.kind == SourceKind::KemluPortal).then(|| PORTAL_LANGUAGE.to_owned());
+        // Two pages with the same body in one run would share a key; store it once.
+        let mut written_this_run = HashSet::new();
+        for url in urls {
+            let url_key = url.to_string();
+            let known = state.validators.get(&url_key).cloned().unwrap_or_default();
+            let request = FetchRequest {
+                url: url.clone(),
+                etag: known.etag.clone().filter(|_| source.conditional_get),
+                last_modified: known
+                    .last_modified
+                    .clone()
+                    .filter(|_| source.conditional_get),
+            };
+            let response = self
+                .fetcher
+                .get(request)
+                .await
+                .map_err(|error| ScrapeError::Fetch {
+                    owner: src.owner.to_owned(),
+                    source_id: source.id.clone(),
+                    error,
+                })?;
+            progress.requests += 1;
+            progress.hint = progress
+                .hint
+                .max(response.max_age)
+                .max(response.retry_after);
+
+            if response.not_modified {
+                // A 304 may refresh the validators; the content (and its hash) stays.
+                let validators = Validators {
+                    etag: response.etag.or(known.etag),
+                    last_modified: response.last_modified.or(known.last_modified),
+                    sha256: known.sha256,
+                };
+                progress.validators.insert(url_key, validators);
+                progress.unchanged += 1;
+                log_response(src, &url, response.status, 0, "not_modified");
+                continue;
+            }
+
+            let sha256 = hex::encode(Sha256::digest(&response.body));
+            let validators = Validators {
+                etag: response.etag.clone(),
+                last_modified: response.last_modified.clone(),
+                sha256: Some(sha256.clone()),
+            };
+            progress.validators.insert(url_key.clone(), validators);
+            let bytes = response.body.len();
+            if known.sha256.as_deref() == Some(sha256.as_str())
+                || !written_this_run.insert(sha256.clone())
+            {
+                progress.unchanged += 1;
+                log_response(src, &url, response.status, bytes, "unchanged");
+                continue;
+            }
+
+            let ext = keys::ext_for(response.content_type.as_deref(), &response.body);
+            let key = keys::raw_key(src.owner, &source.id, now, &sha256, ext);
+            let meta = RawMeta {
+                mission: src.owner.to_owned(),
+                source: source.id.clone(),
+                kind: source.kind,
+                role: source.role,
+                url: url_key,
+                final_url: response.final_url.to_string(),
+                status: response.status,
+                content_type: response.content_type.clone(),
+                etag: response.etag.clone(),
+                last_modified: response.last_modified.clone(),
+                fetched_at: now,
+                sha256,
+                language: language.clone(),
+            };
+            let blob_meta = BlobMeta {
+                content_type: response.content_type.clone(),
+                metadata: meta.to_metadata(),
+            };
+            self.blobs
+                .put(&key, response.body, &blob_meta)
+                .await
+                .map_err(|error| ScrapeError::Blob {
+                    owner: src.owner.to_owned(),
+                    source_id: source.id.clone(),
+                    error: Box::new(error),
+                })?;
+            log_response(src, &url, response.status, bytes, "changed");
+            progress.written.push(key);
+        }
+        Ok(())
+    }
+
+    /// The URLs one run of a source reads.
+    fn urls_for(&self, src: SourceRef<'_>, first_run: bool) -> Result<Vec<Url>, ScrapeError> {
+        let source = src.source;
+        let base = Url::parse(&source.url).map_err(|e| ScrapeError::InvalidUrl {
+            owner: src.owner.to_owned(),
+            source_id: source.id.clone(),
+            url: source.url.clone(),
+            reason: e.to_string(),
+        })?;
+        if source.kind != SourceKind::KemluPortal {
+            return Ok(vec![base]);
+        }
+        let config_error = |reason: &str| ScrapeError::Config {
+            owner: src.owner.to_owned(),
+            source_id: source.id.clone(),
+            reason: reason.to_owned(),
+        };
+        // The portal slug is the mission's own id unless the registry says otherwise.
+        let portal = source.portal.as_deref().unwrap_or(src.owner);
+        let section = source
+            .section
+            .as_deref()
+            .ok_or_else(|| config_error("kemlu_portal source has no `section`"))?;
+        let pages = if first_run {
+            self.config.backfill_pages.max(1)
+        } else {
+            1
+        };
+        (1..=pages)
+            .map(|page| {
+                portal_list_url(&base, portal, section, page, self.config.portal_page_size)
+                    .ok_or_else(|| config_error("the portal API URL cannot take a path"))
+            })
+            .collect()
+    }
+}
+
+/// One page of a portal section's list, newest first:
+/// `{base}/contentMenu?type=menu&slug[]={portal}&slug[]={section}&portal={portal}&page={n}&limit={size}&order_by=publish_date&order_dir=desc&lang=id`.
+/// None when `base` cannot take a path (`mailto:` and the like).
+pub fn portal_list_url(
+    base: &Url,
+    portal: &str,
+    section: &str,
+    page: u32,
+    limit: u32,
+) -> Option<Url> {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .push("contentMenu");
+    url.set_query(None);
+    url.query_pairs_mut()
+        .append_pair("type", "menu")
+        .append_pair("slug[]", portal)
+        .append_pair("slug[]", section)
+        .append_pair("portal", portal)
+        .append_pair("page", &page.to_string())
+        .append_pair("limit", &limit.to_string())
+        .append_pair("order_by", "publish_date")
+        .append_pair("order_dir", "desc")
+        .append_pair("lang", PORTAL_LANGUAGE);
+    Some(url)
+}
+
+/// After a success: the cadence, or the server's longer hint, ±10%.
+pub fn success_delay(cadence: Duration, hint: Option<Duration>) -> Duration {
+    let hint = hint.unwrap_or(Duration::ZERO).min(MAX_DELAY);
+    jitter(cadence.max(hint)).max(hint).min(MAX_DELAY)
+}
+
+/// After the n-th consecutive failure: cadence × 2^n, capped at a day, ±10%, never sooner than
+/// the server's `Retry-After`.
+pub fn failure_delay(cadence: Duration, failures: u32, retry_after: Option<Duration>) -> Duration {
+    let backoff = cadence
+        .saturating_mul(1u32 << failures.min(20))
+        .min(MAX_DELAY);
+    let retry_after = retry_after.unwrap_or(Duration::ZERO).min(MAX_DELAY);
+    jitter(backoff).min(MAX_DELAY).max(retry_after)
+}
+
+/// ±10%, so sources with one cadence drift apart instead of hitting their host together.
+fn jitter(d: Duration) -> Duration {
+    d.mul_f64(0.9 + 0.2 * fastrand::f64())
+}
+
+fn to_chrono(d: Duration) -> chrono::Duration {
+    // Delays are capped at a day, so the conversion cannot fail; zero if it ever did.
+    chrono::Duration::from_std(d.min(MAX_DELAY)).unwrap_or_default()
+}
+
+fn log_response(src: SourceRef<'_>, url: &Url, status: u16, bytes: usize, outcome: &str) {
+    tracing::info!(
+        owner = src.owner,
+        source = %src.source.id,
+        url = %url,
+        status,
+        bytes,
+        outcome,
+        "fetched"
+    );
+}
+
+#[cfg(test)]
+mod tests;

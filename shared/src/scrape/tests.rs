@@ -1,0 +1,827 @@
+//! The scrape stage against a real HTTP server on loopback, with tiny in-memory stores.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use async_trait::async_trait;
+use axum::Router;
+use axum::extract::RawQuery;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use bytes::Bytes;
+
+use super::*;
+use crate::fetch::FetchPolicy;
+use crate::fetch::tests::{loopback_policy, serve};
+use crate::model::{Mission, MissionKind, Role, Source};
+use crate::store::table::rules;
+use crate::store::{Blob, BlobInfo, Cursor, ListPage, Page, TransactOp, Update, WriteOp};
+
+// ---- in-memory ports -------------------------------------------------------------------
+
+#[derive(Default)]
+struct MemBlobs {
+    objects: Mutex<BTreeMap<String, Blob>>,
+}
+
+impl MemBlobs {
+    fn keys(&self) -> Vec<String> {
+        self.objects.lock().unwrap().keys().cloned().collect()
+    }
+    fn object(&self, key: &str) -> Blob {
+        self.objects.lock().unwrap()[key].clone()
+    }
+}
+
+#[async_trait]
+impl BlobStore for MemBlobs {
+    fn bucket(&self) -> &str {
+        "memory"
+    }
+    async fn put(&self, key: &str, body: Bytes, meta: &BlobMeta) -> Result<(), BlobError> {
+        crate::store::blob::validate_key(key)?;
+        crate::store::blob::validate_meta(key, meta)?;
+        let blob = Blob {
+            body,
+            meta: meta.clone(),
+        };
+        self.objects.lock().unwrap().insert(key.to_owned(), blob);
+        Ok(())
+    }
+    async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
+        Ok(self.objects.lock().unwrap().get(key).cloned())
+    }
+    async fn head(&self, key: &str) -> Result<Option<BlobInfo>, BlobError> {
+        Ok(self.objects.lock().unwrap().get(key).map(|b| BlobInfo {
+            key: key.to_owned(),
+            size: b.body.len() as u64,
+            meta: b.meta.clone(),
+        }))
+    }
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, BlobError> {
+        let objects = self.objects.lock().unwrap();
+        let keys: Vec<String> = objects
+            .keys()
+            .filter(|k| k.starts_with(prefix) && after.is_none_or(|a| k.as_str() > a))
+            .take(limit.min(1000))
+            .cloned()
+            .collect();
+        Ok(ListPage { keys, next: None })
+    }
+}
+
+/// Enough of the table for source states: get, put, and queries that page every
+/// `PAGE_SIZE` items (so `load_states` must follow the cursor).
+#[derive(Default)]
+struct MemTable {
+    items: Mutex<BTreeMap<Key, Item>>,
+    queries: AtomicUsize,
+    gets: AtomicUsize,
+}
+
+const PAGE_SIZE: usize = 2;
+
+fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
+    item.get(name).and_then(Value::as_str)
+}
+
+#[async_trait]
+impl Table for MemTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.gets.fetch_add(1, Ordering::SeqCst);
+        Ok(self.items.lock().unwrap().get(key).cloned())
+    }
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        let key = rules::item(&item)?;
+        let mut items = self.items.lock().unwrap();
+        if !rules::holds(&condition, items.get(&key)) {
+            return Err(TableError::ConditionFailed { key });
+        }
+        items.insert(key, item);
+        Ok(())
+    }
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Condition,
+    ) -> Result<Item, TableError> {
+        let mut items = self.items.lock().unwrap();
+        if !rules::holds(&condition, items.get(key)) {
+            return Err(TableError::ConditionFailed { key: key.clone() });
+        }
+        let item = rules::apply(key, items.get(key).cloned(), &update)?;
+        items.insert(key.clone(), item.clone());
+        Ok(item)
+    }
+    async fn delete(&self, key: &Key, _condition: Condition) -> Result<(), TableError> {
+        self.items.lock().unwrap().remove(key);
+        Ok(())
+    }
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        self.queries.fetch_add(1, Ordering::SeqCst);
+        let (ipk, isk) = query.index.key_names();
+        let items = self.items.lock().unwrap();
+        let order = |i: &Item| {
+            (
+                str_attr(i, isk).unwrap_or("").to_owned(),
+                str_attr(i, PK).unwrap_or("").to_owned(),
+                str_attr(i, SK).unwrap_or("").to_owned(),
+            )
+        };
+        let mut matching: Vec<&Item> = items
+            .values()
+            .filter(|i| str_attr(i, ipk) == Some(query.partition.as_str()))
+            .filter(|i| str_attr(i, isk).is_some_and(|sk| rules::in_range(sk, &query.range)))
+            .collect();
+        matching.sort_by_key(|i| order(i));
+        if !query.forward {
+            matching.reverse();
+        }
+        if let Some(cursor) = &query.cursor {
+            let at = order(&cursor.key_attrs()?);
+            matching.retain(|i| {
+                if query.forward {
+                    order(i) > at
+                } else {
+                    order(i) < at
+                }
+            });
+        }
+        let limit = query.limit.unwrap_or(PAGE_SIZE).min(PAGE_SIZE);
+        let more = matching.len() > limit;
+        let page: Vec<Item> = matching.into_iter().take(limit).cloned().collect();
+        let cursor = more.then(|| Cursor::for_item(query.index, &page[page.len() - 1]));
+        Ok(Page {
+            items: page,
+            cursor,
+        })
+    }
+    async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), TableError> {
+        for op in ops {
+            match op {
+                WriteOp::Put(item) => self.put(item, Condition::None).await?,
+                WriteOp::Delete(key) => self.delete(&key, Condition::None).await?,
+            }
+        }
+        Ok(())
+    }
+    async fn transact_write(&self, _ops: Vec<TransactOp>) -> Result<(), TableError> {
+        Err(TableError::Validation("not used by scrape".into()))
+    }
+}
+
+// ---- fixtures ----------------------------------------------------------------------------
+
+/// A feed whose body, ETag and status the test changes between cycles.
+struct FeedFixture {
+    body: Mutex<String>,
+    etag: Mutex<Option<String>>,
+    status: Mutex<StatusCode>,
+    retry_after: Mutex<Option<String>>,
+    hits: AtomicUsize,
+}
+
+impl FeedFixture {
+    fn new(body: &str, etag: Option<&str>) -> Arc<FeedFixture> {
+        Arc::new(FeedFixture {
+            body: Mutex::new(body.to_owned()),
+            etag: Mutex::new(etag.map(str::to_owned)),
+            status: Mutex::new(StatusCode::OK),
+            retry_after: Mutex::new(None),
+            hits: AtomicUsize::new(0),
+        })
+    }
+    fn hits(&self) -> usize {
+        self.hits.load(Ordering::SeqCst)
+    }
+    fn respond(&self, headers: &HeaderMap) -> Response {
+        self.hits.fetch_add(1, Ordering::SeqCst);
+        let status = *self.status.lock().unwrap();
+        if status != StatusCode::OK {
+            let mut resp = status.into_response();
+            if let Some(ra) = self.retry_after.lock().unwrap().clone() {
+                resp.headers_mut()
+                    .insert(header::RETRY_AFTER, ra.parse().unwrap());
+            }
+            return resp;
+        }
+        let etag = self.etag.lock().unwrap().clone();
+        let sent = headers
+            .get(header::IF_NONE_MATCH)
+            .and_then(|v| v.to_str().ok());
+        if etag.is_some() && etag.as_deref() == sent {
+            return StatusCode::NOT_MODIFIED.into_response();
+        }
+        let mut resp = (
+            [(header::CONTENT_TYPE, "application/rss+xml; charset=utf-8")],
+            self.body.lock().unwrap().clone(),
+        )
+            .into_response();
+        if let Some(etag) = etag {
+            resp.headers_mut()
+                .insert(header::ETAG, etag.parse().unwrap());
+        }
+        resp
+    }
+}
+
+/// The portal API: logs each request's query, answers a page whose body names the page and
+/// a `version` the test can bump.
+#[derive(Default)]
+struct PortalFixture {
+    queries: Mutex<Vec<Vec<(String, String)>>>,
+    version: AtomicUsize,
+}
+
+async fn fixture_server(feed: Arc<FeedFixture>, portal: Arc<PortalFixture>) -> Url {
+    let router = Router::new()
+        .route(
+            "/feed.xml",
+            get(move |headers: HeaderMap| {
+                let feed = feed.clone();
+                async move { feed.respond(&headers) }
+            }),
+        )
+        .route(
+            "/api/contentMenu",
+            get(move |RawQuery(query): RawQuery| {
+                let portal = portal.clone();
+                async move {
+                    let pairs: Vec<(String, String)> =
+                        url::form_urlencoded::parse(query.unwrap_or_default().as_bytes())
+                            .into_owned()
+                            .collect();
+                    let page = pairs
+                        .iter()
+                        .find(|(k, _)| k == "page")
+                        .map(|(_, v)| v.clone())
+                        .unwrap_or_default();
+                    portal.queries.lock().unwrap().push(pairs);
+                    let version = portal.version.load(Ordering::SeqCst);
+                    axum::Json(serde_json::json!({
+                        "data": {
+                            "publication": [{"slug": format!("berita-{page}-{version}"), "title": "Judul"}],
+                            "meta": {"filtered": 60}
+                        }
+                    }))
+                }
+            }),
+        );
+    serve(router).await
+}
+
+fn t0() -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z")
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+fn minutes(n: i64) -> chrono::Duration {
+    chrono::Duration::minutes(n)
+}
+
+fn source(id: &str, kind: SourceKind, role: Role, url: String) -> Source {
+    Source {
+        id: id.into(),
+        kind,
+        role,
+        url,
+        cadence_minutes: 60,
+        portal: None,
+        section: None,
+        language: None,
+        time_zone: None,
+        conditional_get: true,
+    }
+}
+
+fn registry(sources: Vec<Source>) -> Registry {
+    Registry {
+        missions: vec![Mission {
+            id: "tokyo".into(),
+            kind: MissionKind::Kbri,
+            city: "Tokyo".into(),
+            country: "Jepang".into(),
+            country_code: "JP".into(),
+            time_zone: "Asia/Tokyo".into(),
+            sources,
+        }],
+        ..Registry::default()
+    }
+}
+
+struct Harness {
+    scraper: Scraper,
+    blobs: Arc<MemBlobs>,
+    table: Arc<MemTable>,
+}
+
+fn harness(registry: Registry, policy: FetchPolicy) -> Harness {
+    let blobs = Arc::new(MemBlobs::default());
+    let table = Arc::new(MemTable::default());
+    let scraper = Scraper {
+        registry: Arc::new(registry),
+        blobs: blobs.clone(),
+        table: table.clone(),
+        fetcher: Fetcher::new(policy).unwrap(),
+        config: ScrapeConfig::default(),
+    };
+    Harness {
+        scraper,
+        blobs,
+        table,
+    }
+}
+
+impl Harness {
+    async fn state(&self, source: &str) -> SourceState {
+        let item = self.table.items.lock().unwrap()[&state_key("tokyo", source)].clone();
+        serde_json::from_value(Value::Object(item)).unwrap()
+    }
+    /// Makes a source due now by moving its next due time into the past.
+    fn force_due(&self, source: &str) {
+        let mut items = self.table.items.lock().unwrap();
+        let item = items.get_mut(&state_key("tokyo", source)).unwrap();
+        item.insert("next_due_at".into(), Value::Null);
+    }
+}
+
+fn sha_hex(body: &str) -> String {
+    hex::encode(Sha256::digest(body.as_bytes()))
+}
+
+// ---- feed --------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_feed_is_fetched_once_stored_with_its_facts_and_not_again_until_due() {
+    let body = "<rss><channel><title>Berita</title></channel></rss>";
+    let feed = FeedFixture::new(body, Some("\"v1\""));
+    let base = fixture_server(feed.clone(), Arc::default()).await;
+    let url = base.join("feed.xml").unwrap().to_string();
+    let h = harness(
+        registry(vec![source(
+            "media-feed",
+            SourceKind::Feed,
+            Role::Media,
+            url.clone(),
+        )]),
+        loopback_policy(),
+    );
+
+    let report = h.scraper.run_cycle(t0()).await;
+    assert_eq!(
+        (report.due, report.fetched, report.changed, report.unchanged),
+        (1, 1, 1, 0)
+    );
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.written, h.blobs.keys());
+    let expected_key = keys::raw_key("tokyo", "media-feed", t0(), &sha_hex(body), "xml");
+    assert_eq!(report.written, vec![expected_key.clone()]);
+
+    let object = h.blobs.object(&expected_key);
+    assert_eq!(&object.body[..], body.as_bytes());
+    assert_eq!(
+        object.meta.content_type.as_deref(),
+        Some("application/rss+xml; charset=utf-8")
+    );
+    let meta = RawMeta::from_metadata(&object.meta.metadata).unwrap();
+    assert_eq!(
+        meta,
+        RawMeta {
+            mission: "tokyo".into(),
+            source: "media-feed".into(),
+            kind: SourceKind::Feed,
+            role: Role::Media,
+            url: url.clone(),
+            final_url: url.clone(),
+            status: 200,
+            content_type: Some("application/rss+xml; charset=utf-8".into()),
+            etag: Some("\"v1\"".into()),
+            last_modified: None,
+            fetched_at: t0(),
+            sha256: sha_hex(body),
+            language: None,
+        }
+    );
+
+    let state = h.state("media-feed").await;
+    assert_eq!(state.owner, "tokyo");
+    assert_eq!(state.last_attempt_at, Some(t0()));
+    assert_eq!(state.last_success_at, Some(t0()));
+    assert_eq!(state.last_change_at, Some(t0()));
+    assert_eq!(state.consecutive_failures, 0);
+    assert_eq!(state.last_error, None);
+    assert!(state.backfilled);
+    let due = state.next_due_at.unwrap();
+    assert!(
+        due >= t0() + minutes(54) && due <= t0() + minutes(66),
+        "{due}"
+    );
+    assert_eq!(
+        state.validators[&url],
+        Validators {
+            etag: Some("\"v1\"".into()),
+            last_modified: None,
+            sha256: Some(sha_hex(body)),
+        }
+    );
+    // The record sits in the all-sources index.
+    let item = h.table.items.lock().unwrap()[&state_key("tokyo", "media-feed")].clone();
+    assert_eq!(item[GSI1_PK], "SOURCES");
+    assert_eq!(item[GSI1_SK], "tokyo/media-feed");
+
+    // A minute later it is not due: no request, nothing written.
+    let report = h.scraper.run_cycle(t0() + minutes(1)).await;
+    assert_eq!((report.due, report.fetched), (0, 0));
+    assert_eq!(feed.hits(), 1);
+
+    // Due again, the server answers 304 to the stored ETag: nothing written.
+    let later = t0() + minutes(120);
+    let report = h.scraper.run_cycle(later).await;
+    assert_eq!(
+        (report.due, report.fetched, report.changed, report.unchanged),
+        (1, 1, 0, 1)
+    );
+    assert_eq!(feed.hits(), 2);
+    assert_eq!(h.blobs.keys().len(), 1);
+    let state = h.state("media-feed").await;
+    assert_eq!(state.last_success_at, Some(later));
+    assert_eq!(state.last_change_at, Some(t0()));
+    assert_eq!(state.validators[&url].sha256, Some(sha_hex(body)));
+}
+
+#[tokio::test]
+async fn without_validators_the_hash_decides_and_a_change_writes_a_new_object() {
+    let feed = FeedFixture::new("<rss>one</rss>", None);
+    let base = fixture_server(feed.clone(), Arc::default()).await;
+    let url = base.join("feed.xml").unwrap().to_string();
+    let h = harness(
+        registry(vec![source("feed", SourceKind::Feed, Role::Media, url)]),
+        loopback_policy(),
+    );
+    assert_eq!(h.scraper.run_cycle(t0()).await.changed, 1);
+
+    // Same body, no ETag to send: fetched in full, the hash says unchanged.
+    h.force_due("feed");
+    let report = h.scraper.run_cycle(t0() + minutes(5)).await;
+    assert_eq!(
+        (report.fetched, report.changed, report.unchanged),
+        (1, 0, 1)
+    );
+    assert!(report.written.is_empty());
+    assert_eq!(feed.hits(), 2);
+    assert_eq!(h.blobs.keys().len(), 1);
+
+    // A new body is a new raw object.
+    *feed.body.lock().unwrap() = "<rss>two</rss>".into();
+    h.force_due("feed");
+    let at = t0() + minutes(10);
+    let report = h.scraper.run_cycle(at).await;
+    assert_eq!((report.changed, report.unchanged), (1, 0));
+    let key = keys::raw_key("tokyo", "feed", at, &sha_hex("<rss>two</rss>"), "xml");
+    assert_eq!(report.written, vec![key.clone()]);
+    assert_eq!(h.blobs.keys().len(), 2);
+    assert_eq!(&h.blobs.object(&key).body[..], b"<rss>two</rss>");
+    assert_eq!(h.state("feed").await.last_change_at, Some(at));
+}
+
+// ---- kemlu portal ------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_portal_source_backfills_on_its_first_run_then_reads_page_one() {
+    let portal = Arc::new(PortalFixture::default());
+    let base = fixture_server(FeedFixture::new("", None), portal.clone()).await;
+    let mut src = source(
+        "portal-berita",
+        SourceKind::KemluPortal,
+        Role::Official,
+        base.join("api").unwrap().to_string(),
+    );
+    src.portal = Some("tokyo".into());
+    src.section = Some("berita".into());
+    let h = harness(registry(vec![src]), loopback_policy());
+
+    let report = h.scraper.run_cycle(t0()).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.changed, 1);
+    assert_eq!(report.written.len(), 3, "one raw object per page");
+    {
+        let queries = portal.queries.lock().unwrap();
+        assert_eq!(queries.len(), 3);
+        for (n, query) in queries.iter().enumerate() {
+            let values = |k: &str| -> Vec<&str> {
+                query
+                    .iter()
+                    .filter(|(qk, _)| qk == k)
+                    .map(|(_, v)| v.as_str())
+                    .collect()
+            };
+            assert_eq!(values("slug[]"), ["tokyo", "berita"]);
+            assert_eq!(values("portal"), ["tokyo"]);
+            assert_eq!(values("type"), ["menu"]);
+            assert_eq!(values("limit"), ["20"]);
+            assert_eq!(values("order_by"), ["publish_date"]);
+            assert_eq!(values("order_dir"), ["desc"]);
+            assert_eq!(values("lang"), ["id"]);
+            assert_eq!(values("page"), [(n + 1).to_string().as_str()]);
+        }
+    }
+    let mut pages_seen = Vec::new();
+    for key in &report.written {
+        assert!(key.ends_with(".json"), "{key}");
+        let meta = RawMeta::from_metadata(&h.blobs.object(key).meta.metadata).unwrap();
+        assert_eq!(meta.kind, SourceKind::KemluPortal);
+        assert_eq!(meta.role, Role::Official);
+        assert_eq!(meta.language.as_deref(), Some("id"));
+        assert!(
+            meta.url
+                .contains("/api/contentMenu?type=menu&slug%5B%5D=tokyo&slug%5B%5D=berita"),
+            "{}",
+            meta.url
+        );
+        pages_seen.push(meta.url);
+    }
+    pages_seen.sort();
+    pages_seen.dedup();
+    assert_eq!(pages_seen.len(), 3);
+    let state = h.state("portal-berita").await;
+    assert!(state.backfilled);
+    assert_eq!(state.validators.len(), 3);
+
+    // Later runs read page 1 only; unchanged → nothing written.
+    let report = h.scraper.run_cycle(t0() + minutes(120)).await;
+    assert_eq!((report.fetched, report.unchanged), (1, 1));
+    assert!(report.written.is_empty());
+    assert_eq!(portal.queries.lock().unwrap().len(), 4);
+    let last_page = portal.queries.lock().unwrap()[3]
+        .iter()
+        .find(|(k, _)| k == "page")
+        .map(|(_, v)| v.clone());
+    assert_eq!(last_page.as_deref(), Some("1"));
+    assert_eq!(h.state("portal-berita").await.validators.len(), 1);
+
+    // A new publication on page 1 is one new raw object.
+    portal.version.store(1, Ordering::SeqCst);
+    let report = h.scraper.run_cycle(t0() + minutes(240)).await;
+    assert_eq!(report.written.len(), 1);
+    assert_eq!(portal.queries.lock().unwrap().len(), 5);
+}
+
+// ---- failures ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_failing_source_backs_off_and_the_others_go_on() {
+    let feed = FeedFixture::new("<rss/>", None);
+    *feed.status.lock().unwrap() = StatusCode::INTERNAL_SERVER_ERROR;
+    let portal = Arc::new(PortalFixture::default());
+    let base = fixture_server(feed.clone(), portal.clone()).await;
+    let mut healthy = source(
+        "portal-berita",
+        SourceKind::KemluPortal,
+        Role::Official,
+        base.join("api").unwrap().to_string(),
+    );
+    healthy.section = Some("berita".into());
+    let mut no_section = healthy.clone();
+    no_section.id = "portal-tanpa-seksi".into();
+    no_section.section = None;
+    let h = harness(
+        registry(vec![
+            source(
+                "broken",
+                SourceKind::Feed,
+                Role::Media,
+                base.join("feed.xml").unwrap().to_string(),
+            ),
+            source(
+                "typo",
+                SourceKind::Feed,
+                Role::Media,
+                "htp//not a url".into(),
+            ),
+            healthy,
+            no_section,
+        ]),
+        loopback_policy(),
+    );
+
+    let report = h.scraper.run_cycle(t0()).await;
+    assert_eq!((report.due, report.fetched, report.changed), (4, 1, 1));
+    let mut failed: Vec<(&str, &str)> = report
+        .failed
+        .iter()
+        .map(|f| (f.source.as_str(), f.error.as_str()))
+        .collect();
+    failed.sort();
+    assert_eq!(failed.len(), 3, "{failed:?}");
+    assert!(
+        failed[0].0 == "broken" && failed[0].1.contains("HTTP status 500"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[1].0 == "portal-tanpa-seksi" && failed[1].1.contains("no `section`"),
+        "{failed:?}"
+    );
+    assert!(
+        failed[2].0 == "typo" && failed[2].1.contains("invalid URL"),
+        "{failed:?}"
+    );
+    // The portal's slug defaults to the mission id.
+    assert!(portal.queries.lock().unwrap()[0].contains(&("portal".into(), "tokyo".into())));
+
+    let state = h.state("broken").await;
+    assert_eq!(state.consecutive_failures, 1);
+    assert!(state.last_error.as_deref().unwrap().contains("500"));
+    assert_eq!(state.last_success_at, None);
+    assert!(!state.backfilled);
+    // cadence 60 min × 2^1, ±10%.
+    let due = state.next_due_at.unwrap();
+    assert!(
+        due >= t0() + minutes(108) && due <= t0() + minutes(132),
+        "{due}"
+    );
+
+    // The second failure doubles the wait (4 h ± 10%).
+    let report = h.scraper.run_cycle(due).await;
+    assert!(report.failed.iter().any(|f| f.source == "broken"));
+    let state = h.state("broken").await;
+    assert_eq!(state.consecutive_failures, 2);
+    let due2 = state.next_due_at.unwrap();
+    assert!(
+        due2 >= due + minutes(216) && due2 <= due + minutes(264),
+        "{due2}"
+    );
+
+    // A Retry-After longer than the backoff (8 h) wins.
+    *feed.retry_after.lock().unwrap() = Some("36000".into());
+    *feed.status.lock().unwrap() = StatusCode::SERVICE_UNAVAILABLE;
+    h.scraper.run_cycle(due2).await;
+    let state = h.state("broken").await;
+    assert_eq!(state.consecutive_failures, 3);
+    assert!(state.last_error.as_deref().unwrap().contains("503"));
+    assert!(state.next_due_at.unwrap() >= due2 + chrono::Duration::hours(10));
+    assert_eq!(feed.hits(), 3);
+
+    // Recovery clears the failure.
+    *feed.status.lock().unwrap() = StatusCode::OK;
+    h.force_due("broken");
+    let at = due2 + chrono::Duration::hours(11);
+    h.scraper.run_cycle(at).await;
+    let state = h.state("broken").await;
+    assert_eq!(
+        (state.consecutive_failures, state.last_error.clone()),
+        (0, None)
+    );
+    assert_eq!(state.last_success_at, Some(at));
+}
+
+#[tokio::test]
+async fn loopback_sources_are_refused_when_private_networks_are_not_allowed() {
+    let feed = FeedFixture::new("<rss/>", None);
+    let base = fixture_server(feed.clone(), Arc::default()).await;
+    let h = harness(
+        registry(vec![source(
+            "feed",
+            SourceKind::Feed,
+            Role::Media,
+            base.join("feed.xml").unwrap().to_string(),
+        )]),
+        FetchPolicy::default(),
+    );
+    let report = h.scraper.run_cycle(t0()).await;
+    assert_eq!(report.failed.len(), 1);
+    assert!(
+        report.failed[0].error.contains("refused"),
+        "{:?}",
+        report.failed
+    );
+    assert_eq!(feed.hits(), 0);
+    assert!(h.blobs.keys().is_empty());
+}
+
+#[tokio::test]
+async fn oversized_bodies_fail_the_source_without_a_write() {
+    let feed = FeedFixture::new(&"x".repeat(4096), None);
+    let base = fixture_server(feed.clone(), Arc::default()).await;
+    let h = harness(
+        registry(vec![source(
+            "feed",
+            SourceKind::Feed,
+            Role::Media,
+            base.join("feed.xml").unwrap().to_string(),
+        )]),
+        FetchPolicy {
+            max_body_bytes: 1024,
+            ..loopback_policy()
+        },
+    );
+    let report = h.scraper.run_cycle(t0()).await;
+    assert_eq!(report.failed.len(), 1);
+    assert!(
+        report.failed[0].error.contains("larger than 1024 bytes"),
+        "{:?}",
+        report.failed
+    );
+    assert!(h.blobs.keys().is_empty());
+    assert_eq!(h.state("feed").await.consecutive_failures, 1);
+}
+
+// ---- states ------------------------------------------------------------------------------
+
+#[tokio::test]
+async fn states_are_read_with_one_paginated_query_not_a_get_per_source() {
+    let feed = FeedFixture::new("<rss/>", None);
+    let base = fixture_server(feed.clone(), Arc::default()).await;
+    let url = base.join("feed.xml").unwrap().to_string();
+    let sources = (0..5)
+        .map(|n| {
+            source(
+                &format!("feed-{n}"),
+                SourceKind::Feed,
+                Role::Media,
+                format!("{url}?n={n}"),
+            )
+        })
+        .collect();
+    let h = harness(registry(sources), loopback_policy());
+    let report = h.scraper.run_cycle(t0()).await;
+    assert_eq!((report.due, report.fetched), (5, 5));
+
+    let states = load_states(h.table.as_ref()).await.unwrap();
+    assert_eq!(states.len(), 5);
+    let mut names: Vec<&str> = states.iter().map(|s| s.source.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["feed-0", "feed-1", "feed-2", "feed-3", "feed-4"]);
+
+    // A cycle with nothing due: only the paginated query (5 states, 2 per page → 3 pages).
+    let queries_before = h.table.queries.load(Ordering::SeqCst);
+    let report = h.scraper.run_cycle(t0() + minutes(1)).await;
+    assert_eq!(report.due, 0);
+    assert_eq!(h.table.queries.load(Ordering::SeqCst) - queries_before, 3);
+    assert_eq!(h.table.gets.load(Ordering::SeqCst), 0);
+}
+
+#[tokio::test]
+async fn scrape_source_fetches_one_source_now_even_when_not_due() {
+    let feed = FeedFixture::new("<rss/>", Some("\"e\""));
+    let base = fixture_server(feed.clone(), Arc::default()).await;
+    let h = harness(
+        registry(vec![source(
+            "feed",
+            SourceKind::Feed,
+            Role::Media,
+            base.join("feed.xml").unwrap().to_string(),
+        )]),
+        loopback_policy(),
+    );
+    let registry = h.scraper.registry.clone();
+    let src = registry.source("tokyo", "feed").unwrap();
+    let first = h.scraper.scrape_source(src, t0()).await.unwrap();
+    assert_eq!((first.requests, first.written.len()), (1, 1));
+    let again = h
+        .scraper
+        .scrape_source(src, t0() + minutes(1))
+        .await
+        .unwrap();
+    assert_eq!((again.requests, again.unchanged_responses), (1, 1));
+    assert!(again.written.is_empty());
+    assert_eq!(again.state.last_success_at, Some(t0() + minutes(1)));
+}
+
+#[test]
+fn delays_follow_cadence_hints_and_backoff() {
+    let hour = Duration::from_secs(3600);
+    for _ in 0..100 {
+        let d = success_delay(hour, None);
+        assert!(d >= hour.mul_f64(0.9) && d <= hour.mul_f64(1.1), "{d:?}");
+        assert!(success_delay(hour, Some(3 * hour)) >= 3 * hour);
+        assert!(success_delay(hour, Some(100 * hour)) <= MAX_DELAY);
+        let f3 = failure_delay(hour, 3, None);
+        assert!(
+            f3 >= (8 * hour).mul_f64(0.9) && f3 <= (8 * hour).mul_f64(1.1),
+            "{f3:?}"
+        );
+        assert!(failure_delay(hour, 30, None) <= MAX_DELAY);
+        assert!(failure_delay(hour, 1, Some(10 * hour)) >= 10 * hour);
+    }
+}
+
+#[test]
+fn portal_urls_are_encoded_and_join_the_base_path() {
+    let base = Url::parse("https://backpanel.kemlu.go.id/public-content-service/api/").unwrap();
+    let url = portal_list_url(&base, "den haag", "berita", 2, 20).unwrap();
+    assert_eq!(
+        url.as_str(),
+        "https://backpanel.kemlu.go.id/public-content-service/api/contentMenu?type=menu\
+         &slug%5B%5D=den+haag&slug%5B%5D=berita&portal=den+haag&page=2&limit=20\
+         &order_by=publish_date&order_dir=desc&lang=id"
+    );
+}
