@@ -1,0 +1,133 @@
+//! The `pantau` program as a user runs it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+const PANTAU: &str = env!("CARGO_BIN_EXE_pantau");
+
+/// Kills the child when the test ends, however it ends.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `pantau run --offline` on a fresh data directory serves publications within seconds.
+#[test]
+fn offline_run_serves_publications_within_seconds() {
+    let dir = tempfile::tempdir().unwrap();
+    let child = Command::new(PANTAU)
+        .args(["run", "--offline", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut running = Running(child);
+    let stdout = running.0.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = tx.send(line);
+        }
+    });
+    let started = Instant::now();
+    let mut base = None;
+    while base.is_none() && started.elapsed() < Duration::from_secs(60) {
+        if let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) {
+            println!("pantau: {line}");
+            if let Some(rest) = line.strip_prefix("API and dashboard: ") {
+                base = Some(rest.trim_end_matches('/').to_owned());
+            }
+        }
+    }
+    let base = base.expect("pantau printed its address");
+    let client = reqwest::blocking::Client::new();
+    let mut items = 0;
+    while started.elapsed() < Duration::from_secs(60) {
+        let response = client.get(format!("{base}/missions/tokyo/items")).send();
+        if let Ok(r) = response {
+            let body: serde_json::Value = r.json().unwrap_or_default();
+            items = body["items"].as_array().map_or(0, Vec::len);
+            if items > 0 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    println!(
+        "tokyo items after {:.1} s: {items}",
+        started.elapsed().as_secs_f64()
+    );
+    assert!(items > 0, "no publications served within 60 s");
+    let page = client.get(format!("{base}/")).send().unwrap();
+    assert_eq!(page.status(), 200);
+    assert!(
+        page.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
+}
+
+/// Without network, `pantau run` says so plainly and points to the offline mode.
+#[test]
+fn run_without_network_says_so_and_points_to_offline_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = Command::new(PANTAU)
+        .args(["run", "--data-dir"])
+        .arg(dir.path())
+        // A closed loopback port stands in for an unreachable portal host.
+        .env("PANTAU_PORTAL_PROBE", "127.0.0.1:9")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("no network"), "{stderr}");
+    assert!(stderr.contains("--offline"), "{stderr}");
+}
+
+#[test]
+fn parse_prints_items_as_json_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let feed = dir.path().join("feed.xml");
+    std::fs::write(
+        &feed,
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>T</title><link>https://example.org/</link>
+<item><title>WNI di Osaka &amp; Kyoto</title><link>https://example.org/a?utm_source=x</link><guid>a</guid><pubDate>Tue, 10 Jun 2025 04:00:00 GMT</pubDate></item>
+<item><title>Second</title><link>https://example.org/b</link></item></channel></rss>"#,
+    )
+    .unwrap();
+    let output = Command::new(PANTAU)
+        .args(["parse", "--kind", "feed"])
+        .arg(&feed)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let items: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(items.len(), 2);
+    assert_eq!(items[0]["title"], "WNI di Osaka & Kyoto");
+    assert_eq!(items[0]["url"], "https://example.org/a");
+    assert_eq!(items[0]["published_at"], "2025-06-10T04:00:00Z");
+
+    let bad = Command::new(PANTAU)
+        .args(["parse", "--kind", "telex"])
+        .arg(&feed)
+        .output()
+        .unwrap();
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown kind \"telex\""));
+}
