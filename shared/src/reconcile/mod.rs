@@ -528,7 +528,7 @@ impl CurrentState {
         let content_hash = text(attr::CONTENT_HASH)?;
         let versions = record
             .get(attr::VERSIONS)
-            .and_then(Value::as_u64)
+            .and_then(as_count)
             .ok_or_else(|| format!("CURRENT lacks number `{}`", attr::VERSIONS))?;
         Ok(CurrentState {
             version_sk: format!("{}{version_at}#{content_hash}", schema::VERSION_PREFIX),
@@ -572,6 +572,15 @@ fn fit_for_table(item: &mut NormalizedItem) {
         }
         body.truncate(end);
     }
+}
+
+/// A count as a table adapter may hand it back: an integer, or a float with no fraction.
+pub(crate) fn as_count(v: &Value) -> Option<u64> {
+    v.as_u64().or_else(|| {
+        v.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0)
+            .map(|f| f as u64)
+    })
 }
 
 /// Parses a `sortable_time` (or any RFC 3339) string back.

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{attr, parse_time};
+use super::{as_count, attr, parse_time};
 use crate::model::{Mission, NormalizedItem, Role};
 use crate::schema;
 use crate::store::table::{self, Index, SortKeyRange};
@@ -174,7 +174,7 @@ pub async fn mission_items(
     loop {
         // One more than asked tells whether another page exists; a filter reads ahead.
         let want = if filtering {
-            100
+            (limit + 1).max(50)
         } else {
             limit + 1 - matches.len()
         };
@@ -214,18 +214,42 @@ pub async fn mission_items(
 }
 
 /// When a mission last published with `role`: the newest such item on its time index.
+/// Reads a few items at a time (the newest item usually has the role), at most
+/// [`MAX_READS_FOR_LAST`].
 pub async fn last_published(
     table: &dyn Table,
     mission: &str,
     role: Role,
 ) -> Result<Option<DateTime<Utc>>, ReadError> {
-    let filter = ItemFilter {
-        role: Some(role),
-        ..ItemFilter::default()
-    };
-    let page = mission_items(table, mission, &filter, 1, None).await?;
-    Ok(page.items.first().map(|i| i.item.published_at))
+    let mut cursor = None;
+    let mut reads = 0;
+    loop {
+        let page = table
+            .query(
+                Query::partition(Index::Gsi1, schema::mission_items_pk(mission))
+                    .backward()
+                    .limit(5)
+                    .after(cursor),
+            )
+            .await?;
+        reads += page.items.len();
+        let found = page
+            .items
+            .iter()
+            .filter_map(stored_item)
+            .find(|s| s.item.role == role);
+        if let Some(s) = found {
+            return Ok(Some(s.item.published_at));
+        }
+        match page.cursor {
+            Some(c) if reads < MAX_READS_FOR_LAST => cursor = Some(c),
+            _ => return Ok(None),
+        }
+    }
 }
+
+/// How far back `last_published` looks for an item of the role before it says "none".
+pub const MAX_READS_FOR_LAST: usize = 200;
 
 /// Every mission record (GSI1 `MISSIONS`), by id.
 pub async fn missions(table: &dyn Table) -> Result<Vec<Mission>, ReadError> {
@@ -294,7 +318,7 @@ fn stored_item(record: &Item) -> Option<StoredItem> {
         id: text(record, attr::ITEM_ID)?.to_owned(),
         version_at: parse_time(text(record, attr::VERSION_AT)?)?,
         content_hash: text(record, attr::CONTENT_HASH)?.to_owned(),
-        versions: record.get(attr::VERSIONS).and_then(Value::as_u64)?,
+        versions: record.get(attr::VERSIONS).and_then(as_count)?,
         first_seen_at: parse_time(text(record, attr::FIRST_SEEN_AT)?)?,
         item,
     })
