@@ -12,8 +12,30 @@
 //! | item version      | `ITEM#{item_id}`      | `V#{version_at}#{hash}`    |                                       |                                       |
 //! | processed marker  | `DONE#{stage}#{key}`  | `DONE`                     | (TTL: `expires_at`)                   |                                       |
 //!
-//! `{published}` is RFC 3339 UTC with fixed width (`2025-01-02T03:04:05Z`), so byte order is
+//! `{published}` is RFC 3339 UTC with fixed width (`2025-01-02T03:04:05.000Z`), so byte order is
 //! time order and a mission's items newest-first are one backward query on GSI1.
+//! `{version_at}` is the fetch time of the first fetch that showed a version's content.
+//! Nothing is ever written at `HEALTH`/`HEALTH`: the API's health check reads it.
+//!
+//! Item records (both kinds) carry the `NormalizedItem` fields plus `item_id`, `version_at`,
+//! `content_hash`; `CURRENT` adds `versions` (count), `first_seen_at` and `state_tag` (the
+//! optimistic lock every `CURRENT` write is conditioned on). See `crate::reconcile`.
+//!
+//! Access patterns:
+//!
+//! | question                                   | operation                                                        | owner |
+//! |--------------------------------------------|------------------------------------------------------------------|-------|
+//! | an item's current state (reconcile)        | get `ITEM#{id}` / `CURRENT`                                      | reconcile |
+//! | an item's versions (late deliveries)       | query `ITEM#{id}`, sk begins_with `V#`                           | reconcile |
+//! | an item with its history (API)             | query `ITEM#{id}`, all, backward (versions newest first, then `CURRENT`) | reconcile::read |
+//! | a mission's items, newest first, in a time window | query GSI1 `MITEMS#{mission}`, backward, sk between `{since}` and `{until}$` | reconcile::read |
+//! | a country's items, newest first            | query GSI2 `CITEMS#{cc}`, backward                               | (later) |
+//! | every mission                              | query GSI1 `MISSIONS`                                            | reconcile::read |
+//! | a country's missions                       | query GSI2 `COUNTRY#{cc}`                                        | (later) |
+//! | one owner's source states                  | query `MISSION#{owner}`, sk begins_with `SOURCE#`                | reconcile::read |
+//! | every source state                         | query GSI1 `SOURCES`                                             | reconcile::read |
+//! | a mission's last official publication      | query GSI1 `MITEMS#{mission}` backward until the first `official` item | reconcile::read |
+//! | is the table up                            | get `HEALTH` / `HEALTH`                                          | api |
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -21,6 +43,8 @@ pub const META: &str = "META";
 pub const CURRENT: &str = "CURRENT";
 pub const ALL_MISSIONS: &str = "MISSIONS";
 pub const ALL_SOURCES: &str = "SOURCES";
+/// Partition and sort key of a record nobody writes: a read of it checks the table answers.
+pub const HEALTH_PROBE: &str = "HEALTH";
 
 pub fn mission_pk(id: &str) -> String {
     format!("MISSION#{id}")

@@ -1,0 +1,348 @@
+//! The reading side of what reconcile writes: items with their versions, a mission's items
+//! newest first, mission records and source states. The API reads only through here, so the
+//! record layout is known in this module and its parent alone.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{as_count, attr, parse_time};
+use crate::model::{Mission, NormalizedItem, Role};
+use crate::schema;
+use crate::store::table::{self, Index, SortKeyRange};
+use crate::store::{Cursor, Item, Key, Query, Table, TableError};
+
+/// An item as `CURRENT` holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredItem {
+    pub id: String,
+    pub item: NormalizedItem,
+    /// Fetch time of the first fetch that showed this content.
+    pub version_at: DateTime<Utc>,
+    pub content_hash: String,
+    /// How many versions the item has.
+    pub versions: u64,
+    pub first_seen_at: DateTime<Utc>,
+}
+
+/// One version record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemVersion {
+    pub version_at: DateTime<Utc>,
+    pub content_hash: String,
+    pub item: NormalizedItem,
+}
+
+/// An item and its history.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ItemView {
+    pub current: StoredItem,
+    /// Newest first.
+    pub versions: Vec<ItemVersion>,
+}
+
+/// Which of a mission's items to list. `since` and `until` are inclusive bounds on the
+/// publication time.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemFilter {
+    pub role: Option<Role>,
+    /// BCP 47 primary tag, lower case.
+    pub language: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+    pub until: Option<DateTime<Utc>>,
+}
+
+impl ItemFilter {
+    fn accepts(&self, item: &NormalizedItem) -> bool {
+        self.role.is_none_or(|r| r == item.role)
+            && self
+                .language
+                .as_deref()
+                .is_none_or(|l| item.language.as_deref() == Some(l))
+    }
+
+    /// The GSI1 sort-key range for the time bounds; `{published}#{id}` sorts by time first.
+    fn range(&self) -> SortKeyRange {
+        // `$` sorts right after `#`, so `{until}$` is above every key published at `until`.
+        let lower = self.since.map(schema::sortable_time);
+        let upper = self.until.map(|t| format!("{}$", schema::sortable_time(t)));
+        match (lower, upper) {
+            (Some(lo), Some(hi)) => SortKeyRange::Between(lo, hi),
+            (Some(lo), None) => SortKeyRange::Ge(lo),
+            (None, Some(hi)) => SortKeyRange::Le(hi),
+            (None, None) => SortKeyRange::All,
+        }
+    }
+}
+
+/// One page of a mission's items, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ItemPage {
+    pub items: Vec<StoredItem>,
+    /// Present when more items may follow.
+    pub next: Option<Cursor>,
+}
+
+/// A source's health as scrape records it (the subset of `SourceState` the API shows; read
+/// leniently so a record with extra or older fields still shows).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SourceHealth {
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub source: String,
+    #[serde(default)]
+    pub last_attempt_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_success_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub last_change_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub consecutive_failures: u32,
+    #[serde(default)]
+    pub last_error: Option<String>,
+    #[serde(default)]
+    pub next_due_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error(transparent)]
+    Table(#[from] TableError),
+    /// The cursor was not made by this listing (another mission, or tampered with).
+    #[error("cursor does not belong to this listing")]
+    ForeignCursor,
+}
+
+/// Reads per page are capped so a very selective filter cannot make one request scan a whole
+/// mission; the page then comes back short, with a cursor.
+const MAX_READS_PER_PAGE: usize = 1000;
+
+/// The item and all its versions: one query on the item's partition (`CURRENT` sorts before
+/// `V#…`).
+pub async fn get_item(table: &dyn Table, id: &str) -> Result<Option<ItemView>, ReadError> {
+    let records = query_all(
+        table,
+        Query::partition(Index::Primary, schema::item_pk(id)).backward(),
+    )
+    .await?;
+    let mut current = None;
+    let mut versions = Vec::new();
+    for record in &records {
+        match record.get(table::SK).and_then(Value::as_str) {
+            Some(schema::CURRENT) => current = stored_item(record),
+            Some(sk) if sk.starts_with(schema::VERSION_PREFIX) => {
+                if let Some(v) = item_version(record) {
+                    versions.push(v);
+                }
+            }
+            _ => {}
+        }
+    }
+    // Backward: version keys newest first already.
+    Ok(current.map(|current| ItemView { current, versions }))
+}
+
+/// A mission's items, newest first, filtered; one backward query on GSI1 (more only when a
+/// filter drops items).
+pub async fn mission_items(
+    table: &dyn Table,
+    mission: &str,
+    filter: &ItemFilter,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<ItemPage, ReadError> {
+    let partition = schema::mission_items_pk(mission);
+    if let Some(c) = &cursor {
+        let attrs = c.key_attrs().map_err(|_| ReadError::ForeignCursor)?;
+        let ours = attrs.get(table::GSI1_PK).and_then(Value::as_str) == Some(partition.as_str());
+        if !ours || !attrs.contains_key(table::GSI1_SK) {
+            return Err(ReadError::ForeignCursor);
+        }
+    }
+    let limit = limit.max(1);
+    let filtering = filter.role.is_some() || filter.language.is_some();
+    // Each match with the cursor that resumes right after it.
+    let mut matches: Vec<(StoredItem, Cursor)> = Vec::new();
+    let page_of = |matches: Vec<(StoredItem, Cursor)>, next| ItemPage {
+        items: matches.into_iter().map(|(item, _)| item).collect(),
+        next,
+    };
+    let mut last_read = None;
+    let mut reads = 0;
+    let mut next = cursor;
+    loop {
+        // One more than asked tells whether another page exists; a filter reads ahead.
+        let want = if filtering {
+            (limit + 1).max(50)
+        } else {
+            limit + 1 - matches.len()
+        };
+        let page = table
+            .query(
+                Query::partition(Index::Gsi1, partition.clone())
+                    .range(filter.range())
+                    .backward()
+                    .limit(want)
+                    .after(next.take()),
+            )
+            .await?;
+        for record in page.items {
+            reads += 1;
+            let position = Cursor::for_item(Index::Gsi1, &record);
+            if let Some(stored) = stored_item(&record)
+                && filter.accepts(&stored.item)
+            {
+                if matches.len() == limit {
+                    // A further match exists: the page ends at the last one returned.
+                    let next = matches.last().map(|(_, c)| c.clone());
+                    return Ok(page_of(matches, next));
+                }
+                matches.push((stored, position.clone()));
+            }
+            last_read = Some(position);
+        }
+        match page.cursor {
+            None => return Ok(page_of(matches, None)),
+            Some(c) if reads >= MAX_READS_PER_PAGE => {
+                // Short page: resume after the last item read, matched or not.
+                return Ok(page_of(matches, last_read.or(Some(c))));
+            }
+            Some(c) => next = Some(c),
+        }
+    }
+}
+
+/// When a mission last published with `role`: the newest such item on its time index.
+/// Reads a few items at a time (the newest item usually has the role), at most
+/// [`MAX_READS_FOR_LAST`].
+pub async fn last_published(
+    table: &dyn Table,
+    mission: &str,
+    role: Role,
+) -> Result<Option<DateTime<Utc>>, ReadError> {
+    let mut cursor = None;
+    let mut reads = 0;
+    loop {
+        let page = table
+            .query(
+                Query::partition(Index::Gsi1, schema::mission_items_pk(mission))
+                    .backward()
+                    .limit(5)
+                    .after(cursor),
+            )
+            .await?;
+        reads += page.items.len();
+        let found = page
+            .items
+            .iter()
+            .filter_map(stored_item)
+            .find(|s| s.item.role == role);
+        if let Some(s) = found {
+            return Ok(Some(s.item.published_at));
+        }
+        match page.cursor {
+            Some(c) if reads < MAX_READS_FOR_LAST => cursor = Some(c),
+            _ => return Ok(None),
+        }
+    }
+}
+
+/// How far back `last_published` looks for an item of the role before it says "none".
+pub const MAX_READS_FOR_LAST: usize = 200;
+
+/// Every mission record (GSI1 `MISSIONS`), by id.
+pub async fn missions(table: &dyn Table) -> Result<Vec<Mission>, ReadError> {
+    let records = query_all(table, Query::partition(Index::Gsi1, schema::ALL_MISSIONS)).await?;
+    Ok(records
+        .into_iter()
+        .filter_map(|r| from_record::<Mission>(&r))
+        .collect())
+}
+
+/// Every source state of every owner (GSI1 `SOURCES`).
+pub async fn all_source_health(table: &dyn Table) -> Result<Vec<SourceHealth>, ReadError> {
+    let records = query_all(table, Query::partition(Index::Gsi1, schema::ALL_SOURCES)).await?;
+    Ok(records.iter().filter_map(health_of).collect())
+}
+
+/// The source states of one owner (its mission partition, `SOURCE#` records).
+pub async fn source_health(table: &dyn Table, owner: &str) -> Result<Vec<SourceHealth>, ReadError> {
+    let records = query_all(
+        table,
+        Query::partition(Index::Primary, schema::mission_pk(owner))
+            .range(SortKeyRange::BeginsWith(schema::source_sk(""))),
+    )
+    .await?;
+    Ok(records.iter().filter_map(health_of).collect())
+}
+
+/// A cheap probe that the table answers: one read of a key nobody writes.
+pub async fn probe(table: &dyn Table) -> Result<(), TableError> {
+    table
+        .get(&Key::new(schema::HEALTH_PROBE, schema::HEALTH_PROBE))
+        .await
+        .map(|_| ())
+}
+
+async fn query_all(table: &dyn Table, query: Query) -> Result<Vec<Item>, TableError> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table.query(query.clone().after(cursor)).await?;
+        out.extend(page.items);
+        match page.cursor {
+            Some(c) => cursor = Some(c),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn from_record<T: serde::de::DeserializeOwned>(record: &Item) -> Option<T> {
+    match serde_json::from_value(Value::Object(record.clone())) {
+        Ok(v) => Some(v),
+        Err(e) => {
+            tracing::error!(pk = ?record.get(table::PK), sk = ?record.get(table::SK), error = %e, "unreadable record skipped");
+            None
+        }
+    }
+}
+
+fn text<'a>(record: &'a Item, name: &str) -> Option<&'a str> {
+    record.get(name).and_then(Value::as_str)
+}
+
+fn stored_item(record: &Item) -> Option<StoredItem> {
+    let item = from_record::<NormalizedItem>(record)?;
+    Some(StoredItem {
+        id: text(record, attr::ITEM_ID)?.to_owned(),
+        version_at: parse_time(text(record, attr::VERSION_AT)?)?,
+        content_hash: text(record, attr::CONTENT_HASH)?.to_owned(),
+        versions: record.get(attr::VERSIONS).and_then(as_count)?,
+        first_seen_at: parse_time(text(record, attr::FIRST_SEEN_AT)?)?,
+        item,
+    })
+}
+
+fn item_version(record: &Item) -> Option<ItemVersion> {
+    Some(ItemVersion {
+        version_at: parse_time(text(record, attr::VERSION_AT)?)?,
+        content_hash: text(record, attr::CONTENT_HASH)?.to_owned(),
+        item: from_record::<NormalizedItem>(record)?,
+    })
+}
+
+fn health_of(record: &Item) -> Option<SourceHealth> {
+    // Scrape stores the state's fields at the top level; an older layout nested them.
+    let nested = record.get("state").and_then(Value::as_object);
+    let mut health = from_record::<SourceHealth>(nested.unwrap_or(record))?;
+    if health.source.is_empty() {
+        let sk = text(record, table::SK)?;
+        health.source = sk.strip_prefix(&schema::source_sk(""))?.to_owned();
+    }
+    if health.owner.is_empty() {
+        let pk = text(record, table::PK)?;
+        health.owner = pk.strip_prefix(&schema::mission_pk(""))?.to_owned();
+    }
+    Some(health)
+}

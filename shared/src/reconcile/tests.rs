@@ -1,0 +1,619 @@
+use std::sync::Arc;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+use super::read::{self, ItemFilter};
+use super::testing::{MemoryBlobs, MemoryTable};
+use super::*;
+use crate::events::{s3_put_notification, sqs_event};
+use crate::model::{Mission, MissionKind, Role, SourceKind, TimeBasis};
+
+pub(crate) fn at(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+pub(crate) fn registry() -> Registry {
+    let mission = |id: &str, city: &str, country: &str, cc: &str, tz: &str| Mission {
+        id: id.into(),
+        kind: MissionKind::Kbri,
+        city: city.into(),
+        country: country.into(),
+        country_code: cc.into(),
+        time_zone: tz.into(),
+        sources: vec![crate::model::Source {
+            id: "portal-berita".into(),
+            kind: SourceKind::KemluPortal,
+            role: Role::Official,
+            url: "https://backpanel.kemlu.go.id/public-content-service/api".into(),
+            cadence_minutes: 60,
+            portal: Some(id.into()),
+            section: Some("berita".into()),
+            language: None,
+            time_zone: None,
+            conditional_get: true,
+        }],
+    };
+    Registry {
+        missions: vec![
+            mission("tokyo", "Tokyo", "Jepang", "JP", "Asia/Tokyo"),
+            mission(
+                "canberra",
+                "Canberra",
+                "Australia",
+                "AU",
+                "Australia/Sydney",
+            ),
+        ],
+        ..Registry::default()
+    }
+}
+
+/// An item of `tokyo`'s portal, identified by `slug`, as fetched at `fetched`.
+pub(crate) fn item(slug: &str, title: &str, published: &str, fetched: &str) -> NormalizedItem {
+    NormalizedItem {
+        mission: "tokyo".into(),
+        source: "portal-berita".into(),
+        kind: SourceKind::KemluPortal,
+        role: Role::Official,
+        guid: Some(slug.into()),
+        url: Some(format!("https://kemlu.go.id/tokyo/berita/{slug}")),
+        title: title.into(),
+        summary: Some(format!("Ringkasan {title}")),
+        body: Some(format!("Isi {title}")),
+        published_at: at(published),
+        published_raw: Some(published.into()),
+        time_basis: TimeBasis::Stated,
+        language: Some("id".into()),
+        authors: vec![],
+        categories: vec![],
+        images: vec![],
+        fetched_at: at(fetched),
+        raw_key: format!("raw/{fetched}"),
+    }
+}
+
+pub(crate) fn jsonl(items: &[NormalizedItem]) -> String {
+    items
+        .iter()
+        .map(|i| serde_json::to_string(i).unwrap() + "\n")
+        .collect()
+}
+
+struct Fixture {
+    table: Arc<MemoryTable>,
+    blobs: Arc<MemoryBlobs>,
+    reconciler: Reconciler,
+}
+
+fn fixture() -> Fixture {
+    let table = Arc::new(MemoryTable::default());
+    let blobs = Arc::new(MemoryBlobs::default());
+    let reconciler = Reconciler {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: Arc::new(registry()),
+    };
+    Fixture {
+        table,
+        blobs,
+        reconciler,
+    }
+}
+
+impl Fixture {
+    async fn land(&self, key: &str, items: &[NormalizedItem]) -> ReconcileReport {
+        self.blobs.insert(key, jsonl(items));
+        self.reconciler.reconcile_object(key).await.unwrap()
+    }
+}
+
+fn report(new: usize, changed: usize, unchanged: usize, stale: usize) -> ReconcileReport {
+    ReconcileReport {
+        new,
+        changed,
+        unchanged,
+        stale,
+        skipped_lines: 0,
+    }
+}
+
+/// The Lambda runtime and the local queue need `Send` futures.
+#[allow(dead_code)]
+fn handlers_are_send(r: &'static Reconciler, e: SqsEvent) {
+    fn send<T: Send>(_: T) {}
+    send(r.handle(e));
+    send(r.reconcile_object("items/x"));
+}
+
+const P1: &str = "2025-03-01T08:00:00+09:00";
+const P2: &str = "2025-03-02T08:00:00+09:00";
+
+#[tokio::test]
+async fn new_items_are_stored_with_one_version_and_index_keys() {
+    let f = fixture();
+    let a = item("a", "Pertemuan", P1, "2025-03-01T00:10:00Z");
+    let b = item("b", "Pameran", P2, "2025-03-02T00:10:00Z");
+    let r = f.land("items/1.jsonl", &[a.clone(), b]).await;
+    assert_eq!(r, report(2, 0, 0, 0));
+    // Per new item: one version record and CURRENT.
+    assert_eq!(f.table.writes(), 4);
+
+    let view = read::get_item(f.table.as_ref(), &a.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.current.item, a);
+    assert_eq!(view.current.versions, 1);
+    assert_eq!(view.current.version_at, a.fetched_at);
+    assert_eq!(view.current.first_seen_at, a.fetched_at);
+    assert_eq!(view.current.content_hash, a.content_hash());
+    assert_eq!(view.versions.len(), 1);
+
+    let current = f
+        .table
+        .get(&Key::new(schema::item_pk(&a.identity()), schema::CURRENT))
+        .await
+        .unwrap()
+        .unwrap();
+    let s = |n: &str| current.get(n).and_then(Value::as_str).unwrap().to_owned();
+    assert_eq!(s(table::GSI1_PK), "MITEMS#tokyo");
+    assert_eq!(s(table::GSI2_PK), "CITEMS#JP");
+    assert_eq!(
+        s(table::GSI1_SK),
+        format!("2025-02-28T23:00:00.000Z#{}", a.identity())
+    );
+    assert_eq!(s(table::GSI1_SK), s(table::GSI2_SK));
+}
+
+#[tokio::test]
+async fn an_unchanged_item_costs_one_read_and_no_write() {
+    let f = fixture();
+    let a1 = item("a", "Pertemuan", P1, "2025-03-01T00:10:00Z");
+    let a2 = item("a", "Pertemuan", P1, "2025-03-01T01:10:00Z");
+    f.land("items/1.jsonl", std::slice::from_ref(&a1)).await;
+    let (writes, reads) = (f.table.writes(), f.table.reads());
+    let r = f.land("items/2.jsonl", &[a2]).await;
+    assert_eq!(r, report(0, 0, 1, 0));
+    assert_eq!(f.table.writes(), writes);
+    assert_eq!(f.table.reads(), reads + 1);
+}
+
+#[tokio::test]
+async fn a_changed_item_gets_a_new_version_and_keeps_the_old() {
+    let f = fixture();
+    let a1 = item("a", "Pertemuan", P1, "2025-03-01T00:10:00Z");
+    let a2 = item("a", "Pertemuan (diperbarui)", P1, "2025-03-01T05:10:00Z");
+    f.land("items/1.jsonl", std::slice::from_ref(&a1)).await;
+    let r = f.land("items/2.jsonl", std::slice::from_ref(&a2)).await;
+    assert_eq!(r, report(0, 1, 0, 0));
+
+    let view = read::get_item(f.table.as_ref(), &a1.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.current.item.title, "Pertemuan (diperbarui)");
+    assert_eq!(view.current.versions, 2);
+    assert_eq!(view.current.first_seen_at, a1.fetched_at);
+    let titles: Vec<_> = view
+        .versions
+        .iter()
+        .map(|v| v.item.title.as_str())
+        .collect();
+    assert_eq!(
+        titles,
+        ["Pertemuan (diperbarui)", "Pertemuan"],
+        "newest first"
+    );
+}
+
+/// Four fetches of one item: content A, A again, B, B again. Every delivery order must leave
+/// the table as the in-order delivery does.
+#[tokio::test]
+async fn every_delivery_order_leaves_the_same_table() {
+    let fetches = [
+        item("a", "Versi A", P1, "2025-03-01T01:00:00Z"),
+        item("a", "Versi A", P1, "2025-03-01T02:00:00Z"),
+        item("a", "Versi B", P1, "2025-03-01T03:00:00Z"),
+        item("a", "Versi B", P1, "2025-03-01T04:00:00Z"),
+    ];
+    let in_order = fixture();
+    for (n, x) in fetches.iter().enumerate() {
+        in_order
+            .land(&format!("items/{n}.jsonl"), std::slice::from_ref(x))
+            .await;
+    }
+    let expected = in_order.table.dump();
+    let view = read::get_item(in_order.table.as_ref(), &fetches[0].identity())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.current.item.title, "Versi B");
+    assert_eq!(view.current.version_at, fetches[2].fetched_at);
+    let times: Vec<_> = view.versions.iter().map(|v| v.version_at).collect();
+    assert_eq!(times, [fetches[2].fetched_at, fetches[0].fetched_at]);
+
+    let mut orders = 0;
+    for order in permutations(fetches.len()) {
+        let f = fixture();
+        for n in &order {
+            f.land(
+                &format!("items/{n}.jsonl"),
+                std::slice::from_ref(&fetches[*n]),
+            )
+            .await;
+        }
+        assert_eq!(f.table.dump(), expected, "order {order:?}");
+        orders += 1;
+    }
+    assert_eq!(orders, 24);
+}
+
+#[tokio::test]
+async fn a_late_older_version_is_kept_without_touching_current() {
+    let f = fixture();
+    let old = item("a", "Lama", P1, "2025-03-01T01:00:00Z");
+    let new = item("a", "Baru", P1, "2025-03-01T03:00:00Z");
+    assert_eq!(
+        f.land("items/new.jsonl", std::slice::from_ref(&new)).await,
+        report(1, 0, 0, 0)
+    );
+    assert_eq!(
+        f.land("items/old.jsonl", std::slice::from_ref(&old)).await,
+        report(0, 0, 0, 1)
+    );
+    let view = read::get_item(f.table.as_ref(), &old.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.current.item, new);
+    assert_eq!(view.current.versions, 2);
+    assert_eq!(view.current.first_seen_at, old.fetched_at);
+    assert_eq!(view.versions.len(), 2);
+    // Delivered again: nothing more.
+    let writes = f.table.writes();
+    assert_eq!(f.land("items/old.jsonl", &[old]).await, report(0, 0, 1, 0));
+    assert_eq!(f.table.writes(), writes);
+}
+
+#[tokio::test]
+async fn duplicate_shuffled_delivery_through_sqs_leaves_identical_state() {
+    let objects: Vec<(String, Vec<NormalizedItem>)> = (0..6)
+        .map(|n| {
+            let fetched = format!("2025-03-01T0{n}:00:00Z");
+            let items = vec![
+                item("a", &format!("A rev {}", n / 2), P1, &fetched),
+                item("b", "B", P2, &fetched),
+                item(&format!("only-{n}"), "Sekali", P2, &fetched),
+            ];
+            (
+                format!("items/2025/03/01/tokyo/portal-berita/{n}.jsonl"),
+                items,
+            )
+        })
+        .collect();
+    let run = |deliveries: Vec<usize>| {
+        let objects = objects.clone();
+        async move {
+            let f = fixture();
+            for (key, items) in &objects {
+                f.blobs.insert(key, jsonl(items));
+            }
+            let bodies = deliveries.iter().enumerate().map(|(m, n)| {
+                (
+                    format!("m{m}"),
+                    s3_put_notification("memory", &objects[*n].0, 1, Utc::now()),
+                )
+            });
+            let response = f.reconciler.handle(sqs_event(bodies)).await;
+            assert!(response.batch_item_failures.is_empty());
+            f.table.dump()
+        }
+    };
+    let expected = run((0..6).collect()).await;
+    for seed in 0..5 {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut twice: Vec<usize> = (0..6).chain(0..6).collect();
+        rng.shuffle(&mut twice);
+        assert_eq!(run(twice.clone()).await, expected, "deliveries {twice:?}");
+    }
+}
+
+#[tokio::test]
+async fn concurrent_reconcilers_agree_with_sequential_ones() {
+    let objects: Vec<(String, Vec<NormalizedItem>)> = (0..8)
+        .map(|n| {
+            let fetched = format!("2025-03-01T0{n}:00:00Z");
+            let items = (0..4)
+                .map(|k| item(&format!("s{k}"), &format!("T{k} r{}", n / 3), P1, &fetched))
+                .collect();
+            (format!("items/{n}.jsonl"), items)
+        })
+        .collect();
+    let sequential = fixture();
+    for (key, items) in &objects {
+        sequential.land(key, items).await;
+    }
+    let concurrent = fixture();
+    for (key, items) in &objects {
+        concurrent.blobs.insert(key, jsonl(items));
+    }
+    let mut keys: Vec<&str> = objects.iter().map(|(k, _)| k.as_str()).collect();
+    fastrand::Rng::with_seed(7).shuffle(&mut keys);
+    let results = futures::future::join_all(
+        keys.iter()
+            .chain(keys.iter())
+            .map(|k| concurrent.reconciler.reconcile_object(k)),
+    )
+    .await;
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    assert_eq!(concurrent.table.dump(), sequential.table.dump());
+}
+
+#[tokio::test]
+async fn malformed_lines_are_skipped_and_the_rest_land() {
+    let f = fixture();
+    let a = item("a", "Satu", P1, "2025-03-01T01:00:00Z");
+    let b = item("b", "Dua", P2, "2025-03-01T01:00:00Z");
+    let body = format!(
+        "{}{{\"title\": \"half an item\"}}\nnot json at all\n\n{}",
+        jsonl(std::slice::from_ref(&a)),
+        jsonl(std::slice::from_ref(&b))
+    );
+    f.blobs.insert("items/x.jsonl", body);
+    let r = f
+        .reconciler
+        .reconcile_object("items/x.jsonl")
+        .await
+        .unwrap();
+    assert_eq!(
+        r,
+        ReconcileReport {
+            new: 2,
+            skipped_lines: 2,
+            ..ReconcileReport::default()
+        }
+    );
+}
+
+#[tokio::test]
+async fn whole_object_failures_are_permanent_and_other_keys_ignored() {
+    let f = fixture();
+    assert_eq!(
+        f.reconciler.reconcile_object("raw/x.json").await.unwrap(),
+        ReconcileReport::default()
+    );
+    let missing = f.reconciler.reconcile_object("items/nope.jsonl").await;
+    assert!(matches!(missing, Err(ReconcileError::Missing { .. })));
+    assert!(!missing.unwrap_err().is_retryable());
+
+    f.blobs.insert("items/bin.jsonl", vec![b'{', 0xff, 0xfe]);
+    let err = f
+        .reconciler
+        .reconcile_object("items/bin.jsonl")
+        .await
+        .unwrap_err();
+    assert!(matches!(err, ReconcileError::NotUtf8 { .. }), "{err}");
+    assert!(!err.is_retryable());
+    assert_eq!(f.table.writes(), 0);
+
+    // Permanent failures are acknowledged, not redelivered.
+    let event = sqs_event([(
+        "m".to_string(),
+        s3_put_notification("memory", "items/bin.jsonl", 3, Utc::now()),
+    )]);
+    assert!(
+        f.reconciler
+            .handle(event)
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn retryable_table_errors_send_the_message_back() {
+    struct Down;
+    #[async_trait::async_trait]
+    impl Table for Down {
+        async fn get(&self, _: &Key) -> Result<Option<Item>, TableError> {
+            Err(TableError::Backend {
+                op: "get",
+                message: "throttled".into(),
+                retryable: true,
+            })
+        }
+        async fn put(&self, _: Item, _: Condition) -> Result<(), TableError> {
+            unreachable!()
+        }
+        async fn update(&self, _: &Key, _: Update, _: Condition) -> Result<Item, TableError> {
+            unreachable!()
+        }
+        async fn delete(&self, _: &Key, _: Condition) -> Result<(), TableError> {
+            unreachable!()
+        }
+        async fn query(&self, _: Query) -> Result<crate::store::Page, TableError> {
+            unreachable!()
+        }
+        async fn batch_write(&self, _: Vec<WriteOp>) -> Result<(), TableError> {
+            unreachable!()
+        }
+        async fn transact_write(&self, _: Vec<TransactOp>) -> Result<(), TableError> {
+            unreachable!()
+        }
+    }
+    let blobs = Arc::new(MemoryBlobs::default());
+    blobs.insert(
+        "items/a.jsonl",
+        jsonl(&[item("a", "Satu", P1, "2025-03-01T01:00:00Z")]),
+    );
+    let reconciler = Reconciler {
+        blobs,
+        table: Arc::new(Down),
+        registry: Arc::new(registry()),
+    };
+    let event = sqs_event([(
+        "m1".to_string(),
+        s3_put_notification("memory", "items/a.jsonl", 1, Utc::now()),
+    )]);
+    let response = reconciler.handle(event).await;
+    assert_eq!(response.batch_item_failures.len(), 1);
+    assert_eq!(response.batch_item_failures[0].item_identifier, "m1");
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_cut_to_fit_the_table() {
+    let f = fixture();
+    let mut big = item("big", "Panjang", P1, "2025-03-01T01:00:00Z");
+    big.body = Some("é".repeat(300 * 1024));
+    assert_eq!(
+        f.land("items/big.jsonl", &[big.clone()]).await,
+        report(1, 0, 0, 0)
+    );
+    let view = read::get_item(f.table.as_ref(), &big.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    let body = view.current.item.body.unwrap();
+    assert!(body.len() <= MAX_STORED_BODY_BYTES && body.len() > MAX_STORED_BODY_BYTES - 4);
+}
+
+#[tokio::test]
+async fn registry_sync_writes_one_record_per_mission() {
+    let table = MemoryTable::default();
+    let registry = registry();
+    assert_eq!(sync_registry(&table, &registry).await.unwrap(), 2);
+    let missions = read::missions(&table).await.unwrap();
+    let ids: Vec<_> = missions.iter().map(|m| m.id.as_str()).collect();
+    assert_eq!(ids, ["canberra", "tokyo"]);
+    assert_eq!(missions[1], registry.missions[0]);
+    let jp = table
+        .query(Query::partition(Index::Gsi2, schema::country_pk("JP")))
+        .await
+        .unwrap();
+    assert_eq!(jp.items.len(), 1);
+    // Syncing again rewrites the same records.
+    sync_registry(&table, &registry).await.unwrap();
+    assert_eq!(read::missions(&table).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn mission_items_page_newest_first_with_filters() {
+    let f = fixture();
+    let base = at("2025-03-01T00:00:00Z");
+    let items: Vec<NormalizedItem> = (0..25)
+        .map(|n| {
+            let published = (base + Duration::hours(n)).to_rfc3339();
+            let mut i = item(
+                &format!("n{n}"),
+                &format!("Berita {n}"),
+                &published,
+                "2025-03-02T00:00:00Z",
+            );
+            if n % 5 == 0 {
+                i.language = Some("en".into());
+            }
+            i
+        })
+        .collect();
+    f.land("items/many.jsonl", &items).await;
+
+    let mut seen = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page =
+            read::mission_items(f.table.as_ref(), "tokyo", &ItemFilter::default(), 7, cursor)
+                .await
+                .unwrap();
+        assert!(page.items.len() <= 7);
+        seen.extend(page.items.iter().map(|i| i.item.published_at));
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 25);
+    assert!(
+        seen.windows(2).all(|w| w[0] > w[1]),
+        "newest first, no dupes"
+    );
+
+    let english = ItemFilter {
+        language: Some("en".into()),
+        since: Some(base + Duration::hours(5)),
+        until: Some(base + Duration::hours(20)),
+        ..ItemFilter::default()
+    };
+    let page = read::mission_items(f.table.as_ref(), "tokyo", &english, 10, None)
+        .await
+        .unwrap();
+    let hours: Vec<_> = page
+        .items
+        .iter()
+        .map(|i| (i.item.published_at - base).num_hours())
+        .collect();
+    assert_eq!(hours, [20, 15, 10, 5], "bounds are inclusive");
+    assert_eq!(page.next, None);
+
+    // Filtered pages resume right after their last match.
+    let english_only = ItemFilter {
+        language: Some("en".into()),
+        ..ItemFilter::default()
+    };
+    let mut hours = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = read::mission_items(f.table.as_ref(), "tokyo", &english_only, 2, cursor)
+            .await
+            .unwrap();
+        hours.extend(
+            page.items
+                .iter()
+                .map(|i| (i.item.published_at - base).num_hours()),
+        );
+        match page.next {
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    assert_eq!(hours, [20, 15, 10, 5, 0]);
+
+    let canberra = read::mission_items(
+        f.table.as_ref(),
+        "canberra",
+        &ItemFilter::default(),
+        10,
+        None,
+    )
+    .await
+    .unwrap();
+    assert!(canberra.items.is_empty());
+    let first = read::mission_items(f.table.as_ref(), "tokyo", &ItemFilter::default(), 3, None)
+        .await
+        .unwrap();
+    let foreign = read::mission_items(
+        f.table.as_ref(),
+        "canberra",
+        &ItemFilter::default(),
+        3,
+        first.next,
+    )
+    .await;
+    assert!(matches!(foreign, Err(read::ReadError::ForeignCursor)));
+}
+
+/// All orderings of `0..n`.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![vec![]];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for i in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(i, n - 1);
+            out.push(q);
+        }
+    }
+    out
+}
