@@ -37,12 +37,8 @@ function safeHref(url) {
 
 function missionName(m) { return m.name || `${m.kind || ""} ${m.city || m.id}`.trim(); }
 
-function health(m) {
-  const h = m.health || {};
-  if (h.failing_sources > 0 || h.consecutive_failures > 0) return "failing";
-  if (!h.last_success_at && !h.last_official_at) return "unknown";
-  return "ok";
-}
+// The API's health status: ok, degraded, failing or unknown.
+function health(m) { return (m.health || {}).status || "unknown"; }
 
 function renderMissions() {
   const q = $("filter").value.trim().toLowerCase();
@@ -51,7 +47,7 @@ function renderMissions() {
   const shown = state.missions.filter((m) =>
     !q || [m.id, m.city, m.country, missionName(m)].some((s) => (s || "").toLowerCase().includes(q)));
   for (const m of shown) {
-    const last = (m.health || {}).last_official_at;
+    const last = (m.health || {}).last_official_published_at;
     const li = el("li", { "data-id": m.id },
       el("span", {}, el("span", { class: `dot ${health(m)}` }), missionName(m), el("span", { class: "en" }, ` · ${m.country || ""}`)),
       el("span", { class: "meta" }, last ? when(last) : ""));
@@ -71,11 +67,12 @@ async function openMission(id) {
   $("items-title").textContent = m ? missionName(m) : id;
   try {
     const detail = await getJson(`/missions/${encodeURIComponent(id)}`);
-    const h = detail.health || (detail.mission || {}).health || {};
+    const h = detail.health || {};
+    const errors = (detail.sources || []).map((s) => (s.state || {}).last_error).filter(Boolean);
     $("mission-health").textContent =
-      `Publikasi resmi terakhir / last official: ${when(h.last_official_at)} · ` +
+      `Publikasi resmi terakhir / last official: ${when(h.last_official_published_at)} · ` +
       `pengambilan terakhir / last fetch: ${when(h.last_success_at)}` +
-      (h.last_error ? ` · galat / error: ${h.last_error}` : "");
+      (errors.length ? ` · galat / error: ${errors[0]}` : "");
   } catch (e) {
     $("mission-health").textContent = String(e.message || e);
   }
@@ -112,11 +109,11 @@ async function start() {
   $("more").addEventListener("click", loadItems);
   try {
     const body = await getJson("/missions");
-    state.missions = body.missions || body.items || body || [];
+    state.missions = body.missions || [];
     state.missions.sort((a, b) => missionName(a).localeCompare(missionName(b)));
     renderMissions();
     $("status").textContent = `${state.missions.length} perwakilan · missions`;
-    const first = state.missions.find((m) => (m.health || {}).last_official_at) || state.missions[0];
+    const first = state.missions.find((m) => (m.health || {}).last_official_published_at) || state.missions[0];
     if (first) openMission(first.id);
   } catch (e) {
     $("status").textContent = `API: ${e.message || e}`;
