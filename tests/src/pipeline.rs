@@ -34,7 +34,7 @@ impl World {
     /// The built-in registry cut down to [`MISSIONS`] and headquarters, pointed at a fresh
     /// offline server.
     pub async fn new(blobs: Arc<dyn BlobStore>, table: Arc<dyn Table>) -> anyhow::Result<World> {
-        let server = offline::start(SocketAddr::from(([127, 0, 0, 1], 0))).await?;
+        let server = OfflineServer::start_loopback().await?;
         let mut registry = Registry::load_default()?;
         registry
             .missions

@@ -57,10 +57,12 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     // Offline: recorded responses on loopback, and the registry pointed at them.
     let mut _offline: Option<OfflineServer> = None;
     if args.offline {
-        let server = offline::start(SocketAddr::from(([127, 0, 0, 1], 0)))
+        let server = OfflineServer::start_loopback()
             .await
             .context("starting the offline source server")?;
         offline::point_registry_at(&mut registry, server.base_url());
+        // Sources with no recording (live feeds an operator added) would only fail offline.
+        offline::retain_served_sources(&mut registry, server.base_url());
         println!(
             "offline mode: recorded sources served at {}",
             server.base_url()
