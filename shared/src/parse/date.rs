@@ -28,10 +28,9 @@ pub fn parse_date(raw: &str, zone: Tz) -> Option<ParsedDate> {
     if s.is_empty() || s.len() > 100 {
         return None;
     }
-    if s.as_bytes().first().is_some_and(u8::is_ascii_digit) && s.get(4..5) == Some("-") {
-        if let Some(parsed) = parse_iso(s, zone) {
-            return Some(parsed);
-        }
+    let iso_like = s.as_bytes().first().is_some_and(u8::is_ascii_digit) && s.get(4..5) == Some("-");
+    if iso_like && let Some(parsed) = parse_iso(s, zone) {
+        return Some(parsed);
     }
     parse_rfc2822ish(s, zone)
 }
@@ -116,11 +115,11 @@ fn parse_rfc2822ish(s: &str, zone: Tz) -> Option<ParsedDate> {
     let mut time = None;
     let mut offset_seconds = None;
     for token in tokens {
-        if let Some(m) = month_number(token) {
-            if month.is_none() {
-                month = Some(m);
-                continue;
-            }
+        if month.is_none()
+            && let Some(m) = month_number(token)
+        {
+            month = Some(m);
+            continue;
         }
         if token.contains(':') && time.is_none() && token.starts_with(|c: char| c.is_ascii_digit())
         {

@@ -214,3 +214,135 @@ mod tests {
         assert_eq!(primary_language(""), None);
     }
 }
+
+/// Every file of the public feed corpora goes through [`parse`]: none may panic, and the
+/// counts say how much of each corpus we read.
+#[cfg(test)]
+mod corpus_tests {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+
+    /// `shared/extdata` beside the project (`<project>/../shared/extdata`), found from the
+    /// crate's directory upwards so a checkout at any depth (a worktree, say) finds it too.
+    fn extdata() -> Option<PathBuf> {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .ancestors()
+            .skip(1)
+            .map(|dir| dir.join("shared/extdata"))
+            .find(|dir| dir.is_dir())
+    }
+
+    #[derive(Debug, Default)]
+    struct Tally {
+        files: usize,
+        with_items: usize,
+        zero_items: usize,
+        errors: usize,
+        caught_panics: usize,
+        escaped_panics: usize,
+    }
+
+    fn files_under(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        let mut pending = vec![dir.to_path_buf()];
+        while let Some(dir) = pending.pop() {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let path = entry.path();
+                if path.is_dir() {
+                    pending.push(path);
+                } else {
+                    out.push(path);
+                }
+            }
+        }
+        out.sort();
+        out
+    }
+
+    fn run_all(paths: &[PathBuf]) -> Tally {
+        let meta = test_support::meta(SourceKind::Feed, "tokyo", "https://example.org/feed");
+        let mut tally = Tally::default();
+        for path in paths {
+            let Ok(body) = std::fs::read(path) else {
+                continue;
+            };
+            tally.files += 1;
+            let key = path.display().to_string();
+            let input = ParseInput {
+                body: &body,
+                meta: &meta,
+                raw_key: &key,
+                time_zone: "Asia/Tokyo",
+                source_language: None,
+            };
+            match catch_unwind(AssertUnwindSafe(|| parse(&input))) {
+                Ok(Ok(items)) if items.is_empty() => tally.zero_items += 1,
+                Ok(Ok(_)) => tally.with_items += 1,
+                Ok(Err(ParseError::Panicked { message, .. })) => {
+                    println!("  caught panic in {key}: {message}");
+                    tally.caught_panics += 1;
+                }
+                Ok(Err(e)) => {
+                    println!("  error: {e}");
+                    tally.errors += 1;
+                }
+                Err(_) => {
+                    println!("  PANIC escaped parse() on {key}");
+                    tally.escaped_panics += 1;
+                }
+            }
+        }
+        tally
+    }
+
+    fn corpus(relative: &str) -> Option<Vec<PathBuf>> {
+        let Some(dir) = extdata().map(|d| d.join(relative)).filter(|d| d.is_dir()) else {
+            println!("skipping: corpus shared/extdata/{relative} is absent");
+            return None;
+        };
+        Some(files_under(&dir))
+    }
+
+    #[test]
+    fn feed_rs_fixtures_parse_without_panics() {
+        let Some(files) = corpus("feed-rs-fixture") else {
+            return;
+        };
+        // The fixtures hold feeds and, beside most, a `*.serde.json` with feed-rs's expected
+        // model (plus LICENSE and SOURCE.txt): all go through, but only feeds are counted as
+        // the figure that matters.
+        let (expectations, feeds): (Vec<_>, Vec<_>) = files.into_iter().partition(|p| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("");
+            name.ends_with(".serde.json") || name == "LICENSE" || name == "SOURCE.txt"
+        });
+        let feeds_tally = run_all(&feeds);
+        let others_tally = run_all(&expectations);
+        println!("feed-rs fixture feeds: {feeds_tally:?}");
+        println!("feed-rs fixture non-feed files: {others_tally:?}");
+        assert_eq!(feeds_tally.escaped_panics + others_tally.escaped_panics, 0);
+        assert_eq!(feeds_tally.caught_panics + others_tally.caught_panics, 0);
+        assert!(feeds_tally.files >= 60, "{feeds_tally:?}");
+        // Nearly every fixture is a real feed; a regression in the mapping shows up here.
+        assert!(
+            feeds_tally.with_items * 10 >= feeds_tally.files * 8,
+            "{feeds_tally:?}"
+        );
+    }
+
+    #[test]
+    fn feedparser_illformed_cases_parse_without_panics() {
+        let Some(files) = corpus("feedparser/tests/illformed") else {
+            return;
+        };
+        let tally = run_all(&files);
+        println!("feedparser illformed: {tally:?}");
+        assert_eq!(tally.escaped_panics, 0);
+        assert_eq!(tally.caught_panics, 0);
+        assert!(tally.files >= 15, "{tally:?}");
+    }
+}

@@ -87,10 +87,10 @@ pub fn html_extract(html: &str) -> HtmlText {
                         .attr("src")
                         .filter(|s| !s.trim().is_empty() && !s.trim_start().starts_with("data:"))
                         .or_else(|| element.attr("data-src"));
-                    if let Some(src) = src.map(str::trim).filter(|s| !s.is_empty()) {
-                        if !images.iter().any(|i| i == src) {
-                            images.push(src.to_owned());
-                        }
+                    if let Some(src) = src.map(str::trim).filter(|s| !s.is_empty())
+                        && !images.iter().any(|i| i == src)
+                    {
+                        images.push(src.to_owned());
                     }
                 } else if !HIDDEN.contains(&name) {
                     out.open_element(name);
