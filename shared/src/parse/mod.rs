@@ -334,6 +334,52 @@ mod corpus_tests {
         );
     }
 
+    /// Most fixtures have feed-rs's expected model beside them: we must give one item per
+    /// expected entry (an entry with nothing at all to show is the only one we drop).
+    #[test]
+    fn feed_rs_fixtures_give_one_item_per_expected_entry() {
+        let Some(files) = corpus("feed-rs-fixture") else {
+            return;
+        };
+        let meta = test_support::meta(SourceKind::Feed, "tokyo", "https://example.org/feed");
+        let (mut compared, mut matching) = (0, 0);
+        for path in &files {
+            let name = path.to_string_lossy();
+            let Some(stem) = name.strip_suffix(".serde.json") else {
+                continue;
+            };
+            let Some(feed_path) = [".xml", ".json"]
+                .iter()
+                .map(|ext| PathBuf::from(format!("{stem}{ext}")))
+                .find(|p| p.is_file())
+            else {
+                continue;
+            };
+            let expected: serde_json::Value =
+                serde_json::from_slice(&std::fs::read(path).unwrap()).unwrap();
+            let expected_entries = expected["entries"].as_array().map_or(0, Vec::len);
+            let body = std::fs::read(&feed_path).unwrap();
+            let key = feed_path.display().to_string();
+            let got = parse(&ParseInput {
+                body: &body,
+                meta: &meta,
+                raw_key: &key,
+                time_zone: "UTC",
+                source_language: None,
+            })
+            .map_or(0, |items| items.len());
+            compared += 1;
+            if got == expected_entries {
+                matching += 1;
+            } else {
+                println!("  {key}: {got} items, feed-rs expects {expected_entries} entries");
+            }
+        }
+        println!("feed-rs fixtures with expectations: {matching}/{compared} item counts match");
+        assert!(compared >= 50, "{compared}");
+        assert_eq!(matching, compared);
+    }
+
     #[test]
     fn feedparser_illformed_cases_parse_without_panics() {
         let Some(files) = corpus("feedparser/tests/illformed") else {
