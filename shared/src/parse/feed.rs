@@ -1,0 +1,494 @@
+//! RSS 0.9x/1.0/2.0, Atom and JSON Feed, read by feed-rs and mapped onto our item.
+//!
+//! feed-rs is configured not to invent what the feed does not say: no generated ids (an
+//! invented guid would give the same entry a new identity on every fetch) and our own date
+//! reader, which tells a stated zone from an assumed one and keeps the date as written.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use feed_rs::model::{Entry, Feed, Text};
+
+use super::date::parse_date;
+use super::text::{HtmlText, html_extract, inline_text, normalize_title, plain_text, summarize};
+use super::url::{canonical_url, resolve};
+use super::{
+    NormalizedItem, ParseError, ParseInput, SUMMARY_CHARS, new_item, primary_language, push_unique,
+};
+use crate::model::TimeBasis;
+
+/// Titles made from a body when an entry has none are cut to about this many characters.
+const DERIVED_TITLE_CHARS: usize = 120;
+
+/// Image file endings, for media elements that do not state a type.
+const IMAGE_ENDINGS: &[&str] = &[".jpg", ".jpeg", ".png", ".gif", ".webp", ".avif"];
+
+/// The dates feed-rs asked us to read, by the instant we returned: the text as written and
+/// whether its zone was stated.
+type DatesSeen = Arc<Mutex<HashMap<DateTime<Utc>, (String, TimeBasis)>>>;
+
+pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>, ParseError> {
+    let dates_seen: DatesSeen = Arc::default();
+    let recorder = Arc::clone(&dates_seen);
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(Some(&input.meta.final_url))
+        .id_generator(|_links, _title, _base| String::new())
+        .sanitize_content(false)
+        .timestamp_parser(move |raw| {
+            let date = parse_date(raw, zone)?;
+            if let Ok(mut seen) = recorder.lock() {
+                seen.entry(date.at)
+                    .or_insert_with(|| (raw.trim().to_owned(), date.basis.clone()));
+            }
+            Some(date.at)
+        })
+        .build();
+    let feed = parser.parse(input.body).map_err(|e| ParseError::NotAFeed {
+        raw_key: input.raw_key.to_owned(),
+        reason: e.to_string(),
+    })?;
+    let dates_seen = dates_seen.lock().map(|d| d.clone()).unwrap_or_default();
+
+    let mut items = Vec::with_capacity(feed.entries.len());
+    for (index, entry) in feed.entries.iter().enumerate() {
+        match entry_item(input, &feed, entry, &dates_seen) {
+            Some(item) => items.push(item),
+            None => tracing::warn!(
+                raw_key = input.raw_key,
+                index,
+                "feed entry with no title, text, link or id; skipped"
+            ),
+        }
+    }
+    Ok(items)
+}
+
+fn entry_item(
+    input: &ParseInput,
+    feed: &Feed,
+    entry: &Entry,
+    dates_seen: &HashMap<DateTime<Utc>, (String, TimeBasis)>,
+) -> Option<NormalizedItem> {
+    let base = Some(input.meta.final_url.as_str());
+    let guid = Some(entry.id.trim().to_owned()).filter(|id| !id.is_empty());
+    let url = entry_link(entry, base).or_else(|| {
+        // An RSS guid that is a permalink is the entry's address when it has no <link>.
+        guid.as_deref().and_then(canonical_url)
+    });
+
+    let summary = entry.summary.as_ref().map(text_content).unwrap_or_default();
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| {
+            let body = c.body.as_deref()?;
+            let kind = c.content_type.to_string().to_ascii_lowercase();
+            if kind.contains("html") {
+                Some(html_extract(body))
+            } else if kind.starts_with("text/") {
+                Some(HtmlText {
+                    text: plain_text(body),
+                    images: Vec::new(),
+                })
+            } else {
+                None
+            }
+        })
+        .unwrap_or_default();
+    let body = [&content.text, &summary.text]
+        .into_iter()
+        .find(|t| !t.is_empty())
+        .cloned();
+
+    let title = entry
+        .title
+        .as_ref()
+        .map(title_text)
+        .filter(|t| !t.is_empty())
+        .or_else(|| body.as_deref().map(|b| summarize(b, DERIVED_TITLE_CHARS)));
+    let title = match title {
+        Some(title) => title,
+        None if url.is_some() || guid.is_some() => String::new(),
+        None => return None,
+    };
+
+    let mut item = new_item(input, title);
+    item.summary = [&summary.text, &content.text]
+        .into_iter()
+        .find(|t| !t.is_empty())
+        .map(|t| summarize(t, SUMMARY_CHARS));
+    item.body = body;
+
+    if let Some(at) = entry.published.or(entry.updated) {
+        let (raw, basis) = dates_seen
+            .get(&at)
+            .cloned()
+            .map_or((None, TimeBasis::Stated), |(raw, basis)| (Some(raw), basis));
+        item.published_at = at;
+        item.published_raw = raw;
+        item.time_basis = basis;
+    }
+
+    item.language = entry
+        .language
+        .as_deref()
+        .or(feed.language.as_deref())
+        .and_then(primary_language)
+        .or_else(|| input.source_language.and_then(primary_language))
+        .or_else(|| input.meta.language.as_deref().and_then(primary_language));
+
+    let people = if entry.authors.is_empty() {
+        &feed.authors
+    } else {
+        &entry.authors
+    };
+    for person in people {
+        let name = person
+            .name
+            .as_deref()
+            .or(person.email.as_deref())
+            .map(normalize_title)
+            .unwrap_or_default();
+        push_unique(&mut item.authors, name);
+    }
+    for category in &entry.categories {
+        let name = category.label.as_deref().unwrap_or(&category.term);
+        push_unique(&mut item.categories, normalize_title(name));
+    }
+
+    let image_base = url.as_deref().or(base);
+    for src in entry_images(entry)
+        .into_iter()
+        .chain(content.images)
+        .chain(summary.images)
+    {
+        if let Some(image) = resolve(image_base, &src) {
+            push_unique(&mut item.images, image);
+        }
+    }
+
+    item.guid = guid;
+    item.url = url;
+    Some(item)
+}
+
+/// The entry's own page: an `alternate` (or unlabelled) link first, else any link that is
+/// not about the feed itself.
+fn entry_link(entry: &Entry, base: Option<&str>) -> Option<String> {
+    let is_page = |rel: Option<&str>| matches!(rel, None | Some("alternate"));
+    let not_meta =
+        |rel: Option<&str>| !matches!(rel, Some("self" | "edit" | "enclosure" | "replies"));
+    entry
+        .links
+        .iter()
+        .filter(|l| is_page(l.rel.as_deref()))
+        .chain(entry.links.iter().filter(|l| not_meta(l.rel.as_deref())))
+        .find_map(|l| resolve(base, &l.href))
+}
+
+/// Media RSS content and thumbnails, and enclosures, that are images.
+fn entry_images(entry: &Entry) -> Vec<String> {
+    let mut images = Vec::new();
+    for media in &entry.media {
+        for content in &media.content {
+            let Some(url) = &content.url else { continue };
+            let is_image = match &content.content_type {
+                Some(kind) => kind.to_string().to_ascii_lowercase().starts_with("image/"),
+                None => {
+                    let path = url.path().to_ascii_lowercase();
+                    IMAGE_ENDINGS.iter().any(|e| path.ends_with(e))
+                }
+            };
+            if is_image {
+                images.push(url.to_string());
+            }
+        }
+        for thumbnail in &media.thumbnails {
+            images.push(thumbnail.image.uri.clone());
+        }
+    }
+    images
+}
+
+/// A title: markup read as HTML when the feed says it is HTML, else entities and whitespace
+/// normalized.
+fn title_text(title: &Text) -> String {
+    if is_html(title) {
+        inline_text(&title.content)
+    } else {
+        normalize_title(&title.content)
+    }
+}
+
+/// The text (and images) of a summary or description.
+fn text_content(text: &Text) -> HtmlText {
+    if is_html(text) {
+        html_extract(&text.content)
+    } else {
+        HtmlText {
+            text: plain_text(&super::text::decode_entities(&text.content)),
+            images: Vec::new(),
+        }
+    }
+}
+
+fn is_html(text: &Text) -> bool {
+    text.content_type
+        .to_string()
+        .to_ascii_lowercase()
+        .contains("html")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::meta;
+    use super::*;
+    use crate::model::{RawMeta, SourceKind};
+    use crate::parse::parse as parse_any;
+
+    const FEED_URL: &str = "https://news.example.co.jp/feeds/world.rss";
+
+    fn run(body: &str, meta: &RawMeta) -> Result<Vec<NormalizedItem>, ParseError> {
+        parse_any(&ParseInput {
+            body: body.as_bytes(),
+            meta,
+            raw_key: "raw/2025/02/01/tokyo/feed/x.xml",
+            time_zone: "Asia/Tokyo",
+            source_language: Some("ja"),
+        })
+    }
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    const RSS2: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+<channel>
+  <title>World News</title>
+  <link>https://news.example.co.jp/</link>
+  <language>en-us</language>
+  <item>
+    <title>Indonesia &amp;amp; Japan sign   accord</title>
+    <link>/2025/01/accord.html?utm_source=rss&amp;id=7#comments</link>
+    <guid isPermaLink="false">news-7</guid>
+    <description>&lt;p&gt;Leaders met in &lt;b&gt;Tokyo&lt;/b&gt;.&lt;/p&gt;&lt;img src="/img/inline.png"&gt;</description>
+    <pubDate>Wed, 15 Jan 2025 09:30:00 +0900</pubDate>
+    <author>desk@example.co.jp (World Desk)</author>
+    <category>Diplomacy</category>
+    <category>Asia</category>
+    <media:content url="https://cdn.example.co.jp/a.jpg" medium="image" type="image/jpeg"/>
+    <media:thumbnail url="https://cdn.example.co.jp/a-thumb.jpg"/>
+  </item>
+  <item>
+    <title>Enclosures only</title>
+    <link>https://news.example.co.jp/enc</link>
+    <enclosure url="https://cdn.example.co.jp/c.mp3" type="audio/mpeg" length="1"/>
+    <enclosure url="https://cdn.example.co.jp/b.png" type="image/png" length="1"/>
+  </item>
+  <item>
+    <title>No date here</title>
+    <guid>https://news.example.co.jp/2025/01/nodate.html</guid>
+  </item>
+  <item>
+    <description>Only a description, which becomes the title.</description>
+    <link>https://news.example.co.jp/x</link>
+    <pubDate>2025-01-16 08:00:00</pubDate>
+  </item>
+  <item></item>
+</channel>
+</rss>"#;
+
+    #[test]
+    fn rss2_items_map_onto_the_model() {
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let items = run(RSS2, &meta).unwrap();
+        assert_eq!(items.len(), 4, "the empty <item> is skipped");
+
+        let first = &items[0];
+        assert_eq!(first.title, "Indonesia & Japan sign accord");
+        assert_eq!(
+            first.url.as_deref(),
+            Some("https://news.example.co.jp/2025/01/accord.html?id=7")
+        );
+        assert_eq!(first.guid.as_deref(), Some("news-7"));
+        assert_eq!(first.body.as_deref(), Some("Leaders met in Tokyo."));
+        assert_eq!(first.summary.as_deref(), Some("Leaders met in Tokyo."));
+        assert_eq!(first.published_at, utc("2025-01-15T00:30:00Z"));
+        assert_eq!(first.time_basis, TimeBasis::Stated);
+        assert_eq!(
+            first.published_raw.as_deref(),
+            Some("Wed, 15 Jan 2025 09:30:00 +0900")
+        );
+        assert_eq!(first.language.as_deref(), Some("en"));
+        assert_eq!(first.categories, ["Diplomacy", "Asia"]);
+        assert_eq!(first.authors.len(), 1, "{:?}", first.authors);
+        assert_eq!(
+            first.images,
+            [
+                "https://cdn.example.co.jp/a.jpg",
+                "https://cdn.example.co.jp/a-thumb.jpg",
+                "https://news.example.co.jp/img/inline.png",
+            ]
+        );
+        // feed-rs drops an item's enclosures when it also has Media RSS content; alone,
+        // image enclosures count and others do not.
+        assert_eq!(items[1].images, ["https://cdn.example.co.jp/b.png"]);
+
+        let nodate = &items[2];
+        assert_eq!(nodate.time_basis, TimeBasis::FetchTime);
+        assert_eq!(nodate.published_at, meta.fetched_at);
+        assert_eq!(
+            nodate.url.as_deref(),
+            Some("https://news.example.co.jp/2025/01/nodate.html"),
+            "a permalink guid stands in for the missing link"
+        );
+
+        let untitled = &items[3];
+        assert_eq!(
+            untitled.title,
+            "Only a description, which becomes the title."
+        );
+        assert_eq!(untitled.guid, None, "no invented ids");
+        assert_eq!(untitled.published_at, utc("2025-01-15T23:00:00Z"));
+        assert_eq!(
+            untitled.time_basis,
+            TimeBasis::AssumedZone {
+                zone: "Asia/Tokyo".into()
+            }
+        );
+    }
+
+    #[test]
+    fn atom_entries_use_content_updated_and_xml_lang() {
+        let atom = r#"<?xml version="1.0" encoding="utf-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom" xml:lang="id">
+  <title>Berita</title>
+  <id>urn:feed</id>
+  <updated>2025-01-20T10:00:00+07:00</updated>
+  <author><name>Redaksi</name></author>
+  <link rel="self" href="https://example.id/atom.xml"/>
+  <entry>
+    <title type="html">Rapat &lt;em&gt;Koordinasi&lt;/em&gt;</title>
+    <id>tag:example.id,2025:1</id>
+    <link rel="alternate" href="https://Example.ID/berita/1?fbclid=zz"/>
+    <link rel="enclosure" type="image/jpeg" href="https://example.id/foto.jpg"/>
+    <updated>2025-01-20T10:00:00+07:00</updated>
+    <summary>Ringkasan singkat.</summary>
+    <content type="html">&lt;p&gt;Paragraf satu.&lt;/p&gt;&lt;p&gt;Paragraf dua.&lt;/p&gt;</content>
+    <category term="politik" label="Politik"/>
+  </entry>
+</feed>"#;
+        let meta = meta(SourceKind::Feed, "pusat", "https://example.id/atom.xml");
+        let items = run(atom, &meta).unwrap();
+        assert_eq!(items.len(), 1);
+        let item = &items[0];
+        assert_eq!(item.title, "Rapat Koordinasi");
+        assert_eq!(item.url.as_deref(), Some("https://example.id/berita/1"));
+        assert_eq!(item.guid.as_deref(), Some("tag:example.id,2025:1"));
+        assert_eq!(
+            item.body.as_deref(),
+            Some("Paragraf satu.\n\nParagraf dua.")
+        );
+        assert_eq!(item.summary.as_deref(), Some("Ringkasan singkat."));
+        assert_eq!(item.published_at, utc("2025-01-20T03:00:00Z"));
+        assert_eq!(item.time_basis, TimeBasis::Stated);
+        assert_eq!(item.language.as_deref(), Some("id"));
+        assert_eq!(item.authors, ["Redaksi"], "feed author applies to entries");
+        assert_eq!(item.categories, ["Politik"]);
+    }
+
+    #[test]
+    fn rss1_items_and_the_sources_language() {
+        let rdf = r#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"
+         xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://example.jp/">
+    <title>Example</title><link>https://example.jp/</link><description>d</description>
+  </channel>
+  <item rdf:about="https://example.jp/a">
+    <title>記事 A</title>
+    <link>https://example.jp/a</link>
+    <dc:date>2025-01-05T12:00:00+09:00</dc:date>
+    <dc:creator>記者</dc:creator>
+    <description>本文</description>
+  </item>
+</rdf:RDF>"#;
+        let meta = meta(SourceKind::Feed, "tokyo", "https://example.jp/index.rdf");
+        let items = run(rdf, &meta).unwrap();
+        assert_eq!(items.len(), 1);
+        let item = &items[0];
+        assert_eq!(item.title, "記事 A");
+        assert_eq!(item.url.as_deref(), Some("https://example.jp/a"));
+        assert_eq!(item.published_at, utc("2025-01-05T03:00:00Z"));
+        assert_eq!(item.body.as_deref(), Some("本文"));
+        assert_eq!(
+            item.language.as_deref(),
+            Some("ja"),
+            "the source's language"
+        );
+    }
+
+    #[test]
+    fn json_feed_and_relative_links() {
+        let json = r#"{"version":"https://jsonfeed.org/version/1.1","title":"J",
+          "items":[{"id":"1","url":"posts/1","title":"Satu","content_html":"<p>Halo</p>",
+                    "date_published":"2025-01-01T00:00:00Z","image":"/i.png"}]}"#;
+        let meta = meta(
+            SourceKind::Feed,
+            "tokyo",
+            "https://blog.example.org/feed.json",
+        );
+        let items = run(json, &meta).unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].body.as_deref(), Some("Halo"));
+        assert_eq!(items[0].guid.as_deref(), Some("1"));
+        assert_eq!(items[0].time_basis, TimeBasis::Stated);
+        assert!(
+            items[0]
+                .url
+                .as_deref()
+                .unwrap()
+                .starts_with("https://blog.example.org/")
+        );
+    }
+
+    #[test]
+    fn non_feeds_are_errors_not_panics() {
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        for body in [
+            "",
+            "<html><body>502</body></html>",
+            "not xml",
+            "{\"a\":",
+            "<rss",
+        ] {
+            let result = run(body, &meta);
+            assert!(
+                matches!(result, Err(ParseError::NotAFeed { .. }) | Ok(_)),
+                "{body}: {result:?}"
+            );
+        }
+        assert!(matches!(
+            run("<html></html>", &meta),
+            Err(ParseError::NotAFeed { .. })
+        ));
+    }
+
+    #[test]
+    fn a_panic_inside_feed_rs_becomes_an_error() {
+        // feed-rs slices an author string one byte before the e-mail address it found; with
+        // a multi-byte character there, that is not a char boundary and it panics.
+        let rss = r#"<rss version="2.0"><channel><title>t</title><item><title>x</title>
+            <author>名前—x@example.org</author></item></channel></rss>"#;
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        match run(rss, &meta) {
+            Err(ParseError::Panicked { parser, .. }) => assert_eq!(parser, "feed"),
+            // A fixed feed-rs parses it; either way no panic escapes.
+            Ok(items) => assert_eq!(items.len(), 1),
+            Err(e) => panic!("unexpected error {e}"),
+        }
+    }
+}

@@ -1,0 +1,371 @@
+//! HTML and messy text → readable plain text: paragraphs kept, markup, scripts and entity
+//! soup gone, whitespace collapsed.
+
+use scraper::{Html, Node};
+
+/// Elements whose content a reader never sees.
+const HIDDEN: &[&str] = &[
+    "script", "style", "noscript", "template", "head", "title", "svg", "math", "iframe", "object",
+    "embed", "canvas", "select", "button",
+];
+
+/// Elements that end a line, not a paragraph.
+const LINE_BLOCKS: &[&str] = &["li", "tr", "dt", "dd", "option", "caption", "figcaption"];
+
+/// Elements that stand as paragraphs of their own.
+const PARAGRAPH_BLOCKS: &[&str] = &[
+    "p",
+    "div",
+    "section",
+    "article",
+    "header",
+    "footer",
+    "aside",
+    "nav",
+    "main",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "ul",
+    "ol",
+    "dl",
+    "table",
+    "thead",
+    "tbody",
+    "tfoot",
+    "blockquote",
+    "pre",
+    "figure",
+    "hr",
+    "address",
+    "form",
+    "fieldset",
+    "details",
+    "summary",
+    "center",
+];
+
+/// Table cells sit side by side.
+const CELLS: &[&str] = &["td", "th"];
+
+/// The text of an HTML fragment and the images it shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HtmlText {
+    /// Paragraphs separated by a blank line, lines by a newline; no other runs of whitespace.
+    pub text: String,
+    /// `<img src>` values in document order, as written (resolve them against the page).
+    pub images: Vec<String>,
+}
+
+/// Readable plain text of an HTML fragment or document.
+pub fn html_to_text(html: &str) -> String {
+    html_extract(html).text
+}
+
+/// Plain text and image sources of an HTML fragment or document.
+pub fn html_extract(html: &str) -> HtmlText {
+    let doc = Html::parse_fragment(html);
+    let mut out = TextBuilder::default();
+    let mut images = Vec::new();
+
+    // An explicit walk rather than recursion: deeply nested markup must not exhaust the stack.
+    let root = doc.tree.root();
+    let mut current = root.first_child();
+    while let Some(node) = current {
+        let mut descend = false;
+        match node.value() {
+            Node::Text(text) => out.push_text(text),
+            Node::Element(element) => {
+                let name = element.name();
+                if name == "br" {
+                    out.line_break();
+                } else if name == "img" {
+                    let src = element
+                        .attr("src")
+                        .filter(|s| !s.trim().is_empty() && !s.trim_start().starts_with("data:"))
+                        .or_else(|| element.attr("data-src"));
+                    if let Some(src) = src.map(str::trim).filter(|s| !s.is_empty())
+                        && !images.iter().any(|i| i == src)
+                    {
+                        images.push(src.to_owned());
+                    }
+                } else if !HIDDEN.contains(&name) {
+                    out.open_element(name);
+                    descend = true;
+                }
+            }
+            _ => {}
+        }
+        if descend && let Some(child) = node.first_child() {
+            current = Some(child);
+            continue;
+        }
+        // Close this node and every ancestor it was the last child of.
+        let mut closing = node;
+        current = loop {
+            if let Node::Element(element) = closing.value() {
+                out.close_element(element.name());
+            }
+            if let Some(next) = closing.next_sibling() {
+                break Some(next);
+            }
+            match closing.parent() {
+                Some(parent) if parent.id() != root.id() => closing = parent,
+                _ => break None,
+            }
+        };
+    }
+    HtmlText {
+        text: out.finish(),
+        images,
+    }
+}
+
+/// One line of text from HTML that should have been one (a title with markup in it).
+pub fn inline_text(html: &str) -> String {
+    collapse_whitespace(&html_to_text(html))
+}
+
+/// A title given as text: entities decoded (feeds often escape twice), whitespace collapsed,
+/// `<` kept as the literal character it is.
+pub fn normalize_title(text: &str) -> String {
+    collapse_whitespace(&decode_entities(text))
+}
+
+/// Decodes HTML character references and nothing else.
+pub fn decode_entities(text: &str) -> String {
+    if !text.contains('&') {
+        return text.to_owned();
+    }
+    // With `<` escaped, the HTML parser sees one text node and only decodes references.
+    let doc = Html::parse_fragment(&text.replace('<', "&lt;"));
+    let mut out = String::with_capacity(text.len());
+    for node in doc.tree.root().descendants() {
+        if let Node::Text(t) = node.value() {
+            out.push_str(t);
+        }
+    }
+    out
+}
+
+/// Plain text with its whitespace normalized: runs of spaces collapsed, blank lines marking
+/// paragraphs, single newlines kept as lines.
+pub fn plain_text(text: &str) -> String {
+    let mut paragraphs: Vec<String> = Vec::new();
+    for block in text.replace("\r\n", "\n").split("\n\n") {
+        let lines: Vec<String> = block
+            .lines()
+            .map(collapse_whitespace)
+            .filter(|l| !l.is_empty())
+            .collect();
+        if !lines.is_empty() {
+            paragraphs.push(lines.join("\n"));
+        }
+    }
+    paragraphs.join("\n\n")
+}
+
+/// All whitespace runs (including no-break spaces and newlines) to one space, trimmed.
+pub fn collapse_whitespace(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for word in text
+        .split(is_space)
+        .map(|w| w.replace(INVISIBLE, ""))
+        .filter(|w| !w.is_empty())
+    {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(&word);
+    }
+    out
+}
+
+/// The first `max_chars` characters of `text` or fewer, cut at a word boundary, with `…`
+/// when something was cut. Paragraph breaks become spaces.
+pub fn summarize(text: &str, max_chars: usize) -> String {
+    let flat = collapse_whitespace(text);
+    if flat.chars().count() <= max_chars {
+        return flat;
+    }
+    let cut = flat
+        .char_indices()
+        .nth(max_chars)
+        .map_or(flat.len(), |(i, _)| i);
+    let head = &flat[..cut];
+    // Back to the last space, unless that would leave almost nothing (one enormous word).
+    let head = match head.rfind(' ') {
+        Some(i) if i >= cut / 2 => &head[..i],
+        _ => head,
+    };
+    format!("{}…", head.trim_end_matches([',', ';', ':', ' ', '-']))
+}
+
+fn is_space(c: char) -> bool {
+    c.is_whitespace()
+}
+
+/// Characters that take no room and only get in the way of matching text.
+const INVISIBLE: [char; 2] = ['\u{200b}', '\u{feff}'];
+
+/// Builds text from a document walk: breaks are deferred until the next word, so no
+/// leading, trailing or doubled whitespace ever gets in.
+#[derive(Default)]
+struct TextBuilder {
+    out: String,
+    /// 0 nothing, 1 a newline, 2 a blank line, owed before the next word.
+    pending_break: u8,
+    pending_space: bool,
+}
+
+impl TextBuilder {
+    fn push_text(&mut self, text: &str) {
+        for c in text.chars() {
+            if is_space(c) {
+                self.pending_space = true;
+            } else if INVISIBLE.contains(&c) {
+                continue;
+            } else {
+                if !self.out.is_empty() {
+                    match self.pending_break {
+                        0 if self.pending_space => self.out.push(' '),
+                        0 => {}
+                        1 => self.out.push('\n'),
+                        _ => self.out.push_str("\n\n"),
+                    }
+                }
+                self.pending_break = 0;
+                self.pending_space = false;
+                self.out.push(c);
+            }
+        }
+    }
+
+    fn want_break(&mut self, level: u8) {
+        self.pending_break = self.pending_break.max(level);
+        self.pending_space = false;
+    }
+
+    /// `<br>` ends a line; two in a row end a paragraph.
+    fn line_break(&mut self) {
+        self.pending_break = (self.pending_break + 1).min(2);
+        self.pending_space = false;
+    }
+
+    fn open_element(&mut self, name: &str) {
+        self.boundary(name);
+    }
+
+    fn close_element(&mut self, name: &str) {
+        self.boundary(name);
+    }
+
+    fn boundary(&mut self, name: &str) {
+        if PARAGRAPH_BLOCKS.contains(&name) {
+            self.want_break(2);
+        } else if LINE_BLOCKS.contains(&name) {
+            self.want_break(1);
+        } else if CELLS.contains(&name) {
+            self.pending_space = true;
+        }
+    }
+
+    fn finish(self) -> String {
+        self.out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_become_paragraphs_and_br_lines() {
+        let html = "<div><h2>Judul&nbsp;Berita</h2><p>Satu  dua\n tiga.</p>\
+                    <p>Baris<br>kedua<br/><br>ketiga</p>sisa</div>";
+        assert_eq!(
+            html_to_text(html),
+            "Judul Berita\n\nSatu dua tiga.\n\nBaris\nkedua\n\nketiga\n\nsisa"
+        );
+    }
+
+    #[test]
+    fn scripts_styles_and_comments_are_dropped() {
+        let html = "<style>p{color:red}</style><p>Halo<script>alert('x')</script> \
+                    <!-- catatan --><b>dunia</b></p><noscript>aktifkan JS</noscript>";
+        assert_eq!(html_to_text(html), "Halo dunia");
+    }
+
+    #[test]
+    fn entities_and_odd_spaces_are_decoded() {
+        assert_eq!(
+            html_to_text("<p>Caf&eacute; &amp; teh&#8212;&#x201C;kopi&#x201D;\u{a0}\u{200b}!</p>"),
+            "Café & teh—“kopi” !"
+        );
+        assert_eq!(html_to_text("   \n\t "), "");
+        assert_eq!(html_to_text("just text"), "just text");
+    }
+
+    #[test]
+    fn lists_and_tables_read_line_by_line() {
+        let html = "<ul><li>satu</li><li>dua</li></ul><table><tr><td>a</td><td>b</td></tr>\
+                    <tr><td>c</td><td>d</td></tr></table>";
+        assert_eq!(html_to_text(html), "satu\ndua\n\na b\nc d");
+    }
+
+    #[test]
+    fn images_are_collected_in_order_without_data_uris() {
+        let html = "<p><img src=\"/a.jpg\"> x <img src='data:image/png;base64,AAA' \
+                    data-src='https://cdn.example/b.png'><img src=\"/a.jpg\"><img></p>";
+        let got = html_extract(html);
+        assert_eq!(got.images, ["/a.jpg", "https://cdn.example/b.png"]);
+        assert_eq!(got.text, "x");
+    }
+
+    #[test]
+    fn deep_nesting_and_broken_markup_do_not_hurt() {
+        let deep = "<div>".repeat(5_000) + "dalam" + &"</div>".repeat(5_000);
+        assert_eq!(html_to_text(&deep), "dalam");
+        assert_eq!(
+            html_to_text("<p>tidak <b>ditutup <i>sama"),
+            "tidak ditutup sama"
+        );
+        assert_eq!(html_to_text("</p></div>><<&&;"), "><<&&;");
+    }
+
+    #[test]
+    fn titles_decode_entities_but_keep_angle_brackets() {
+        assert_eq!(
+            normalize_title("  Using &lt;div&gt; &amp;amp; <b>  tags\n"),
+            "Using <div> &amp; <b> tags"
+        );
+        assert_eq!(normalize_title("AT&T &amp; Co"), "AT&T & Co");
+        assert_eq!(
+            inline_text("<b>Kunjungan</b>\n<i>Menlu</i>"),
+            "Kunjungan Menlu"
+        );
+    }
+
+    #[test]
+    fn plain_text_keeps_paragraphs() {
+        assert_eq!(
+            plain_text("  satu   dua \r\n tiga\n\n\n\nempat  "),
+            "satu dua\ntiga\n\nempat"
+        );
+    }
+
+    #[test]
+    fn summaries_cut_at_a_word_boundary() {
+        let text = "Kedutaan Besar Republik Indonesia di Tokyo menyelenggarakan acara.";
+        assert_eq!(summarize(text, 300), text);
+        assert_eq!(summarize(text, 30), "Kedutaan Besar Republik…");
+        assert_eq!(
+            summarize(&"x".repeat(50), 10),
+            format!("{}…", "x".repeat(10))
+        );
+        assert_eq!(summarize("a\n\nb", 300), "a b");
+    }
+}
