@@ -23,6 +23,9 @@ pub struct ParseArgs {
     /// The URL the file was fetched from (resolves relative links).
     #[arg(long)]
     pub url: Option<String>,
+    /// The source's language, for items that state none (`id`, `en`, ...).
+    #[arg(long)]
+    pub language: Option<String>,
 }
 
 pub fn run(args: ParseArgs) -> anyhow::Result<()> {
@@ -57,6 +60,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<()> {
         meta: &meta,
         raw_key: &raw_key,
         time_zone: &args.zone,
+        source_language: args.language.as_deref(),
     })?;
     for item in &items {
         println!("{}", serde_json::to_string(item)?);
