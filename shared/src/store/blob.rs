@@ -109,7 +109,15 @@ pub fn validate_key(key: &str) -> Result<(), BlobError> {
     Ok(())
 }
 
+/// The content type an object put without one reads back with, on both adapters (S3 would
+/// otherwise answer its own default, `binary/octet-stream`, and a folder none).
+pub const DEFAULT_CONTENT_TYPE: &str = "application/octet-stream";
+
 /// S3's user-metadata rules, checked the same way on both adapters.
+///
+/// Values may not start or end with a space: they travel as HTTP header values, which
+/// servers trim, so S3 would not give back what a folder keeps. The content type is a header
+/// too: non-empty printable ASCII.
 pub fn validate_meta(key: &str, meta: &BlobMeta) -> Result<(), BlobError> {
     let bad = |reason: String| {
         Err(BlobError::InvalidMetadata {
@@ -117,6 +125,11 @@ pub fn validate_meta(key: &str, meta: &BlobMeta) -> Result<(), BlobError> {
             reason,
         })
     };
+    if let Some(ct) = &meta.content_type
+        && (ct.is_empty() || !ct.bytes().all(|b| (0x20..0x7f).contains(&b)))
+    {
+        return bad(format!("content type {ct:?} is not printable ASCII"));
+    }
     let mut total = 0;
     for (k, v) in &meta.metadata {
         if k.is_empty()
@@ -128,6 +141,11 @@ pub fn validate_meta(key: &str, meta: &BlobMeta) -> Result<(), BlobError> {
         }
         if !v.bytes().all(|b| (0x20..0x7f).contains(&b)) {
             return bad(format!("metadata value of {k:?} is not printable ASCII"));
+        }
+        if v.starts_with(' ') || v.ends_with(' ') {
+            return bad(format!(
+                "metadata value of {k:?} starts or ends with a space"
+            ));
         }
         total += k.len() + v.len();
     }
@@ -162,6 +180,13 @@ mod tests {
         meta.metadata.clear();
         meta.metadata
             .insert("final-url".into(), "https://x/%C3%A9".into());
+        assert!(validate_meta("k", &meta).is_ok());
+        meta.metadata.insert("etag".into(), " \"x\"".into());
+        assert!(validate_meta("k", &meta).is_err());
+        meta.metadata.remove("etag");
+        meta.content_type = Some("text/html\r\nx: y".into());
+        assert!(validate_meta("k", &meta).is_err());
+        meta.content_type = Some("text/html; charset=utf-8".into());
         assert!(validate_meta("k", &meta).is_ok());
     }
 }

@@ -1,0 +1,2 @@
+//! Test bodies every adapter of a port must pass, one module per port.
+pub mod blob;
