@@ -1,5 +1,6 @@
 //! What the end-to-end and conformance tests share: a moto server on loopback standing in
-//! for S3 and DynamoDB, AWS clients pointed at it, and the pipeline driven end to end.
+//! for S3 and DynamoDB, AWS clients pointed at it, the ports' conformance test bodies, and the
+//! pipeline driven end to end.
 
 pub mod conformance;
 pub mod moto;

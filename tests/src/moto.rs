@@ -24,6 +24,16 @@ fn moto_binary() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")
 }
 
+/// Runs moto (`$0 $@`) and stops it when its stdin, whose writing end only this process
+/// holds, closes: when the `MotoServer` is dropped, and also when the test process exits
+/// without dropping it (a server kept in a `static` for a whole test binary is never
+/// dropped). The shell lives as long as moto, so `try_wait` still sees moto exit.
+const WATCHDOG: &str = r#"exec 3<&0
+"$0" "$@" </dev/null &
+moto=$!
+{ read _ <&3; kill $moto 2>/dev/null; } &
+wait $moto"#;
+
 fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
     Ok(listener.local_addr()?.port())
@@ -40,9 +50,11 @@ impl MotoServer {
             );
         }
         let port = free_port()?;
-        let child = Command::new(&bin)
+        let child = Command::new("sh")
+            .args(["-c", WATCHDOG])
+            .arg(&bin)
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
-            .stdin(Stdio::null())
+            .stdin(Stdio::piped())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -96,7 +108,29 @@ impl MotoServer {
 
 impl Drop for MotoServer {
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        // Closing stdin makes the watchdog stop moto; the shell then exits with it.
+        drop(self.child.stdin.take());
         let _ = self.child.wait();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dropping_the_server_stops_moto() {
+        let server = MotoServer::start().expect("start moto");
+        let addr: SocketAddr = server
+            .endpoint()
+            .trim_start_matches("http://")
+            .parse()
+            .expect("endpoint is host:port");
+        assert!(TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_ok());
+        drop(server);
+        assert!(
+            TcpStream::connect_timeout(&addr, Duration::from_secs(1)).is_err(),
+            "moto still listens on {addr} after drop"
+        );
     }
 }

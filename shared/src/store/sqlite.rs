@@ -1,1 +1,606 @@
-//! (stub: filled in by its owner)
+//! The table port on an SQLite file: DynamoDB's single-table semantics for `pantau run`.
+//!
+//! One SQL table holds every item, keyed by `(pk, sk)`, with the item itself as JSON text and
+//! copies of the attributes SQL must see: the two GSIs' keys (NULL unless the item carries
+//! both keys of that index, which makes the indexes sparse as in DynamoDB) and `expires_at`.
+//! Text compares with SQLite's BINARY collation, which on UTF-8 is byte order, the order
+//! DynamoDB sorts string keys in.
+//!
+//! Every request is validated by the shared `rules` before it touches the file, so this
+//! adapter refuses exactly what the DynamoDB adapter refuses. Conditional writes and
+//! transactions run in `BEGIN IMMEDIATE` transactions, so a condition and its write are
+//! atomic even with several processes on one file.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use serde_json::Value;
+
+use super::table::{
+    Condition, Cursor, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, Index, Item, Key, Page, Query,
+    SortKeyRange, TTL, Table, TableError, TransactOp, Update, WriteOp, rules,
+};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS items (
+    pk         TEXT NOT NULL,
+    sk         TEXT NOT NULL,
+    gsi1pk     TEXT,
+    gsi1sk     TEXT,
+    gsi2pk     TEXT,
+    gsi2sk     TEXT,
+    expires_at INTEGER,
+    item       TEXT NOT NULL,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk);
+CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk);
+CREATE INDEX IF NOT EXISTS items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
+";
+
+/// Expired rows are deleted on open and after every this many writes (reads hide them anyway).
+const PURGE_EVERY_WRITES: u64 = 1000;
+
+/// How long a writer waits for another process's lock on the file before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The table port on one SQLite connection. Cheap to clone; clones share the connection.
+#[derive(Clone)]
+pub struct SqliteTable {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    conn: Mutex<Connection>,
+    writes: AtomicU64,
+}
+
+impl SqliteTable {
+    /// Opens (creating when missing) the table in the SQLite file at `path`.
+    pub fn open(path: &Path) -> Result<SqliteTable, TableError> {
+        let opened = Connection::open(path).and_then(|conn| {
+            // WAL lets readers in other processes (a `sqlite3` shell, a second `pantau`)
+            // work while this one writes; NORMAL sync is durable enough with WAL.
+            conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
+                row.get::<_, String>(0)
+            })?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            Ok(conn)
+        });
+        opened
+            .map_err(sql_error("open"))
+            .and_then(SqliteTable::init)
+            .map_err(|e| match e {
+                TableError::Backend {
+                    op,
+                    message,
+                    retryable,
+                } => TableError::Backend {
+                    op,
+                    message: format!("{}: {message}", path.display()),
+                    retryable,
+                },
+                other => other,
+            })
+    }
+
+    /// A table that lives as long as this value (for tests and throwaway runs).
+    pub fn in_memory() -> Result<SqliteTable, TableError> {
+        SqliteTable::init(Connection::open_in_memory().map_err(sql_error("open"))?)
+    }
+
+    fn init(conn: Connection) -> Result<SqliteTable, TableError> {
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(sql_error("open"))?;
+        conn.execute_batch(SCHEMA).map_err(sql_error("open"))?;
+        purge_expired(&conn, rules::now()).map_err(sql_error("open"))?;
+        Ok(SqliteTable {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                writes: AtomicU64::new(0),
+            }),
+        })
+    }
+
+    /// Runs blocking SQLite work off the async executor, holding the connection.
+    async fn run<T: Send + 'static>(
+        &self,
+        op: &'static str,
+        work: impl FnOnce(&mut Connection) -> Result<T, TableError> + Send + 'static,
+    ) -> Result<T, TableError> {
+        let inner = self.inner.clone();
+        tokio::task::spawn_blocking(move || {
+            // A panic while holding the lock left no open transaction behind (dropping a
+            // rusqlite Transaction rolls it back), so the connection is still sound.
+            let mut conn = inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| TableError::Backend {
+            op,
+            message: format!("sqlite task failed: {e}"),
+            retryable: false,
+        })?
+    }
+
+    /// Counts a write and purges expired rows now and then.
+    fn wrote(&self, conn: &Connection) {
+        let n = self.inner.writes.fetch_add(1, Ordering::Relaxed) + 1;
+        if n.is_multiple_of(PURGE_EVERY_WRITES) {
+            // Purging is housekeeping: a failure here must not fail the write that triggered it.
+            let _ = purge_expired(conn, rules::now());
+        }
+    }
+}
+
+fn purge_expired(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
+    conn.execute("DELETE FROM items WHERE expires_at <= ?1", params![now])
+}
+
+fn sql_error(op: &'static str) -> impl Fn(rusqlite::Error) -> TableError {
+    move |e| {
+        let retryable = matches!(
+            e.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+        );
+        TableError::Backend {
+            op,
+            message: format!("sqlite: {e}"),
+            retryable,
+        }
+    }
+}
+
+fn decode(op: &'static str, json: &str) -> Result<Item, TableError> {
+    serde_json::from_str(json).map_err(|e| TableError::Backend {
+        op,
+        message: format!("stored item is not a JSON object: {e}"),
+        retryable: false,
+    })
+}
+
+/// The stored item under `key`, expired or not.
+fn read_stored(conn: &Connection, op: &'static str, key: &Key) -> Result<Option<Item>, TableError> {
+    let json: Option<String> = conn
+        .query_row(
+            "SELECT item FROM items WHERE pk = ?1 AND sk = ?2",
+            params![key.pk, key.sk],
+            |row| row.get(0),
+        )
+        .optional()
+        .map_err(sql_error(op))?;
+    json.map(|j| decode(op, &j)).transpose()
+}
+
+/// What reads and conditions see: an expired item is absent.
+fn visible(stored: Option<&Item>, now: i64) -> Option<&Item> {
+    stored.filter(|item| !rules::expired(item, now))
+}
+
+/// An index's two key values, both or neither: an item is in a GSI only with both keys.
+fn index_keys(item: &Item, pk_name: &str, sk_name: &str) -> (Option<String>, Option<String>) {
+    match (item.get(pk_name), item.get(sk_name)) {
+        (Some(Value::String(p)), Some(Value::String(s))) => (Some(p.clone()), Some(s.clone())),
+        _ => (None, None),
+    }
+}
+
+fn write_item(
+    conn: &Connection,
+    op: &'static str,
+    key: &Key,
+    item: &Item,
+) -> Result<(), TableError> {
+    let (g1pk, g1sk) = index_keys(item, GSI1_PK, GSI1_SK);
+    let (g2pk, g2sk) = index_keys(item, GSI2_PK, GSI2_SK);
+    // Stored truncated, so `expires_at <= now` in SQL agrees with `rules::expired`.
+    let expires_at = item.get(TTL).and_then(Value::as_f64).map(|t| t as i64);
+    let json = serde_json::to_string(item).map_err(|e| TableError::Validation(e.to_string()))?;
+    conn.execute(
+        "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, expires_at, item)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![key.pk, key.sk, g1pk, g1sk, g2pk, g2sk, expires_at, json],
+    )
+    .map_err(sql_error(op))?;
+    Ok(())
+}
+
+fn delete_row(conn: &Connection, op: &'static str, key: &Key) -> Result<(), TableError> {
+    conn.execute(
+        "DELETE FROM items WHERE pk = ?1 AND sk = ?2",
+        params![key.pk, key.sk],
+    )
+    .map_err(sql_error(op))?;
+    Ok(())
+}
+
+/// Reads the item under `key` and checks `condition` against what reads would see.
+/// Returns the stored item (an expired one too: an update applies to what is stored, as on
+/// DynamoDB, which keeps expired items until it gets round to deleting them).
+fn check(
+    conn: &Connection,
+    op: &'static str,
+    key: &Key,
+    condition: &Condition,
+    now: i64,
+) -> Result<Option<Item>, TableError> {
+    let stored = read_stored(conn, op, key)?;
+    if !rules::holds(condition, visible(stored.as_ref(), now)) {
+        return Err(TableError::ConditionFailed { key: key.clone() });
+    }
+    Ok(stored)
+}
+
+fn immediate<'c>(
+    conn: &'c mut Connection,
+    op: &'static str,
+) -> Result<rusqlite::Transaction<'c>, TableError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(sql_error(op))
+}
+
+/// The SQL `WHERE` terms, `ORDER BY` and arguments of a query (limit excluded).
+fn query_sql(query: &Query, cursor: Option<&Item>, now: i64) -> (String, Vec<SqlValue>) {
+    // Column names are the attribute names, from constants (never from input).
+    let (ipk, isk) = query.index.key_names();
+    let mut args: Vec<SqlValue> = Vec::new();
+    let mut bind = |v: &str| {
+        args.push(SqlValue::Text(v.to_owned()));
+        format!("?{}", args.len())
+    };
+    let mut terms = vec![
+        format!("{ipk} = {}", bind(&query.partition)),
+        format!("{isk} IS NOT NULL"),
+    ];
+    match &query.range {
+        SortKeyRange::All => {}
+        SortKeyRange::Eq(v) => terms.push(format!("{isk} = {}", bind(v))),
+        SortKeyRange::BeginsWith(p) => {
+            // The lower bound lets SQLite seek in the index; substr/length count characters
+            // on both sides, so the equality is an exact prefix test.
+            let p = bind(p);
+            terms.push(format!(
+                "{isk} >= {p} AND substr({isk}, 1, length({p})) = {p}"
+            ));
+        }
+        SortKeyRange::Between(lo, hi) => {
+            terms.push(format!("{isk} BETWEEN {} AND {}", bind(lo), bind(hi)))
+        }
+        SortKeyRange::Lt(v) => terms.push(format!("{isk} < {}", bind(v))),
+        SortKeyRange::Le(v) => terms.push(format!("{isk} <= {}", bind(v))),
+        SortKeyRange::Gt(v) => terms.push(format!("{isk} > {}", bind(v))),
+        SortKeyRange::Ge(v) => terms.push(format!("{isk} >= {}", bind(v))),
+    }
+    // Items sort by the index sort key. On a GSI, ties are broken by the table key (DynamoDB
+    // leaves their order undefined; moto uses the same tie-break), so a cursor — the last
+    // item's full position — resumes strictly after it. On the table itself `sk` is unique.
+    let (op, dir) = if query.forward {
+        (">", "ASC")
+    } else {
+        ("<", "DESC")
+    };
+    let order = match query.index {
+        Index::Primary => format!("sk {dir}"),
+        Index::Gsi1 | Index::Gsi2 => format!("{isk} {dir}, pk {dir}, sk {dir}"),
+    };
+    if let Some(c) = cursor {
+        let text = |name: &str| c.get(name).and_then(Value::as_str).unwrap_or_default();
+        let after = match query.index {
+            Index::Primary => format!("sk {op} {}", bind(text("sk"))),
+            Index::Gsi1 | Index::Gsi2 => {
+                let (a, b, d) = (bind(text(isk)), bind(text("pk")), bind(text("sk")));
+                format!("({isk}, pk, sk) {op} ({a}, {b}, {d})")
+            }
+        };
+        terms.push(after);
+    }
+    args.push(SqlValue::Integer(now));
+    terms.push(format!(
+        "(expires_at IS NULL OR expires_at > ?{})",
+        args.len()
+    ));
+    let sql = format!(
+        "SELECT item FROM items WHERE {} ORDER BY {order}",
+        terms.join(" AND ")
+    );
+    (sql, args)
+}
+
+#[async_trait]
+impl Table for SqliteTable {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        rules::key(key)?;
+        let key = key.clone();
+        self.run("get", move |conn| {
+            let stored = read_stored(conn, "get", &key)?;
+            Ok(stored.filter(|item| !rules::expired(item, rules::now())))
+        })
+        .await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        let key = rules::item(&item)?;
+        let this = self.clone();
+        self.run("put", move |conn| {
+            let tx = immediate(conn, "put")?;
+            if condition != Condition::None {
+                check(&tx, "put", &key, &condition, rules::now())?;
+            }
+            write_item(&tx, "put", &key, &item)?;
+            tx.commit().map_err(sql_error("put"))?;
+            this.wrote(conn);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Condition,
+    ) -> Result<Item, TableError> {
+        rules::key(key)?;
+        rules::update(&update)?;
+        let key = key.clone();
+        let this = self.clone();
+        self.run("update", move |conn| {
+            let tx = immediate(conn, "update")?;
+            let stored = check(&tx, "update", &key, &condition, rules::now())?;
+            let new = rules::apply(&key, stored, &update)?;
+            rules::item(&new)?;
+            write_item(&tx, "update", &key, &new)?;
+            tx.commit().map_err(sql_error("update"))?;
+            this.wrote(conn);
+            Ok(new)
+        })
+        .await
+    }
+
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        rules::key(key)?;
+        let key = key.clone();
+        let this = self.clone();
+        self.run("delete", move |conn| {
+            let tx = immediate(conn, "delete")?;
+            if condition != Condition::None {
+                check(&tx, "delete", &key, &condition, rules::now())?;
+            }
+            delete_row(&tx, "delete", &key)?;
+            tx.commit().map_err(sql_error("delete"))?;
+            this.wrote(conn);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        let (limit, cursor) = rules::query(&query)?;
+        self.run("query", move |conn| {
+            let (mut sql, mut args) = query_sql(&query, cursor.as_ref(), rules::now());
+            if let Some(n) = limit {
+                // One row more than the page tells whether anything follows it.
+                args.push(SqlValue::Integer(n as i64 + 1));
+                sql.push_str(&format!(" LIMIT ?{}", args.len()));
+            }
+            let mut stmt = conn.prepare(&sql).map_err(sql_error("query"))?;
+            let rows = stmt
+                .query_map(rusqlite::params_from_iter(args), |row| {
+                    row.get::<_, String>(0)
+                })
+                .map_err(sql_error("query"))?;
+            let mut items = Vec::new();
+            for json in rows {
+                items.push(decode("query", &json.map_err(sql_error("query"))?)?);
+            }
+            let mut page = Page {
+                items,
+                cursor: None,
+            };
+            if let Some(n) = limit
+                && page.items.len() > n
+            {
+                page.items.truncate(n);
+                page.cursor = page
+                    .items
+                    .last()
+                    .map(|it| Cursor::for_item(query.index, it));
+            }
+            Ok(page)
+        })
+        .await
+    }
+
+    async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), TableError> {
+        rules::batch(&ops)?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let this = self.clone();
+        self.run("batch_write", move |conn| {
+            let tx = immediate(conn, "batch_write")?;
+            for op in &ops {
+                match op {
+                    WriteOp::Put(item) => write_item(&tx, "batch_write", &Key::of(item)?, item)?,
+                    WriteOp::Delete(key) => delete_row(&tx, "batch_write", key)?,
+                }
+            }
+            tx.commit().map_err(sql_error("batch_write"))?;
+            this.wrote(conn);
+            Ok(())
+        })
+        .await
+    }
+
+    async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), TableError> {
+        rules::transaction(&ops)?;
+        if ops.is_empty() {
+            return Ok(());
+        }
+        let this = self.clone();
+        self.run("transact_write", move |conn| {
+            const OP: &str = "transact_write";
+            let tx = immediate(conn, OP)?;
+            let now = rules::now();
+            // Like DynamoDB, every operation is checked and each gets a reason code, so the
+            // caller learns which ones failed; then all are written or none.
+            let mut reasons = Vec::with_capacity(ops.len());
+            // Per key: the item to write, or None to delete it.
+            let mut writes: Vec<(Key, Option<Item>)> = Vec::with_capacity(ops.len());
+            for op in &ops {
+                let key = op.key()?;
+                let outcome = match op {
+                    TransactOp::Put { item, condition } => {
+                        check(&tx, OP, &key, condition, now).map(|_| Some(Some(item.clone())))
+                    }
+                    TransactOp::Delete { condition, .. } => {
+                        check(&tx, OP, &key, condition, now).map(|_| Some(None))
+                    }
+                    TransactOp::Check { condition, .. } => {
+                        check(&tx, OP, &key, condition, now).map(|_| None)
+                    }
+                    TransactOp::Update {
+                        update, condition, ..
+                    } => check(&tx, OP, &key, condition, now).and_then(|stored| {
+                        let new = rules::apply(&key, stored, update)?;
+                        rules::item(&new)?;
+                        Ok(Some(Some(new)))
+                    }),
+                };
+                match outcome {
+                    Ok(write) => {
+                        reasons.push("None".to_owned());
+                        writes.extend(write.map(|w| (key, w)));
+                    }
+                    Err(TableError::ConditionFailed { .. }) => {
+                        reasons.push("ConditionalCheckFailed".to_owned())
+                    }
+                    Err(TableError::Validation(_)) => reasons.push("ValidationError".to_owned()),
+                    Err(e) => return Err(e),
+                }
+            }
+            if reasons.iter().any(|r| r != "None") {
+                return Err(TableError::TransactionCanceled { reasons });
+            }
+            for (key, write) in &writes {
+                match write {
+                    Some(item) => write_item(&tx, OP, key, item)?,
+                    None => delete_row(&tx, OP, key)?,
+                }
+            }
+            tx.commit().map_err(sql_error(OP))?;
+            this.wrote(conn);
+            Ok(())
+        })
+        .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn item(v: Value) -> Item {
+        match v {
+            Value::Object(m) => m,
+            _ => unreachable!("test items are objects"),
+        }
+    }
+
+    #[tokio::test]
+    async fn file_survives_reopen_and_purges_expired_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.sqlite");
+        {
+            let t = SqliteTable::open(&path).unwrap();
+            t.put(item(json!({"pk": "a", "sk": "1", "n": 1})), Condition::None)
+                .await
+                .unwrap();
+            t.put(
+                item(json!({"pk": "a", "sk": "2", "expires_at": 1})),
+                Condition::None,
+            )
+            .await
+            .unwrap();
+        }
+        let t = SqliteTable::open(&path).unwrap();
+        let got = t.get(&Key::new("a", "1")).await.unwrap().unwrap();
+        assert_eq!(got.get("n"), Some(&json!(1)));
+        let rows: i64 = t
+            .run("test", |c| {
+                c.query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+                    .map_err(sql_error("test"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(rows, 1, "the expired row is purged on open");
+    }
+
+    #[test]
+    fn open_failure_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("no/such/dir/table.sqlite");
+        match SqliteTable::open(&path) {
+            Err(e @ TableError::Backend { .. }) => {
+                assert!(e.to_string().contains("no/such/dir"), "{e}")
+            }
+            Err(other) => panic!("expected Backend, got {other:?}"),
+            Ok(_) => panic!("opened a file in a missing directory"),
+        }
+    }
+
+    #[tokio::test]
+    async fn primary_query_needs_no_sort() {
+        let t = SqliteTable::in_memory().unwrap();
+        let q = Query::partition(Index::Primary, "p").backward();
+        let (sql, _) = query_sql(&q, None, 0);
+        let plan: Vec<String> = t
+            .run("test", move |c| {
+                let mut stmt = c
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .map_err(sql_error("test"))?;
+                let rows = stmt
+                    .query_map(params!["p", 0], |r| r.get::<_, String>(3))
+                    .map_err(sql_error("test"))?;
+                Ok(rows.filter_map(Result::ok).collect())
+            })
+            .await
+            .unwrap();
+        assert!(
+            !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+            "plan: {plan:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn gsi_query_uses_the_index() {
+        let t = SqliteTable::in_memory().unwrap();
+        let q = Query::partition(Index::Gsi1, "p").limit(10);
+        let (sql, _) = query_sql(&q, None, 0);
+        let plan: Vec<String> = t
+            .run("test", move |c| {
+                let mut stmt = c
+                    .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                    .map_err(sql_error("test"))?;
+                let rows = stmt
+                    .query_map(params!["p", 0], |r| r.get::<_, String>(3))
+                    .map_err(sql_error("test"))?;
+                Ok(rows.filter_map(Result::ok).collect())
+            })
+            .await
+            .unwrap();
+        assert!(
+            plan.iter().any(|l| l.contains("items_gsi1")),
+            "plan: {plan:?}"
+        );
+        assert!(
+            !plan.iter().any(|l| l.contains("TEMP B-TREE")),
+            "plan: {plan:?}"
+        );
+    }
+}

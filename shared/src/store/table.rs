@@ -346,14 +346,143 @@ pub mod rules {
             .keys()
             .chain(update.remove.iter())
             .chain(update.add.iter().map(|(k, _)| k));
+        let mut seen = std::collections::BTreeSet::new();
         for name in touched {
             if name == PK || name == SK {
                 return Err(TableError::Validation(format!(
                     "cannot update key attribute `{name}`"
                 )));
             }
+            // DynamoDB refuses an expression whose paths overlap ("Two document paths overlap").
+            if !seen.insert(name) {
+                return Err(TableError::Validation(format!(
+                    "attribute `{name}` appears twice in one update"
+                )));
+            }
+        }
+        for (name, value) in &update.set {
+            let is_index_key = [GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK].contains(&name.as_str());
+            if is_index_key && !matches!(value, Value::String(s) if !s.is_empty()) {
+                return Err(TableError::Validation(format!(
+                    "index key `{name}` must be a non-empty string"
+                )));
+            }
+            if name == TTL && !value.is_number() {
+                return Err(TableError::Validation(format!("`{TTL}` must be a number")));
+            }
         }
         Ok(())
+    }
+
+    /// The checks of a batch write: valid items and keys, each key at most once.
+    pub fn batch(ops: &[WriteOp]) -> Result<(), TableError> {
+        let mut keys = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op {
+                WriteOp::Put(it) => keys.push(item(it)?),
+                WriteOp::Delete(k) => {
+                    key(k)?;
+                    keys.push(k.clone());
+                }
+            }
+        }
+        distinct_keys(&keys)
+    }
+
+    /// The checks of a transaction: at most `MAX_TRANSACT_OPS` valid operations on distinct keys.
+    pub fn transaction(ops: &[TransactOp]) -> Result<(), TableError> {
+        if ops.len() > MAX_TRANSACT_OPS {
+            return Err(TableError::Validation(format!(
+                "{} operations in one transaction, over the limit of {MAX_TRANSACT_OPS}",
+                ops.len()
+            )));
+        }
+        let mut keys = Vec::with_capacity(ops.len());
+        for op in ops {
+            match op {
+                TransactOp::Put { item: it, .. } => keys.push(item(it)?),
+                TransactOp::Update {
+                    key: k, update: u, ..
+                } => {
+                    key(k)?;
+                    update(u)?;
+                    // DynamoDB's transactional Update requires an expression.
+                    if u.set.is_empty() && u.remove.is_empty() && u.add.is_empty() {
+                        return Err(TableError::Validation(format!(
+                            "empty update of {k:?} in a transaction"
+                        )));
+                    }
+                    keys.push(k.clone());
+                }
+                TransactOp::Delete { key: k, .. } | TransactOp::Check { key: k, .. } => {
+                    key(k)?;
+                    keys.push(k.clone());
+                }
+            }
+        }
+        distinct_keys(&keys)
+    }
+
+    /// The most items one query page reads (DynamoDB's own ceiling is 1 MB; ours is a count).
+    pub const MAX_QUERY_LIMIT: usize = 1000;
+
+    /// Checks a query and returns its page size (the limit, capped) and the key attributes of
+    /// its cursor, which must name an item of the queried index and partition.
+    pub fn query(query: &Query) -> Result<(Option<usize>, Option<Item>), TableError> {
+        if query.partition.is_empty() {
+            return Err(TableError::Validation(
+                "empty partition key in query".into(),
+            ));
+        }
+        let bounds: Vec<&String> = match &query.range {
+            SortKeyRange::All => vec![],
+            SortKeyRange::Between(lo, hi) => {
+                if lo.as_bytes() > hi.as_bytes() {
+                    return Err(TableError::Validation(format!(
+                        "BETWEEN bounds out of order: {lo:?} > {hi:?}"
+                    )));
+                }
+                vec![lo, hi]
+            }
+            SortKeyRange::Eq(v)
+            | SortKeyRange::BeginsWith(v)
+            | SortKeyRange::Lt(v)
+            | SortKeyRange::Le(v)
+            | SortKeyRange::Gt(v)
+            | SortKeyRange::Ge(v) => vec![v],
+        };
+        if bounds.iter().any(|b| b.is_empty()) {
+            return Err(TableError::Validation(
+                "empty sort key value in query".into(),
+            ));
+        }
+        let limit = match query.limit {
+            Some(0) => {
+                return Err(TableError::Validation(
+                    "query limit must be at least 1".into(),
+                ));
+            }
+            Some(n) => Some(n.min(MAX_QUERY_LIMIT)),
+            None => None,
+        };
+        let cursor = match &query.cursor {
+            None => None,
+            Some(c) => {
+                let attrs = c.key_attrs()?;
+                let (ipk, isk) = query.index.key_names();
+                let has =
+                    |name: &str| matches!(attrs.get(name), Some(Value::String(s)) if !s.is_empty());
+                if ![PK, SK, ipk, isk].into_iter().all(has)
+                    || attrs.get(ipk) != Some(&Value::String(query.partition.clone()))
+                {
+                    return Err(TableError::Validation(
+                        "cursor does not belong to this query".into(),
+                    ));
+                }
+                Some(attrs)
+            }
+        };
+        Ok((limit, cursor))
     }
 
     /// Distinct keys, as both batch and transactional writes require.
@@ -367,6 +496,14 @@ pub mod rules {
             }
         }
         Ok(())
+    }
+
+    /// The current time in epoch seconds, the clock `expired` is read against.
+    pub fn now() -> i64 {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs() as i64)
+            .unwrap_or(0)
     }
 
     /// Whether an item has expired at `now` (epoch seconds).

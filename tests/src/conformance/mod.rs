@@ -1,2 +1,4 @@
-//! Test bodies every adapter of a port must pass, one module per port.
+//! Conformance suites: one set of test bodies per port, run on every adapter of that port.
+
 pub mod blob;
+pub mod table;
