@@ -2,7 +2,6 @@
 //! normalize → reconcile → API, with every event delivered the way AWS may deliver it.
 
 use std::collections::BTreeMap;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use anyhow::{Context, ensure};
@@ -240,7 +239,7 @@ pub async fn end_to_end(
 
     // 3. The API returns exactly the mission's recorded publications, newest first.
     let expected = recorded_titles(&world.server, "tokyo").await?;
-    let served = api_items(&world, "tokyo").await?;
+    let served = api_items(&world, "tokyo", "&role=official").await?;
     let served_titles: std::collections::BTreeSet<String> = served
         .iter()
         .filter_map(|i| i["title"].as_str().map(str::to_owned))
@@ -287,7 +286,7 @@ pub async fn end_to_end(
         Delivery::TwiceShuffled { seed: 7 },
     )
     .await?;
-    let served = api_items(&world, "tokyo").await?;
+    let served = api_items(&world, "tokyo", "").await?;
     ensure!(
         served.first().and_then(|i| i["title"].as_str()) == Some(title),
         "new publication is not first: {:?}",
@@ -330,8 +329,9 @@ pub async fn recorded_titles(
     Ok(titles)
 }
 
-/// Every item of a mission through `GET /missions/{id}/items`, following cursors.
-pub async fn api_items(world: &World, mission: &str) -> anyhow::Result<Vec<Value>> {
+/// Every item of a mission through `GET /missions/{id}/items`, following cursors;
+/// `filters` is appended to the query (e.g. `&role=official`).
+pub async fn api_items(world: &World, mission: &str, filters: &str) -> anyhow::Result<Vec<Value>> {
     use tower::ServiceExt;
     let app = pantau::api::router(pantau::api::ApiState {
         table: world.table.clone(),
@@ -340,7 +340,7 @@ pub async fn api_items(world: &World, mission: &str) -> anyhow::Result<Vec<Value
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..1000 {
-        let mut uri = format!("/missions/{mission}/items?limit=7");
+        let mut uri = format!("/missions/{mission}/items?limit=7{filters}");
         if let Some(c) = &cursor {
             uri.push_str(&format!("&cursor={c}"));
         }

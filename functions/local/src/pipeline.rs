@@ -2,7 +2,7 @@
 //! store (an SQLite file and a folder under the data directory).
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,11 +116,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         tokio::spawn(work(items_queue, items_rx, reconcile, dead_letters.clone())),
     ];
 
-    let policy = FetchPolicy {
-        // Only the offline server lives on loopback; real sources never may.
-        allow_private_networks: args.offline,
-        ..FetchPolicy::default()
-    };
+    let mut policy = FetchPolicy::default();
+    if args.offline {
+        // Only the offline server lives on loopback, and it is ours: no politeness needed.
+        policy.allow_private_networks = true;
+        policy.per_host_min_interval = Duration::ZERO;
+        policy.per_host_max_in_flight = 8;
+    }
     let scraper = Scraper {
         registry: registry.clone(),
         blobs: blobs.clone(),

@@ -49,6 +49,7 @@ pub fn router(state: ApiState) -> Router {
         .route("/missions/{id}", get(mission_detail))
         .route("/missions/{id}/items", get(mission_items))
         .route("/items/{id}", get(item_detail))
+        .merge(crate::dashboard::routes())
         .fallback(not_found_route)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
