@@ -448,6 +448,11 @@ impl Scraper {
                 .hint
                 .max(response.max_age)
                 .max(response.retry_after);
+            // A portal page shorter than the page size is the end of the list: no more
+            // backfill pages to ask for (empty portals then cost one request, not three).
+            let last_page = source.kind == SourceKind::KemluPortal
+                && !response.not_modified
+                && portal_page_is_short(&response.body, self.config.portal_page_size);
 
             if response.not_modified {
                 // A 304 may refresh the validators; the content (and its hash) stays.
@@ -475,6 +480,9 @@ impl Scraper {
             {
                 progress.unchanged += 1;
                 log_response(src, &url, response.status, bytes, "unchanged");
+                if last_page {
+                    break;
+                }
                 continue;
             }
 
@@ -509,6 +517,9 @@ impl Scraper {
                 })?;
             log_response(src, &url, response.status, bytes, "changed");
             progress.written.push(key);
+            if last_page {
+                break;
+            }
         }
         Ok(())
     }
@@ -548,6 +559,19 @@ impl Scraper {
             })
             .collect()
     }
+}
+
+/// Whether a portal list page holds fewer publications than asked for. A body that is not
+/// the expected JSON says nothing (false): normalize will report it, and paging goes on.
+fn portal_page_is_short(body: &[u8], page_size: u32) -> bool {
+    serde_json::from_slice::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/data/publication")
+                .and_then(Value::as_array)
+                .map(Vec::len)
+        })
+        .is_some_and(|n| n < page_size as usize)
 }
 
 /// One page of a portal section's list, newest first:

@@ -143,6 +143,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         let report = scraper.run_cycle(chrono::Utc::now()).await;
         print_cycle(&report);
         settle(&[&raw_queue_handle, &items_queue_handle]).await;
+        print_stages(&raw_queue_handle, &items_queue_handle, &dead_letters);
         drop(workers);
         return Ok(());
     }
@@ -167,6 +168,10 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
             let report = scraper.run_cycle(chrono::Utc::now()).await;
             if report.due > 0 {
                 print_cycle(&report);
+            }
+            if !report.written.is_empty() {
+                settle(&[&raw_queue_handle, &items_queue_handle]).await;
+                print_stages(&raw_queue_handle, &items_queue_handle, &dead_letters);
             }
         }
     };
@@ -195,6 +200,20 @@ fn print_cycle(report: &pantau::scrape::CycleReport) {
     }
 }
 
+/// What the stages have done since start.
+fn print_stages(normalize: &Queue, reconcile: &Queue, dead_letters: &std::path::Path) {
+    let (normalized, dead_n) = normalize.totals();
+    let (reconciled, dead_r) = reconcile.totals();
+    println!("stages: {normalized} raw objects normalized, {reconciled} items objects reconciled");
+    if dead_n + dead_r > 0 {
+        println!(
+            "  {} events failed five times; see {}",
+            dead_n + dead_r,
+            dead_letters.display()
+        );
+    }
+}
+
 /// Waits until both queues are empty and idle: every raw object normalized, every items
 /// object reconciled (or dead-lettered).
 async fn settle(queues: &[&Queue]) {
@@ -207,7 +226,6 @@ async fn settle(queues: &[&Queue]) {
         // A handler that just finished may have written objects whose notifications are
         // counted already; a few idle polls in a row mean nothing is in flight.
         if idle_polls >= 3 {
-            println!("settled in {:.1} s", started.elapsed().as_secs_f64());
             return;
         }
     }
@@ -242,7 +260,7 @@ async fn check_network() -> anyhow::Result<()> {
 
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn,pantau=info"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)

@@ -38,6 +38,9 @@ pub struct Queue {
     next_id: Arc<AtomicU64>,
     /// Messages sent and not yet handled (or dead-lettered), retries included.
     pending: Arc<AtomicUsize>,
+    /// Messages handled for good, and dead-lettered, since start.
+    handled: Arc<AtomicUsize>,
+    dead: Arc<AtomicUsize>,
 }
 
 impl Queue {
@@ -48,6 +51,8 @@ impl Queue {
             tx,
             next_id: Arc::new(AtomicU64::new(1)),
             pending: Arc::new(AtomicUsize::new(0)),
+            handled: Arc::new(AtomicUsize::new(0)),
+            dead: Arc::new(AtomicUsize::new(0)),
         };
         (queue, rx)
     }
@@ -67,6 +72,14 @@ impl Queue {
     /// How many messages are waiting or being handled.
     pub fn pending(&self) -> usize {
         self.pending.load(Ordering::SeqCst)
+    }
+
+    /// How many messages were handled, and how many dead-lettered, since start.
+    pub fn totals(&self) -> (usize, usize) {
+        (
+            self.handled.load(Ordering::SeqCst),
+            self.dead.load(Ordering::SeqCst),
+        )
     }
 }
 
@@ -137,7 +150,9 @@ pub async fn work(
         }
         let event = sqs_event(batch.iter().map(|m| (m.id.clone(), m.body.clone())));
         let response = handler(event).await;
+        // `settled`: handled for good; `requeued`: coming back after a delay.
         let mut settled = batch.len();
+        let mut requeued = 0;
         for failure in response.batch_item_failures {
             let Some(message) = batch
                 .iter()
@@ -150,9 +165,12 @@ pub async fn work(
             if message.receives >= MAX_RECEIVES {
                 tracing::error!(queue = queue.name, id = %message.id, "dead-lettered after {MAX_RECEIVES} deliveries");
                 dead_letter(&dead_letters, queue.name, &message);
+                queue.dead.fetch_add(1, Ordering::SeqCst);
+                settled -= 1;
                 continue;
             }
             settled -= 1;
+            requeued += 1;
             let tx = queue.tx.clone();
             let delay = Duration::from_secs(2u64.pow(message.receives));
             tokio::spawn(async move {
@@ -160,7 +178,10 @@ pub async fn work(
                 let _ = tx.send(message);
             });
         }
-        queue.pending.fetch_sub(settled, Ordering::SeqCst);
+        queue.handled.fetch_add(settled, Ordering::SeqCst);
+        queue
+            .pending
+            .fetch_sub(batch.len() - requeued, Ordering::SeqCst);
     }
 }
 

@@ -239,6 +239,17 @@ impl FeedFixture {
 struct PortalFixture {
     queries: Mutex<Vec<Vec<(String, String)>>>,
     version: AtomicUsize,
+    /// Publications in the section (60 when unset: more than three pages of 20).
+    total: Mutex<Option<usize>>,
+}
+
+impl PortalFixture {
+    fn with_total(total: usize) -> PortalFixture {
+        PortalFixture {
+            total: Mutex::new(Some(total)),
+            ..PortalFixture::default()
+        }
+    }
 }
 
 async fn fixture_server(feed: Arc<FeedFixture>, portal: Arc<PortalFixture>) -> Url {
@@ -264,12 +275,25 @@ async fn fixture_server(feed: Arc<FeedFixture>, portal: Arc<PortalFixture>) -> U
                         .find(|(k, _)| k == "page")
                         .map(|(_, v)| v.clone())
                         .unwrap_or_default();
+                    let number = |key: &str, default: usize| {
+                        pairs
+                            .iter()
+                            .find(|(k, _)| k == key)
+                            .and_then(|(_, v)| v.parse::<usize>().ok())
+                            .unwrap_or(default)
+                    };
+                    let (page_no, limit) = (number("page", 1).max(1), number("limit", 20));
                     portal.queries.lock().unwrap().push(pairs);
                     let version = portal.version.load(Ordering::SeqCst);
+                    let total = portal.total.lock().unwrap().unwrap_or(60);
+                    let first = (page_no - 1) * limit;
+                    let publications: Vec<_> = (first..total.min(first + limit))
+                        .map(|n| serde_json::json!({"slug": format!("berita-{n}-{version}"), "title": "Judul"}))
+                        .collect();
                     axum::Json(serde_json::json!({
                         "data": {
-                            "publication": [{"slug": format!("berita-{page}-{version}"), "title": "Judul"}],
-                            "meta": {"filtered": 60}
+                            "publication": publications,
+                            "meta": {"filtered": total, "page": page}
                         }
                     }))
                 }
@@ -576,6 +600,41 @@ async fn a_portal_source_backfills_on_its_first_run_then_reads_page_one() {
 }
 
 // ---- failures ----------------------------------------------------------------------------
+
+#[tokio::test]
+async fn a_portal_backfill_stops_at_the_first_short_page() {
+    // 25 publications, pages of 20: page 2 holds 5, so page 3 is never asked for.
+    let portal = Arc::new(PortalFixture::with_total(25));
+    let base = fixture_server(FeedFixture::new("", None), portal.clone()).await;
+    let mut src = source(
+        "portal-berita",
+        SourceKind::KemluPortal,
+        Role::Official,
+        base.join("api").unwrap().to_string(),
+    );
+    src.section = Some("berita".into());
+    let h = harness(registry(vec![src]), loopback_policy());
+    let report = h.scraper.run_cycle(t0()).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(portal.queries.lock().unwrap().len(), 2);
+    assert_eq!(report.written.len(), 2);
+    assert!(h.state("portal-berita").await.backfilled);
+
+    // An empty section costs one request and one raw object, not a page of nothing each.
+    let empty = Arc::new(PortalFixture::with_total(0));
+    let base = fixture_server(FeedFixture::new("", None), empty.clone()).await;
+    let mut src = source(
+        "portal-berita",
+        SourceKind::KemluPortal,
+        Role::Official,
+        base.join("api").unwrap().to_string(),
+    );
+    src.section = Some("berita".into());
+    let h = harness(registry(vec![src]), loopback_policy());
+    let report = h.scraper.run_cycle(t0()).await;
+    assert_eq!(empty.queries.lock().unwrap().len(), 1);
+    assert_eq!(report.written.len(), 1);
+}
 
 #[tokio::test]
 async fn a_failing_source_backs_off_and_the_others_go_on() {
