@@ -244,7 +244,10 @@ impl RawMeta {
             kind: SourceKind::parse(&kind).ok_or_else(|| format!("unknown kind `{kind}`"))?,
             role: Role::parse(&role).ok_or_else(|| format!("unknown role `{role}`"))?,
             url: req("url")?,
-            final_url: m.get("final-url").cloned().unwrap_or(req("url")?),
+            final_url: match m.get("final-url") {
+                Some(u) => u.clone(),
+                None => req("url")?,
+            },
             status: status
                 .parse()
                 .map_err(|_| format!("malformed status `{status}`"))?,

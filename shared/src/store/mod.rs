@@ -3,7 +3,8 @@
 //! The domain never calls an AWS SDK: it holds an `Arc<dyn BlobStore>` and an
 //! `Arc<dyn Table>`. Each port has a cloud adapter (S3, DynamoDB) and an embedded one (a
 //! folder, an SQLite file) that behave the same way; one conformance suite
-//! (`tests/tests/conformance.rs`) runs the same test bodies on all of them.
+//! per port (`tests/tests/{blob,table}_conformance.rs`, bodies in `tests/src/conformance/`)
+//! runs the same test bodies on all of them.
 
 pub mod blob;
 pub mod disk;

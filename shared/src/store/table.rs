@@ -319,10 +319,8 @@ pub mod rules {
                 }
             }
         }
-        if let Some(ttl) = item.get(TTL) {
-            if !ttl.is_number() {
-                return Err(TableError::Validation(format!("`{TTL}` must be a number")));
-            }
+        if item.get(TTL).is_some_and(|ttl| !ttl.is_number()) {
+            return Err(TableError::Validation(format!("`{TTL}` must be a number")));
         }
         let size = item_size(item);
         if size > MAX_ITEM_BYTES {
