@@ -138,9 +138,8 @@ impl TableCounts {
     }
 }
 
-/// Forwards every call to `T` and counts it. Calls are counted when made, whether they
-/// succeed or not: a write refused by its condition still cost a request (and DynamoDB
-/// bills it), while a request that fails validation before being sent is still counted.
+/// Forwards every call to `T` and counts it. Calls are counted when made, whatever their
+/// outcome: a write refused by its condition still cost a request (DynamoDB bills it too).
 pub struct CountingTable<T> {
     inner: T,
     counts: Mutex<TableCounts>,
