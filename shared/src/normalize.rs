@@ -184,93 +184,24 @@ fn printable_ascii(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use std::collections::{BTreeMap, HashMap, HashSet};
-    use std::sync::Mutex;
+    use std::collections::BTreeMap;
 
-    use async_trait::async_trait;
     use chrono::{DateTime, Utc};
     use serde_json::json;
+    use tempfile::TempDir;
 
     use super::*;
     use crate::events::{s3_put_notification, sqs_event};
     use crate::model::{Mission, MissionKind, NormalizedItem, Role, Source, SourceKind, TimeBasis};
-    use crate::store::{Blob, BlobInfo, ListPage, blob};
+    use crate::store::Blob;
+    use crate::store::disk::DiskBlobStore;
+    use crate::store::testing::{BlobCall, Fault, FaultyBlobStore, list_all};
 
-    /// A bucket in a HashMap, enforcing the port's key and metadata rules, with keys that can
-    /// be told to fail as a throttled backend would.
-    #[derive(Default)]
-    struct MemoryBlobs {
-        objects: Mutex<HashMap<String, Blob>>,
-        failing: Mutex<HashSet<String>>,
-    }
+    /// A folder of blobs whose calls can be told to fail as a throttled backend would.
+    type Blobs = FaultyBlobStore<DiskBlobStore>;
 
-    impl MemoryBlobs {
-        fn check(&self, op: &'static str, key: &str) -> Result<(), BlobError> {
-            blob::validate_key(key)?;
-            if self.failing.lock().unwrap().contains(key) {
-                return Err(BlobError::Backend {
-                    op,
-                    bucket: "memory".into(),
-                    key: key.into(),
-                    message: "SlowDown".into(),
-                    retryable: true,
-                });
-            }
-            Ok(())
-        }
-
-        fn object(&self, key: &str) -> Option<Blob> {
-            self.objects.lock().unwrap().get(key).cloned()
-        }
-    }
-
-    #[async_trait]
-    impl BlobStore for MemoryBlobs {
-        fn bucket(&self) -> &str {
-            "memory"
-        }
-        async fn put(&self, key: &str, body: Bytes, meta: &BlobMeta) -> Result<(), BlobError> {
-            self.check("put", key)?;
-            blob::validate_meta(key, meta)?;
-            let blob = Blob {
-                body,
-                meta: meta.clone(),
-            };
-            self.objects.lock().unwrap().insert(key.into(), blob);
-            Ok(())
-        }
-        async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
-            self.check("get", key)?;
-            Ok(self.object(key))
-        }
-        async fn head(&self, key: &str) -> Result<Option<BlobInfo>, BlobError> {
-            self.check("head", key)?;
-            Ok(self.object(key).map(|b| BlobInfo {
-                key: key.into(),
-                size: b.body.len() as u64,
-                meta: b.meta,
-            }))
-        }
-        async fn list(
-            &self,
-            prefix: &str,
-            after: Option<&str>,
-            limit: usize,
-        ) -> Result<ListPage, BlobError> {
-            let mut keys: Vec<String> = self
-                .objects
-                .lock()
-                .unwrap()
-                .keys()
-                .filter(|k| k.starts_with(prefix) && after.is_none_or(|a| k.as_str() > a))
-                .cloned()
-                .collect();
-            keys.sort();
-            let limit = limit.min(1000);
-            let next = (keys.len() > limit).then(|| keys[limit - 1].clone());
-            keys.truncate(limit);
-            Ok(ListPage { keys, next })
-        }
+    async fn stored(blobs: &Blobs, key: &str) -> Option<Blob> {
+        blobs.inner().get(key).await.unwrap()
     }
 
     fn source(id: &str, kind: SourceKind, language: Option<&str>) -> Source {
@@ -306,13 +237,16 @@ mod tests {
         }
     }
 
-    fn normalizer() -> (Normalizer, Arc<MemoryBlobs>) {
-        let blobs = Arc::new(MemoryBlobs::default());
+    fn normalizer() -> (Normalizer, Arc<Blobs>, TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Arc::new(FaultyBlobStore::new(
+            DiskBlobStore::new(dir.path()).unwrap(),
+        ));
         let normalizer = Normalizer {
             blobs: blobs.clone(),
             registry: Arc::new(registry()),
         };
-        (normalizer, blobs)
+        (normalizer, blobs, dir)
     }
 
     fn fetched_at() -> DateTime<Utc> {
@@ -323,7 +257,7 @@ mod tests {
 
     /// Stores a raw object as the scrape stage would, and returns its key.
     async fn put_raw(
-        blobs: &MemoryBlobs,
+        blobs: &Blobs,
         mission: &str,
         source: &str,
         kind: SourceKind,
@@ -365,8 +299,8 @@ mod tests {
         {"slug":"b","title":"Berita B","publish_date":"2025-01-14 18:00:00"}
     ],"meta":{"filtered":2}}}"#;
 
-    fn read_items(blobs: &MemoryBlobs, key: &str) -> Vec<NormalizedItem> {
-        let body = blobs.object(key).unwrap().body;
+    async fn read_items(blobs: &Blobs, key: &str) -> Vec<NormalizedItem> {
+        let body = stored(blobs, key).await.unwrap().body;
         std::str::from_utf8(&body)
             .unwrap()
             .lines()
@@ -376,7 +310,7 @@ mod tests {
 
     #[tokio::test]
     async fn raw_portal_page_becomes_a_jsonl_items_object() {
-        let (normalizer, blobs) = normalizer();
+        let (normalizer, blobs, _dir) = normalizer();
         let raw_key = put_raw(
             &blobs,
             "tokyo",
@@ -391,7 +325,7 @@ mod tests {
         assert_eq!(report.items_key.as_deref(), Some(items_key.as_str()));
         assert_eq!(report.items, 3);
 
-        let object = blobs.object(&items_key).unwrap();
+        let object = stored(&blobs, &items_key).await.unwrap();
         assert_eq!(
             object.meta.content_type.as_deref(),
             Some(ITEMS_CONTENT_TYPE)
@@ -408,7 +342,7 @@ mod tests {
         assert_eq!(object.meta.metadata, expected_meta);
         assert!(object.body.ends_with(b"\n"));
 
-        let items = read_items(&blobs, &items_key);
+        let items = read_items(&blobs, &items_key).await;
         let titles: Vec<_> = items.iter().map(|i| i.title.as_str()).collect();
         assert_eq!(titles, ["Berita A", "News A", "Berita B"]);
         assert_eq!(items[0].body.as_deref(), Some("Isi A"));
@@ -428,12 +362,12 @@ mod tests {
         // A second run (a redelivered event) writes the very same object.
         let first = object.body.clone();
         normalizer.normalize_object(&raw_key).await.unwrap();
-        assert_eq!(blobs.object(&items_key).unwrap().body, first);
+        assert_eq!(stored(&blobs, &items_key).await.unwrap().body, first);
     }
 
     #[tokio::test]
     async fn zero_items_still_write_an_empty_items_object() {
-        let (normalizer, blobs) = normalizer();
+        let (normalizer, blobs, _dir) = normalizer();
         let raw_key = put_raw(
             &blobs,
             "tokyo",
@@ -444,25 +378,27 @@ mod tests {
         .await;
         let report = normalizer.normalize_object(&raw_key).await.unwrap();
         assert_eq!(report.items, 0);
-        let object = blobs.object(report.items_key.as_deref().unwrap()).unwrap();
+        let object = stored(&blobs, report.items_key.as_deref().unwrap())
+            .await
+            .unwrap();
         assert!(object.body.is_empty());
         assert_eq!(object.meta.metadata["items"], "0");
     }
 
     #[tokio::test]
     async fn keys_outside_raw_are_skipped_untouched() {
-        let (normalizer, blobs) = normalizer();
+        let (normalizer, blobs, _dir) = normalizer();
         let report = normalizer
             .normalize_object("items/2025/01/01/tokyo/x/y.jsonl")
             .await
             .unwrap();
         assert_eq!(report, NormalizeReport::skipped());
-        assert!(blobs.objects.lock().unwrap().is_empty());
+        assert!(list_all(blobs.as_ref(), "").await.unwrap().is_empty());
     }
 
     #[tokio::test]
     async fn zones_fall_back_to_the_mission_then_jakarta() {
-        let (normalizer, blobs) = normalizer();
+        let (normalizer, blobs, _dir) = normalizer();
         let body = r#"{"data":{"publication":[{"slug":"a","title":"A","publish_date":"2025-01-15 09:30:00"}]}}"#;
         let cases = [
             ("tokyo", "unlisted-source", "Asia/Tokyo"),
@@ -471,7 +407,7 @@ mod tests {
         for (mission, source, zone) in cases {
             let raw_key = put_raw(&blobs, mission, source, SourceKind::KemluPortal, body).await;
             let report = normalizer.normalize_object(&raw_key).await.unwrap();
-            let items = read_items(&blobs, report.items_key.as_deref().unwrap());
+            let items = read_items(&blobs, report.items_key.as_deref().unwrap()).await;
             assert_eq!(
                 items[0].time_basis,
                 TimeBasis::AssumedZone { zone: zone.into() },
@@ -482,13 +418,13 @@ mod tests {
 
     #[tokio::test]
     async fn feed_items_take_the_sources_language() {
-        let (normalizer, blobs) = normalizer();
+        let (normalizer, blobs, _dir) = normalizer();
         let rss = r#"<rss version="2.0"><channel><title>t</title>
             <item><title>記事</title><link>https://example.org/a?utm_source=x</link></item>
             </channel></rss>"#;
         let raw_key = put_raw(&blobs, "tokyo", "nhk", SourceKind::Feed, rss).await;
         let report = normalizer.normalize_object(&raw_key).await.unwrap();
-        let items = read_items(&blobs, report.items_key.as_deref().unwrap());
+        let items = read_items(&blobs, report.items_key.as_deref().unwrap()).await;
         assert_eq!(items[0].language.as_deref(), Some("ja"));
         assert_eq!(items[0].url.as_deref(), Some("https://example.org/a"));
         assert_eq!(items[0].time_basis, TimeBasis::FetchTime);
@@ -496,7 +432,7 @@ mod tests {
 
     #[tokio::test]
     async fn failures_say_whether_to_retry() {
-        let (normalizer, blobs) = normalizer();
+        let (normalizer, blobs, _dir) = normalizer();
 
         let missing = normalizer
             .normalize_object("raw/2025/02/01/tokyo/portal-berita/gone.json")
@@ -538,23 +474,28 @@ mod tests {
             PORTAL_PAGE,
         )
         .await;
-        blobs.failing.lock().unwrap().insert(throttled.clone());
+        blobs.faults().fail_next(BlobCall::Get, 1, Fault::Retryable);
         let err = normalizer.normalize_object(&throttled).await.unwrap_err();
         assert!(matches!(err, NormalizeError::Read { .. }), "{err}");
         assert!(err.is_retryable());
 
         // Reading works but writing the items is throttled: retry as well.
-        blobs.failing.lock().unwrap().clear();
-        let items_key = keys::items_key_for(&throttled).unwrap();
-        blobs.failing.lock().unwrap().insert(items_key);
+        blobs.faults().fail_next(BlobCall::Put, 1, Fault::Retryable);
         let err = normalizer.normalize_object(&throttled).await.unwrap_err();
         assert!(matches!(err, NormalizeError::Write { .. }), "{err}");
         assert!(err.is_retryable());
+        assert!(
+            err.to_string()
+                .contains(&keys::items_key_for(&throttled).unwrap())
+        );
+        assert_eq!(blobs.faults().injected(), 2);
+        // Both failures were transient: the redelivery goes through.
+        normalizer.normalize_object(&throttled).await.unwrap();
     }
 
     #[tokio::test]
     async fn handle_redelivers_only_retryable_failures() {
-        let (normalizer, blobs) = normalizer();
+        let (normalizer, blobs, _dir) = normalizer();
         let good = put_raw(
             &blobs,
             "tokyo",
@@ -572,7 +513,7 @@ mod tests {
         )
         .await;
         let missing = "raw/2025/02/01/tokyo/portal-berita/not-yet-visible.json";
-        let notification = |key: &str| s3_put_notification("memory", key, 1, fetched_at());
+        let notification = |key: &str| s3_put_notification(blobs.bucket(), key, 1, fetched_at());
         let event = sqs_event([
             ("m-good".to_string(), notification(&good)),
             ("m-perm".to_string(), notification(&unparseable)),
@@ -588,10 +529,14 @@ mod tests {
             .map(|f| f.item_identifier.as_str())
             .collect();
         assert_eq!(redeliver, ["m-retry"]);
-        assert!(blobs.object(&keys::items_key_for(&good).unwrap()).is_some());
         assert!(
-            blobs
-                .object(&keys::items_key_for(&unparseable).unwrap())
+            stored(&blobs, &keys::items_key_for(&good).unwrap())
+                .await
+                .is_some()
+        );
+        assert!(
+            stored(&blobs, &keys::items_key_for(&unparseable).unwrap())
+                .await
                 .is_none()
         );
     }

@@ -1,6 +1,7 @@
 //! Runs every blob store conformance case on both adapters: `disk::<case>` on a fresh
 //! temporary folder, `s3::<case>` on a fresh bucket of one moto server shared by the whole
-//! test binary (starting moto takes a second or two; a bucket takes milliseconds).
+//! test binary (starting moto takes a second or two; a bucket takes milliseconds), and
+//! `decorated::<case>` on the test decorator wrapping a folder, which must be transparent.
 //!
 //! Needs moto (`PANTAU_MOTO_SERVER`, or the workspace's `.venv`); without it the S3 cases
 //! fail with a message saying how to install it.
@@ -9,6 +10,7 @@ use std::sync::OnceLock;
 
 use pantau::store::disk::DiskBlobStore;
 use pantau::store::s3::S3BlobStore;
+use pantau::store::testing::FaultyBlobStore;
 use pantau_tests::moto::MotoServer;
 use tokio::sync::Mutex;
 
@@ -54,7 +56,7 @@ async fn s3_store() -> S3BlobStore {
     store
 }
 
-/// One test per case and adapter, named `disk::<case>` and `s3::<case>`.
+/// One test per case and adapter, named `disk::<case>`, `decorated::<case>` and `s3::<case>`.
 macro_rules! conformance {
     ($($case:ident),+ $(,)?) => {
         mod disk {
@@ -64,6 +66,17 @@ macro_rules! conformance {
                 async fn $case() {
                     let dir = tempfile::tempdir().unwrap();
                     let store = DiskBlobStore::new(dir.path().join("blobs")).unwrap();
+                    pantau_tests::conformance::blob::$case(&store).await;
+                }
+            )+
+        }
+        mod decorated {
+            use super::*;
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let store = FaultyBlobStore::new(DiskBlobStore::new(dir.path().join("blobs")).unwrap());
                     pantau_tests::conformance::blob::$case(&store).await;
                 }
             )+

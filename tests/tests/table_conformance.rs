@@ -1,11 +1,13 @@
 //! The table conformance suite on both adapters: every case of
 //! `pantau_tests::conformance::table` runs as `sqlite::<case>` on a fresh SQLite file and as
-//! `dynamo::<case>` on a fresh table in one moto server shared by this test binary.
+//! `dynamo::<case>` on a fresh table in one moto server shared by this test binary; and as
+//! `decorated::<case>` on the test decorators wrapping SQLite, which must be transparent.
 
 use std::sync::OnceLock;
 
 use pantau::store::dynamo::DynamoTable;
 use pantau::store::sqlite::SqliteTable;
+use pantau::store::testing::{CountingTable, FaultyTable};
 use pantau_tests::moto::MotoServer;
 
 /// One moto server for the whole binary: starting one takes a second or two.
@@ -41,6 +43,17 @@ macro_rules! on_both_adapters {
                 #[tokio::test]
                 async fn $case() {
                     let (table, _dir) = super::sqlite_table();
+                    pantau_tests::conformance::table::$case(&table).await;
+                }
+            )*
+        }
+
+        mod decorated {
+            $(
+                #[tokio::test]
+                async fn $case() {
+                    let (table, _dir) = super::sqlite_table();
+                    let table = super::CountingTable::new(super::FaultyTable::new(table));
                     pantau_tests::conformance::table::$case(&table).await;
                 }
             )*

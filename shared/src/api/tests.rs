@@ -9,11 +9,13 @@ use tower::ServiceExt;
 use super::*;
 use crate::model::{NormalizedItem, SourceState};
 use crate::reconcile::Reconciler;
-use crate::reconcile::testing::{MemoryBlobs, MemoryTable};
 use crate::reconcile::tests::{at, item, jsonl, registry};
 use crate::schema;
-use crate::store::table::{self, Item};
-use crate::store::{Condition, Table};
+use crate::store::disk::DiskBlobStore;
+use crate::store::sqlite::SqliteTable;
+use crate::store::table;
+use crate::store::testing::{Fault, FaultyTable, TableCall};
+use crate::store::{BlobMeta, BlobStore, Condition, Table};
 
 struct Fixture {
     app: Router,
@@ -23,8 +25,18 @@ struct Fixture {
 /// Tokyo with 30 items (every third in English, one media item), one of them edited once;
 /// Canberra with none; source states for both.
 async fn fixture() -> Fixture {
-    let table = Arc::new(MemoryTable::default());
-    let blobs = Arc::new(MemoryBlobs::default());
+    let dir = tempfile::tempdir().unwrap();
+    let table = Arc::new(SqliteTable::in_memory().unwrap());
+    let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
+    let insert = |key: &'static str, body: String| {
+        let blobs = blobs.clone();
+        async move {
+            blobs
+                .put(key, body.into(), &BlobMeta::default())
+                .await
+                .unwrap()
+        }
+    };
     let registry = Arc::new(registry());
     let reconciler = Reconciler {
         blobs: blobs.clone(),
@@ -50,12 +62,12 @@ async fn fixture() -> Fixture {
             i
         })
         .collect();
-    blobs.insert("items/1.jsonl", jsonl(&items));
+    insert("items/1.jsonl", jsonl(&items)).await;
     reconciler.reconcile_object("items/1.jsonl").await.unwrap();
     let mut edited = items[4].clone();
     edited.title = "Berita 4 (ralat)".into();
     edited.fetched_at = at("2025-03-04T00:00:00Z");
-    blobs.insert("items/2.jsonl", jsonl(&[edited]));
+    insert("items/2.jsonl", jsonl(&[edited])).await;
     reconciler.reconcile_object("items/2.jsonl").await.unwrap();
 
     for (owner, failures, error) in [("tokyo", 0, None), ("canberra", 4, Some("HTTP 503"))] {
@@ -335,61 +347,12 @@ async fn an_item_with_its_versions_or_404() {
 
 #[tokio::test]
 async fn a_failing_table_is_500_or_503_without_internals() {
-    struct Broken;
-    #[async_trait::async_trait]
-    impl Table for Broken {
-        async fn get(
-            &self,
-            _: &crate::store::Key,
-        ) -> Result<Option<Item>, crate::store::TableError> {
-            Err(secret())
-        }
-        async fn put(&self, _: Item, _: Condition) -> Result<(), crate::store::TableError> {
-            Err(secret())
-        }
-        async fn update(
-            &self,
-            _: &crate::store::Key,
-            _: crate::store::Update,
-            _: Condition,
-        ) -> Result<Item, crate::store::TableError> {
-            Err(secret())
-        }
-        async fn delete(
-            &self,
-            _: &crate::store::Key,
-            _: Condition,
-        ) -> Result<(), crate::store::TableError> {
-            Err(secret())
-        }
-        async fn query(
-            &self,
-            _: crate::store::Query,
-        ) -> Result<crate::store::Page, crate::store::TableError> {
-            Err(secret())
-        }
-        async fn batch_write(
-            &self,
-            _: Vec<crate::store::WriteOp>,
-        ) -> Result<(), crate::store::TableError> {
-            Err(secret())
-        }
-        async fn transact_write(
-            &self,
-            _: Vec<crate::store::TransactOp>,
-        ) -> Result<(), crate::store::TableError> {
-            Err(secret())
-        }
-    }
-    fn secret() -> crate::store::TableError {
-        crate::store::TableError::Backend {
-            op: "query",
-            message: "arn:aws:dynamodb:secret-table".into(),
-            retryable: true,
-        }
-    }
+    let table = FaultyTable::new(SqliteTable::in_memory().unwrap());
+    table
+        .faults()
+        .fail_always(&TableCall::ALL, Fault::Retryable);
     let app = router(ApiState {
-        table: Arc::new(Broken),
+        table: Arc::new(table),
         registry: Arc::new(registry()),
     });
     for uri in [
@@ -399,10 +362,10 @@ async fn a_failing_table_is_500_or_503_without_internals() {
         "/items/itm_00000000000000000000",
     ] {
         let response = get(&app, uri).await;
-        assert!(!response.2.to_string().contains("secret"), "{uri} leaks");
+        assert!(!response.2.to_string().contains("injected"), "{uri} leaks");
         assert_problem(response, StatusCode::INTERNAL_SERVER_ERROR, "logged");
     }
     let response = get(&app, "/health").await;
-    assert!(!response.2.to_string().contains("secret"));
+    assert!(!response.2.to_string().contains("injected"));
     assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "table");
 }

@@ -32,8 +32,6 @@
 pub mod read;
 
 #[cfg(test)]
-pub(crate) mod testing;
-#[cfg(test)]
 pub(crate) mod tests;
 
 use std::sync::Arc;

@@ -1,13 +1,17 @@
 use std::sync::Arc;
 
+use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::Value;
 
 use super::read::{self, ItemFilter};
-use super::testing::{MemoryBlobs, MemoryTable};
 use super::*;
 use crate::events::{s3_put_notification, sqs_event};
 use crate::model::{Mission, MissionKind, Role, SourceKind, TimeBasis};
+use crate::store::BlobMeta;
+use crate::store::disk::DiskBlobStore;
+use crate::store::sqlite::SqliteTable;
+use crate::store::testing::{CountingTable, Fault, FaultyTable, TableCall};
 
 pub(crate) fn at(s: &str) -> DateTime<Utc> {
     DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
@@ -80,15 +84,18 @@ pub(crate) fn jsonl(items: &[NormalizedItem]) -> String {
         .collect()
 }
 
+/// A reconciler on an in-memory SQLite table, counted, and a folder of blobs.
 struct Fixture {
-    table: Arc<MemoryTable>,
-    blobs: Arc<MemoryBlobs>,
+    table: Arc<CountingTable<SqliteTable>>,
+    blobs: Arc<DiskBlobStore>,
     reconciler: Reconciler,
+    _dir: tempfile::TempDir,
 }
 
 fn fixture() -> Fixture {
-    let table = Arc::new(MemoryTable::default());
-    let blobs = Arc::new(MemoryBlobs::default());
+    let dir = tempfile::tempdir().unwrap();
+    let table = Arc::new(CountingTable::new(SqliteTable::in_memory().unwrap()));
+    let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
     let reconciler = Reconciler {
         blobs: blobs.clone(),
         table: table.clone(),
@@ -98,13 +105,30 @@ fn fixture() -> Fixture {
         table,
         blobs,
         reconciler,
+        _dir: dir,
     }
 }
 
 impl Fixture {
+    async fn insert(&self, key: &str, body: impl Into<Bytes>) {
+        self.blobs
+            .put(key, body.into(), &BlobMeta::default())
+            .await
+            .unwrap();
+    }
+
     async fn land(&self, key: &str, items: &[NormalizedItem]) -> ReconcileReport {
-        self.blobs.insert(key, jsonl(items));
+        self.insert(key, jsonl(items)).await;
         self.reconciler.reconcile_object(key).await.unwrap()
+    }
+
+    /// Every row of the table, in key order.
+    async fn dump(&self) -> Vec<Item> {
+        self.table.inner().dump().await.unwrap()
+    }
+
+    fn writes(&self) -> usize {
+        self.table.counts().writes()
     }
 }
 
@@ -137,7 +161,7 @@ async fn new_items_are_stored_with_one_version_and_index_keys() {
     let r = f.land("items/1.jsonl", &[a.clone(), b]).await;
     assert_eq!(r, report(2, 0, 0, 0));
     // Per new item: one version record and CURRENT.
-    assert_eq!(f.table.writes(), 4);
+    assert_eq!(f.writes(), 4);
 
     let view = read::get_item(f.table.as_ref(), &a.identity())
         .await
@@ -172,11 +196,12 @@ async fn an_unchanged_item_costs_one_read_and_no_write() {
     let a1 = item("a", "Pertemuan", P1, "2025-03-01T00:10:00Z");
     let a2 = item("a", "Pertemuan", P1, "2025-03-01T01:10:00Z");
     f.land("items/1.jsonl", std::slice::from_ref(&a1)).await;
-    let (writes, reads) = (f.table.writes(), f.table.reads());
+    f.table.reset();
     let r = f.land("items/2.jsonl", &[a2]).await;
     assert_eq!(r, report(0, 0, 1, 0));
-    assert_eq!(f.table.writes(), writes);
-    assert_eq!(f.table.reads(), reads + 1);
+    let counts = f.table.counts();
+    assert_eq!((counts.reads(), counts.writes()), (1, 0), "{counts:?}");
+    assert_eq!(counts.gets, 1, "the read is CURRENT's get");
 }
 
 #[tokio::test]
@@ -223,7 +248,7 @@ async fn every_delivery_order_leaves_the_same_table() {
             .land(&format!("items/{n}.jsonl"), std::slice::from_ref(x))
             .await;
     }
-    let expected = in_order.table.dump();
+    let expected = in_order.dump().await;
     let view = read::get_item(in_order.table.as_ref(), &fetches[0].identity())
         .await
         .unwrap()
@@ -243,7 +268,7 @@ async fn every_delivery_order_leaves_the_same_table() {
             )
             .await;
         }
-        assert_eq!(f.table.dump(), expected, "order {order:?}");
+        assert_eq!(f.dump().await, expected, "order {order:?}");
         orders += 1;
     }
     assert_eq!(orders, 24);
@@ -271,9 +296,9 @@ async fn a_late_older_version_is_kept_without_touching_current() {
     assert_eq!(view.current.first_seen_at, old.fetched_at);
     assert_eq!(view.versions.len(), 2);
     // Delivered again: nothing more.
-    let writes = f.table.writes();
+    let writes = f.writes();
     assert_eq!(f.land("items/old.jsonl", &[old]).await, report(0, 0, 1, 0));
-    assert_eq!(f.table.writes(), writes);
+    assert_eq!(f.writes(), writes);
 }
 
 #[tokio::test]
@@ -297,17 +322,17 @@ async fn duplicate_shuffled_delivery_through_sqs_leaves_identical_state() {
         async move {
             let f = fixture();
             for (key, items) in &objects {
-                f.blobs.insert(key, jsonl(items));
+                f.insert(key, jsonl(items)).await;
             }
             let bodies = deliveries.iter().enumerate().map(|(m, n)| {
                 (
                     format!("m{m}"),
-                    s3_put_notification("memory", &objects[*n].0, 1, Utc::now()),
+                    s3_put_notification(f.blobs.bucket(), &objects[*n].0, 1, Utc::now()),
                 )
             });
             let response = f.reconciler.handle(sqs_event(bodies)).await;
             assert!(response.batch_item_failures.is_empty());
-            f.table.dump()
+            f.dump().await
         }
     };
     let expected = run((0..6).collect()).await;
@@ -336,7 +361,7 @@ async fn concurrent_reconcilers_agree_with_sequential_ones() {
     }
     let concurrent = fixture();
     for (key, items) in &objects {
-        concurrent.blobs.insert(key, jsonl(items));
+        concurrent.insert(key, jsonl(items)).await;
     }
     let mut keys: Vec<&str> = objects.iter().map(|(k, _)| k.as_str()).collect();
     fastrand::Rng::with_seed(7).shuffle(&mut keys);
@@ -347,7 +372,7 @@ async fn concurrent_reconcilers_agree_with_sequential_ones() {
     )
     .await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
-    assert_eq!(concurrent.table.dump(), sequential.table.dump());
+    assert_eq!(concurrent.dump().await, sequential.dump().await);
 }
 
 #[tokio::test]
@@ -360,7 +385,7 @@ async fn malformed_lines_are_skipped_and_the_rest_land() {
         jsonl(std::slice::from_ref(&a)),
         jsonl(std::slice::from_ref(&b))
     );
-    f.blobs.insert("items/x.jsonl", body);
+    f.insert("items/x.jsonl", body).await;
     let r = f
         .reconciler
         .reconcile_object("items/x.jsonl")
@@ -387,7 +412,7 @@ async fn whole_object_failures_are_permanent_and_other_keys_ignored() {
     assert!(matches!(missing, Err(ReconcileError::Missing { .. })));
     assert!(!missing.unwrap_err().is_retryable());
 
-    f.blobs.insert("items/bin.jsonl", vec![b'{', 0xff, 0xfe]);
+    f.insert("items/bin.jsonl", vec![b'{', 0xff, 0xfe]).await;
     let err = f
         .reconciler
         .reconcile_object("items/bin.jsonl")
@@ -395,12 +420,12 @@ async fn whole_object_failures_are_permanent_and_other_keys_ignored() {
         .unwrap_err();
     assert!(matches!(err, ReconcileError::NotUtf8 { .. }), "{err}");
     assert!(!err.is_retryable());
-    assert_eq!(f.table.writes(), 0);
+    assert_eq!(f.writes(), 0);
 
     // Permanent failures are acknowledged, not redelivered.
     let event = sqs_event([(
         "m".to_string(),
-        s3_put_notification("memory", "items/bin.jsonl", 3, Utc::now()),
+        s3_put_notification(f.blobs.bucket(), "items/bin.jsonl", 3, Utc::now()),
     )]);
     assert!(
         f.reconciler
@@ -413,52 +438,41 @@ async fn whole_object_failures_are_permanent_and_other_keys_ignored() {
 
 #[tokio::test]
 async fn retryable_table_errors_send_the_message_back() {
-    struct Down;
-    #[async_trait::async_trait]
-    impl Table for Down {
-        async fn get(&self, _: &Key) -> Result<Option<Item>, TableError> {
-            Err(TableError::Backend {
-                op: "get",
-                message: "throttled".into(),
-                retryable: true,
-            })
-        }
-        async fn put(&self, _: Item, _: Condition) -> Result<(), TableError> {
-            unreachable!()
-        }
-        async fn update(&self, _: &Key, _: Update, _: Condition) -> Result<Item, TableError> {
-            unreachable!()
-        }
-        async fn delete(&self, _: &Key, _: Condition) -> Result<(), TableError> {
-            unreachable!()
-        }
-        async fn query(&self, _: Query) -> Result<crate::store::Page, TableError> {
-            unreachable!()
-        }
-        async fn batch_write(&self, _: Vec<WriteOp>) -> Result<(), TableError> {
-            unreachable!()
-        }
-        async fn transact_write(&self, _: Vec<TransactOp>) -> Result<(), TableError> {
-            unreachable!()
-        }
-    }
-    let blobs = Arc::new(MemoryBlobs::default());
-    blobs.insert(
-        "items/a.jsonl",
-        jsonl(&[item("a", "Satu", P1, "2025-03-01T01:00:00Z")]),
-    );
+    let f = fixture();
+    let table = Arc::new(FaultyTable::new(SqliteTable::in_memory().unwrap()));
+    table
+        .faults()
+        .fail_next(TableCall::Get, 1, Fault::Retryable);
     let reconciler = Reconciler {
-        blobs,
-        table: Arc::new(Down),
+        blobs: f.blobs.clone(),
+        table: table.clone(),
         registry: Arc::new(registry()),
     };
-    let event = sqs_event([(
-        "m1".to_string(),
-        s3_put_notification("memory", "items/a.jsonl", 1, Utc::now()),
-    )]);
-    let response = reconciler.handle(event).await;
+    f.insert(
+        "items/a.jsonl",
+        jsonl(&[item("a", "Satu", P1, "2025-03-01T01:00:00Z")]),
+    )
+    .await;
+    let event = || {
+        sqs_event([(
+            "m1".to_string(),
+            s3_put_notification(f.blobs.bucket(), "items/a.jsonl", 1, Utc::now()),
+        )])
+    };
+    let response = reconciler.handle(event()).await;
+    assert_eq!(table.faults().injected(), 1);
     assert_eq!(response.batch_item_failures.len(), 1);
     assert_eq!(response.batch_item_failures[0].item_identifier, "m1");
+    assert!(table.inner().dump().await.unwrap().is_empty());
+    // The redelivery, with the table back, lands the item.
+    assert!(
+        reconciler
+            .handle(event())
+            .await
+            .batch_item_failures
+            .is_empty()
+    );
+    assert_eq!(table.inner().dump().await.unwrap().len(), 2);
 }
 
 #[tokio::test]
@@ -480,7 +494,7 @@ async fn oversized_bodies_are_cut_to_fit_the_table() {
 
 #[tokio::test]
 async fn registry_sync_writes_one_record_per_mission() {
-    let table = MemoryTable::default();
+    let table = SqliteTable::in_memory().unwrap();
     let registry = registry();
     assert_eq!(sync_registry(&table, &registry).await.unwrap(), 2);
     let missions = read::missions(&table).await.unwrap();

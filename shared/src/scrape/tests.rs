@@ -1,182 +1,27 @@
-//! The scrape stage against a real HTTP server on loopback, with tiny in-memory stores.
+//! The scrape stage against a real HTTP server on loopback, with the embedded stores: a
+//! folder of blobs and an in-memory SQLite table, counted, whose query pages are cut short.
 
-use std::collections::BTreeMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use axum::Router;
 use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use bytes::Bytes;
 
 use super::*;
 use crate::fetch::FetchPolicy;
 use crate::fetch::tests::{loopback_policy, serve};
 use crate::model::{Mission, MissionKind, Role, Source};
-use crate::store::table::rules;
-use crate::store::{Blob, BlobInfo, Cursor, ListPage, Page, TransactOp, Update, WriteOp};
+use crate::store::disk::DiskBlobStore;
+use crate::store::sqlite::SqliteTable;
+use crate::store::testing::{CountingTable, FaultyTable, list_all};
+use crate::store::{Blob, Update};
 
-// ---- in-memory ports -------------------------------------------------------------------
-
-#[derive(Default)]
-struct MemBlobs {
-    objects: Mutex<BTreeMap<String, Blob>>,
-}
-
-impl MemBlobs {
-    fn keys(&self) -> Vec<String> {
-        self.objects.lock().unwrap().keys().cloned().collect()
-    }
-    fn object(&self, key: &str) -> Blob {
-        self.objects.lock().unwrap()[key].clone()
-    }
-}
-
-#[async_trait]
-impl BlobStore for MemBlobs {
-    fn bucket(&self) -> &str {
-        "memory"
-    }
-    async fn put(&self, key: &str, body: Bytes, meta: &BlobMeta) -> Result<(), BlobError> {
-        crate::store::blob::validate_key(key)?;
-        crate::store::blob::validate_meta(key, meta)?;
-        let blob = Blob {
-            body,
-            meta: meta.clone(),
-        };
-        self.objects.lock().unwrap().insert(key.to_owned(), blob);
-        Ok(())
-    }
-    async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
-        Ok(self.objects.lock().unwrap().get(key).cloned())
-    }
-    async fn head(&self, key: &str) -> Result<Option<BlobInfo>, BlobError> {
-        Ok(self.objects.lock().unwrap().get(key).map(|b| BlobInfo {
-            key: key.to_owned(),
-            size: b.body.len() as u64,
-            meta: b.meta.clone(),
-        }))
-    }
-    async fn list(
-        &self,
-        prefix: &str,
-        after: Option<&str>,
-        limit: usize,
-    ) -> Result<ListPage, BlobError> {
-        let objects = self.objects.lock().unwrap();
-        let keys: Vec<String> = objects
-            .keys()
-            .filter(|k| k.starts_with(prefix) && after.is_none_or(|a| k.as_str() > a))
-            .take(limit.min(1000))
-            .cloned()
-            .collect();
-        Ok(ListPage { keys, next: None })
-    }
-}
-
-/// Enough of the table for source states: get, put, and queries that page every
-/// `PAGE_SIZE` items (so `load_states` must follow the cursor).
-#[derive(Default)]
-struct MemTable {
-    items: Mutex<BTreeMap<Key, Item>>,
-    queries: AtomicUsize,
-    gets: AtomicUsize,
-}
-
+/// Query pages hold at most this many items, as DynamoDB cuts pages at 1 MB, so
+/// `load_states` must follow the cursor.
 const PAGE_SIZE: usize = 2;
-
-fn str_attr<'a>(item: &'a Item, name: &str) -> Option<&'a str> {
-    item.get(name).and_then(Value::as_str)
-}
-
-#[async_trait]
-impl Table for MemTable {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        self.gets.fetch_add(1, Ordering::SeqCst);
-        Ok(self.items.lock().unwrap().get(key).cloned())
-    }
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        let key = rules::item(&item)?;
-        let mut items = self.items.lock().unwrap();
-        if !rules::holds(&condition, items.get(&key)) {
-            return Err(TableError::ConditionFailed { key });
-        }
-        items.insert(key, item);
-        Ok(())
-    }
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        condition: Condition,
-    ) -> Result<Item, TableError> {
-        let mut items = self.items.lock().unwrap();
-        if !rules::holds(&condition, items.get(key)) {
-            return Err(TableError::ConditionFailed { key: key.clone() });
-        }
-        let item = rules::apply(key, items.get(key).cloned(), &update)?;
-        items.insert(key.clone(), item.clone());
-        Ok(item)
-    }
-    async fn delete(&self, key: &Key, _condition: Condition) -> Result<(), TableError> {
-        self.items.lock().unwrap().remove(key);
-        Ok(())
-    }
-    async fn query(&self, query: Query) -> Result<Page, TableError> {
-        self.queries.fetch_add(1, Ordering::SeqCst);
-        let (ipk, isk) = query.index.key_names();
-        let items = self.items.lock().unwrap();
-        let order = |i: &Item| {
-            (
-                str_attr(i, isk).unwrap_or("").to_owned(),
-                str_attr(i, PK).unwrap_or("").to_owned(),
-                str_attr(i, SK).unwrap_or("").to_owned(),
-            )
-        };
-        let mut matching: Vec<&Item> = items
-            .values()
-            .filter(|i| str_attr(i, ipk) == Some(query.partition.as_str()))
-            .filter(|i| str_attr(i, isk).is_some_and(|sk| rules::in_range(sk, &query.range)))
-            .collect();
-        matching.sort_by_key(|i| order(i));
-        if !query.forward {
-            matching.reverse();
-        }
-        if let Some(cursor) = &query.cursor {
-            let at = order(&cursor.key_attrs()?);
-            matching.retain(|i| {
-                if query.forward {
-                    order(i) > at
-                } else {
-                    order(i) < at
-                }
-            });
-        }
-        let limit = query.limit.unwrap_or(PAGE_SIZE).min(PAGE_SIZE);
-        let more = matching.len() > limit;
-        let page: Vec<Item> = matching.into_iter().take(limit).cloned().collect();
-        let cursor = more.then(|| Cursor::for_item(query.index, &page[page.len() - 1]));
-        Ok(Page {
-            items: page,
-            cursor,
-        })
-    }
-    async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), TableError> {
-        for op in ops {
-            match op {
-                WriteOp::Put(item) => self.put(item, Condition::None).await?,
-                WriteOp::Delete(key) => self.delete(&key, Condition::None).await?,
-            }
-        }
-        Ok(())
-    }
-    async fn transact_write(&self, _ops: Vec<TransactOp>) -> Result<(), TableError> {
-        Err(TableError::Validation("not used by scrape".into()))
-    }
-}
 
 // ---- fixtures ----------------------------------------------------------------------------
 
@@ -344,13 +189,17 @@ fn registry(sources: Vec<Source>) -> Registry {
 
 struct Harness {
     scraper: Scraper,
-    blobs: Arc<MemBlobs>,
-    table: Arc<MemTable>,
+    blobs: Arc<DiskBlobStore>,
+    table: Arc<CountingTable<FaultyTable<SqliteTable>>>,
+    _dir: tempfile::TempDir,
 }
 
 fn harness(registry: Registry, policy: FetchPolicy) -> Harness {
-    let blobs = Arc::new(MemBlobs::default());
-    let table = Arc::new(MemTable::default());
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
+    let paged = FaultyTable::new(SqliteTable::in_memory().unwrap());
+    paged.cap_pages(PAGE_SIZE);
+    let table = Arc::new(CountingTable::new(paged));
     let scraper = Scraper {
         registry: Arc::new(registry),
         blobs: blobs.clone(),
@@ -362,19 +211,39 @@ fn harness(registry: Registry, policy: FetchPolicy) -> Harness {
         scraper,
         blobs,
         table,
+        _dir: dir,
     }
 }
 
 impl Harness {
+    /// The table itself, for the test's own reads and writes, which are not counted.
+    fn sqlite(&self) -> &SqliteTable {
+        self.table.inner().inner()
+    }
+    /// A source's state record as stored.
+    async fn record(&self, source: &str) -> Item {
+        let key = state_key("tokyo", source);
+        self.sqlite().get(&key).await.unwrap().unwrap()
+    }
     async fn state(&self, source: &str) -> SourceState {
-        let item = self.table.items.lock().unwrap()[&state_key("tokyo", source)].clone();
-        serde_json::from_value(Value::Object(item)).unwrap()
+        serde_json::from_value(Value::Object(self.record(source).await)).unwrap()
     }
     /// Makes a source due now by moving its next due time into the past.
-    fn force_due(&self, source: &str) {
-        let mut items = self.table.items.lock().unwrap();
-        let item = items.get_mut(&state_key("tokyo", source)).unwrap();
-        item.insert("next_due_at".into(), Value::Null);
+    async fn force_due(&self, source: &str) {
+        let mut update = Update::default();
+        update.set.insert("next_due_at".into(), Value::Null);
+        let key = state_key("tokyo", source);
+        self.sqlite()
+            .update(&key, update, Condition::Present)
+            .await
+            .unwrap();
+    }
+    /// Every key in the bucket, in order.
+    async fn keys(&self) -> Vec<String> {
+        list_all(self.blobs.as_ref(), "").await.unwrap()
+    }
+    async fn object(&self, key: &str) -> Blob {
+        self.blobs.get(key).await.unwrap().unwrap()
     }
 }
 
@@ -406,11 +275,11 @@ async fn a_feed_is_fetched_once_stored_with_its_facts_and_not_again_until_due() 
         (1, 1, 1, 0)
     );
     assert!(report.failed.is_empty(), "{:?}", report.failed);
-    assert_eq!(report.written, h.blobs.keys());
+    assert_eq!(report.written, h.keys().await);
     let expected_key = keys::raw_key("tokyo", "media-feed", t0(), &sha_hex(body), "xml");
     assert_eq!(report.written, vec![expected_key.clone()]);
 
-    let object = h.blobs.object(&expected_key);
+    let object = h.object(&expected_key).await;
     assert_eq!(&object.body[..], body.as_bytes());
     assert_eq!(
         object.meta.content_type.as_deref(),
@@ -458,7 +327,7 @@ async fn a_feed_is_fetched_once_stored_with_its_facts_and_not_again_until_due() 
         }
     );
     // The record sits in the all-sources index.
-    let item = h.table.items.lock().unwrap()[&state_key("tokyo", "media-feed")].clone();
+    let item = h.record("media-feed").await;
     assert_eq!(item[GSI1_PK], "SOURCES");
     assert_eq!(item[GSI1_SK], "tokyo/media-feed");
 
@@ -475,7 +344,7 @@ async fn a_feed_is_fetched_once_stored_with_its_facts_and_not_again_until_due() 
         (1, 1, 0, 1)
     );
     assert_eq!(feed.hits(), 2);
-    assert_eq!(h.blobs.keys().len(), 1);
+    assert_eq!(h.keys().await.len(), 1);
     let state = h.state("media-feed").await;
     assert_eq!(state.last_success_at, Some(later));
     assert_eq!(state.last_change_at, Some(t0()));
@@ -494,7 +363,7 @@ async fn without_validators_the_hash_decides_and_a_change_writes_a_new_object() 
     assert_eq!(h.scraper.run_cycle(t0()).await.changed, 1);
 
     // Same body, no ETag to send: fetched in full, the hash says unchanged.
-    h.force_due("feed");
+    h.force_due("feed").await;
     let report = h.scraper.run_cycle(t0() + minutes(5)).await;
     assert_eq!(
         (report.fetched, report.changed, report.unchanged),
@@ -502,18 +371,18 @@ async fn without_validators_the_hash_decides_and_a_change_writes_a_new_object() 
     );
     assert!(report.written.is_empty());
     assert_eq!(feed.hits(), 2);
-    assert_eq!(h.blobs.keys().len(), 1);
+    assert_eq!(h.keys().await.len(), 1);
 
     // A new body is a new raw object.
     *feed.body.lock().unwrap() = "<rss>two</rss>".into();
-    h.force_due("feed");
+    h.force_due("feed").await;
     let at = t0() + minutes(10);
     let report = h.scraper.run_cycle(at).await;
     assert_eq!((report.changed, report.unchanged), (1, 0));
     let key = keys::raw_key("tokyo", "feed", at, &sha_hex("<rss>two</rss>"), "xml");
     assert_eq!(report.written, vec![key.clone()]);
-    assert_eq!(h.blobs.keys().len(), 2);
-    assert_eq!(&h.blobs.object(&key).body[..], b"<rss>two</rss>");
+    assert_eq!(h.keys().await.len(), 2);
+    assert_eq!(&h.object(&key).await.body[..], b"<rss>two</rss>");
     assert_eq!(h.state("feed").await.last_change_at, Some(at));
 }
 
@@ -561,7 +430,7 @@ async fn a_portal_source_backfills_on_its_first_run_then_reads_page_one() {
     let mut pages_seen = Vec::new();
     for key in &report.written {
         assert!(key.ends_with(".json"), "{key}");
-        let meta = RawMeta::from_metadata(&h.blobs.object(key).meta.metadata).unwrap();
+        let meta = RawMeta::from_metadata(&h.object(key).await.meta.metadata).unwrap();
         assert_eq!(meta.kind, SourceKind::KemluPortal);
         assert_eq!(meta.role, Role::Official);
         assert_eq!(meta.language.as_deref(), Some("id"));
@@ -731,7 +600,7 @@ async fn a_failing_source_backs_off_and_the_others_go_on() {
 
     // Recovery clears the failure.
     *feed.status.lock().unwrap() = StatusCode::OK;
-    h.force_due("broken");
+    h.force_due("broken").await;
     let at = due2 + chrono::Duration::hours(11);
     h.scraper.run_cycle(at).await;
     let state = h.state("broken").await;
@@ -763,7 +632,7 @@ async fn loopback_sources_are_refused_when_private_networks_are_not_allowed() {
         report.failed
     );
     assert_eq!(feed.hits(), 0);
-    assert!(h.blobs.keys().is_empty());
+    assert!(h.keys().await.is_empty());
 }
 
 #[tokio::test]
@@ -789,7 +658,7 @@ async fn oversized_bodies_fail_the_source_without_a_write() {
         "{:?}",
         report.failed
     );
-    assert!(h.blobs.keys().is_empty());
+    assert!(h.keys().await.is_empty());
     assert_eq!(h.state("feed").await.consecutive_failures, 1);
 }
 
@@ -821,11 +690,11 @@ async fn states_are_read_with_one_paginated_query_not_a_get_per_source() {
     assert_eq!(names, ["feed-0", "feed-1", "feed-2", "feed-3", "feed-4"]);
 
     // A cycle with nothing due: only the paginated query (5 states, 2 per page → 3 pages).
-    let queries_before = h.table.queries.load(Ordering::SeqCst);
+    let queries_before = h.table.counts().queries;
     let report = h.scraper.run_cycle(t0() + minutes(1)).await;
     assert_eq!(report.due, 0);
-    assert_eq!(h.table.queries.load(Ordering::SeqCst) - queries_before, 3);
-    assert_eq!(h.table.gets.load(Ordering::SeqCst), 0);
+    assert_eq!(h.table.counts().queries - queries_before, 3);
+    assert_eq!(h.table.counts().gets, 0);
 }
 
 #[tokio::test]

@@ -12,6 +12,8 @@ pub mod dynamo;
 pub mod s3;
 pub mod sqlite;
 pub mod table;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 
 pub use blob::{Blob, BlobError, BlobInfo, BlobMeta, BlobStore, ListPage};
 pub use table::{

@@ -106,6 +106,26 @@ impl SqliteTable {
         })
     }
 
+    /// Every stored row, expired or not, ordered by `pk` then `sk`: compare two dumps to
+    /// compare whole tables in tests.
+    #[cfg(any(test, feature = "testing"))]
+    pub async fn dump(&self) -> Result<Vec<Item>, TableError> {
+        self.run("dump", |conn| {
+            let mut stmt = conn
+                .prepare("SELECT item FROM items ORDER BY pk, sk")
+                .map_err(sql_error("dump"))?;
+            let rows = stmt
+                .query_map([], |row| row.get::<_, String>(0))
+                .map_err(sql_error("dump"))?;
+            let mut items = Vec::new();
+            for json in rows {
+                items.push(decode("dump", &json.map_err(sql_error("dump"))?)?);
+            }
+            Ok(items)
+        })
+        .await
+    }
+
     /// Runs blocking SQLite work off the async executor, holding the connection.
     async fn run<T: Send + 'static>(
         &self,
