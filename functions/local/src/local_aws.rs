@@ -670,11 +670,10 @@ mod tests {
     const MOTO_BODY: &str = r#"{"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": "2026-11-28T02:36:29.480Z", "eventName": "ObjectCreated:Put", "s3": {"s3SchemaVersion": "1.0", "configurationId": "raw-to-q", "bucket": {"name": "pantau-local", "arn": "arn:aws:s3:::pantau-local"}, "object": {"key": "raw/2026/11/28/tokyo/portal/a%2Bb+c.json", "size": 12, "eTag": "x"}}}]}"#;
 
     fn message(body: String) -> SqsMessage {
-        SqsMessage {
-            message_id: Some("m".into()),
-            body: Some(body),
-            ..SqsMessage::default()
-        }
+        let mut message = SqsMessage::default();
+        message.message_id = Some("m".into());
+        message.body = Some(body);
+        message
     }
 
     #[test]
