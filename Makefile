@@ -4,7 +4,7 @@
 #   make run-offline  the same on recorded sources served from loopback (no network)
 #   make test         install what the tests need (moto in .venv), then run every test
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
-#   make deploy       sam deploy of infra/template.yaml (first time: make deploy GUIDED=1)
+#   make deploy       sam build + sam deploy of infra/template.yaml (first time: GUIDED=1; STAGE=prod)
 #   make local-aws    the whole pipeline against moto's S3, SQS and DynamoDB on loopback
 #   make replay FROM=2025-06-01 TO=2025-06-07 [MISSION=tokyo]   re-run normalize and reconcile
 
@@ -63,8 +63,12 @@ build: $(VENV)/.cargo-lambda
 	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip \
 		-p pantau-scrape -p pantau-normalize -p pantau-reconcile -p pantau-api
 
-deploy: build
-	cd infra && sam deploy $(if $(GUIDED),--guided,)
+# `sam build` compiles each function with cargo lambda (the template's rust-cargolambda build
+# method) into infra/.aws-sam/; `sam deploy` uploads that. The SAM CLI is not installed by this
+# Makefile (see docs/operations.md). STAGE=prod uses samconfig.toml's [prod] section.
+deploy: $(VENV)/.cargo-lambda
+	cd infra && PATH="$(abspath $(VENV))/bin:$$PATH" sam build $(if $(STAGE),--config-env $(STAGE),)
+	cd infra && sam deploy $(if $(GUIDED),--guided,) $(if $(STAGE),--config-env $(STAGE),)
 
 check:
 	$(CARGO) check --workspace --all-targets
