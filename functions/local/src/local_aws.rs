@@ -280,6 +280,7 @@ struct QueueRef {
     name: String,
     url: String,
     arn: String,
+    dead_letter_url: String,
 }
 
 struct Stack {
@@ -321,8 +322,12 @@ impl LocalAws {
         DynamoTable::new(self.dynamodb.clone(), table)
             .create_table_if_missing()
             .await?;
-        let normalize = self.create_queue(&format!("{bucket}-normalize")).await?;
-        let reconcile = self.create_queue(&format!("{bucket}-reconcile")).await?;
+        let normalize = self
+            .create_queue(&format!("{bucket}-normalize"), VISIBILITY_TIMEOUT_SECONDS)
+            .await?;
+        let reconcile = self
+            .create_queue(&format!("{bucket}-reconcile"), VISIBILITY_TIMEOUT_SECONDS)
+            .await?;
         let notify = |queue: &QueueRef, prefix: &str| {
             QueueConfiguration::builder()
                 .id(format!(
@@ -366,8 +371,9 @@ impl LocalAws {
         })
     }
 
-    /// A queue with its dead-letter queue (`{name}-dlq`) and redrive after MAX_RECEIVES.
-    async fn create_queue(&self, name: &str) -> anyhow::Result<QueueRef> {
+    /// A queue with its dead-letter queue (`{name}-dlq`) and redrive after MAX_RECEIVES; a
+    /// received message not deleted comes back after `visibility_timeout` seconds.
+    async fn create_queue(&self, name: &str, visibility_timeout: u32) -> anyhow::Result<QueueRef> {
         let dlq_name = format!("{name}-dlq");
         let dlq_url = self.queue_url(&dlq_name, &[]).await?;
         let dlq_arn = self.queue_arn(&dlq_url).await?;
@@ -379,7 +385,7 @@ impl LocalAws {
                 &[
                     (
                         QueueAttributeName::VisibilityTimeout,
-                        VISIBILITY_TIMEOUT_SECONDS.to_string(),
+                        visibility_timeout.to_string(),
                     ),
                     (QueueAttributeName::RedrivePolicy, redrive),
                 ],
@@ -390,6 +396,7 @@ impl LocalAws {
             name: name.to_owned(),
             url,
             arn,
+            dead_letter_url: dlq_url,
         })
     }
 
@@ -518,22 +525,31 @@ impl Poller {
     /// Messages waiting plus messages received and not yet deleted (in flight, or failed and
     /// waiting out their visibility timeout).
     async fn depth(&self) -> anyhow::Result<usize> {
-        let attributes = self
-            .sqs
-            .get_queue_attributes()
-            .queue_url(&self.queue.url)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
-            .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
-            .send()
-            .await
-            .with_context(|| format!("reading the depth of {}", self.queue.name))?
-            .attributes
-            .unwrap_or_default();
-        Ok(attributes
-            .values()
-            .filter_map(|v| v.parse::<usize>().ok())
-            .sum())
+        queue_depth(&self.sqs, &self.queue.url).await
     }
+
+    /// Messages moved to the dead-letter queue after MAX_RECEIVES failed deliveries.
+    async fn dead_letters(&self) -> anyhow::Result<usize> {
+        queue_depth(&self.sqs, &self.queue.dead_letter_url).await
+    }
+}
+
+/// Messages waiting plus messages received and not yet deleted.
+async fn queue_depth(sqs: &aws_sdk_sqs::Client, url: &str) -> anyhow::Result<usize> {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessages)
+        .attribute_names(QueueAttributeName::ApproximateNumberOfMessagesNotVisible)
+        .send()
+        .await
+        .with_context(|| format!("reading the depth of {url}"))?
+        .attributes
+        .unwrap_or_default();
+    Ok(attributes
+        .values()
+        .filter_map(|v| v.parse::<usize>().ok())
+        .sum())
 }
 
 /// The event Lambda builds from a ReceiveMessage batch (the documented SQS event shape).
@@ -634,6 +650,15 @@ async fn print_summary(
         count_objects(blobs, ITEMS_PREFIX).await?
     );
     print_handled(pollers);
+    for poller in pollers {
+        let dead = poller.dead_letters().await?;
+        if dead > 0 {
+            println!(
+                "sqs {}-dlq: {dead} messages failed {MAX_RECEIVES} times",
+                poller.queue.name
+            );
+        }
+    }
     let items = crate::replay::count_items(table, registry).await?;
     println!("table: {items} items");
     Ok(())
@@ -684,6 +709,65 @@ mod tests {
         assert_eq!(objects.len(), 1);
         assert_eq!(objects[0].bucket, "pantau-local");
         assert_eq!(objects[0].key, "raw/2026/11/28/tokyo/portal/a+b c.json");
+    }
+
+    /// The poller against moto's SQS: the handler gets Lambda's event shape, the messages it
+    /// reports as failed stay on the queue and come back, the others are deleted.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn failed_messages_come_back_and_handled_ones_are_deleted() {
+        use std::sync::Mutex;
+        let moto = pantau_tests::moto::MotoServer::start().expect("moto (make test-setup)");
+        let aws = LocalAws::connect(moto.endpoint()).await;
+        let queue = aws.create_queue("poller-test", 1).await.unwrap();
+        let arn = queue.arn.clone();
+        for body in ["ok-1", "fail-once", "ok-2"] {
+            aws.sqs
+                .send_message()
+                .queue_url(&queue.url)
+                .message_body(body)
+                .send()
+                .await
+                .unwrap();
+        }
+        // (body, ApproximateReceiveCount) of every record the handler saw.
+        let seen: Arc<Mutex<Vec<(String, String)>>> = Arc::default();
+        let seen_by_handler = seen.clone();
+        let handler: Handler = Arc::new(move |event: SqsEvent| {
+            let seen = seen_by_handler.clone();
+            let arn = arn.clone();
+            async move {
+                let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+                for record in event.records {
+                    assert_eq!(record.event_source.as_deref(), Some("aws:sqs"));
+                    assert_eq!(record.event_source_arn.as_deref(), Some(arn.as_str()));
+                    let body = record.body.clone().unwrap_or_default();
+                    let count = record.attributes["ApproximateReceiveCount"].clone();
+                    if body == "fail-once" && count == "1" {
+                        response.add_failure(record.message_id.clone().unwrap_or_default());
+                    }
+                    seen.lock().unwrap().push((body, count));
+                }
+                response
+            }
+            .boxed()
+        });
+        let poller = Poller::new(&aws, queue, handler);
+
+        let started = Instant::now();
+        while poller.handled.load(Ordering::SeqCst) < 3 {
+            assert!(started.elapsed() < Duration::from_secs(30), "{seen:?}");
+            poller.poll(1).await.unwrap();
+        }
+        assert_eq!(poller.failed.load(Ordering::SeqCst), 1);
+        assert_eq!(
+            poller.depth().await.unwrap(),
+            0,
+            "handled messages were deleted"
+        );
+        let seen = seen.lock().unwrap().clone();
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        assert!(seen.contains(&("fail-once".into(), "2".into())), "{seen:?}");
+        assert_eq!(seen.iter().filter(|(b, _)| b.starts_with("ok")).count(), 2);
     }
 
     #[test]
