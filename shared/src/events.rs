@@ -6,7 +6,6 @@
 
 use std::future::Future;
 
-use aws_lambda_events::event::s3::S3Event;
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent, SqsMessage};
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -42,18 +41,22 @@ pub fn objects_in(message: &SqsMessage) -> Result<Vec<ObjectRef>, EventError> {
     if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
         return Ok(Vec::new());
     }
-    let event: S3Event = serde_json::from_value(value).map_err(|e| malformed(e.to_string()))?;
+    // Only the bucket and key matter here. Reading just those (rather than the whole
+    // `S3EventRecord`, whose other fields are mandatory in aws_lambda_events) keeps S3-compatible
+    // senders that leave some out, such as moto, from being dropped as unreadable.
+    let records = value
+        .get("Records")
+        .and_then(Value::as_array)
+        .ok_or_else(|| malformed("no `Records` array".into()))?;
     let mut out = Vec::new();
-    for record in event.records {
-        let bucket = record.s3.bucket.name.unwrap_or_default();
-        let raw_key = record
-            .s3
-            .object
-            .key
-            .ok_or_else(|| malformed("record without object key".into()))?;
+    for record in records {
+        let s3 = &record["s3"];
+        let key = s3["object"]["key"]
+            .as_str()
+            .ok_or_else(|| malformed("record without `s3.object.key`".into()))?;
         out.push(ObjectRef {
-            bucket,
-            key: decode_s3_key(&raw_key),
+            bucket: s3["bucket"]["name"].as_str().unwrap_or_default().to_owned(),
+            key: decode_s3_key(key),
         });
     }
     Ok(out)
@@ -211,6 +214,20 @@ mod tests {
                 key: key.into()
             }]
         );
+    }
+
+    #[test]
+    fn a_notification_with_only_bucket_and_key_is_read() {
+        // moto's notifications leave out userIdentity, requestParameters, responseElements.
+        let body = json!({"Records": [{"eventName": "ObjectCreated:Put",
+            "s3": {"bucket": {"name": "b"}, "object": {"key": "raw/a+b.json", "size": 3}}}]});
+        let event = sqs_event([("m".to_string(), body)]);
+        assert_eq!(
+            objects_in(&event.records[0]).unwrap(),
+            vec![ObjectRef { bucket: "b".into(), key: "raw/a b.json".into() }]
+        );
+        let no_key = sqs_event([("m".to_string(), json!({"Records": [{"s3": {}}]}))]);
+        assert!(objects_in(&no_key.records[0]).is_err());
     }
 
     #[test]

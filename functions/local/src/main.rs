@@ -1,8 +1,10 @@
 //! `pantau`: the whole pipeline in one process on the embedded store, and the tools around it.
 
+mod local_aws;
 mod parse_file;
 mod pipeline;
 mod queue;
+mod replay;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -26,6 +28,10 @@ enum Command {
     Run(pipeline::RunArgs),
     /// Print the normalized items of one raw file as JSON lines.
     Parse(parse_file::ParseArgs),
+    /// The pipeline against local S3, SQS and DynamoDB (moto) with the Lambdas' handlers.
+    LocalAws(local_aws::LocalAwsArgs),
+    /// Re-run normalize and reconcile over the raw objects of a date range.
+    Replay(replay::ReplayArgs),
     /// Check a registry file (or the built-in one) and print what it holds.
     Registry {
         /// A registry TOML file; the built-in registry when omitted.
@@ -40,6 +46,8 @@ async fn main() -> std::process::ExitCode {
         Command::Run(args) => pipeline::run(args).await,
         Command::Parse(args) => parse_file::run(args),
         Command::Registry { file } => check_registry(file),
+        Command::LocalAws(args) => local_aws::run(args).await,
+        Command::Replay(args) => replay::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

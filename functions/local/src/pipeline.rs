@@ -183,7 +183,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn print_cycle(report: &pantau::scrape::CycleReport) {
+pub(crate) fn print_cycle(report: &pantau::scrape::CycleReport) {
     println!(
         "scrape cycle: {} due, {} fetched, {} changed, {} unchanged, {} failed",
         report.due,

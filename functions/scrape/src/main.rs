@@ -19,8 +19,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     if let Some(n) = optional_number("PANTAU_BACKFILL_PAGES")? {
         config.backfill_pages = n;
     }
+    let registry = Arc::new(env.registry()?);
+    // The registry ships with the code: write its mission records once per cold start, so the
+    // table's mission index follows each deployment (idempotent puts, ~134 items).
+    let missions = pantau::reconcile::sync_registry(table.as_ref(), &registry).await?;
+    tracing::info!(missions, "registry written to the table");
     let scraper = Scraper {
-        registry: Arc::new(env.registry()?),
+        registry,
         blobs,
         table,
         fetcher: Fetcher::new(FetchPolicy::default())?,

@@ -1,0 +1,250 @@
+//! The deployment template, `infra/template.yaml`: cfn-lint finds nothing in it, and what it
+//! declares matches what the code expects (the environment the functions read, the table's
+//! indexes and TTL attribute).
+//!
+//! cfn-lint comes from PyPI into `.venv` (`make test-setup`); `PANTAU_CFN_LINT` names it (the
+//! Makefile sets it). Without it these tests say so and pass, except under CI (`CI` set),
+//! where a missing linter is a failure: the check must not silently stop running.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use pantau::store::table::{self, Index};
+use serde_json::Value;
+
+fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ sits in the workspace")
+        .to_owned()
+}
+
+fn template_path() -> PathBuf {
+    workspace_root().join("infra/template.yaml")
+}
+
+/// The cfn-lint executable, or None (with the reason printed) when the tests should skip.
+fn cfn_lint() -> Option<PathBuf> {
+    let path = std::env::var_os("PANTAU_CFN_LINT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join(".venv/bin/cfn-lint"));
+    if path.exists() {
+        return Some(path);
+    }
+    let message = format!(
+        "cfn-lint not found at {} (run `make test-setup`, or set PANTAU_CFN_LINT)",
+        path.display()
+    );
+    if std::env::var_os("CI").is_some() {
+        panic!("{message}; under CI the template must be linted");
+    }
+    println!("skipped: {message}");
+    None
+}
+
+/// Runs cfn-lint on `template`: (passed, everything it printed).
+fn lint(cfn_lint: &Path, template: &Path) -> (bool, String) {
+    let output = Command::new(cfn_lint)
+        .arg(template)
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", cfn_lint.display()));
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    (
+        output.status.success() && printed.trim().is_empty(),
+        printed,
+    )
+}
+
+#[test]
+fn cfn_lint_finds_nothing_in_the_template() {
+    let Some(cfn_lint) = cfn_lint() else { return };
+    let (passed, printed) = lint(&cfn_lint, &template_path());
+    assert!(passed, "cfn-lint on infra/template.yaml:\n{printed}");
+}
+
+/// The linter really reads SAM resources: a function with a misspelled property and a
+/// timeout Lambda does not allow is reported. (Guards against a linter that passes
+/// everything, e.g. one that silently skips the SAM transform.)
+#[test]
+fn cfn_lint_reports_a_broken_sam_function() {
+    let Some(cfn_lint) = cfn_lint() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let broken = dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        r#"AWSTemplateFormatVersion: "2010-09-09"
+Transform: AWS::Serverless-2016-10-31
+Resources:
+  Fn:
+    Type: AWS::Serverless::Function
+    Properties:
+      Runtime: provided.al2023
+      Handler: bootstrap
+      CodeUri: .
+      Timeout: 6000
+      MemorySyze: 256
+"#,
+    )
+    .unwrap();
+    let (passed, printed) = lint(&cfn_lint, &broken);
+    assert!(!passed, "cfn-lint passed a broken template");
+    assert!(printed.contains("MemorySyze"), "{printed}");
+    assert!(printed.contains("6000"), "{printed}");
+}
+
+/// The template as data, read by cfn-lint's own YAML decoder (it knows the `!Ref` and `!Sub`
+/// tags), printed as JSON by the Python cfn-lint runs on.
+fn template_json(cfn_lint: &Path) -> Value {
+    let python = cfn_lint.with_file_name("python");
+    let output = Command::new(&python)
+        .args([
+            "-c",
+            "import json, sys\n\
+             from cfnlint.decode import decode\n\
+             template, problems = decode(sys.argv[1])\n\
+             if problems: sys.exit('\\n'.join(str(p) for p in problems))\n\
+             json.dump(template, sys.stdout, default=str)",
+        ])
+        .arg(template_path())
+        .output()
+        .unwrap_or_else(|e| panic!("running {}: {e}", python.display()));
+    assert!(
+        output.status.success(),
+        "decoding the template: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).expect("the decoder prints JSON")
+}
+
+/// The variables `shared/src/config.rs` requires: every `required("NAME", ...)` call outside
+/// its tests.
+fn required_env_names() -> BTreeSet<String> {
+    let source = std::fs::read_to_string(workspace_root().join("shared/src/config.rs")).unwrap();
+    let code = source.split("#[cfg(test)]").next().unwrap_or_default();
+    code.split("required(\"")
+        .skip(1)
+        .filter_map(|rest| rest.split_once('"').map(|(name, _)| name.to_owned()))
+        .collect()
+}
+
+#[test]
+fn every_function_gets_the_environment_config_requires() {
+    let Some(cfn_lint) = cfn_lint() else { return };
+    let template = template_json(&cfn_lint);
+    let required = required_env_names();
+    assert!(
+        required.contains("PANTAU_BUCKET") && required.contains("PANTAU_TABLE"),
+        "config.rs no longer reads PANTAU_BUCKET and PANTAU_TABLE? found {required:?}"
+    );
+    let global = &template["Globals"]["Function"]["Environment"]["Variables"];
+    let functions: Vec<(&String, &Value)> = template["Resources"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+        .collect();
+    assert_eq!(functions.len(), 4, "scrape, normalize, reconcile, api");
+    for (name, function) in functions {
+        // SAM merges a function's own variables over the global ones.
+        let own = &function["Properties"]["Environment"]["Variables"];
+        for variable in &required {
+            assert!(
+                !global[variable].is_null() || !own[variable].is_null(),
+                "{name} does not get {variable}, which config.rs requires"
+            );
+        }
+        // The code each function deploys is a crate of this workspace with that binary.
+        let code = function["Properties"]["CodeUri"].as_str().unwrap();
+        let manifest = workspace_root().join("infra").join(code).join("Cargo.toml");
+        let manifest = std::fs::read_to_string(&manifest)
+            .unwrap_or_else(|e| panic!("{name}: {}: {e}", manifest.display()));
+        let binary = function["Metadata"]["BuildProperties"]["Binary"]
+            .as_str()
+            .unwrap();
+        assert!(
+            manifest.contains(&format!("name = \"{binary}\"")),
+            "{name}: {code} has no binary {binary}"
+        );
+    }
+}
+
+#[test]
+fn table_declares_the_keys_indexes_and_ttl_the_code_uses() {
+    let Some(cfn_lint) = cfn_lint() else { return };
+    let template = template_json(&cfn_lint);
+    let table = &template["Resources"]["Table"]["Properties"];
+    let key_schema = |schema: &Value| -> (String, String) {
+        let of = |kind: &str| {
+            schema
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|k| k["KeyType"] == kind)
+                .and_then(|k| k["AttributeName"].as_str())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        (of("HASH"), of("RANGE"))
+    };
+    assert_eq!(
+        key_schema(&table["KeySchema"]),
+        (table::PK.to_owned(), table::SK.to_owned())
+    );
+    let indexes = table["GlobalSecondaryIndexes"].as_array().unwrap();
+    let declared: BTreeSet<&str> = indexes
+        .iter()
+        .filter_map(|i| i["IndexName"].as_str())
+        .collect();
+    let used: BTreeSet<&str> = [Index::Gsi1, Index::Gsi2]
+        .into_iter()
+        .filter_map(Index::name)
+        .collect();
+    assert_eq!(declared, used, "the template's GSIs are the code's");
+    for index in [Index::Gsi1, Index::Gsi2] {
+        let name = index.name().unwrap();
+        let declared = indexes.iter().find(|i| i["IndexName"] == name).unwrap();
+        let (pk, sk) = index.key_names();
+        assert_eq!(
+            key_schema(&declared["KeySchema"]),
+            (pk.to_owned(), sk.to_owned()),
+            "{name}'s keys"
+        );
+        // The code reads whole records from the indexes.
+        assert_eq!(declared["Projection"]["ProjectionType"], "ALL", "{name}");
+    }
+    // Every key attribute is declared, as a string.
+    let definitions: BTreeSet<(&str, &str)> = table["AttributeDefinitions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["AttributeName"].as_str().unwrap(),
+                d["AttributeType"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    for name in [
+        table::PK,
+        table::SK,
+        table::GSI1_PK,
+        table::GSI1_SK,
+        table::GSI2_PK,
+        table::GSI2_SK,
+    ] {
+        assert!(
+            definitions.contains(&(name, "S")),
+            "{name} is not declared as S"
+        );
+    }
+    assert_eq!(
+        table["TimeToLiveSpecification"]["AttributeName"],
+        table::TTL
+    );
+    assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
+}
