@@ -537,3 +537,5 @@ pub fn parse_max_age(value: &str) -> Option<Duration> {
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_limits;
