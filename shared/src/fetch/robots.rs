@@ -65,7 +65,7 @@ impl RobotsRules {
                         continue;
                     }
                     let rule = (field == "allow", value.to_owned());
-                    if group_agents.iter().any(|a| *a == agent) {
+                    if group_agents.contains(&agent) {
                         named_us = true;
                         ours.push(rule.clone());
                     }
