@@ -47,6 +47,26 @@ pub fn decode_to_utf8<'a>(
     (text, encoding)
 }
 
+/// An XML document (a feed, a sitemap) as UTF-8 text ready for an XML parser: decoded as
+/// `decode_to_utf8` does, with its XML declaration removed. XML parsers (feed-rs included)
+/// obey the declaration's `encoding`, so text already converted to UTF-8 would be decoded a
+/// second time under the old name; without a declaration XML is UTF-8.
+pub fn decode_xml_to_utf8<'a>(
+    body: &'a [u8],
+    declared: Option<&str>,
+) -> (Cow<'a, str>, &'static Encoding) {
+    let (text, encoding) = decode_to_utf8(body, declared);
+    let trimmed = text.trim_start();
+    if !trimmed.starts_with("<?xml") {
+        return (text, encoding);
+    }
+    let Some(end) = trimmed.find("?>") else {
+        return (text, encoding);
+    };
+    let rest = trimmed[end + 2..].to_owned();
+    (Cow::Owned(rest), encoding)
+}
+
 /// `charset` from a `Content-Type` value: `text/html; charset="ISO-8859-1"` → `ISO-8859-1`.
 pub fn charset_param(content_type: &str) -> Option<&str> {
     content_type.split(';').skip(1).find_map(|param| {
@@ -210,6 +230,46 @@ mod tests {
         assert_eq!(text, "bad \u{FFFD} byte");
     }
 
+    /// feed-rs obeys the XML declaration itself: handing it converted text with the old
+    /// declaration would garble it, which `decode_xml_to_utf8` avoids.
+    #[test]
+    fn xml_text_reaches_feed_rs_intact_whatever_declared_the_charset() {
+        let item = |title: &[u8]| {
+            let mut rss = b"<rss version=\"2.0\"><channel><title>".to_vec();
+            rss.extend_from_slice(title);
+            rss.extend_from_slice(b"</title></channel></rss>");
+            rss
+        };
+        let title_of = |bytes: &[u8]| {
+            feed_rs::parser::parse(bytes)
+                .map(|f| f.title.map(|t| t.content))
+                .unwrap_or_default()
+        };
+        let by_prolog = [
+            &b"<?xml version=\"1.0\" encoding=\"windows-1252\"?>"[..],
+            &item(b"Caf\xE9"),
+        ]
+        .concat();
+        let by_header_only = item(b"Caf\xE9");
+        let (utf16_text, _) = decode_to_utf8(&by_prolog, None);
+        let mut utf16 = vec![0xFF, 0xFE];
+        for unit in utf16_text.replace("windows-1252", "utf-16").encode_utf16() {
+            utf16.extend_from_slice(&unit.to_le_bytes());
+        }
+        for (name, body, declared) in [
+            ("prolog", &by_prolog[..], None),
+            ("header", &by_header_only[..], Some("windows-1252")),
+            ("header over prolog", &by_prolog[..], Some("iso-8859-1")),
+            ("utf-16 bom", &utf16[..], None),
+        ] {
+            let (text, _) = decode_xml_to_utf8(body, declared);
+            assert_eq!(title_of(text.as_bytes()).as_deref(), Some("Café"), "{name}");
+        }
+        // Why: the plain decoding keeps the declaration, and feed-rs decodes again.
+        let (text, _) = decode_to_utf8(&by_prolog, None);
+        assert_ne!(title_of(text.as_bytes()).as_deref(), Some("Café"));
+    }
+
     #[test]
     fn malformed_declarations_never_panic() {
         for body in [
@@ -224,6 +284,7 @@ mod tests {
         ] {
             let _ = detect(Some("text/html; charset"), body);
             let _ = decode_to_utf8(body, Some(""));
+            let _ = decode_xml_to_utf8(body, None);
         }
     }
 }

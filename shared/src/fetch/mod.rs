@@ -35,7 +35,7 @@ use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use url::Url;
 
-pub use charset::decode_to_utf8;
+pub use charset::{decode_to_utf8, decode_xml_to_utf8};
 pub use guard::is_public;
 
 use gate::HostGates;

@@ -56,7 +56,7 @@ impl RobotsRules {
                         group_agents.clear();
                         in_rules = false;
                     }
-                    group_agents.push(value.to_ascii_lowercase());
+                    group_agents.push(product_token(value));
                 }
                 "allow" | "disallow" => {
                     in_rules = true;
@@ -64,7 +64,7 @@ impl RobotsRules {
                     if value.is_empty() {
                         continue;
                     }
-                    let rule = (field == "allow", value.to_owned());
+                    let rule = (field == "allow", normalize_pattern(value));
                     if group_agents.contains(&agent) {
                         named_us = true;
                         ours.push(rule.clone());
@@ -76,7 +76,7 @@ impl RobotsRules {
                 _ => {}
             }
             // A group naming us with no rules at all still counts as naming us.
-            if field == "user-agent" && value.eq_ignore_ascii_case(&agent) {
+            if field == "user-agent" && product_token(value) == agent {
                 named_us = true;
             }
         }
@@ -112,6 +112,22 @@ impl RobotsRules {
         }
         best.is_none_or(|(_, allow)| allow)
     }
+}
+
+/// `Pantau/0.1 (+https://…)` → `pantau`: groups name a crawler by its product token.
+fn product_token(user_agent: &str) -> String {
+    user_agent
+        .split(['/', ' '])
+        .next()
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Patterns are compared with URLs as the `url` crate serializes them: non-ASCII characters
+/// percent-encoded (`/berita/ü` → `/berita/%C3%BC`).
+fn normalize_pattern(pattern: &str) -> String {
+    const NON_ASCII: &percent_encoding::AsciiSet = &percent_encoding::CONTROLS.add(b' ');
+    percent_encoding::utf8_percent_encode(pattern, NON_ASCII).to_string()
 }
 
 /// A robots.txt pattern against a path (+query): a prefix match, `*` matching any run of
@@ -234,6 +250,14 @@ Allow: /private/open
         assert!(!allows(&rules, "/a/b/c/d"));
         assert!(allows(&rules, "/x"));
         assert!(allows(&rules, "/b"));
+    }
+
+    #[test]
+    fn agents_match_by_product_token_and_patterns_by_encoded_path() {
+        let text = "User-agent: Pantau/0.1\nDisallow: /berita/ü\n";
+        let rules = RobotsRules::parse(text, ROBOTS_AGENT);
+        assert!(!allows(&rules, "/berita/ü-dan-lain"));
+        assert!(allows(&rules, "/berita/u"));
     }
 
     #[test]
