@@ -88,9 +88,10 @@ async fn second_loopback_listener(port: u16) -> (u16, Arc<AtomicUsize>) {
 
 #[tokio::test]
 async fn one_allowed_loopback_address_does_not_open_another_even_by_redirect() {
-    let base = serve(Router::new().route("/ok", get(|| async { "fine" }))).await;
-    let port = base.port().unwrap();
-    let (other_port, other_connections) = second_loopback_listener(port).await;
+    // The second listener takes the port of a first server on 127.0.0.1 when it can, so the
+    // two targets differ by address only.
+    let first = serve(Router::new()).await;
+    let (other_port, other_connections) = second_loopback_listener(first.port().unwrap()).await;
     let elsewhere = format!("http://127.0.0.2:{other_port}/secret");
     let to = elsewhere.clone();
     let base = serve(Router::new().route("/ok", get(|| async { "fine" })).route(

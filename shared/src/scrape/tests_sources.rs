@@ -196,7 +196,7 @@ async fn a_spent_budget_defers_the_rest_oldest_due_first() {
                         return StatusCode::NOT_FOUND.into_response();
                     }
                     seen.lock().unwrap().push(name);
-                    tokio::time::sleep(Duration::from_millis(300)).await;
+                    tokio::time::sleep(Duration::from_millis(500)).await;
                     "<rss/>".into_response()
                 }
             },
@@ -208,7 +208,7 @@ async fn a_spent_budget_defers_the_rest_oldest_due_first() {
         .to_vec();
     let config = ScrapeConfig {
         max_concurrent_sources: 1,
-        cycle_budget: Some(Duration::from_millis(100)),
+        cycle_budget: Some(Duration::from_millis(250)),
         ..ScrapeConfig::default()
     };
     let mut h = harness(sources, loopback_policy(), config);
