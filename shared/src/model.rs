@@ -198,6 +198,10 @@ pub struct RawMeta {
     pub sha256: String,
     /// Language the request asked for (the portal API's `lang`), when it asked.
     pub language: Option<String>,
+    /// The character set the body declared (`fetch::charset::detect`), by its Encoding
+    /// Standard name; the body is stored as served, so readers decode with
+    /// `fetch::decode_to_utf8(body, charset)`.
+    pub charset: Option<String>,
 }
 
 impl RawMeta {
@@ -218,6 +222,7 @@ impl RawMeta {
             ("etag", &self.etag),
             ("last-modified", &self.last_modified),
             ("language", &self.language),
+            ("charset", &self.charset),
         ];
         for (k, v) in optional {
             if let Some(v) = v {
@@ -259,6 +264,7 @@ impl RawMeta {
                 .with_timezone(&Utc),
             sha256: m.get("sha256").cloned().unwrap_or_default(),
             language: m.get("language").cloned(),
+            charset: m.get("charset").cloned(),
         })
     }
 }
@@ -442,12 +448,14 @@ mod tests {
                 .with_timezone(&Utc),
             sha256: "00".into(),
             language: None,
+            charset: Some("windows-1252".into()),
         };
         let m = meta.to_metadata();
         assert!(m.values().all(|v| v.is_ascii()));
         let back = RawMeta::from_metadata(&m).unwrap();
         assert_eq!(back.url, "https://example.org/%C3%BC");
         assert_eq!(back.etag, meta.etag);
+        assert_eq!(back.charset, meta.charset);
         assert_eq!(back.kind, SourceKind::Feed);
     }
 }

@@ -281,6 +281,7 @@ mod tests {
             fetched_at: fetched_at(),
             sha256: sha,
             language: None,
+            charset: None,
         };
         let blob_meta = BlobMeta {
             content_type: Some("application/json".into()),

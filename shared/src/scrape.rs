@@ -3,8 +3,10 @@
 //! One cycle:
 //! 1. read every source's state with one query on GSI1 (`SOURCES`), not one get per source;
 //! 2. a source is due when it has no state yet or its `next_due_at` has passed;
-//! 3. due sources run concurrently (at most `max_concurrent_sources`); politeness towards
-//!    hosts is the fetcher's job, so many sources on one host simply queue at its gate;
+//! 3. due sources run concurrently (at most `max_concurrent_sources`), oldest-due first;
+//!    politeness towards hosts (gates, robots.txt) is the fetcher's job, so many sources on
+//!    one host simply queue at its gate; once `cycle_budget` is spent, sources not yet
+//!    started are left, still due, for the next cycle;
 //! 4. each response is hashed: a 304, or the hash the source's state already holds for that
 //!    URL, means unchanged and writes nothing; anything else becomes a raw object under
 //!    `keys::raw_key` with the fetch's facts as metadata (`RawMeta`);
@@ -49,6 +51,9 @@ pub struct ScrapeConfig {
     /// Pages of a portal list read on a source's first run; later runs read page 1 only.
     pub backfill_pages: u32,
     pub max_concurrent_sources: usize,
+    /// Wall time a cycle may spend starting sources; None for no limit. Sources already
+    /// running finish; the rest are deferred (they stay due and go first next time).
+    pub cycle_budget: Option<Duration>,
 }
 
 impl Default for ScrapeConfig {
@@ -57,6 +62,7 @@ impl Default for ScrapeConfig {
             portal_page_size: 20,
             backfill_pages: 3,
             max_concurrent_sources: 8,
+            cycle_budget: None,
         }
     }
 }
@@ -69,14 +75,20 @@ pub struct Scraper {
     pub config: ScrapeConfig,
 }
 
-/// What one cycle did. Counts are of sources: `due = fetched + failed.len()`, and every fetched
-/// source is either `changed` (wrote at least one raw object) or `unchanged`.
+/// What one cycle did. Counts are of sources: `due = fetched + failed.len() + deferred`, and
+/// every fetched source is either `changed` (wrote at least one raw object) or `unchanged`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CycleReport {
     pub due: usize,
     pub fetched: usize,
     pub changed: usize,
     pub unchanged: usize,
+    /// Of the unchanged: sources whose every response was a 304.
+    pub not_modified: usize,
+    /// Due sources not started because the cycle budget was spent.
+    pub deferred: usize,
+    /// Body bytes received (decoded), failed sources' included.
+    pub bytes: u64,
     /// Sources that failed; when the states could not be read at all, one entry with owner
     /// and source `*`.
     pub failed: Vec<SourceFailure>,
@@ -229,16 +241,23 @@ pub fn state_key(owner: &str, source: &str) -> Key {
 struct Progress {
     requests: usize,
     unchanged: usize,
+    /// Responses that were a 304.
+    not_modified: usize,
+    /// Body bytes received.
+    bytes: u64,
     written: Vec<String>,
     /// Validators of the URLs fetched this run.
     validators: BTreeMap<String, Validators>,
-    /// The longest "come back later" the server asked for (max-age, Retry-After).
+    /// The longest "come back later" the server asked for (max-age or Expires, Retry-After).
     hint: Option<Duration>,
 }
 
 /// One source's attempt: what it wrote, whatever the result.
 struct Attempt {
     written: Vec<String>,
+    bytes: u64,
+    /// Every response was a 304.
+    not_modified: bool,
     result: Result<SourceOutcome, ScrapeError>,
 }
 
@@ -262,7 +281,7 @@ impl Scraper {
             .into_iter()
             .map(|s| ((s.owner.clone(), s.source.clone()), s))
             .collect();
-        let due: Vec<(SourceRef<'_>, Option<SourceState>)> = self
+        let mut due: Vec<(SourceRef<'_>, Option<SourceState>)> = self
             .registry
             .sources()
             .filter_map(|src| {
@@ -270,20 +289,39 @@ impl Scraper {
                 is_due(state.as_ref(), now).then_some((src, state))
             })
             .collect();
+        // Oldest-due first (never fetched before all), so a cycle cut short by its budget
+        // leaves the most recently served sources for next time. Stable: registry order on ties.
+        due.sort_by_key(|(_, state)| state.as_ref().and_then(|s| s.next_due_at));
         report.due = due.len();
 
-        let attempts: Vec<(SourceRef<'_>, Attempt)> = futures::stream::iter(due)
-            .map(|(src, state)| async move { (src, self.attempt(src, state, now).await) })
+        let started = tokio::time::Instant::now();
+        let budget = self.config.cycle_budget;
+        let attempts: Vec<(SourceRef<'_>, Option<Attempt>)> = futures::stream::iter(due)
+            .map(|(src, state)| async move {
+                // Checked when the source would start, not when the cycle began.
+                if budget.is_some_and(|b| started.elapsed() >= b) {
+                    return (src, None);
+                }
+                (src, Some(self.attempt(src, state, now).await))
+            })
             .buffer_unordered(self.config.max_concurrent_sources.max(1))
             .collect()
             .await;
         for (src, attempt) in attempts {
+            let Some(attempt) = attempt else {
+                report.deferred += 1;
+                continue;
+            };
             report.written.extend(attempt.written);
+            report.bytes += attempt.bytes;
             match attempt.result {
                 Ok(outcome) => {
                     report.fetched += 1;
                     if outcome.written.is_empty() {
                         report.unchanged += 1;
+                        if attempt.not_modified {
+                            report.not_modified += 1;
+                        }
                     } else {
                         report.changed += 1;
                     }
@@ -300,8 +338,12 @@ impl Scraper {
             fetched = report.fetched,
             changed = report.changed,
             unchanged = report.unchanged,
+            not_modified = report.not_modified,
             failed = report.failed.len(),
+            deferred = report.deferred,
             written = report.written.len(),
+            bytes = report.bytes,
+            elapsed_ms = started.elapsed().as_millis() as u64,
             "scrape cycle done"
         );
         report
@@ -404,6 +446,8 @@ impl Scraper {
         };
         Attempt {
             written: progress.written,
+            bytes: progress.bytes,
+            not_modified: progress.requests > 0 && progress.not_modified == progress.requests,
             result,
         }
     }
@@ -444,9 +488,11 @@ impl Scraper {
                     error,
                 })?;
             progress.requests += 1;
+            progress.bytes += response.body.len() as u64;
+            // `max-age` overrides `Expires` (RFC 9111 §5.3).
             progress.hint = progress
                 .hint
-                .max(response.max_age)
+                .max(response.max_age.or(response.expires))
                 .max(response.retry_after);
             // A portal page shorter than the page size is the end of the list: no more
             // backfill pages to ask for (empty portals then cost one request, not three).
@@ -463,6 +509,7 @@ impl Scraper {
                 };
                 progress.validators.insert(url_key, validators);
                 progress.unchanged += 1;
+                progress.not_modified += 1;
                 log_response(src, &url, response.status, 0, "not_modified");
                 continue;
             }
@@ -502,6 +549,7 @@ impl Scraper {
                 fetched_at: now,
                 sha256,
                 language: language.clone(),
+                charset: response.charset.clone(),
             };
             let blob_meta = BlobMeta {
                 content_type: response.content_type.clone(),
@@ -643,3 +691,5 @@ fn log_response(src: SourceRef<'_>, url: &Url, status: u16, bytes: usize, outcom
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_sources;

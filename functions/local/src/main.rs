@@ -1,5 +1,6 @@
 //! `pantau`: the whole pipeline in one process on the embedded store, and the tools around it.
 
+mod fetch_url;
 mod local_aws;
 mod parse_file;
 mod pipeline;
@@ -26,6 +27,8 @@ struct Cli {
 enum Command {
     /// Run scrape → normalize → reconcile and the API on this machine.
     Run(pipeline::RunArgs),
+    /// Fetch one URL as the scraper would and print the outcome as JSON.
+    Fetch(fetch_url::FetchArgs),
     /// Print the normalized items of one raw file as JSON lines.
     Parse(parse_file::ParseArgs),
     /// The pipeline against local S3, SQS and DynamoDB (moto) with the Lambdas' handlers.
@@ -44,6 +47,7 @@ async fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => pipeline::run(args).await,
+        Command::Fetch(args) => fetch_url::run(args).await,
         Command::Parse(args) => parse_file::run(args),
         Command::Registry { file } => check_registry(file),
         Command::LocalAws(args) => local_aws::run(args).await,

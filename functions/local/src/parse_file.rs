@@ -53,6 +53,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<()> {
         fetched_at: chrono::Utc::now(),
         sha256: String::new(),
         language: None,
+        charset: None,
     };
     let raw_key = args.file.display().to_string();
     let items = parse(&ParseInput {

@@ -185,12 +185,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
 
 pub(crate) fn print_cycle(report: &pantau::scrape::CycleReport) {
     println!(
-        "scrape cycle: {} due, {} fetched, {} changed, {} unchanged, {} failed",
+        "scrape cycle: {} due, {} fetched, {} changed, {} unchanged ({} not modified), {} failed, {} deferred, {} bytes",
         report.due,
         report.fetched,
         report.changed,
         report.unchanged,
-        report.failed.len()
+        report.not_modified,
+        report.failed.len(),
+        report.deferred,
+        report.bytes
     );
     for f in report.failed.iter().take(10) {
         println!("  failed {}/{}: {}", f.owner, f.source, f.error);

@@ -6,15 +6,8 @@ use serde_json::{Value, json};
 /// Runs one cycle. The event is EventBridge's scheduled event; its time is informational
 /// only, since due times are decided against the clock when the cycle runs.
 pub async fn handle(scraper: &Scraper, _event: Value) -> Result<Value, lambda_runtime::Error> {
+    // `run_cycle` logs the cycle's one-line summary itself.
     let report = scraper.run_cycle(chrono::Utc::now()).await;
-    tracing::info!(
-        due = report.due,
-        fetched = report.fetched,
-        changed = report.changed,
-        unchanged = report.unchanged,
-        failed = report.failed.len(),
-        "scrape cycle done"
-    );
     for failure in &report.failed {
         tracing::warn!(owner = %failure.owner, source = %failure.source, error = %failure.error, "source failed");
     }
@@ -24,8 +17,11 @@ pub async fn handle(scraper: &Scraper, _event: Value) -> Result<Value, lambda_ru
         "fetched": report.fetched,
         "changed": report.changed,
         "unchanged": report.unchanged,
+        "not_modified": report.not_modified,
         "failed": report.failed.len(),
+        "deferred": report.deferred,
         "written": report.written.len(),
+        "bytes": report.bytes,
     }))
 }
 

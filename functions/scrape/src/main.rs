@@ -19,6 +19,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     if let Some(n) = optional_number("PANTAU_BACKFILL_PAGES")? {
         config.backfill_pages = n;
     }
+    // The function's timeout is 300 s (infra/template.yaml): stop starting sources after 240 s
+    // so those in flight finish (a fetch times out after 30 s); the rest go first next cycle.
+    let budget_secs = optional_number("PANTAU_CYCLE_BUDGET_SECS")?.unwrap_or(240u64);
+    config.cycle_budget = Some(std::time::Duration::from_secs(budget_secs));
     let registry = Arc::new(env.registry()?);
     // The registry ships with the code: write its mission records once per cold start, so the
     // table's mission index follows each deployment (idempotent puts, ~134 items).

@@ -21,11 +21,17 @@ pub fn is_public(ip: IpAddr) -> bool {
 }
 
 fn is_public_v4(ip: Ipv4Addr) -> bool {
-    let [a, b, ..] = ip.octets();
+    let [a, b, c, _] = ip.octets();
     let this_network = a == 0; // 0.0.0.0/8, including the unspecified address
     let shared_cgnat = a == 100 && (64..128).contains(&b); // 100.64.0.0/10
+    let protocol_assignments = a == 192 && b == 0 && c == 0; // 192.0.0.0/24
+    let benchmarking = a == 198 && (b & 0xfe) == 18; // 198.18.0.0/15
+    let reserved = a >= 240; // 240.0.0.0/4 (and the broadcast address)
     !(this_network
         || shared_cgnat
+        || protocol_assignments
+        || benchmarking
+        || reserved
         || ip.is_loopback()
         || ip.is_private()
         || ip.is_link_local()
@@ -35,10 +41,29 @@ fn is_public_v4(ip: Ipv4Addr) -> bool {
 }
 
 fn is_public_v6(ip: Ipv6Addr) -> bool {
-    let first = ip.segments()[0];
+    let segments = ip.segments();
+    let first = segments[0];
     let unique_local = (first & 0xfe00) == 0xfc00; // fc00::/7
     let link_local = (first & 0xffc0) == 0xfe80; // fe80::/10
-    !(ip.is_loopback() || ip.is_unspecified() || ip.is_multicast() || unique_local || link_local)
+    let documentation = first == 0x2001 && segments[1] == 0x0db8; // 2001:db8::/32
+    // Addresses that carry an IPv4 address reach it: judge that one.
+    let embedded_v4 = |hi: u16, lo: u16| Ipv4Addr::from(((hi as u32) << 16) | lo as u32);
+    let nat64 = first == 0x0064 && segments[1] == 0xff9b && segments[2..6] == [0; 4]; // 64:ff9b::/96
+    // The deprecated IPv4-compatible form ::a.b.c.d (:: and ::1 are judged below).
+    let v4_compatible = segments[..6] == [0; 6] && segments[6] != 0;
+    if nat64 || v4_compatible {
+        return is_public_v4(embedded_v4(segments[6], segments[7]));
+    }
+    if first == 0x2002 {
+        // 6to4: 2002:AABB:CCDD::/48 tunnels to AA.BB.CC.DD.
+        return is_public_v4(embedded_v4(segments[1], segments[2]));
+    }
+    !(ip.is_loopback()
+        || ip.is_unspecified()
+        || ip.is_multicast()
+        || unique_local
+        || link_local
+        || documentation)
 }
 
 /// Why the resolver refused a name; found again in reqwest's error chain.
@@ -60,17 +85,21 @@ impl fmt::Display for BlockedAddress {
 
 impl std::error::Error for BlockedAddress {}
 
-/// The system resolver, refusing names with any non-public address.
-pub(crate) struct PublicOnlyResolver;
+/// The system resolver, refusing names with any non-public address not in `allowed`.
+pub(crate) struct PublicOnlyResolver {
+    pub allowed: std::sync::Arc<[IpAddr]>,
+}
 
 impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
+        let allowed = self.allowed.clone();
         Box::pin(async move {
             let addrs: Vec<SocketAddr> =
                 tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             // Any private address refuses the name: a mixed answer is as suspect as a private one.
-            if let Some(bad) = addrs.iter().find(|a| !is_public(a.ip())) {
+            let refused = |a: &&SocketAddr| !is_public(a.ip()) && !allowed.contains(&a.ip());
+            if let Some(bad) = addrs.iter().find(refused) {
                 return Err(Box::new(BlockedAddress {
                     host,
                     addr: bad.ip(),

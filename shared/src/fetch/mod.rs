@@ -5,16 +5,23 @@
 //!   resource costs a 304;
 //! - follows redirects itself, at most `max_redirects`, so every hop passes the same checks;
 //! - refuses private networks unless allowed (`guard`): loopback, private, link-local,
-//!   unique-local and unspecified addresses, checked at resolution time;
+//!   unique-local and unspecified addresses, checked at resolution time; single addresses
+//!   can be allowed by configuration (`allowed_addresses`) without opening the rest;
+//! - honours robots.txt (`robots`): fetched once per origin per `robots_ttl`, a disallowed URL
+//!   (or redirect target) is `FetchError::DisallowedByRobots`;
 //! - waits for its host's gate (`gate`): at most `per_host_max_in_flight` requests at once
 //!   and `per_host_min_interval` between request starts, across all clones;
 //! - reads the body in chunks and stops past `max_body_bytes` (after gzip decoding, so a
-//!   compressed bomb is caught too).
+//!   compressed bomb is caught too);
+//! - reports the body's character set (`charset`) without converting it: raw objects keep
+//!   the bytes as served.
 //!
 //! Only 2xx and 304 are answers; every other status is a `FetchError::Status`.
 
+pub mod charset;
 mod gate;
 mod guard;
+pub mod robots;
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -22,13 +29,17 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use chrono::{DateTime, Utc};
+use futures::FutureExt;
+use futures::future::BoxFuture;
 use reqwest::StatusCode;
 use reqwest::header::{self, HeaderMap};
 use url::Url;
 
+pub use charset::{decode_to_utf8, decode_xml_to_utf8};
 pub use guard::is_public;
 
 use gate::HostGates;
+use robots::{ROBOTS_AGENT, RobotsCache, RobotsRules};
 
 /// How the fetcher behaves; `Default` is production's setting.
 #[derive(Debug, Clone)]
@@ -42,6 +53,13 @@ pub struct FetchPolicy {
     pub user_agent: String,
     /// False in production; tests and offline mode on loopback set it.
     pub allow_private_networks: bool,
+    /// Non-public addresses that may be reached all the same (e.g. exactly 127.0.0.1 for a
+    /// local fixture), while every other non-public address stays refused.
+    pub allowed_addresses: Vec<IpAddr>,
+    /// Whether robots.txt is fetched and obeyed.
+    pub obey_robots: bool,
+    /// How long one origin's robots.txt is trusted before it is fetched again.
+    pub robots_ttl: Duration,
     /// Minimum time between the starts of two requests to one host.
     pub per_host_min_interval: Duration,
     pub per_host_max_in_flight: usize,
@@ -58,6 +76,9 @@ impl Default for FetchPolicy {
             max_redirects: 5,
             user_agent: USER_AGENT.to_owned(),
             allow_private_networks: false,
+            allowed_addresses: Vec::new(),
+            obey_robots: true,
+            robots_ttl: Duration::from_secs(3600),
             per_host_min_interval: Duration::from_secs(1),
             per_host_max_in_flight: 2,
         }
@@ -90,6 +111,10 @@ pub struct FetchResponse {
     /// Where the body came from, after redirects.
     pub final_url: Url,
     pub content_type: Option<String>,
+    /// The encoding the body declares (BOM, `Content-Type`, XML prolog or HTML meta), by its
+    /// Encoding Standard name (`UTF-8`, `windows-1252`, `Shift_JIS`); None when undeclared
+    /// or on 304. The body itself is left as served.
+    pub charset: Option<String>,
     pub etag: Option<String>,
     pub last_modified: Option<String>,
     /// Empty on 304.
@@ -98,6 +123,9 @@ pub struct FetchResponse {
     pub retry_after: Option<Duration>,
     /// `Cache-Control: max-age`, the server's hint of how long the answer stays fresh.
     pub max_age: Option<Duration>,
+    /// Time left until `Expires` (measured against the server's `Date`), when in the future.
+    /// `max-age` overrides it when both are sent.
+    pub expires: Option<Duration>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -124,6 +152,8 @@ pub enum FetchError {
     Connect { url: String, message: String },
     #[error("{url}: transfer failed: {message}")]
     Transport { url: String, message: String },
+    #[error("{url}: disallowed by {robots}")]
+    DisallowedByRobots { url: String, robots: String },
 }
 
 impl FetchError {
@@ -140,7 +170,24 @@ impl FetchError {
             | FetchError::InvalidUrl { .. }
             | FetchError::Blocked { .. }
             | FetchError::TooLarge { .. }
-            | FetchError::TooManyRedirects { .. } => false,
+            | FetchError::TooManyRedirects { .. }
+            | FetchError::DisallowedByRobots { .. } => false,
+        }
+    }
+
+    /// A stable name for the kind of failure, for logs and `pantau fetch`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            FetchError::Client(_) => "client",
+            FetchError::InvalidUrl { .. } => "invalid_url",
+            FetchError::Blocked { .. } => "blocked",
+            FetchError::TooLarge { .. } => "too_large",
+            FetchError::TooManyRedirects { .. } => "too_many_redirects",
+            FetchError::Status { .. } => "status",
+            FetchError::Timeout { .. } => "timeout",
+            FetchError::Connect { .. } => "connect",
+            FetchError::Transport { .. } => "transport",
+            FetchError::DisallowedByRobots { .. } => "disallowed_by_robots",
         }
     }
 
@@ -159,6 +206,7 @@ pub struct Fetcher {
     client: reqwest::Client,
     policy: Arc<FetchPolicy>,
     gates: Arc<HostGates>,
+    robots: Arc<RobotsCache>,
 }
 
 impl std::fmt::Debug for Fetcher {
@@ -180,7 +228,9 @@ impl Fetcher {
             // A proxy would resolve names itself, past the private-network check.
             .no_proxy();
         if !policy.allow_private_networks {
-            builder = builder.dns_resolver(Arc::new(guard::PublicOnlyResolver));
+            builder = builder.dns_resolver(Arc::new(guard::PublicOnlyResolver {
+                allowed: policy.allowed_addresses.clone().into(),
+            }));
         }
         let client = builder
             .build()
@@ -191,6 +241,7 @@ impl Fetcher {
                 policy.per_host_min_interval,
                 policy.per_host_max_in_flight,
             )),
+            robots: Arc::new(RobotsCache::new(policy.robots_ttl)),
             policy: Arc::new(policy),
         })
     }
@@ -200,9 +251,21 @@ impl Fetcher {
     }
 
     pub async fn get(&self, req: FetchRequest) -> Result<FetchResponse, FetchError> {
+        self.fetch(req, self.policy.obey_robots).await
+    }
+
+    /// `get`, with the robots.txt check on each hop when `obey_robots`.
+    async fn fetch(
+        &self,
+        req: FetchRequest,
+        obey_robots: bool,
+    ) -> Result<FetchResponse, FetchError> {
         let mut url = req.url;
         for _hop in 0..=self.policy.max_redirects {
             let host = self.check_target(&url)?;
+            if obey_robots {
+                self.check_robots(&url).await?;
+            }
             let _pass = self.gates.enter(&host).await;
 
             let mut request = self.client.get(url.clone());
@@ -235,22 +298,32 @@ impl Fetcher {
             let max_age = header_str(headers, header::CACHE_CONTROL)
                 .as_deref()
                 .and_then(parse_max_age);
+            let expires = header_str(headers, header::EXPIRES).and_then(|expires| {
+                let date = header_str(headers, header::DATE);
+                parse_expires(&expires, date.as_deref(), Utc::now())
+            });
             let not_modified = status == StatusCode::NOT_MODIFIED;
             let body = if not_modified {
                 Bytes::new()
             } else {
                 self.read_body(&url, &mut response).await?
             };
+            let charset = (!not_modified)
+                .then(|| charset::detect(content_type.as_deref(), &body))
+                .flatten()
+                .map(|encoding| encoding.name().to_owned());
             return Ok(FetchResponse {
                 status: status.as_u16(),
                 final_url: url,
                 content_type,
+                charset,
                 etag,
                 last_modified,
                 body,
                 not_modified,
                 retry_after,
                 max_age,
+                expires,
             });
         }
         Err(FetchError::TooManyRedirects {
@@ -279,7 +352,9 @@ impl Fetcher {
                 url::Host::Ipv6(v6) => Some(v6.into()),
                 url::Host::Domain(_) => None,
             };
-            if let Some(ip) = literal.filter(|ip| !is_public(*ip)) {
+            let allowed =
+                |ip: &IpAddr| is_public(*ip) || self.policy.allowed_addresses.contains(ip);
+            if let Some(ip) = literal.filter(|ip| !allowed(ip)) {
                 return Err(FetchError::Blocked {
                     url: url.to_string(),
                     reason: format!("{ip} is not a public address"),
@@ -287,6 +362,45 @@ impl Fetcher {
             }
         }
         Ok(host.to_string().to_ascii_lowercase())
+    }
+
+    /// Fails with `DisallowedByRobots` when the origin's robots.txt forbids `url`.
+    async fn check_robots(&self, url: &Url) -> Result<(), FetchError> {
+        let rules = self
+            .robots
+            .rules_for(url, |robots_url| self.load_robots(robots_url))
+            .await;
+        if rules.allows(url) {
+            return Ok(());
+        }
+        let mut robots = url.clone();
+        robots.set_path("/robots.txt");
+        robots.set_query(None);
+        Err(FetchError::DisallowedByRobots {
+            url: url.to_string(),
+            robots: robots.to_string(),
+        })
+    }
+
+    /// Fetches and parses one robots.txt (itself exempt from robots, but not from the other
+    /// checks). Boxed: it calls back into `fetch`.
+    fn load_robots(&self, robots_url: Url) -> BoxFuture<'_, RobotsRules> {
+        async move {
+            match self.fetch(FetchRequest::new(robots_url.clone()), false).await {
+                Ok(response) => {
+                    RobotsRules::parse(&String::from_utf8_lossy(&response.body), ROBOTS_AGENT)
+                }
+                // No robots.txt (404, 410, even 401/403): nothing is disallowed.
+                Err(FetchError::Status { status, .. }) if (400..500).contains(&status) => {
+                    RobotsRules::allow_all()
+                }
+                Err(e) => {
+                    tracing::warn!(robots = %robots_url, error = %e, "robots.txt unreadable; allowing all for now");
+                    RobotsRules::allow_all()
+                }
+            }
+        }
+        .boxed()
     }
 
     /// Reads the body chunk by chunk, stopping as soon as it passes the limit.
@@ -392,6 +506,20 @@ pub fn parse_retry_after(value: &str, now: DateTime<Utc>) -> Option<Duration> {
     Some((at - now).to_std().unwrap_or(Duration::ZERO))
 }
 
+/// Time left until an `Expires` date, measured against the server's `Date` when it sent one
+/// (so a skewed server clock does not matter); None when already past or not a date (`0`,
+/// `-1` mean "already expired").
+pub fn parse_expires(expires: &str, date: Option<&str>, now: DateTime<Utc>) -> Option<Duration> {
+    let http_date = |v: &str| {
+        DateTime::parse_from_rfc2822(v.trim())
+            .ok()
+            .map(|d| d.with_timezone(&Utc))
+    };
+    let expires = http_date(expires)?;
+    let reference = date.and_then(http_date).unwrap_or(now);
+    (expires - reference).to_std().ok().filter(|d| !d.is_zero())
+}
+
 /// `max-age` from a `Cache-Control` value; `no-store` / `no-cache` say nothing about cadence.
 pub fn parse_max_age(value: &str) -> Option<Duration> {
     value.split(',').find_map(|directive| {
@@ -409,3 +537,5 @@ pub fn parse_max_age(value: &str) -> Option<Duration> {
 
 #[cfg(test)]
 pub(crate) mod tests;
+#[cfg(test)]
+mod tests_limits;

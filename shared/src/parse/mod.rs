@@ -167,6 +167,7 @@ pub(crate) mod test_support {
                 .with_timezone(&Utc),
             sha256: "00".into(),
             language: None,
+            charset: None,
         }
     }
 }

@@ -302,6 +302,7 @@ async fn a_feed_is_fetched_once_stored_with_its_facts_and_not_again_until_due() 
             fetched_at: t0(),
             sha256: sha_hex(body),
             language: None,
+            charset: Some("UTF-8".into()),
         }
     );
 
