@@ -1,5 +1,6 @@
 //! `pantau`: the whole pipeline in one process on the embedded store, and the tools around it.
 
+mod keys;
 mod parse_file;
 mod pipeline;
 mod queue;
@@ -26,6 +27,8 @@ enum Command {
     Run(pipeline::RunArgs),
     /// Print the normalized items of one raw file as JSON lines.
     Parse(parse_file::ParseArgs),
+    /// Make, list and revoke the API's access keys.
+    Keys(keys::KeysArgs),
     /// Check a registry file (or the built-in one) and print what it holds.
     Registry {
         /// A registry TOML file; the built-in registry when omitted.
@@ -40,6 +43,7 @@ async fn main() -> std::process::ExitCode {
         Command::Run(args) => pipeline::run(args).await,
         Command::Parse(args) => parse_file::run(args),
         Command::Registry { file } => check_registry(file),
+        Command::Keys(args) => keys::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -231,7 +231,8 @@ pub(super) async fn require_key(
 ) -> Response {
     let presented = match request.headers().get(KEY_HEADER).map(|v| v.to_str()) {
         None => {
-            return ApiError::Unauthorized("this route needs an `x-api-key` header").into_response();
+            return ApiError::Unauthorized("this route needs an `x-api-key` header")
+                .into_response();
         }
         Some(Ok(key)) if !key.trim().is_empty() => key.trim().to_owned(),
         Some(_) => {
