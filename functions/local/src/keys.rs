@@ -117,3 +117,32 @@ pub async fn first_start_key(table: &dyn Table) -> anyhow::Result<()> {
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_first_start_makes_one_key_and_later_starts_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let table = open(dir.path(), true).unwrap();
+        first_start_key(&table).await.unwrap();
+        assert_eq!(access::list_keys(&table).await.unwrap().len(), 1);
+        first_start_key(&table).await.unwrap();
+        let keys = access::list_keys(&table).await.unwrap();
+        assert_eq!(keys.len(), 1);
+        // Revoking every key on purpose does not bring a new one at the next start.
+        access::revoke_key(&table, &keys[0].id).await.unwrap();
+        first_start_key(&table).await.unwrap();
+        assert_eq!(access::list_keys(&table).await.unwrap().len(), 1);
+    }
+
+    #[test]
+    fn listing_a_missing_data_directory_says_which_flag_to_pass() {
+        let dir = tempfile::tempdir().unwrap();
+        let Err(err) = open(&dir.path().join("nowhere"), false) else {
+            panic!("opened a missing table")
+        };
+        assert!(err.to_string().contains("--data-dir"), "{err}");
+    }
+}

@@ -241,7 +241,15 @@ pub(super) async fn require_key(
         }
     };
     match check_key(state.table.as_ref(), &presented).await {
-        Ok(KeyCheck::Valid) => next.run(request).await,
+        Ok(KeyCheck::Valid) => {
+            let mut response = next.run(request).await;
+            // Answers given for a key are that key-holder's: no shared cache may keep them.
+            response.headers_mut().insert(
+                axum::http::header::CACHE_CONTROL,
+                axum::http::HeaderValue::from_static("private, no-store"),
+            );
+            response
+        }
         Ok(KeyCheck::Unknown) => {
             ApiError::Unauthorized("the `x-api-key` is not a key of this API").into_response()
         }

@@ -234,9 +234,24 @@ async fn list_missions(
     }
     if format == Format::Csv {
         let rows: Vec<Vec<String>> = missions.iter().map(mission_row).collect();
-        return Ok(csv::response(&MISSION_COLUMNS, &rows, None, "missions.csv"));
+        return Ok(vary_on_accept(csv::response(
+            &MISSION_COLUMNS,
+            &rows,
+            None,
+            "missions.csv",
+        )));
     }
-    Ok(Json(json!({ "missions": missions })).into_response())
+    Ok(vary_on_accept(
+        Json(json!({ "missions": missions })).into_response(),
+    ))
+}
+
+/// Lists answer JSON or CSV by `Accept`: caches must key on it.
+fn vary_on_accept(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    response
 }
 
 const MISSION_COLUMNS: [&str; 11] = [
@@ -354,19 +369,21 @@ async fn mission_items(
     if format == Format::Csv {
         let rows: Vec<Vec<String>> = items.iter().map(item_row).collect();
         let filename = format!("items-{}.csv", mission.id);
-        return Ok(csv::response(
+        return Ok(vary_on_accept(csv::response(
             &ITEM_COLUMNS,
             &rows,
             next.as_deref(),
             &filename,
-        ));
+        )));
     }
-    Ok(Json(json!({
-        "mission": mission.id,
-        "items": items,
-        "next_cursor": next,
-    }))
-    .into_response())
+    Ok(vary_on_accept(
+        Json(json!({
+            "mission": mission.id,
+            "items": items,
+            "next_cursor": next,
+        }))
+        .into_response(),
+    ))
 }
 
 async fn item_detail(

@@ -611,6 +611,8 @@ async fn lists_as_csv_with_quoting_and_formulas_neutralized() {
     .await;
     assert_eq!(status, StatusCode::OK);
     assert!(content_type.starts_with("text/csv"), "{content_type}");
+    assert_eq!(headers[header::VARY], "accept");
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
     let text = String::from_utf8(bytes.to_vec()).unwrap();
     let records = csv_records(&text);
     assert_eq!(records[0][0], "id");
