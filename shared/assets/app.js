@@ -15,9 +15,30 @@ function el(tag, attrs, ...children) {
   return node;
 }
 
+// The API key lives in sessionStorage: it goes with the tab, not to disk for good.
+const KEY_STORE = "pantau.apiKey";
+const storedKey = () => sessionStorage.getItem(KEY_STORE);
+
+class NeedKey extends Error {}
+
+function askForKey(message) {
+  sessionStorage.removeItem(KEY_STORE);
+  $("key-error").textContent = message || "";
+  $("key-form").hidden = false;
+  $("forget-key").hidden = true;
+  $("key-input").focus();
+}
+
 async function getJson(path) {
-  const response = await fetch(path, { headers: { accept: "application/json" } });
+  const headers = { accept: "application/json" };
+  const key = storedKey();
+  if (key) headers["x-api-key"] = key;
+  const response = await fetch(path, { headers });
   const body = await response.json().catch(() => ({}));
+  if (response.status === 401) {
+    askForKey(body.detail || "");
+    throw new NeedKey(body.detail || "API key needed");
+  }
   if (!response.ok) throw new Error(body.detail || body.title || response.statusText);
   return body;
 }
@@ -105,8 +126,9 @@ async function loadItems() {
 }
 
 async function start() {
-  $("filter").addEventListener("input", renderMissions);
-  $("more").addEventListener("click", loadItems);
+  if (!storedKey()) { askForKey(""); return; }
+  $("key-form").hidden = true;
+  $("forget-key").hidden = false;
   try {
     const body = await getJson("/missions");
     state.missions = body.missions || [];
@@ -120,4 +142,19 @@ async function start() {
   }
 }
 
-start();
+function init() {
+  $("filter").addEventListener("input", renderMissions);
+  $("more").addEventListener("click", loadItems);
+  $("key-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const key = $("key-input").value.trim();
+    if (!key) return;
+    sessionStorage.setItem(KEY_STORE, key);
+    $("key-input").value = "";
+    start();
+  });
+  $("forget-key").addEventListener("click", () => askForKey(""));
+  start();
+}
+
+init();

@@ -25,19 +25,19 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
     )
 }
 
+/// The page and its assets: path, content type, body. The router and the OpenAPI document
+/// are both built from this list.
+pub const ASSETS: [(&str, &str, &str); 3] = [
+    ("/", "text/html; charset=utf-8", INDEX),
+    ("/assets/app.js", "text/javascript; charset=utf-8", SCRIPT),
+    ("/assets/app.css", "text/css; charset=utf-8", STYLE),
+];
+
 /// `/` and its two assets; merged into the API router.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
-    Router::new()
-        .route(
-            "/",
-            get(|| async { asset("text/html; charset=utf-8", INDEX) }),
-        )
-        .route(
-            "/assets/app.js",
-            get(|| async { asset("text/javascript; charset=utf-8", SCRIPT) }),
-        )
-        .route(
-            "/assets/app.css",
-            get(|| async { asset("text/css; charset=utf-8", STYLE) }),
-        )
+    let mut router = Router::new();
+    for (path, content_type, body) in ASSETS {
+        router = router.route(path, get(move || async move { asset(content_type, body) }));
+    }
+    router
 }

@@ -11,6 +11,8 @@
 //! | item (current)    | `ITEM#{item_id}`      | `CURRENT`                  | `MITEMS#{mission}` / `{published}#{item_id}` | `CITEMS#{cc}` / `{published}#{item_id}` |
 //! | item version      | `ITEM#{item_id}`      | `V#{version_at}#{hash}`    |                                       |                                       |
 //! | processed marker  | `DONE#{stage}#{key}`  | `DONE`                     | (TTL: `expires_at`)                   |                                       |
+//! | API access key    | `APIKEY#{sha256 hex}` | `KEY`                      | `APIKEYS` / `{created_at}#{key_id}`   |                                       |
+//! | API secret        | `SECRET#{name}`       | `SECRET`                   |                                       |                                       |
 //!
 //! `{published}` is RFC 3339 UTC with fixed width (`2025-01-02T03:04:05.000Z`), so byte order is
 //! time order and a mission's items newest-first are one backward query on GSI1.
@@ -36,6 +38,12 @@
 //! | every source state                         | query GSI1 `SOURCES`                                             | reconcile::read |
 //! | a mission's last official publication      | query GSI1 `MITEMS#{mission}` backward until the first `official` item | reconcile::read |
 //! | is the table up                            | get `HEALTH` / `HEALTH`                                          | api |
+//! | is this API key valid (every request)      | get `APIKEY#{sha256 of the key}` / `KEY`                         | api::access |
+//! | every API key (`pantau keys list/revoke`)  | query GSI1 `APIKEYS`                                             | api::access |
+//! | the cursor-signing key when not configured | get `SECRET#cursor-key` / `SECRET` (created once, put if absent) | api::cursor |
+//!
+//! Key records hold `key_id`, `name`, `key_hash`, `created_at` and, once revoked, `revoked_at`;
+//! never the key itself.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 
@@ -78,6 +86,21 @@ pub fn country_items_pk(cc: &str) -> String {
 
 pub fn item_time_sk(published: DateTime<Utc>, item_id: &str) -> String {
     format!("{}#{item_id}", sortable_time(published))
+}
+
+pub const API_KEY_SK: &str = "KEY";
+pub const ALL_API_KEYS: &str = "APIKEYS";
+
+/// An API key's record, found by the SHA-256 (hex) of the key a request presents.
+pub fn api_key_pk(key_hash_hex: &str) -> String {
+    format!("APIKEY#{key_hash_hex}")
+}
+
+pub const SECRET_SK: &str = "SECRET";
+
+/// A secret the API generates for itself when none is configured (`cursor-key`).
+pub fn secret_pk(name: &str) -> String {
+    format!("SECRET#{name}")
 }
 
 pub fn done_pk(stage: &str, key: &str) -> String {

@@ -333,10 +333,14 @@ pub async fn recorded_titles(
 /// `filters` is appended to the query (e.g. `&role=official`).
 pub async fn api_items(world: &World, mission: &str, filters: &str) -> anyhow::Result<Vec<Value>> {
     use tower::ServiceExt;
-    let app = pantau::api::router(pantau::api::ApiState {
-        table: world.table.clone(),
-        registry: world.registry.clone(),
-    });
+    let state = pantau::api::ApiState::new(
+        world.table.clone(),
+        world.registry.clone(),
+        &Default::default(),
+    )
+    .await?;
+    let key = pantau::api::access::create_key(world.table.as_ref(), "e2e").await?;
+    let app = pantau::api::router(state);
     let mut items = Vec::new();
     let mut cursor: Option<String> = None;
     for _ in 0..1000 {
@@ -344,7 +348,9 @@ pub async fn api_items(world: &World, mission: &str, filters: &str) -> anyhow::R
         if let Some(c) = &cursor {
             uri.push_str(&format!("&cursor={c}"));
         }
-        let request = http::Request::get(&uri).body(axum::body::Body::empty())?;
+        let request = http::Request::get(&uri)
+            .header(pantau::api::access::KEY_HEADER, &key.secret)
+            .body(axum::body::Body::empty())?;
         let response = app.clone().oneshot(request).await?;
         let status = response.status();
         let bytes = axum::body::to_bytes(response.into_body(), 10 << 20).await?;

@@ -24,7 +24,7 @@ use aws_sdk_sqs::types::{
 };
 use clap::Args;
 use futures::FutureExt;
-use pantau::api::{ApiState, router};
+use pantau::api::{ApiConfig, ApiState, router};
 use pantau::fetch::{FetchPolicy, Fetcher};
 use pantau::keys::{ITEMS_PREFIX, RAW_PREFIX};
 use pantau::normalize::Normalizer;
@@ -187,10 +187,11 @@ pub async fn run(args: LocalAwsArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    let app = router(ApiState {
-        table: table.clone(),
-        registry: registry.clone(),
-    });
+    let state = ApiState::new(table.clone(), registry.clone(), &ApiConfig::from_env()?)
+        .await
+        .context("preparing the API")?;
+    crate::keys::first_start_key(table.as_ref()).await?;
+    let app = router(state);
     println!("API and dashboard: http://{}/", listener.local_addr()?);
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
     let scheduler = async {

@@ -1,6 +1,7 @@
 //! `pantau`: the whole pipeline in one process on the embedded store, and the tools around it.
 
 mod fetch_url;
+mod keys;
 mod local_aws;
 mod parse_file;
 mod pipeline;
@@ -35,6 +36,8 @@ enum Command {
     LocalAws(local_aws::LocalAwsArgs),
     /// Re-run normalize and reconcile over the raw objects of a date range.
     Replay(replay::ReplayArgs),
+    /// Make, list and revoke the API's access keys.
+    Keys(keys::KeysArgs),
     /// Check a registry file (or the built-in one) and print what it holds.
     Registry {
         /// A registry TOML file; the built-in registry when omitted.
@@ -52,6 +55,7 @@ async fn main() -> std::process::ExitCode {
         Command::Registry { file } => check_registry(file),
         Command::LocalAws(args) => local_aws::run(args).await,
         Command::Replay(args) => replay::run(args).await,
+        Command::Keys(args) => keys::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use futures::FutureExt;
-use pantau::api::{ApiState, router};
+use pantau::api::{ApiConfig, ApiState, router};
 use pantau::fetch::{FetchPolicy, Fetcher};
 use pantau::normalize::Normalizer;
 use pantau::offline::{self, OfflineServer};
@@ -151,12 +151,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| format!("listening on {}", args.listen))?;
-    let app = router(ApiState {
-        table: table.clone(),
-        registry: registry.clone(),
-    });
+    let state = ApiState::new(table.clone(), registry.clone(), &ApiConfig::from_env()?)
+        .await
+        .context("preparing the API")?;
+    crate::keys::first_start_key(table.as_ref()).await?;
+    let app = router(state);
     println!("API and dashboard: http://{}/", listener.local_addr()?);
-    println!("  try: curl http://{}/missions", listener.local_addr()?);
+    println!(
+        "  try: curl -H 'x-api-key: KEY' http://{}/missions",
+        listener.local_addr()?
+    );
     let server = tokio::spawn(async move { axum::serve(listener, app).await });
 
     let tick = Duration::from_secs(args.tick_seconds.max(1));

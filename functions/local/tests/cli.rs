@@ -37,20 +37,29 @@ fn offline_run_serves_publications_within_seconds() {
         }
     });
     let started = Instant::now();
-    let mut base = None;
+    let (mut base, mut key) = (None, None);
     while base.is_none() && started.elapsed() < Duration::from_secs(60) {
         if let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) {
             println!("pantau: {line}");
             if let Some(rest) = line.strip_prefix("API and dashboard: ") {
                 base = Some(rest.trim_end_matches('/').to_owned());
             }
+            if let Some(rest) = line.trim().strip_prefix("x-api-key: ") {
+                key = Some(rest.to_owned());
+            }
         }
     }
     let base = base.expect("pantau printed its address");
+    let key = key.expect("the first start printed a key");
     let client = reqwest::blocking::Client::new();
+    let refused = client.get(format!("{base}/missions")).send().unwrap();
+    assert_eq!(refused.status(), 401, "data routes need the key");
     let mut items = 0;
     while started.elapsed() < Duration::from_secs(60) {
-        let response = client.get(format!("{base}/missions/tokyo/items")).send();
+        let response = client
+            .get(format!("{base}/missions/tokyo/items"))
+            .header("x-api-key", &key)
+            .send();
         if let Ok(r) = response {
             let body: serde_json::Value = r.json().unwrap_or_default();
             items = body["items"].as_array().map_or(0, Vec::len);
@@ -90,6 +99,52 @@ fn run_without_network_says_so_and_points_to_offline_mode() {
     assert!(!output.status.success());
     assert!(stderr.contains("no network"), "{stderr}");
     assert!(stderr.contains("--offline"), "{stderr}");
+}
+
+/// `pantau keys create`, `list` and `revoke` on a data directory.
+#[test]
+fn keys_are_created_listed_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let keys = |args: &[&str]| {
+        let output = Command::new(PANTAU)
+            .arg("keys")
+            .args(args)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        (output.status.success(), stdout, stderr)
+    };
+    let (ok, out, err) = keys(&["create", "desk asia"]);
+    assert!(ok, "{err}");
+    let secret = out
+        .lines()
+        .find_map(|l| l.strip_prefix("x-api-key: "))
+        .expect("the key is printed")
+        .to_owned();
+    assert!(secret.starts_with("pantau_"));
+    let id = out
+        .split_whitespace()
+        .find(|w| w.starts_with("key_"))
+        .unwrap()
+        .to_owned();
+    let (ok, listed, _) = keys(&["list"]);
+    assert!(ok);
+    assert!(listed.contains(&id) && listed.contains("active") && listed.contains("desk asia"));
+    assert!(!listed.contains(&secret), "list never shows the key");
+    let (ok, revoked, _) = keys(&["revoke", &id]);
+    assert!(ok);
+    assert!(revoked.contains("revoked"));
+    let (ok, _, err) = keys(&["revoke", "key_000000000000"]);
+    assert!(!ok && err.contains("no key"), "{err}");
+    let table = std::fs::read(dir.path().join("pantau.sqlite")).unwrap();
+    let secret_part = &secret.as_bytes()[7..];
+    assert!(
+        !table.windows(secret_part.len()).any(|w| w == secret_part),
+        "the table holds no key"
+    );
 }
 
 #[test]

@@ -8,9 +8,19 @@
 //! | `GET /missions/{id}`          | one mission, its sources and health                            |
 //! | `GET /missions/{id}/items`    | its items newest first: `limit` (1–200, default 50), `cursor`, `role`, `language`, `since`, `until` (RFC 3339, inclusive) |
 //! | `GET /items/{id}`             | the current item and its versions, newest first                |
+//! | `GET /openapi.json`           | the OpenAPI 3.1 document of all of this                        |
+//!
+//! Every route but `/health`, `/openapi.json` and the dashboard's page and assets (which hold
+//! no data) needs an `x-api-key` (see `access`). Lists answer CSV on `?format=csv` or
+//! `Accept: text/csv` (see `csv`). `next_cursor` is signed (see `cursor`). Browsers on other
+//! origins are refused unless `PANTAU_CORS_ORIGINS` names them.
 //!
 //! Errors are `application/problem+json` with `type`, `title`, `status`, `detail`.
 
+pub mod access;
+pub mod csv;
+pub mod cursor;
+pub mod openapi;
 mod params;
 mod problem;
 #[cfg(test)]
@@ -20,16 +30,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::routing::{MethodRouter, get};
+use axum::{Json, Router, middleware};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-pub use params::ItemsParams;
+pub use cursor::CursorSigner;
+pub use params::{Format, ItemsParams};
 pub use problem::ApiError;
+
+use crate::config::{ConfigError, optional};
+use openapi::{Handler, OPERATIONS};
 
 use crate::model::{Mission, Role};
 use crate::reconcile::read::{self, ItemVersion, SourceHealth, StoredItem};
@@ -40,19 +54,134 @@ use crate::store::Table;
 pub struct ApiState {
     pub table: Arc<dyn Table>,
     pub registry: Arc<Registry>,
+    /// Signs `next_cursor` and checks the `cursor` that comes back.
+    pub cursors: CursorSigner,
+    /// Origins whose pages may call the API (CORS); empty: none but the API's own.
+    pub cors_origins: Vec<HeaderValue>,
 }
 
+/// The API's own settings, from the environment.
+#[derive(Debug, Clone, Default)]
+pub struct ApiConfig {
+    /// `PANTAU_CURSOR_KEY`: at least 32 bytes of secret; generated and kept in the table
+    /// when unset.
+    pub cursor_key: Option<String>,
+    /// `PANTAU_CORS_ORIGINS`: comma-separated origins such as `https://hq.example.go.id`.
+    pub cors_origins: Vec<HeaderValue>,
+}
+
+impl ApiConfig {
+    pub fn from_env() -> Result<ApiConfig, ConfigError> {
+        let cors_origins = match optional("PANTAU_CORS_ORIGINS") {
+            None => Vec::new(),
+            Some(list) => parse_origins(&list).map_err(|reason| ConfigError::Malformed {
+                name: "PANTAU_CORS_ORIGINS",
+                value: list.clone(),
+                reason,
+            })?,
+        };
+        let cursor_key = optional("PANTAU_CURSOR_KEY");
+        if cursor_key
+            .as_ref()
+            .is_some_and(|k| k.len() < cursor::MIN_KEY_LEN)
+        {
+            return Err(ConfigError::Malformed {
+                name: "PANTAU_CURSOR_KEY",
+                value: "(hidden)".into(),
+                reason: format!("must be at least {} bytes", cursor::MIN_KEY_LEN),
+            });
+        }
+        Ok(ApiConfig {
+            cursor_key,
+            cors_origins,
+        })
+    }
+}
+
+/// `https://a.example, http://localhost:3000` → origins; a path, `*` or junk is refused.
+pub fn parse_origins(list: &str) -> Result<Vec<HeaderValue>, String> {
+    list.split(',')
+        .map(str::trim)
+        .filter(|o| !o.is_empty())
+        .map(|o| {
+            let url = url::Url::parse(o).map_err(|_| format!("`{o}` is not an origin"))?;
+            let origin = url.origin().ascii_serialization();
+            if !matches!(url.scheme(), "http" | "https") || origin != o.trim_end_matches('/') {
+                return Err(format!(
+                    "`{o}` is not an origin such as https://hq.example.go.id (no path, no *)"
+                ));
+            }
+            HeaderValue::from_str(&origin).map_err(|e| e.to_string())
+        })
+        .collect()
+}
+
+impl ApiState {
+    /// The state for `table`, with the cursor key configured or kept in the table.
+    pub async fn new(
+        table: Arc<dyn Table>,
+        registry: Arc<Registry>,
+        config: &ApiConfig,
+    ) -> Result<ApiState, cursor::CursorKeyError> {
+        let cursors = cursor::signer(table.as_ref(), config.cursor_key.as_deref()).await?;
+        Ok(ApiState {
+            table,
+            registry,
+            cursors,
+            cors_origins: config.cors_origins.clone(),
+        })
+    }
+}
+
+fn handler(h: Handler) -> MethodRouter<ApiState> {
+    match h {
+        Handler::Health => get(health),
+        Handler::OpenApi => get(|| async { Json(openapi::document()) }),
+        Handler::Missions => get(list_missions),
+        Handler::Mission => get(mission_detail),
+        Handler::MissionItems => get(mission_items),
+        Handler::Item => get(item_detail),
+    }
+}
+
+/// The router, built from `openapi::OPERATIONS`: what is served is what is documented.
 pub fn router(state: ApiState) -> Router {
-    Router::new()
-        .route("/health", get(health))
-        .route("/missions", get(list_missions))
-        .route("/missions/{id}", get(mission_detail))
-        .route("/missions/{id}/items", get(mission_items))
-        .route("/items/{id}", get(item_detail))
+    let (mut public, mut keyed) = (Router::new(), Router::new());
+    for op in OPERATIONS {
+        if op.needs_key {
+            keyed = keyed.route(op.path, handler(op.handler));
+        } else {
+            public = public.route(op.path, handler(op.handler));
+        }
+    }
+    let keyed = keyed.route_layer(middleware::from_fn_with_state(
+        state.clone(),
+        access::require_key,
+    ));
+    let app = public
+        .merge(keyed)
         .merge(crate::dashboard::routes())
         .fallback(not_found_route)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
+        .with_state(state.clone());
+    if state.cors_origins.is_empty() {
+        // Closed: no CORS headers, so browsers keep other origins' pages out.
+        return app;
+    }
+    app.layer(
+        tower_http::cors::CorsLayer::new()
+            .allow_origin(tower_http::cors::AllowOrigin::list(state.cors_origins))
+            .allow_methods([Method::GET])
+            .allow_headers([HeaderName::from_static(access::KEY_HEADER), header::ACCEPT])
+            .expose_headers([HeaderName::from_static(csv::NEXT_CURSOR_HEADER)])
+            .max_age(std::time::Duration::from_secs(600)),
+    )
+}
+
+/// The format a list is answered in.
+fn list_format(explicit: Option<Format>, headers: &HeaderMap) -> Format {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    Format::choose(explicit, accept)
 }
 
 /// Missions whose health is computed at once for `GET /missions` (one query each).
@@ -68,7 +197,12 @@ async fn health(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> 
     Ok(Json(json!({"status": "ok", "table": "ok"})))
 }
 
-async fn list_missions(State(state): State<ApiState>) -> Result<Json<Value>, ApiError> {
+async fn list_missions(
+    State(state): State<ApiState>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = list_format(params::parse_list_format(query.as_deref())?, &headers);
     let table = state.table.as_ref();
     let mut states: HashMap<String, Vec<SourceHealth>> = HashMap::new();
     for h in read::all_source_health(table)
@@ -98,7 +232,88 @@ async fn list_missions(State(state): State<ApiState>) -> Result<Json<Value>, Api
         let sources = states.remove(&mission.id).unwrap_or_default();
         missions.push(mission_json(mission, &sources, last));
     }
-    Ok(Json(json!({ "missions": missions })))
+    if format == Format::Csv {
+        let rows: Vec<Vec<String>> = missions.iter().map(mission_row).collect();
+        return Ok(vary_on_accept(csv::response(
+            &MISSION_COLUMNS,
+            &rows,
+            None,
+            "missions.csv",
+        )));
+    }
+    Ok(vary_on_accept(
+        Json(json!({ "missions": missions })).into_response(),
+    ))
+}
+
+/// Lists answer JSON or CSV by `Accept`: caches must key on it.
+fn vary_on_accept(mut response: Response) -> Response {
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("accept"));
+    response
+}
+
+const MISSION_COLUMNS: [&str; 11] = [
+    "id",
+    "name",
+    "kind",
+    "city",
+    "country",
+    "country_code",
+    "time_zone",
+    "health_status",
+    "last_official_published_at",
+    "last_success_at",
+    "sources",
+];
+
+/// A mission's CSV row, from its JSON form (so both always agree).
+fn mission_row(m: &Value) -> Vec<String> {
+    let h = &m["health"];
+    vec![
+        text(&m["id"]),
+        text(&m["name"]),
+        text(&m["kind"]),
+        text(&m["city"]),
+        text(&m["country"]),
+        text(&m["country_code"]),
+        text(&m["time_zone"]),
+        text(&h["status"]),
+        text(&h["last_official_published_at"]),
+        text(&h["last_success_at"]),
+        m["sources"].as_array().map_or(0, Vec::len).to_string(),
+    ]
+}
+
+const ITEM_COLUMNS: [&str; 13] = [
+    "id",
+    "mission",
+    "source",
+    "role",
+    "kind",
+    "title",
+    "summary",
+    "url",
+    "language",
+    "published_at",
+    "fetched_at",
+    "first_seen_at",
+    "versions",
+];
+
+/// An item's CSV row, from its JSON form; the body is left out (too long for a cell).
+fn item_row(i: &Value) -> Vec<String> {
+    ITEM_COLUMNS.iter().map(|c| text(&i[*c])).collect()
+}
+
+/// A JSON value as a CSV cell: strings bare, null empty, the rest as JSON.
+fn text(v: &Value) -> String {
+    match v {
+        Value::Null => String::new(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
 }
 
 async fn mission_detail(
@@ -120,15 +335,27 @@ async fn mission_items(
     State(state): State<ApiState>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
-) -> Result<Json<Value>, ApiError> {
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
     let mission = known_mission(&state, &id)?;
     let params = ItemsParams::parse(query.as_deref())?;
+    let format = list_format(params.format, &headers);
+    let scope = params.cursor_scope(&mission.id);
+    let cursor = match &params.cursor {
+        None => None,
+        Some(token) => Some(state.cursors.open(&scope, token).map_err(|_| {
+            ApiError::bad(
+                "cursor",
+                "not a cursor this API returned for this mission and these filters (tampered with, or from another query)",
+            )
+        })?),
+    };
     let page = read::mission_items(
         state.table.as_ref(),
         &mission.id,
         &params.filter,
         params.limit,
-        params.cursor,
+        cursor,
     )
     .await
     .map_err(|e| match e {
@@ -137,11 +364,26 @@ async fn mission_items(
         }
         other => ApiError::internal(other),
     })?;
-    Ok(Json(json!({
-        "mission": mission.id,
-        "items": page.items.iter().map(item_json).collect::<Vec<_>>(),
-        "next_cursor": page.next.map(|c| c.0),
-    })))
+    let items: Vec<Value> = page.items.iter().map(item_json).collect();
+    let next = page.next.map(|c| state.cursors.sign(&scope, &c));
+    if format == Format::Csv {
+        let rows: Vec<Vec<String>> = items.iter().map(item_row).collect();
+        let filename = format!("items-{}.csv", mission.id);
+        return Ok(vary_on_accept(csv::response(
+            &ITEM_COLUMNS,
+            &rows,
+            next.as_deref(),
+            &filename,
+        )));
+    }
+    Ok(vary_on_accept(
+        Json(json!({
+            "mission": mission.id,
+            "items": items,
+            "next_cursor": next,
+        }))
+        .into_response(),
+    ))
 }
 
 async fn item_detail(

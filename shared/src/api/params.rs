@@ -5,7 +5,55 @@ use chrono::{DateTime, Utc};
 use super::ApiError;
 use crate::model::Role;
 use crate::reconcile::read::ItemFilter;
-use crate::store::Cursor;
+
+/// The representation a list is answered in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Format {
+    #[default]
+    Json,
+    Csv,
+}
+
+impl Format {
+    /// `?format=` when given, else `text/csv` in `Accept`, else JSON.
+    pub fn choose(explicit: Option<Format>, accept: Option<&str>) -> Format {
+        explicit.unwrap_or_else(|| {
+            let wants_csv = accept.is_some_and(|a| {
+                a.split(',').any(|m| {
+                    m.split(';')
+                        .next()
+                        .unwrap_or("")
+                        .trim()
+                        .eq_ignore_ascii_case("text/csv")
+                })
+            });
+            if wants_csv { Format::Csv } else { Format::Json }
+        })
+    }
+}
+
+fn format(value: &str) -> Result<Format, ApiError> {
+    match value {
+        "json" => Ok(Format::Json),
+        "csv" => Ok(Format::Csv),
+        _ => Err(ApiError::bad("format", "must be json or csv")),
+    }
+}
+
+/// `GET /missions`'s parameters: only `format`.
+pub fn parse_list_format(query: Option<&str>) -> Result<Option<Format>, ApiError> {
+    let mut chosen = None;
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        match name.as_ref() {
+            "format" if chosen.is_some() => {
+                return Err(ApiError::bad("format", "given more than once"));
+            }
+            "format" => chosen = Some(format(&value)?),
+            other => return Err(ApiError::bad(other, "unknown; expected format")),
+        }
+    }
+    Ok(chosen)
+}
 
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
@@ -14,8 +62,11 @@ pub const MAX_LIMIT: usize = 200;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ItemsParams {
     pub limit: usize,
-    pub cursor: Option<Cursor>,
+    /// The signed cursor as the client sent it; checked against the query by the handler.
+    pub cursor: Option<String>,
     pub filter: ItemFilter,
+    /// `?format=`, when given.
+    pub format: Option<Format>,
 }
 
 impl ItemsParams {
@@ -26,6 +77,7 @@ impl ItemsParams {
             limit: DEFAULT_LIMIT,
             cursor: None,
             filter: ItemFilter::default(),
+            format: None,
         };
         let mut seen = Vec::new();
         for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
@@ -37,6 +89,7 @@ impl ItemsParams {
             match name.as_ref() {
                 "limit" => params.limit = limit(value)?,
                 "cursor" => params.cursor = Some(cursor(value)?),
+                "format" => params.format = Some(format(value)?),
                 "role" => params.filter.role = Some(role(value)?),
                 "language" => params.filter.language = Some(language(value)?),
                 "since" => params.filter.since = Some(time("since", value)?),
@@ -44,7 +97,7 @@ impl ItemsParams {
                 other => {
                     return Err(ApiError::bad(
                         other,
-                        "unknown; expected limit, cursor, role, language, since or until",
+                        "unknown; expected limit, cursor, role, language, since, until or format",
                     ));
                 }
             }
@@ -66,14 +119,36 @@ fn limit(value: &str) -> Result<usize, ApiError> {
     }
 }
 
-fn cursor(value: &str) -> Result<Cursor, ApiError> {
-    let cursor = Cursor(value.to_owned());
-    match cursor.key_attrs() {
-        Ok(_) if !value.is_empty() => Ok(cursor),
-        _ => Err(ApiError::bad(
+fn cursor(value: &str) -> Result<String, ApiError> {
+    let shaped = !value.is_empty()
+        && value.len() <= 4096
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_' || b == b'.');
+    if shaped {
+        Ok(value.to_owned())
+    } else {
+        Err(ApiError::bad(
             "cursor",
             "not a cursor this API returned (pass `next_cursor` back unchanged)",
-        )),
+        ))
+    }
+}
+
+impl ItemsParams {
+    /// The query a cursor belongs to: the mission and the filters (not `limit` or `format`,
+    /// which a client may change between pages).
+    pub fn cursor_scope(&self, mission: &str) -> String {
+        let f = &self.filter;
+        let time =
+            |t: Option<DateTime<Utc>>| t.map(crate::schema::sortable_time).unwrap_or_default();
+        format!(
+            "items\x1f{mission}\x1f{}\x1f{}\x1f{}\x1f{}",
+            f.role.map(|r| r.as_str()).unwrap_or(""),
+            f.language.as_deref().unwrap_or(""),
+            time(f.since),
+            time(f.until),
+        )
     }
 }
 

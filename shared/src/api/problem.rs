@@ -15,6 +15,8 @@ pub enum ApiError {
     NotFound {
         what: String,
     },
+    /// No key, or one that is unknown or revoked.
+    Unauthorized(&'static str),
     /// The table (or something else internal) failed; the details are logged, not shown.
     Internal(String),
     /// A dependency is down (the health check).
@@ -49,6 +51,13 @@ impl IntoResponse for ApiError {
                 "not-found",
                 "Not found",
                 format!("{what} does not exist"),
+                None,
+            ),
+            ApiError::Unauthorized(why) => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "Unauthorized",
+                format!("{why}; keys are made with `pantau keys create NAME`"),
                 None,
             ),
             ApiError::Internal(message) => {

@@ -20,7 +20,15 @@ use crate::store::{BlobMeta, BlobStore, Condition, Table};
 struct Fixture {
     app: Router,
     items: Vec<NormalizedItem>,
+    state: ApiState,
+    blobs: Arc<DiskBlobStore>,
+    reconciler: Reconciler,
+    /// Keeps the blob folder alive as long as the fixture.
+    _dir: tempfile::TempDir,
 }
+
+/// The key every request of these tests carries (stored hashed by the fixture).
+const TEST_KEY: &str = "pantau_test-key-for-the-router-tests";
 
 /// Tokyo with 30 items (every third in English, one media item), one of them edited once;
 /// Canberra with none; source states for both.
@@ -43,6 +51,9 @@ async fn fixture() -> Fixture {
         table: table.clone(),
         registry: registry.clone(),
     };
+    access::store_key(table.as_ref(), TEST_KEY, "tests")
+        .await
+        .unwrap();
     let base = at("2025-03-01T00:00:00Z");
     let items: Vec<NormalizedItem> = (0..30)
         .map(|n| {
@@ -92,16 +103,54 @@ async fn fixture() -> Fixture {
         set(table::GSI1_SK, format!("{owner}/portal-berita"));
         table.put(record, Condition::None).await.unwrap();
     }
+    let state = state(table, registry);
     Fixture {
-        app: router(ApiState { table, registry }),
+        app: router(state.clone()),
         items,
+        state,
+        blobs,
+        reconciler,
+        _dir: dir,
     }
 }
 
+fn state(table: Arc<dyn Table>, registry: Arc<Registry>) -> ApiState {
+    ApiState {
+        table,
+        registry,
+        cursors: CursorSigner::new(&[42; 32]),
+        cors_origins: Vec::new(),
+    }
+}
+
+/// GET with the test key.
 async fn get(app: &Router, uri: &str) -> (StatusCode, String, Value) {
+    get_with(app, uri, &[(access::KEY_HEADER, TEST_KEY)]).await
+}
+
+async fn get_with(
+    app: &Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, String, Value) {
+    let (status, content_type, _, bytes) = send(app, uri, headers).await;
+    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    (status, content_type, body)
+}
+
+/// GET with these headers: status, content type, all headers, body.
+async fn send(
+    app: &Router,
+    uri: &str,
+    headers: &[(&str, &str)],
+) -> (StatusCode, String, axum::http::HeaderMap, bytes::Bytes) {
+    let mut request = Request::get(uri);
+    for (k, v) in headers {
+        request = request.header(*k, *v);
+    }
     let response = app
         .clone()
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .oneshot(request.body(Body::empty()).unwrap())
         .await
         .unwrap();
     let status = response.status();
@@ -110,11 +159,11 @@ async fn get(app: &Router, uri: &str) -> (StatusCode, String, Value) {
         .get(header::CONTENT_TYPE)
         .map(|v| v.to_str().unwrap().to_owned())
         .unwrap_or_default();
+    let headers = response.headers().clone();
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 24)
         .await
         .unwrap();
-    let body = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-    (status, content_type, body)
+    (status, content_type, headers, bytes)
 }
 
 fn assert_problem(response: (StatusCode, String, Value), status: StatusCode, mentions: &str) {
@@ -351,10 +400,7 @@ async fn a_failing_table_is_500_or_503_without_internals() {
     table
         .faults()
         .fail_always(&TableCall::ALL, Fault::Retryable);
-    let app = router(ApiState {
-        table: Arc::new(table),
-        registry: Arc::new(registry()),
-    });
+    let app = router(state(Arc::new(table), Arc::new(registry())));
     for uri in [
         "/missions",
         "/missions/tokyo",
@@ -368,4 +414,356 @@ async fn a_failing_table_is_500_or_503_without_internals() {
     let response = get(&app, "/health").await;
     assert!(!response.2.to_string().contains("injected"));
     assert_problem(response, StatusCode::SERVICE_UNAVAILABLE, "table");
+}
+
+// Access keys.
+
+#[tokio::test]
+async fn data_routes_refuse_a_missing_wrong_or_revoked_key_with_401() {
+    let f = fixture().await;
+    let revoked = access::create_key(f.state.table.as_ref(), "leaver")
+        .await
+        .unwrap();
+    access::revoke_key(f.state.table.as_ref(), &revoked.info.id)
+        .await
+        .unwrap();
+    let item = format!("/items/{}", f.items[0].identity());
+    for uri in [
+        "/missions",
+        "/missions/tokyo",
+        "/missions/tokyo/items",
+        item.as_str(),
+    ] {
+        let cases: [(&[(&str, &str)], &str); 4] = [
+            (&[], "needs an `x-api-key`"),
+            (&[("x-api-key", "pantau_wrong")], "not a key"),
+            (&[("x-api-key", "")], "empty"),
+            (&[("x-api-key", revoked.secret.as_str())], "revoked"),
+        ];
+        for (headers, mentions) in cases {
+            let response = get_with(&f.app, uri, headers).await;
+            assert_problem(response, StatusCode::UNAUTHORIZED, mentions);
+        }
+        let (status, _, _) = get(&f.app, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri} with the key");
+    }
+    // A key made by `create_key` works like the fixture's.
+    let fresh = access::create_key(f.state.table.as_ref(), "desk")
+        .await
+        .unwrap();
+    let (status, _, _) = get_with(&f.app, "/missions", &[("x-api-key", &fresh.secret)]).await;
+    assert_eq!(status, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn health_openapi_and_the_dashboard_need_no_key() {
+    let f = fixture().await;
+    for uri in [
+        "/health",
+        "/openapi.json",
+        "/",
+        "/assets/app.js",
+        "/assets/app.css",
+    ] {
+        let (status, _, _, _) = send(&f.app, uri, &[]).await;
+        assert_eq!(status, StatusCode::OK, "{uri}");
+    }
+}
+
+// Signed cursors.
+
+#[tokio::test]
+async fn tampered_foreign_or_unsigned_cursors_are_400() {
+    let f = fixture().await;
+    let (_, _, first) = get(&f.app, "/missions/tokyo/items?limit=2&role=official").await;
+    let cursor = first["next_cursor"].as_str().unwrap().to_owned();
+    // It works with the same filters, whatever the limit or format.
+    let (status, _, _) = get(
+        &f.app,
+        &format!("/missions/tokyo/items?limit=5&role=official&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+
+    let (table_cursor, tag) = cursor.rsplit_once('.').unwrap();
+    let mut flipped = table_cursor.as_bytes().to_vec();
+    flipped[3] = if flipped[3] == b'A' { b'B' } else { b'A' };
+    let tampered = format!("{}.{tag}", String::from_utf8(flipped).unwrap());
+    let other_key = CursorSigner::new(&[1; 32]).sign(
+        &ItemsParams::parse(Some("role=official"))
+            .unwrap()
+            .cursor_scope("tokyo"),
+        &crate::store::Cursor(table_cursor.to_owned()),
+    );
+    let cases = [
+        format!("role=official&cursor={tampered}"),
+        // The unsigned table cursor alone, as the API gave it before cursors were signed.
+        format!("role=official&cursor={table_cursor}"),
+        // Signed with another key.
+        format!("role=official&cursor={other_key}"),
+        // The same cursor under other filters.
+        format!("cursor={cursor}"),
+        format!("role=official&language=en&cursor={cursor}"),
+        format!("role=official&since=2025-01-01T00:00:00Z&cursor={cursor}"),
+    ];
+    for query in cases {
+        let response = get(&f.app, &format!("/missions/tokyo/items?{query}")).await;
+        assert_eq!(response.2["parameter"], "cursor", "{query}");
+        assert_problem(response, StatusCode::BAD_REQUEST, "cursor");
+    }
+    // Another mission's listing.
+    let response = get(
+        &f.app,
+        &format!("/missions/canberra/items?role=official&cursor={cursor}"),
+    )
+    .await;
+    assert_problem(response, StatusCode::BAD_REQUEST, "cursor");
+}
+
+// CSV.
+
+fn csv_records(text: &str) -> Vec<Vec<String>> {
+    // A small RFC 4180 reader, enough to read back what the API wrote.
+    let mut records = Vec::new();
+    let (mut record, mut field) = (Vec::new(), String::new());
+    let mut chars = text.chars().peekable();
+    let mut quoted = false;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                field.push('"');
+            }
+            (true, '"') => quoted = false,
+            (true, c) => field.push(c),
+            (false, '"') => quoted = true,
+            (false, ',') => record.push(std::mem::take(&mut field)),
+            (false, '\r') if chars.peek() == Some(&'\n') => {
+                chars.next();
+                record.push(std::mem::take(&mut field));
+                records.push(std::mem::take(&mut record));
+            }
+            (false, c) => field.push(c),
+        }
+    }
+    assert!(
+        field.is_empty() && record.is_empty(),
+        "unterminated last line"
+    );
+    records
+}
+
+#[tokio::test]
+async fn lists_as_csv_with_quoting_and_formulas_neutralized() {
+    let f = fixture().await;
+    let mut hostile = item(
+        "evil",
+        "=HYPERLINK(\"http://evil.example\",\"klik\")",
+        "2025-03-05T00:00:00Z",
+        "2025-03-05T01:00:00Z",
+    );
+    hostile.summary = Some("line one\nline two, with \"quotes\"".into());
+    f.blobs
+        .put("items/3.jsonl", jsonl(&[hostile]).into(), &BlobMeta::default())
+        .await
+        .unwrap();
+    f.reconciler
+        .reconcile_object("items/3.jsonl")
+        .await
+        .unwrap();
+
+    let (status, content_type, headers, bytes) = send(
+        &f.app,
+        "/missions/tokyo/items?limit=3",
+        &[("x-api-key", TEST_KEY), ("accept", "text/csv")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/csv"), "{content_type}");
+    assert_eq!(headers[header::VARY], "accept");
+    assert_eq!(headers[header::CACHE_CONTROL], "private, no-store");
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    let records = csv_records(&text);
+    assert_eq!(records[0][0], "id");
+    assert_eq!(records[0][5], "title");
+    assert_eq!(records.len(), 4, "header and three rows");
+    assert!(records.iter().all(|r| r.len() == records[0].len()));
+    assert_eq!(
+        records[1][5],
+        "'=HYPERLINK(\"http://evil.example\",\"klik\")"
+    );
+    assert_eq!(records[1][6], "line one\nline two, with \"quotes\"");
+    assert!(text.contains("\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"klik\"\")\""));
+
+    // The next page's cursor rides in a header and works with ?format=csv.
+    let next = headers[csv::NEXT_CURSOR_HEADER]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let (status, _, _, bytes) = send(
+        &f.app,
+        &format!("/missions/tokyo/items?limit=3&format=csv&cursor={next}"),
+        &[("x-api-key", TEST_KEY)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let page2 = csv_records(std::str::from_utf8(&bytes).unwrap());
+    assert_eq!(page2.len(), 4);
+    assert_ne!(page2[1][0], records[1][0]);
+
+    // Missions too; `format=json` wins over `Accept`.
+    let (_, content_type, _, bytes) =
+        send(&f.app, "/missions?format=csv", &[("x-api-key", TEST_KEY)]).await;
+    assert!(content_type.starts_with("text/csv"));
+    let missions = csv_records(std::str::from_utf8(&bytes).unwrap());
+    assert_eq!(missions.len(), 3);
+    assert_eq!(missions[1][0], "tokyo");
+    assert_eq!(missions[2][7], "failing");
+    let (_, content_type, _) = get_with(
+        &f.app,
+        "/missions?format=json",
+        &[("x-api-key", TEST_KEY), ("accept", "text/csv")],
+    )
+    .await;
+    assert_eq!(content_type, "application/json");
+    for uri in [
+        "/missions?format=xml",
+        "/missions?colour=blue",
+        "/missions/tokyo/items?format=pdf",
+    ] {
+        assert_problem(get(&f.app, uri).await, StatusCode::BAD_REQUEST, "parameter");
+    }
+}
+
+// CORS.
+
+#[tokio::test]
+async fn cors_is_closed_unless_origins_are_configured() {
+    let f = fixture().await;
+    let origin = "https://hq.example.go.id";
+    let (_, _, headers, _) = send(
+        &f.app,
+        "/missions",
+        &[("x-api-key", TEST_KEY), ("origin", origin)],
+    )
+    .await;
+    assert!(headers.get("access-control-allow-origin").is_none());
+
+    let mut open = f.state.clone();
+    open.cors_origins = parse_origins(&format!("{origin}, http://localhost:3000")).unwrap();
+    let app = router(open);
+    let (status, _, headers, _) = send(
+        &app,
+        "/missions",
+        &[("x-api-key", TEST_KEY), ("origin", origin)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["access-control-allow-origin"], origin);
+    let (_, _, headers, _) = send(
+        &app,
+        "/missions",
+        &[("x-api-key", TEST_KEY), ("origin", "https://evil.example")],
+    )
+    .await;
+    assert!(headers.get("access-control-allow-origin").is_none());
+    // A preflight carries no key and is answered.
+    let preflight = Request::builder()
+        .method("OPTIONS")
+        .uri("/missions")
+        .header("origin", origin)
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "x-api-key")
+        .body(Body::empty())
+        .unwrap();
+    let response = app.clone().oneshot(preflight).await.unwrap();
+    assert!(response.status().is_success());
+    let allowed = response.headers()["access-control-allow-headers"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(allowed.contains("x-api-key"), "{allowed}");
+
+    for bad in ["*", "https://a.example/path", "ftp://a.example", "nonsense"] {
+        assert!(parse_origins(bad).is_err(), "{bad}");
+    }
+}
+
+// OpenAPI.
+
+#[tokio::test]
+async fn the_openapi_document_lists_exactly_the_routes_served() {
+    let f = fixture().await;
+    let (status, _, doc) = get_with(&f.app, "/openapi.json", &[]).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(doc["openapi"], "3.1.0");
+    let documented: std::collections::BTreeSet<String> =
+        doc["paths"].as_object().unwrap().keys().cloned().collect();
+    // The router is built from `OPERATIONS` and `dashboard::ASSETS` only, so what it serves
+    // is `openapi::paths()`; the document must list exactly those, and each must answer.
+    let served: std::collections::BTreeSet<String> =
+        openapi::paths().into_iter().map(str::to_owned).collect();
+    assert_eq!(documented, served);
+    let item_id = f.items[0].identity();
+    for path in &documented {
+        let uri = path.replace(
+            "{id}",
+            if path.starts_with("/items") {
+                &item_id
+            } else {
+                "tokyo"
+            },
+        );
+        let (status, _, body) = get(&f.app, &uri).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{uri} is documented but answers {body}"
+        );
+        let op = &doc["paths"][path]["get"];
+        let public = op["security"] == json!([]);
+        let (status, _, _, _) = send(&f.app, &uri, &[]).await;
+        assert_eq!(
+            status == StatusCode::UNAUTHORIZED,
+            !public,
+            "{uri}: documented security disagrees with the router"
+        );
+        if !public {
+            assert!(op["responses"]["401"].is_object(), "{path} documents 401");
+        }
+        // Every parameter the document names is accepted by the route's validation.
+        for p in op["parameters"].as_array().unwrap() {
+            assert!(p["schema"].is_object(), "{path} {p}");
+        }
+    }
+    // Each query parameter the code accepts is documented, and no other.
+    let items_params: Vec<&str> = doc["paths"]["/missions/{id}/items"]["get"]["parameters"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|p| p["in"] == "query")
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        items_params,
+        [
+            "limit", "cursor", "role", "language", "since", "until", "format"
+        ]
+    );
+    for name in &items_params {
+        let (_, _, body) = get(&f.app, &format!("/missions/tokyo/items?{name}=%00")).await;
+        assert_eq!(body["parameter"], *name, "{name} is validated by name");
+    }
+    // An undocumented path is not served.
+    assert_problem(
+        get(&f.app, "/missions/tokyo/stories").await,
+        StatusCode::NOT_FOUND,
+        "route",
+    );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["apiKey"],
+        json!({"type": "apiKey", "in": "header", "name": "x-api-key",
+               "description": "A key made by `pantau keys create NAME`."})
+    );
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
 }
