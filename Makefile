@@ -3,6 +3,7 @@
 #   make run          the live pipeline and API on the embedded store (needs network)
 #   make run-offline  the same on recorded sources served from loopback (no network)
 #   make test         install what the tests need (moto in .venv), then run every test
+#   make quality      the parsers measured on the public corpora in ../shared/extdata
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
 #   make deploy       sam deploy of infra/template.yaml (first time: make deploy GUIDED=1)
 
@@ -15,7 +16,7 @@ export PANTAU_MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
 # moto's server mode stands in for S3 and DynamoDB in the tests; pinned so runs repeat.
 MOTO_VERSION := 5.2.5
 
-.PHONY: run run-offline test test-setup build deploy check fmt lint clean
+.PHONY: run run-offline test test-setup quality build deploy check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -27,6 +28,10 @@ test: test-setup
 	$(CARGO) test --workspace --no-fail-fast
 
 test-setup: $(VENV)/.moto-$(MOTO_VERSION)
+
+# A table per corpus (cases run, passed, not applicable, score); fails below the floors.
+quality:
+	$(CARGO) test --quiet -p pantau --test quality -- --include-ignored --nocapture
 
 $(VENV)/.moto-$(MOTO_VERSION):
 	python3 -m venv $(VENV)

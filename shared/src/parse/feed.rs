@@ -4,6 +4,7 @@
 //! invented guid would give the same entry a new identity on every fetch) and our own date
 //! reader, which tells a stated zone from an assumed one and keeps the date as written.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use feed_rs::model::{Entry, Feed, Text};
 
-use super::date::parse_date;
+use super::date::parse_date_at;
 use super::text::{HtmlText, html_extract, inline_text, normalize_title, plain_text, summarize};
 use super::url::{canonical_url, resolve};
 use super::{
@@ -32,12 +33,13 @@ type DatesSeen = Arc<Mutex<HashMap<DateTime<Utc>, (String, TimeBasis)>>>;
 pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>, ParseError> {
     let dates_seen: DatesSeen = Arc::default();
     let recorder = Arc::clone(&dates_seen);
+    let fetched_at = input.meta.fetched_at;
     let parser = feed_rs::parser::Builder::new()
         .base_uri(Some(&input.meta.final_url))
         .id_generator(|_links, _title, _base| String::new())
         .sanitize_content(false)
         .timestamp_parser(move |raw| {
-            let date = parse_date(raw, zone)?;
+            let date = parse_date_at(raw, zone, fetched_at)?;
             if let Ok(mut seen) = recorder.lock() {
                 seen.entry(date.at)
                     .or_insert_with(|| (raw.trim().to_owned(), date.basis.clone()));
@@ -45,7 +47,8 @@ pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>,
             Some(date.at)
         })
         .build();
-    let feed = parser.parse(input.body).map_err(|e| ParseError::NotAFeed {
+    let body = readable_body(input.body);
+    let feed = parser.parse(&body[..]).map_err(|e| ParseError::NotAFeed {
         raw_key: input.raw_key.to_owned(),
         reason: e.to_string(),
     })?;
@@ -63,6 +66,191 @@ pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>,
         }
     }
     Ok(items)
+}
+
+/// The body as feed-rs can read it: UTF-16 transcoded to UTF-8 (feed-rs's XML reader panics
+/// on it); Atom 0.3 presented as Atom 1.0 (feed-rs knows only the 1.0 namespace; the
+/// elements we read are the same but for the dates' names); Atom text types that feed-rs
+/// refuses mapped onto the ones it reads.
+pub fn readable_body(body: &[u8]) -> Cow<'_, [u8]> {
+    let mut body = Cow::Borrowed(body);
+    if let Some(utf8) = utf16_to_utf8(&body) {
+        body = Cow::Owned(utf8);
+    }
+    const ATOM_03: &[u8] = b"http://purl.org/atom/ns#";
+    const ATOM_10: &[u8] = b"http://www.w3.org/2005/Atom";
+    let head = &body[..body.len().min(4096)];
+    let contains = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    let atom_03 = contains(ATOM_03);
+    let atom = atom_03 || contains(ATOM_10);
+    if atom_03 {
+        let mut bytes = body.into_owned();
+        for (from, to) in [
+            (
+                &b"http://purl.org/atom/ns#"[..],
+                &b"http://www.w3.org/2005/Atom"[..],
+            ),
+            (b"<issued>", b"<published>"),
+            (b"</issued>", b"</published>"),
+            (b"<modified>", b"<updated>"),
+            (b"</modified>", b"</updated>"),
+        ] {
+            bytes = replace_bytes(&bytes, from, to);
+        }
+        body = Cow::Owned(bytes);
+    }
+    if atom {
+        body = Cow::Owned(atom_text_types(&body));
+    }
+    if let Some(fixed) = rss_with_known_version(&body) {
+        body = Cow::Owned(fixed);
+    }
+    body
+}
+
+/// feed-rs reads `<rss>` only with version 2.0, 0.91 or 0.92 stated; an `<rss>` without a
+/// version, or with another (0.93, 0.94, 2.0.1), is read as 2.0, as other readers do.
+fn rss_with_known_version(body: &[u8]) -> Option<Vec<u8>> {
+    let head = &body[..body.len().min(4096)];
+    let start = head
+        .windows(5)
+        .position(|w| w[..4] == *b"<rss" && matches!(w[4], b' ' | b'\t' | b'\r' | b'\n' | b'>'))?;
+    let tag_end = start + head[start..].iter().position(|b| *b == b'>')?;
+    let tag = &body[start..tag_end];
+    let version = tag
+        .windows(8)
+        .position(|w| w == b"version=")
+        .and_then(|at| {
+            let quote = *tag.get(at + 8)?;
+            let value_start = at + 9;
+            let value_len = tag[value_start..].iter().position(|b| *b == quote)?;
+            Some((
+                at,
+                &tag[value_start..value_start + value_len],
+                value_start + value_len + 1,
+            ))
+        });
+    let new_tag = match version {
+        Some((_, b"2.0" | b"0.91" | b"0.92" | b"", _)) => return None,
+        Some((at, _, end)) => [&tag[..at], b"version=\"2.0\"", &tag[end..]].concat(),
+        None => [&b"<rss version=\"2.0\""[..], &tag[4..]].concat(),
+    };
+    Some([&body[..start], &new_tag[..], &body[tag_end..]].concat())
+}
+
+/// Every `from` in `haystack` replaced by `to`, on bytes (the body may be in any encoding).
+fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if !from.is_empty() && haystack[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// feed-rs rejects a whole feed over one text construct whose `type` is a MIME type (Atom
+/// 0.3 wrote them so) or empty: those become the three types Atom 1.0 names. Only in the
+/// start tags of text constructs, and not where a `src` makes the type a real MIME type.
+fn atom_text_types(body: &[u8]) -> Vec<u8> {
+    const TEXT_CONSTRUCTS: &[&[u8]] = &[
+        b"title",
+        b"summary",
+        b"content",
+        b"subtitle",
+        b"rights",
+        b"tagline",
+        b"copyright",
+        b"info",
+    ];
+    const TYPES: &[(&[u8], &[u8])] = &[
+        (b"text/plain", b"text"),
+        (b"", b"text"),
+        (b"application/octet-stream", b"text"),
+        (b"application/xhtml+xml", b"xhtml"),
+    ];
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let rest = &body[i..];
+        let name_len = rest
+            .iter()
+            .skip(1)
+            .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/'))
+            .map_or(0, |n| n + 1);
+        let name = rest.get(1..name_len).unwrap_or_default();
+        let local = name.rsplit(|b| *b == b':').next().unwrap_or_default();
+        let tag_len = rest.iter().position(|b| *b == b'>');
+        match tag_len {
+            Some(tag_len)
+                if rest[0] == b'<' && tag_len > name_len && TEXT_CONSTRUCTS.contains(&local) =>
+            {
+                let mut attributes = rest[name_len..tag_len].to_vec();
+                if !attributes.windows(4).any(|w| w == b"src=") {
+                    for quote in [b'"', b'\''] {
+                        for (from, to) in TYPES {
+                            let pattern = [&b"type="[..], &[quote], from, &[quote]].concat();
+                            let replacement = [&b"type="[..], &[quote], to, &[quote]].concat();
+                            attributes = replace_bytes(&attributes, &pattern, &replacement);
+                        }
+                    }
+                }
+                out.extend_from_slice(&rest[..name_len]);
+                out.extend_from_slice(&attributes);
+                i += tag_len;
+            }
+            _ => {
+                out.push(rest[0]);
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// A UTF-16 document (by its byte-order mark, or by `<?` written in UTF-16) as UTF-8, with
+/// its XML declaration saying so; None when it is not UTF-16.
+fn utf16_to_utf8(body: &[u8]) -> Option<Vec<u8>> {
+    let (big_endian, start) = match body {
+        [0xFE, 0xFF, ..] => (true, 2),
+        [0xFF, 0xFE, ..] => (false, 2),
+        [0x00, b'<', 0x00, b'?', ..] => (true, 0),
+        [b'<', 0x00, b'?', 0x00, ..] => (false, 0),
+        _ => return None,
+    };
+    let units = body[start..].chunks_exact(2).map(|pair| {
+        let pair = [pair[0], pair[1]];
+        if big_endian {
+            u16::from_be_bytes(pair)
+        } else {
+            u16::from_le_bytes(pair)
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    // The declaration still names UTF-16; the bytes are UTF-8 now.
+    let text = match (text.find("<?xml"), text.find("?>")) {
+        (Some(0), Some(end)) => {
+            let declaration = &text[..end];
+            let fixed = declaration.find("encoding=").and_then(|at| {
+                let rest = &declaration[at + "encoding=".len()..];
+                let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+                let value_len = rest[1..].find(quote)?;
+                let after = &rest[1 + value_len + 1..];
+                Some(format!("{}encoding=\"utf-8\"{after}", &declaration[..at]))
+            });
+            let fixed = fixed.unwrap_or_else(|| declaration.to_owned());
+            format!("{fixed}{}", &text[end..])
+        }
+        _ => text,
+    };
+    Some(text.into_bytes())
 }
 
 fn entry_item(

@@ -3,10 +3,11 @@
 
 use scraper::{Html, Node};
 
-/// Elements whose content a reader never sees.
+/// Elements whose content a reader never sees. (An `<object>`'s content is its fallback,
+/// which is what a reader sees now that plugins are gone: it stays.)
 const HIDDEN: &[&str] = &[
-    "script", "style", "noscript", "template", "head", "title", "svg", "math", "iframe", "object",
-    "embed", "canvas", "select", "button",
+    "script", "style", "noscript", "template", "head", "title", "svg", "math", "iframe", "embed",
+    "canvas", "select", "button",
 ];
 
 /// Elements that end a line, not a paragraph.
