@@ -923,25 +923,3 @@ fn expect_expressions_parse_into_conditions() {
         assert!(!kept, "{other}");
     }
 }
-
-#[test]
-#[ignore]
-fn scratch_dump() {
-    let Ok(path) = std::env::var("DUMP") else {
-        return;
-    };
-    let body = std::fs::read(&path).unwrap();
-    match feed_rs::parser::parse(&body[..]) {
-        Ok(feed) => println!(
-            "feed-rs: {:?} {} entries: {:#?}",
-            feed.feed_type,
-            feed.entries.len(),
-            feed.entries.first()
-        ),
-        Err(e) => println!("feed-rs error {e}"),
-    }
-    let m = meta("http://127.0.0.1:8097/x", None);
-    if let Outcome::Items(items) = run_parser(&body, &m, "k", None) {
-        println!("{items:#?}")
-    }
-}

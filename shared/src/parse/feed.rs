@@ -105,6 +105,26 @@ pub fn readable_body(body: &[u8]) -> Cow<'_, [u8]> {
     if let Some(fixed) = rss_with_known_version(&body) {
         body = Cow::Owned(fixed);
     }
+    if let Some(fixed) = rdf_items_with_links(&body) {
+        body = Cow::Owned(fixed);
+    }
+    // Namespaces of early RSS that feed-rs does not know, for the ones it does.
+    for (old, new) in [
+        (
+            &b" xmlns=\"http://backend.userland.com/rss2\""[..],
+            &b""[..],
+        ),
+        (b" xmlns=\"http://backend.userland.com/rss\"", b""),
+        (
+            b"http://my.netscape.com/rdf/simple/0.9/",
+            b"http://purl.org/rss/1.0/",
+        ),
+    ] {
+        let head = &body[..body.len().min(4096)];
+        if head.windows(old.len()).any(|w| w == old) {
+            body = Cow::Owned(replace_bytes(&body, old, new));
+        }
+    }
     body
 }
 
@@ -138,6 +158,37 @@ fn rss_with_known_version(body: &[u8]) -> Option<Vec<u8>> {
     Some([&body[..start], &new_tag[..], &body[tag_end..]].concat())
 }
 
+/// feed-rs drops an RSS 1.0 item without a `<link>`; its `rdf:about` is the same address
+/// (RSS 1.0 says so), so it becomes the link.
+fn rdf_items_with_links(body: &[u8]) -> Option<Vec<u8>> {
+    const RDF: &[u8] = b"http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+    let find =
+        |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).position(|w| w == needle);
+    find(&body[..body.len().min(4096)], RDF)?;
+    let mut out = Vec::with_capacity(body.len());
+    let mut changed = false;
+    let mut rest = body;
+    while let Some(start) = find(rest, b"<item ") {
+        let tag_len = rest[start..].iter().position(|b| *b == b'>')? + 1;
+        let tag = &rest[start..start + tag_len];
+        let item_len = find(&rest[start..], b"</item>").unwrap_or(rest.len() - start);
+        let has_link = find(&rest[start..start + item_len], b"<link").is_some();
+        out.extend_from_slice(&rest[..start + tag_len]);
+        if !has_link && let Some(about) = find(tag, b"rdf:about=") {
+            let quote = *tag.get(about + 10)?;
+            let value = &tag[about + 11..];
+            let value = &value[..value.iter().position(|b| *b == quote)?];
+            out.extend_from_slice(b"<link>");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"</link>");
+            changed = true;
+        }
+        rest = &rest[start + tag_len..];
+    }
+    out.extend_from_slice(rest);
+    changed.then_some(out)
+}
+
 /// Every `from` in `haystack` replaced by `to`, on bytes (the body may be in any encoding).
 fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(haystack.len());
@@ -157,6 +208,8 @@ fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
 /// feed-rs rejects a whole feed over one text construct whose `type` is a MIME type (Atom
 /// 0.3 wrote them so) or empty: those become the three types Atom 1.0 names. Only in the
 /// start tags of text constructs, and not where a `src` makes the type a real MIME type.
+/// Base64 text (Atom 0.3's `mode="base64"`, Atom 1.0's `application/octet-stream`) is
+/// decoded in place, as feed-rs would otherwise hand us the encoded letters.
 fn atom_text_types(body: &[u8]) -> Vec<u8> {
     const TEXT_CONSTRUCTS: &[&[u8]] = &[
         b"title",
@@ -171,13 +224,19 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
     const TYPES: &[(&[u8], &[u8])] = &[
         (b"text/plain", b"text"),
         (b"", b"text"),
-        (b"application/octet-stream", b"text"),
+        (b"application/octet-stream", b"html"),
         (b"application/xhtml+xml", b"xhtml"),
     ];
+    let has = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
     let mut out = Vec::with_capacity(body.len());
     let mut i = 0;
     while i < body.len() {
         let rest = &body[i..];
+        if rest[0] != b'<' {
+            out.push(rest[0]);
+            i += 1;
+            continue;
+        }
         let name_len = rest
             .iter()
             .skip(1)
@@ -186,31 +245,65 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
         let name = rest.get(1..name_len).unwrap_or_default();
         let local = name.rsplit(|b| *b == b':').next().unwrap_or_default();
         let tag_len = rest.iter().position(|b| *b == b'>');
-        match tag_len {
-            Some(tag_len)
-                if rest[0] == b'<' && tag_len > name_len && TEXT_CONSTRUCTS.contains(&local) =>
-            {
-                let mut attributes = rest[name_len..tag_len].to_vec();
-                if !attributes.windows(4).any(|w| w == b"src=") {
-                    for quote in [b'"', b'\''] {
-                        for (from, to) in TYPES {
-                            let pattern = [&b"type="[..], &[quote], from, &[quote]].concat();
-                            let replacement = [&b"type="[..], &[quote], to, &[quote]].concat();
-                            attributes = replace_bytes(&attributes, &pattern, &replacement);
-                        }
-                    }
-                }
-                out.extend_from_slice(&rest[..name_len]);
-                out.extend_from_slice(&attributes);
-                i += tag_len;
+        let Some(tag_len) = tag_len.filter(|t| *t > name_len && TEXT_CONSTRUCTS.contains(&local))
+        else {
+            out.push(rest[0]);
+            i += 1;
+            continue;
+        };
+        let mut attributes = rest[name_len..tag_len].to_vec();
+        if has(&attributes, b"src=") {
+            out.extend_from_slice(&rest[..tag_len]);
+            i += tag_len;
+            continue;
+        }
+        let base64 = has(&attributes, b"base64") || has(&attributes, b"octet-stream");
+        for quote in [b'"', b'\''] {
+            for (from, to) in TYPES {
+                let pattern = [&b"type="[..], &[quote], from, &[quote]].concat();
+                let replacement = [&b"type="[..], &[quote], to, &[quote]].concat();
+                attributes = replace_bytes(&attributes, &pattern, &replacement);
             }
-            _ => {
-                out.push(rest[0]);
-                i += 1;
+        }
+        out.extend_from_slice(&rest[..name_len]);
+        out.extend_from_slice(&attributes);
+        out.push(b'>');
+        i += tag_len + 1;
+        if base64 {
+            let close = [&b"</"[..], name, b">"].concat();
+            let inner = &body[i..];
+            if let Some(len) = inner
+                .windows(close.len())
+                .position(|w| w == close.as_slice())
+                && let Some(decoded) = decode_base64_text(&inner[..len])
+            {
+                out.extend_from_slice(&escape_xml_text(&decoded));
+                i += len;
             }
         }
     }
     out
+}
+
+/// Base64 (whitespace allowed) that decodes to UTF-8 text.
+fn decode_base64_text(encoded: &[u8]) -> Option<String> {
+    use base64::Engine;
+    let compact: Vec<u8> = encoded
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+fn escape_xml_text(text: &str) -> Vec<u8> {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .into_bytes()
 }
 
 /// A UTF-16 document (by its byte-order mark, or by `<?` written in UTF-16) as UTF-8, with
@@ -663,6 +756,82 @@ mod tests {
             run("<html></html>", &meta),
             Err(ParseError::NotAFeed { .. })
         ));
+    }
+
+    #[test]
+    fn utf16_feeds_are_read_whatever_their_byte_order() {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><channel>\
+                   <title>t</title><item><title>Berita \u{e9}</title><link>https://example.org/1</link>\
+                   </item></channel></rss>";
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let units: Vec<u16> = xml.encode_utf16().collect();
+        let big_endian_bom: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(units.iter().flat_map(|u| u.to_be_bytes()))
+            .collect();
+        let little_endian_no_bom: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        for body in [big_endian_bom, little_endian_no_bom] {
+            let items = parse_any(&ParseInput {
+                body: &body,
+                meta: &meta,
+                raw_key: "raw/k.xml",
+                time_zone: "UTC",
+                source_language: None,
+            })
+            .unwrap();
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0].title, "Berita \u{e9}");
+        }
+    }
+
+    #[test]
+    fn atom_03_and_old_rss_read_like_their_successors() {
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let atom03 = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry>
+            <title type="text/plain">Judul</title>
+            <link rel="alternate" type="text/html" href="https://example.org/a"/>
+            <issued>2004-01-01T19:48:21Z</issued>
+            <summary type="application/xhtml+xml" mode="xml"><div xmlns="http://www.w3.org/1999/xhtml"><b>Isi</b></div></summary>
+            <content mode="base64" type="text/html">PGI+VGVrczwvYj4gbGVuZ2thcA==</content>
+            </entry></feed>"#;
+        let items = run(atom03, &meta).unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].title, "Judul");
+        assert_eq!(items[0].url.as_deref(), Some("https://example.org/a"));
+        assert_eq!(items[0].published_at, utc("2004-01-01T19:48:21Z"));
+        assert_eq!(items[0].summary.as_deref(), Some("Isi"));
+        assert_eq!(items[0].body.as_deref(), Some("Teks lengkap"));
+
+        for rss in [
+            "<rss><channel><item><title>Tanpa versi</title></item></channel></rss>",
+            "<rss version=\"0.94\"><channel><item><title>Tanpa versi</title></item></channel></rss>",
+            "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"><channel><item>\
+             <title>Tanpa versi</title></item></channel></rss>",
+        ] {
+            let items = run(rss, &meta).unwrap();
+            assert_eq!(items.len(), 1, "{rss}");
+            assert_eq!(items[0].title, "Tanpa versi");
+        }
+
+        let rdf = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+            <channel rdf:about="https://example.org/"><title>c</title></channel>
+            <item rdf:about="https://example.org/1"><title>Tanpa tautan</title></item>
+            <item rdf:about="https://example.org/2"><title>Dengan</title><link>https://example.org/two</link></item>
+            </rdf:RDF>"#;
+        let items = run(rdf, &meta).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].url.as_deref(), Some("https://example.org/1"));
+        assert_eq!(items[1].url.as_deref(), Some("https://example.org/two"));
+    }
+
+    #[test]
+    fn relative_dates_in_feeds_count_from_the_fetch() {
+        let rss = "<rss version=\"2.0\"><channel><item><title>x</title>\
+                   <pubDate>2 jam lalu</pubDate></item></channel></rss>";
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let items = run(rss, &meta).unwrap();
+        assert_eq!(items[0].published_at, utc("2025-01-31T22:00:00Z"));
+        assert_eq!(items[0].published_raw.as_deref(), Some("2 jam lalu"));
     }
 
     #[test]
