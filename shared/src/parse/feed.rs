@@ -32,26 +32,37 @@ type DatesSeen = Arc<Mutex<HashMap<DateTime<Utc>, (String, TimeBasis)>>>;
 
 pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>, ParseError> {
     let dates_seen: DatesSeen = Arc::default();
-    let recorder = Arc::clone(&dates_seen);
     let fetched_at = input.meta.fetched_at;
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(&input.meta.final_url))
-        .id_generator(|_links, _title, _base| String::new())
-        .sanitize_content(false)
-        .timestamp_parser(move |raw| {
-            let date = parse_date_at(raw, zone, fetched_at)?;
-            if let Ok(mut seen) = recorder.lock() {
-                seen.entry(date.at)
-                    .or_insert_with(|| (raw.trim().to_owned(), date.basis.clone()));
-            }
-            Some(date.at)
+    // A feed-rs parser is good for one document (a second parse after a failure panics).
+    let new_parser = || {
+        let recorder = Arc::clone(&dates_seen);
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(&input.meta.final_url))
+            .id_generator(|_links, _title, _base| String::new())
+            .sanitize_content(false)
+            .timestamp_parser(move |raw| {
+                let date = parse_date_at(raw, zone, fetched_at)?;
+                if let Ok(mut seen) = recorder.lock() {
+                    seen.entry(date.at)
+                        .or_insert_with(|| (raw.trim().to_owned(), date.basis.clone()));
+                }
+                Some(date.at)
+            })
+            .build()
+    };
+    let body = readable_body(input.body, input.meta.content_type.as_deref());
+    // XML that is not quite well-formed gets one more chance, repaired the way the usual
+    // breakage asks (see `repair_xml`); the first error is the one reported.
+    let feed = new_parser()
+        .parse(&body[..])
+        .or_else(|first| match repair_xml(&body) {
+            Some(repaired) => new_parser().parse(&repaired[..]).map_err(|_| first),
+            None => Err(first),
         })
-        .build();
-    let body = readable_body(input.body);
-    let feed = parser.parse(&body[..]).map_err(|e| ParseError::NotAFeed {
-        raw_key: input.raw_key.to_owned(),
-        reason: e.to_string(),
-    })?;
+        .map_err(|e| ParseError::NotAFeed {
+            raw_key: input.raw_key.to_owned(),
+            reason: e.to_string(),
+        })?;
     let dates_seen = dates_seen.lock().map(|d| d.clone()).unwrap_or_default();
 
     let mut items = Vec::with_capacity(feed.entries.len());
@@ -69,13 +80,15 @@ pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>,
 }
 
 /// The body as feed-rs can read it: UTF-16 transcoded to UTF-8 (feed-rs's XML reader panics
-/// on it); Atom 0.3 presented as Atom 1.0 (feed-rs knows only the 1.0 namespace; the
+/// on it); the HTTP charset declared in the document when the document does not say; Atom 0.3 presented as Atom 1.0 (feed-rs knows only the 1.0 namespace; the
 /// elements we read are the same but for the dates' names); Atom text types that feed-rs
 /// refuses mapped onto the ones it reads.
-pub fn readable_body(body: &[u8]) -> Cow<'_, [u8]> {
+pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
     let mut body = Cow::Borrowed(body);
     if let Some(utf8) = utf16_to_utf8(&body) {
         body = Cow::Owned(utf8);
+    } else if let Some(declared) = declare_http_charset(&body, content_type) {
+        body = Cow::Owned(declared);
     }
     const ATOM_03: &[u8] = b"http://purl.org/atom/ns#";
     const ATOM_10: &[u8] = b"http://www.w3.org/2005/Atom";
@@ -189,6 +202,65 @@ fn rdf_items_with_links(body: &[u8]) -> Option<Vec<u8>> {
     changed.then_some(out)
 }
 
+/// The usual ways a feed fails to be XML, mended: a bare `&` (an unescaped query string)
+/// becomes `&amp;`, `&#X41;` becomes `&#x41;`, and a last closing tag cut short gets its
+/// `>`. None when there was nothing to mend.
+fn repair_xml(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len() + 64);
+    let mut i = 0;
+    while i < body.len() {
+        let rest = &body[i..];
+        if rest[0] != b'&' {
+            out.push(rest[0]);
+            i += 1;
+            continue;
+        }
+        let reference_len = rest.iter().take(40).position(|b| *b == b';');
+        let reference = reference_len.map(|len| &rest[1..len]);
+        match reference {
+            Some([b'#', b'X', digits @ ..])
+                if !digits.is_empty() && digits.iter().all(u8::is_ascii_hexdigit) =>
+            {
+                out.extend_from_slice(b"&#x");
+                i += 3;
+            }
+            Some(name) if is_reference(name) => {
+                out.push(b'&');
+                i += 1;
+            }
+            _ => {
+                out.extend_from_slice(b"&amp;");
+                i += 1;
+            }
+        }
+    }
+    let trimmed_len = out.trim_ascii_end().len();
+    let tail_start = out[..trimmed_len].iter().rposition(|b| *b == b'<');
+    if let Some(start) = tail_start
+        && out[start..trimmed_len].starts_with(b"</")
+        && !out[start..trimmed_len].contains(&b'>')
+    {
+        out.truncate(trimmed_len);
+        out.push(b'>');
+    }
+    (out != body).then_some(out)
+}
+
+/// `#65`, `#x41` or a name: what may stand between `&` and `;`.
+fn is_reference(name: &[u8]) -> bool {
+    match name {
+        [b'#', b'x', hex @ ..] => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
+        [b'#', digits @ ..] => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+        [first, rest @ ..] => {
+            first.is_ascii_alphabetic()
+                && rest
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        }
+        [] => false,
+    }
+}
+
 /// Every `from` in `haystack` replaced by `to`, on bytes (the body may be in any encoding).
 fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(haystack.len());
@@ -245,7 +317,7 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
         let name = rest.get(1..name_len).unwrap_or_default();
         let local = name.rsplit(|b| *b == b':').next().unwrap_or_default();
         let tag_len = rest.iter().position(|b| *b == b'>');
-        let Some(tag_len) = tag_len.filter(|t| *t > name_len && TEXT_CONSTRUCTS.contains(&local))
+        let Some(tag_len) = tag_len.filter(|t| *t >= name_len && TEXT_CONSTRUCTS.contains(&local))
         else {
             out.push(rest[0]);
             i += 1;
@@ -258,6 +330,21 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
             continue;
         }
         let base64 = has(&attributes, b"base64") || has(&attributes, b"octet-stream");
+        let close = [&b"</"[..], name, b">"].concat();
+        let inner_len = body[i + tag_len..]
+            .windows(close.len())
+            .position(|w| w == close.as_slice());
+        // Markup inside a text construct that does not say its type (invalid, but written):
+        // read as XHTML rather than losing everything after the first tag.
+        if !has(&attributes, b"type=")
+            && !base64
+            && let Some(len) = inner_len
+        {
+            let inner = &body[i + tag_len + 1..i + tag_len + len];
+            if inner.contains(&b'<') && !has(inner, b"<![CDATA[") {
+                attributes.extend_from_slice(b" type=\"xhtml\"");
+            }
+        }
         for quote in [b'"', b'\''] {
             for (from, to) in TYPES {
                 let pattern = [&b"type="[..], &[quote], from, &[quote]].concat();
@@ -270,7 +357,6 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
         out.push(b'>');
         i += tag_len + 1;
         if base64 {
-            let close = [&b"</"[..], name, b">"].concat();
             let inner = &body[i..];
             if let Some(len) = inner
                 .windows(close.len())
@@ -304,6 +390,35 @@ fn escape_xml_text(text: &str) -> Vec<u8> {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .into_bytes()
+}
+
+/// An XML declaration naming the HTTP `Content-Type` charset, for a document without one
+/// whose charset is not UTF-8 (the XML reader then decodes it); None otherwise.
+fn declare_http_charset(body: &[u8], content_type: Option<&str>) -> Option<Vec<u8>> {
+    let charset = content_type?
+        .split(';')
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))?
+        .1
+        .trim()
+        .trim_matches(['"', '\''])
+        .to_ascii_lowercase();
+    let plausible = !charset.is_empty()
+        && charset
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if !plausible || matches!(charset.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii") {
+        return None;
+    }
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    if body[start..].starts_with(b"<?xml") || body.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return None;
+    }
+    let declaration = format!("<?xml version=\"1.0\" encoding=\"{charset}\"?>");
+    Some([declaration.as_bytes(), &body[start..]].concat())
 }
 
 /// A UTF-16 document (by its byte-order mark, or by `<?` written in UTF-16) as UTF-8, with
