@@ -324,7 +324,8 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
             continue;
         };
         let mut attributes = rest[name_len..tag_len].to_vec();
-        if has(&attributes, b"src=") {
+        let self_closing = attributes.trim_ascii_end().ends_with(b"/");
+        if self_closing || has(&attributes, b"src=") {
             out.extend_from_slice(&rest[..tag_len]);
             i += tag_len;
             continue;
@@ -937,6 +938,54 @@ mod tests {
         assert_eq!(items.len(), 2);
         assert_eq!(items[0].url.as_deref(), Some("https://example.org/1"));
         assert_eq!(items[1].url.as_deref(), Some("https://example.org/two"));
+    }
+
+    #[test]
+    fn atom_fixes_leave_empty_and_typed_elements_alone() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title/>
+            <entry><title/><summary/><link href="https://example.org/1"/></entry>
+            <entry><title>Naked <b>markup</b></title><link href="https://example.org/2"/>
+            <content type="text/plain" src="https://example.org/2.txt"/></entry>
+            <entry><title type="html">&lt;i&gt;Escaped&lt;/i&gt; &amp; fine</title>
+            <link href="https://example.org/3?a=1&amp;b=2"/></entry></feed>"#;
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let items = run(atom, &meta).unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].title, "");
+        assert_eq!(items[0].url.as_deref(), Some("https://example.org/1"));
+        assert_eq!(items[1].title, "Naked markup");
+        assert_eq!(items[2].title, "Escaped & fine");
+        assert_eq!(
+            items[2].url.as_deref(),
+            Some("https://example.org/3?a=1&b=2")
+        );
+    }
+
+    #[test]
+    fn near_xml_is_repaired_on_a_second_try() {
+        let broken = "<rss version=\"2.0\"><channel><item><title>AT&T &#X41;</title>\
+                      <link>https://example.org/?a=1&b=2</link></item></channel></rss";
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let items = run(broken, &meta).unwrap();
+        assert_eq!(items[0].title, "AT&T A");
+        assert_eq!(
+            items[0].url.as_deref(),
+            Some("https://example.org/?a=1&b=2")
+        );
+        // Windows-1252 named by HTTP only.
+        let body = b"<rss version=\"2.0\"><channel><item><title>Caf\xe9 \x93x\x94</title>\
+                     </item></channel></rss>";
+        let mut meta = meta;
+        meta.content_type = Some("text/xml; charset=windows-1252".into());
+        let items = parse_any(&ParseInput {
+            body,
+            meta: &meta,
+            raw_key: "raw/k.xml",
+            time_zone: "UTC",
+            source_language: None,
+        })
+        .unwrap();
+        assert_eq!(items[0].title, "Caf\u{e9} \u{201c}x\u{201d}");
     }
 
     #[test]
