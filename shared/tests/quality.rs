@@ -663,6 +663,17 @@ fn entry_has_nothing_to_show(body: &[u8], content_type: Option<&str>, index: usi
         && text_of(entry.content.as_ref().and_then(|c| c.body.as_deref())).is_empty()
 }
 
+/// Whether a condition asks for no text at all of a text field (a title, summary or content
+/// whose HTML has no text); conditions on other fields of an empty entry say nothing of text.
+fn expects_no_text(field: Field, want: &Literal) -> bool {
+    match (field, want) {
+        (Field::Title(_) | Field::Summary(_) | Field::Content(_), Literal::Str(s)) => {
+            html_to_text(s).trim().is_empty()
+        }
+        _ => true,
+    }
+}
+
 /// What a feedparser corpus measures.
 #[derive(Clone, Copy, PartialEq)]
 enum Scope {
@@ -781,13 +792,17 @@ fn feedparser_corpus(
             continue;
         }
         // Pantau drops an entry with no title, text, link or id (nothing to show); a case
-        // about such an entry's author or empty description has no item to look at.
+        // about such an entry's author, or its empty description, has no item to look at. A
+        // case that expects text of it stays applicable: that text was lost.
         if let Outcome::Items(items) = &outcome
             && let Some(missing) = checks
                 .iter()
                 .filter_map(|(f, _)| f.entry())
                 .find(|i| *i >= items.len())
             && entry_has_nothing_to_show(&body, meta.content_type.as_deref(), missing)
+            && checks
+                .iter()
+                .all(|(field, want)| expects_no_text(*field, want))
         {
             not_applicable.add("entry with nothing to show (dropped by design)", short);
             row.not_applicable += 1;

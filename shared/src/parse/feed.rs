@@ -118,6 +118,9 @@ pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
     if let Some(fixed) = rss_with_known_version(&body) {
         body = Cow::Owned(fixed);
     }
+    if let Some(fixed) = rss_item_alternatives(&body) {
+        body = Cow::Owned(fixed);
+    }
     if let Some(fixed) = rdf_items_with_links(&body) {
         body = Cow::Owned(fixed);
     }
@@ -169,6 +172,125 @@ fn rss_with_known_version(body: &[u8]) -> Option<Vec<u8>> {
         None => [&b"<rss version=\"2.0\""[..], &tag[4..]].concat(),
     };
     Some([&body[..start], &new_tag[..], &body[tag_end..]].concat())
+}
+
+/// Where an element starts, where its content starts and ends, and where it ends:
+/// `<name ...>content</name>`. None when it is absent or self-closing.
+fn element_span(block: &[u8], name: &[u8]) -> Option<(usize, usize, usize, usize)> {
+    let open = [&b"<"[..], name].concat();
+    let close = [&b"</"[..], name, b">"].concat();
+    let find_from = |from: usize, needle: &[u8]| {
+        block
+            .get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    };
+    let mut from = 0;
+    let start = loop {
+        let at = find_from(from, &open)?;
+        let next = block.get(at + open.len()).copied();
+        if matches!(next, Some(b' ' | b'>' | b'\t' | b'\r' | b'\n')) {
+            break at;
+        }
+        from = at + 1;
+    };
+    let tag_end = find_from(start, b">")?;
+    if block[tag_end - 1] == b'/' {
+        return None;
+    }
+    let inner_end = find_from(tag_end + 1, &close)?;
+    Some((start, tag_end + 1, inner_end, inner_end + close.len()))
+}
+
+/// Whether `at` is outside every CDATA section (markup inside one is only text).
+fn outside_cdata(block: &[u8], at: usize) -> bool {
+    let before = &block[..at];
+    let count = |needle: &[u8]| {
+        before
+            .windows(needle.len())
+            .filter(|w| *w == needle)
+            .count()
+    };
+    count(b"<![CDATA[") == count(b"]]>")
+}
+
+/// Markup written raw inside an element that feed-rs reads as text, in a CDATA section so
+/// it arrives whole; None when there is no raw markup (or a CDATA already).
+fn as_cdata(inner: &[u8]) -> Option<Vec<u8>> {
+    let has = |needle: &[u8]| inner.windows(needle.len()).any(|w| w == needle);
+    if !inner.contains(&b'<') || has(b"<![CDATA[") || has(b"]]>") {
+        return None;
+    }
+    Some([&b"<![CDATA["[..], inner, b"]]>"].concat())
+}
+
+/// RSS items as feedparser reads them and feed-rs does not: the full text in `<body>`
+/// (XHTML), `<xhtml:body>`, `<fullitem>` or a stray `<summary>` becomes `content:encoded`;
+/// `dc:description` or `itunes:summary` stands for a missing `<description>`, `dc:title` or
+/// `media:title` for a missing `<title>`; raw markup in a description is kept whole. Only in `<rss>` documents.
+fn rss_item_alternatives(body: &[u8]) -> Option<Vec<u8>> {
+    let head = &body[..body.len().min(4096)];
+    head.windows(4).position(|w| w == b"<rss")?;
+    let has = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+    let mut out = Vec::with_capacity(body.len());
+    let mut changed = false;
+    let mut rest = body;
+    while let Some((start, _, _, end)) = element_span(rest, b"item") {
+        out.extend_from_slice(&rest[..start]);
+        let mut item = rest[start..end].to_vec();
+        if !has(&item, b"content:encoded") {
+            for name in [&b"xhtml:body"[..], b"body", b"fullitem", b"summary"] {
+                if let Some((s, i, e, end)) = element_span(&item, name)
+                    && outside_cdata(&item, s)
+                {
+                    let inner = &item[i..e];
+                    let inner = as_cdata(inner).unwrap_or_else(|| inner.to_vec());
+                    let content = [
+                        &b"<content:encoded xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">"[..],
+                        &inner,
+                        b"</content:encoded>",
+                    ]
+                    .concat();
+                    item = [&item[..s], &content, &item[end..]].concat();
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        for (wanted, stand_ins) in [
+            (
+                &b"description"[..],
+                &[&b"dc:description"[..], b"itunes:summary"][..],
+            ),
+            (b"title", &[b"dc:title", b"media:title"]),
+        ] {
+            if element_span(&item, wanted).is_some() {
+                continue;
+            }
+            for stand_in in stand_ins {
+                if let Some((s, i, e, end)) = element_span(&item, stand_in)
+                    && outside_cdata(&item, s)
+                {
+                    let renamed =
+                        [&b"<"[..], wanted, b">", &item[i..e], b"</", wanted, b">"].concat();
+                    item = [&item[..s], &renamed, &item[end..]].concat();
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        if let Some((_, i, e, _)) = element_span(&item, b"description")
+            && let Some(wrapped) = as_cdata(&item[i..e])
+        {
+            item = [&item[..i], &wrapped, &item[e..]].concat();
+            changed = true;
+        }
+        out.extend_from_slice(&item);
+        rest = &rest[end..];
+    }
+    out.extend_from_slice(rest);
+    changed.then_some(out)
 }
 
 /// feed-rs drops an RSS 1.0 item without a `<link>`; its `rdf:about` is the same address
@@ -986,6 +1108,32 @@ mod tests {
         })
         .unwrap();
         assert_eq!(items[0].title, "Caf\u{e9} \u{201c}x\u{201d}");
+    }
+
+    #[test]
+    fn rss_items_take_what_feedparser_reads_in_other_elements() {
+        let rss = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+              xmlns:media="http://search.yahoo.com/mrss/"><channel>
+            <item><dc:title>Dari DC</dc:title><link>https://example.org/1</link>
+              <body xmlns="http://www.w3.org/1999/xhtml"><p>Isi <b>lengkap</b></p></body></item>
+            <item><media:title>Dari media</media:title><link>https://example.org/2</link>
+              <dc:description>Ringkasan DC</dc:description>
+              <fullitem>&lt;p&gt;Teks penuh&lt;/p&gt;</fullitem></item>
+            <item><title>Mentah</title><link>https://example.org/3</link>
+              <description><p>Markup <i>mentah</i></p></description></item>
+            <item><title>CDATA</title><link>https://example.org/4</link>
+              <description><![CDATA[<html><body>Dalam CDATA</body></html>]]></description></item>
+            </channel></rss>"#;
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let items = run(rss, &meta).unwrap();
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0].title, "Dari DC");
+        assert_eq!(items[0].body.as_deref(), Some("Isi lengkap"));
+        assert_eq!(items[1].title, "Dari media");
+        assert_eq!(items[1].summary.as_deref(), Some("Ringkasan DC"));
+        assert_eq!(items[1].body.as_deref(), Some("Teks penuh"));
+        assert_eq!(items[2].body.as_deref(), Some("Markup mentah"));
+        assert_eq!(items[3].body.as_deref(), Some("Dalam CDATA"));
     }
 
     #[test]
