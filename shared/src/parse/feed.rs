@@ -110,6 +110,11 @@ pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
         ] {
             bytes = replace_bytes(&bytes, from, to);
         }
+        // `created` is the publication date when there is no `issued`.
+        if !bytes.windows(11).any(|w| w == b"<published>") {
+            bytes = replace_bytes(&bytes, b"<created>", b"<published>");
+            bytes = replace_bytes(&bytes, b"</created>", b"</published>");
+        }
         body = Cow::Owned(bytes);
     }
     if atom {
@@ -228,7 +233,9 @@ fn as_cdata(inner: &[u8]) -> Option<Vec<u8>> {
 /// RSS items as feedparser reads them and feed-rs does not: the full text in `<body>`
 /// (XHTML), `<xhtml:body>`, `<fullitem>` or a stray `<summary>` becomes `content:encoded`;
 /// `dc:description` or `itunes:summary` stands for a missing `<description>`, `dc:title` or
-/// `media:title` for a missing `<title>`; raw markup in a description is kept whole. Only in `<rss>` documents.
+/// `media:title` for a missing `<title>`, `dc:author` or `itunes:author` for `dc:creator`,
+/// `dcterms:issued` (or `created`, `modified`) for a missing date; every `dc:subject` and
+/// `media:category` is a category; raw markup in a description is kept whole. Only in `<rss>` documents.
 fn rss_item_alternatives(body: &[u8]) -> Option<Vec<u8>> {
     let head = &body[..body.len().min(4096)];
     head.windows(4).position(|w| w == b"<rss")?;
@@ -264,8 +271,14 @@ fn rss_item_alternatives(body: &[u8]) -> Option<Vec<u8>> {
                 &[&b"dc:description"[..], b"itunes:summary"][..],
             ),
             (b"title", &[b"dc:title", b"media:title"]),
+            (b"dc:creator", &[b"dc:author", b"itunes:author"]),
+            (
+                b"pubDate",
+                &[b"dcterms:issued", b"dcterms:created", b"dcterms:modified"],
+            ),
         ] {
-            if element_span(&item, wanted).is_some() {
+            let dated = wanted == b"pubDate" && element_span(&item, b"dc:date").is_some();
+            if dated || element_span(&item, wanted).is_some() {
                 continue;
             }
             for stand_in in stand_ins {
@@ -278,6 +291,16 @@ fn rss_item_alternatives(body: &[u8]) -> Option<Vec<u8>> {
                     changed = true;
                     break;
                 }
+            }
+        }
+        // Every `dc:subject` and `media:category` is a category.
+        for name in [&b"dc:subject"[..], b"media:category"] {
+            while let Some((s, i, e, end)) = element_span(&item, name)
+                && outside_cdata(&item, s)
+            {
+                let renamed = [&b"<category>"[..], &item[i..e], b"</category>"].concat();
+                item = [&item[..s], &renamed, &item[end..]].concat();
+                changed = true;
             }
         }
         if let Some((_, i, e, _)) = element_span(&item, b"description")
@@ -670,6 +693,11 @@ fn entry_item(
             .or(person.email.as_deref())
             .map(normalize_title)
             .unwrap_or_default();
+        // `(Name)` alone, what is left of `email (Name)` without the email.
+        let name = match name.strip_prefix('(').and_then(|n| n.strip_suffix(')')) {
+            Some(inner) if !inner.contains(['(', ')']) => inner.trim().to_owned(),
+            _ => name,
+        };
         push_unique(&mut item.authors, name);
     }
     for category in &entry.categories {
@@ -1134,6 +1162,25 @@ mod tests {
         assert_eq!(items[1].body.as_deref(), Some("Teks penuh"));
         assert_eq!(items[2].body.as_deref(), Some("Markup mentah"));
         assert_eq!(items[3].body.as_deref(), Some("Dalam CDATA"));
+
+        let rss = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+              xmlns:dcterms="http://purl.org/dc/terms/"><channel>
+            <item><title>x</title><dc:subject>Politik</dc:subject><dc:subject>Asia</dc:subject>
+              <dc:author>Redaksi</dc:author><dcterms:issued>2025-01-02T03:04:05Z</dcterms:issued>
+              <author>(Meja Dunia)</author></item></channel></rss>"#;
+        let items = run(rss, &meta).unwrap();
+        assert_eq!(items[0].categories, ["Politik", "Asia"]);
+        assert!(
+            items[0].authors.contains(&"Redaksi".to_owned()),
+            "{:?}",
+            items[0].authors
+        );
+        assert!(
+            items[0].authors.contains(&"Meja Dunia".to_owned()),
+            "{:?}",
+            items[0].authors
+        );
+        assert_eq!(items[0].published_at, utc("2025-01-02T03:04:05Z"));
     }
 
     #[test]
