@@ -3,6 +3,7 @@
 #   make run          the live pipeline and API on the embedded store (needs network)
 #   make run-offline  the same on recorded sources served from loopback (no network)
 #   make test         install what the tests need (moto in .venv), then run every test
+#   make quality      the parsers measured on the public corpora in ../shared/extdata
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
 #   make deploy       sam build + sam deploy of infra/template.yaml (first time: GUIDED=1; STAGE=prod)
 #   make local-aws    the whole pipeline against moto's S3, SQS and DynamoDB on loopback
@@ -23,7 +24,7 @@ CFN_LINT_VERSION := 1.58.0
 SAM_TRANSLATOR_VERSION := 1.115.0
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup build deploy check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup quality build deploy check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -35,6 +36,10 @@ test: test-setup
 	$(CARGO) test --workspace --no-fail-fast
 
 test-setup: $(TEST_TOOLS)
+
+# A table per corpus (cases run, passed, not applicable, score); fails below the floors.
+quality:
+	$(CARGO) test --quiet -p pantau --test quality -- --include-ignored --nocapture
 
 $(TEST_TOOLS):
 	python3 -m venv $(VENV)

@@ -4,6 +4,7 @@
 //! invented guid would give the same entry a new identity on every fetch) and our own date
 //! reader, which tells a stated zone from an assumed one and keeps the date as written.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
@@ -11,7 +12,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 use feed_rs::model::{Entry, Feed, Text};
 
-use super::date::parse_date;
+use super::date::parse_date_at;
 use super::text::{HtmlText, html_extract, inline_text, normalize_title, plain_text, summarize};
 use super::url::{canonical_url, resolve};
 use super::{
@@ -31,24 +32,37 @@ type DatesSeen = Arc<Mutex<HashMap<DateTime<Utc>, (String, TimeBasis)>>>;
 
 pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>, ParseError> {
     let dates_seen: DatesSeen = Arc::default();
-    let recorder = Arc::clone(&dates_seen);
-    let parser = feed_rs::parser::Builder::new()
-        .base_uri(Some(&input.meta.final_url))
-        .id_generator(|_links, _title, _base| String::new())
-        .sanitize_content(false)
-        .timestamp_parser(move |raw| {
-            let date = parse_date(raw, zone)?;
-            if let Ok(mut seen) = recorder.lock() {
-                seen.entry(date.at)
-                    .or_insert_with(|| (raw.trim().to_owned(), date.basis.clone()));
-            }
-            Some(date.at)
+    let fetched_at = input.meta.fetched_at;
+    // A feed-rs parser is good for one document (a second parse after a failure panics).
+    let new_parser = || {
+        let recorder = Arc::clone(&dates_seen);
+        feed_rs::parser::Builder::new()
+            .base_uri(Some(&input.meta.final_url))
+            .id_generator(|_links, _title, _base| String::new())
+            .sanitize_content(false)
+            .timestamp_parser(move |raw| {
+                let date = parse_date_at(raw, zone, fetched_at)?;
+                if let Ok(mut seen) = recorder.lock() {
+                    seen.entry(date.at)
+                        .or_insert_with(|| (raw.trim().to_owned(), date.basis.clone()));
+                }
+                Some(date.at)
+            })
+            .build()
+    };
+    let body = readable_body(input.body, input.meta.content_type.as_deref());
+    // XML that is not quite well-formed gets one more chance, repaired the way the usual
+    // breakage asks (see `repair_xml`); the first error is the one reported.
+    let feed = new_parser()
+        .parse(&body[..])
+        .or_else(|first| match repair_xml(&body) {
+            Some(repaired) => new_parser().parse(&repaired[..]).map_err(|_| first),
+            None => Err(first),
         })
-        .build();
-    let feed = parser.parse(input.body).map_err(|e| ParseError::NotAFeed {
-        raw_key: input.raw_key.to_owned(),
-        reason: e.to_string(),
-    })?;
+        .map_err(|e| ParseError::NotAFeed {
+            raw_key: input.raw_key.to_owned(),
+            reason: e.to_string(),
+        })?;
     let dates_seen = dates_seen.lock().map(|d| d.clone()).unwrap_or_default();
 
     let mut items = Vec::with_capacity(feed.entries.len());
@@ -63,6 +77,534 @@ pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>,
         }
     }
     Ok(items)
+}
+
+/// The body as feed-rs can read it: UTF-16 transcoded to UTF-8 (feed-rs's XML reader panics
+/// on it); the HTTP charset declared in the document when the document does not say; Atom 0.3 presented as Atom 1.0 (feed-rs knows only the 1.0 namespace; the
+/// elements we read are the same but for the dates' names); Atom text types that feed-rs
+/// refuses mapped onto the ones it reads.
+pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, [u8]> {
+    let mut body = Cow::Borrowed(body);
+    if let Some(utf8) = utf16_to_utf8(&body) {
+        body = Cow::Owned(utf8);
+    } else if let Some(declared) = declare_http_charset(&body, content_type) {
+        body = Cow::Owned(declared);
+    }
+    const ATOM_03: &[u8] = b"http://purl.org/atom/ns#";
+    const ATOM_10: &[u8] = b"http://www.w3.org/2005/Atom";
+    let head = &body[..body.len().min(4096)];
+    let contains = |needle: &[u8]| head.windows(needle.len()).any(|w| w == needle);
+    let atom_03 = contains(ATOM_03);
+    let atom = atom_03 || contains(ATOM_10);
+    if atom_03 {
+        let mut bytes = body.into_owned();
+        for (from, to) in [
+            (
+                &b"http://purl.org/atom/ns#"[..],
+                &b"http://www.w3.org/2005/Atom"[..],
+            ),
+            (b"<issued>", b"<published>"),
+            (b"</issued>", b"</published>"),
+            (b"<modified>", b"<updated>"),
+            (b"</modified>", b"</updated>"),
+        ] {
+            bytes = replace_bytes(&bytes, from, to);
+        }
+        // `created` is the publication date when there is no `issued`.
+        if !bytes.windows(11).any(|w| w == b"<published>") {
+            bytes = replace_bytes(&bytes, b"<created>", b"<published>");
+            bytes = replace_bytes(&bytes, b"</created>", b"</published>");
+        }
+        body = Cow::Owned(bytes);
+    }
+    if atom {
+        body = Cow::Owned(atom_text_types(&body));
+    }
+    if let Some(fixed) = rss_with_known_version(&body) {
+        body = Cow::Owned(fixed);
+    }
+    if let Some(fixed) = rss_item_alternatives(&body) {
+        body = Cow::Owned(fixed);
+    }
+    if let Some(fixed) = rdf_items_with_links(&body) {
+        body = Cow::Owned(fixed);
+    }
+    // Namespaces of early RSS that feed-rs does not know, for the ones it does.
+    for (old, new) in [
+        (
+            &b" xmlns=\"http://backend.userland.com/rss2\""[..],
+            &b""[..],
+        ),
+        (b" xmlns=\"http://backend.userland.com/rss\"", b""),
+        (
+            b"http://my.netscape.com/rdf/simple/0.9/",
+            b"http://purl.org/rss/1.0/",
+        ),
+    ] {
+        let head = &body[..body.len().min(4096)];
+        if head.windows(old.len()).any(|w| w == old) {
+            body = Cow::Owned(replace_bytes(&body, old, new));
+        }
+    }
+    body
+}
+
+/// feed-rs reads `<rss>` only with version 2.0, 0.91 or 0.92 stated; an `<rss>` without a
+/// version, or with another (0.93, 0.94, 2.0.1), is read as 2.0, as other readers do.
+fn rss_with_known_version(body: &[u8]) -> Option<Vec<u8>> {
+    let head = &body[..body.len().min(4096)];
+    let start = head
+        .windows(5)
+        .position(|w| w[..4] == *b"<rss" && matches!(w[4], b' ' | b'\t' | b'\r' | b'\n' | b'>'))?;
+    let tag_end = start + head[start..].iter().position(|b| *b == b'>')?;
+    let tag = &body[start..tag_end];
+    let version = tag
+        .windows(8)
+        .position(|w| w == b"version=")
+        .and_then(|at| {
+            let quote = *tag.get(at + 8)?;
+            let value_start = at + 9;
+            let value_len = tag[value_start..].iter().position(|b| *b == quote)?;
+            Some((
+                at,
+                &tag[value_start..value_start + value_len],
+                value_start + value_len + 1,
+            ))
+        });
+    let new_tag = match version {
+        Some((_, b"2.0" | b"0.91" | b"0.92" | b"", _)) => return None,
+        Some((at, _, end)) => [&tag[..at], b"version=\"2.0\"", &tag[end..]].concat(),
+        None => [&b"<rss version=\"2.0\""[..], &tag[4..]].concat(),
+    };
+    Some([&body[..start], &new_tag[..], &body[tag_end..]].concat())
+}
+
+/// Where an element starts, where its content starts and ends, and where it ends:
+/// `<name ...>content</name>`. None when it is absent or self-closing.
+fn element_span(block: &[u8], name: &[u8]) -> Option<(usize, usize, usize, usize)> {
+    let open = [&b"<"[..], name].concat();
+    let close = [&b"</"[..], name, b">"].concat();
+    let find_from = |from: usize, needle: &[u8]| {
+        block
+            .get(from..)?
+            .windows(needle.len())
+            .position(|w| w == needle)
+            .map(|p| p + from)
+    };
+    let mut from = 0;
+    let start = loop {
+        let at = find_from(from, &open)?;
+        let next = block.get(at + open.len()).copied();
+        if matches!(next, Some(b' ' | b'>' | b'\t' | b'\r' | b'\n')) {
+            break at;
+        }
+        from = at + 1;
+    };
+    let tag_end = find_from(start, b">")?;
+    if block[tag_end - 1] == b'/' {
+        return None;
+    }
+    let inner_end = find_from(tag_end + 1, &close)?;
+    Some((start, tag_end + 1, inner_end, inner_end + close.len()))
+}
+
+/// Whether `at` is outside every CDATA section (markup inside one is only text).
+fn outside_cdata(block: &[u8], at: usize) -> bool {
+    let before = &block[..at];
+    let count = |needle: &[u8]| {
+        before
+            .windows(needle.len())
+            .filter(|w| *w == needle)
+            .count()
+    };
+    count(b"<![CDATA[") == count(b"]]>")
+}
+
+/// Markup written raw inside an element that feed-rs reads as text, in a CDATA section so
+/// it arrives whole; None when there is no raw markup (or a CDATA already).
+fn as_cdata(inner: &[u8]) -> Option<Vec<u8>> {
+    let has = |needle: &[u8]| inner.windows(needle.len()).any(|w| w == needle);
+    if !inner.contains(&b'<') || has(b"<![CDATA[") || has(b"]]>") {
+        return None;
+    }
+    Some([&b"<![CDATA["[..], inner, b"]]>"].concat())
+}
+
+/// RSS items as feedparser reads them and feed-rs does not: the full text in `<body>`
+/// (XHTML), `<xhtml:body>`, `<fullitem>` or a stray `<summary>` becomes `content:encoded`;
+/// `dc:description` or `itunes:summary` stands for a missing `<description>`, `dc:title` or
+/// `media:title` for a missing `<title>`, `dc:author` or `itunes:author` for `dc:creator`,
+/// `dcterms:issued` (or `created`, `modified`) for a missing date; every `dc:subject` and
+/// `media:category` is a category; raw markup in a description is kept whole. Only in `<rss>` documents.
+fn rss_item_alternatives(body: &[u8]) -> Option<Vec<u8>> {
+    let head = &body[..body.len().min(4096)];
+    head.windows(4).position(|w| w == b"<rss")?;
+    let has = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+    let mut out = Vec::with_capacity(body.len());
+    let mut changed = false;
+    let mut rest = body;
+    while let Some((start, _, _, end)) = element_span(rest, b"item") {
+        out.extend_from_slice(&rest[..start]);
+        let mut item = rest[start..end].to_vec();
+        if !has(&item, b"content:encoded") {
+            for name in [&b"xhtml:body"[..], b"body", b"fullitem", b"summary"] {
+                if let Some((s, i, e, end)) = element_span(&item, name)
+                    && outside_cdata(&item, s)
+                {
+                    let inner = &item[i..e];
+                    let inner = as_cdata(inner).unwrap_or_else(|| inner.to_vec());
+                    let content = [
+                        &b"<content:encoded xmlns:content=\"http://purl.org/rss/1.0/modules/content/\">"[..],
+                        &inner,
+                        b"</content:encoded>",
+                    ]
+                    .concat();
+                    item = [&item[..s], &content, &item[end..]].concat();
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        for (wanted, stand_ins) in [
+            (
+                &b"description"[..],
+                &[&b"dc:description"[..], b"itunes:summary"][..],
+            ),
+            (b"title", &[b"dc:title", b"media:title"]),
+            (b"dc:creator", &[b"dc:author", b"itunes:author"]),
+            (
+                b"pubDate",
+                &[b"dcterms:issued", b"dcterms:created", b"dcterms:modified"],
+            ),
+        ] {
+            let dated = wanted == b"pubDate" && element_span(&item, b"dc:date").is_some();
+            if dated || element_span(&item, wanted).is_some() {
+                continue;
+            }
+            for stand_in in stand_ins {
+                if let Some((s, i, e, end)) = element_span(&item, stand_in)
+                    && outside_cdata(&item, s)
+                {
+                    let renamed =
+                        [&b"<"[..], wanted, b">", &item[i..e], b"</", wanted, b">"].concat();
+                    item = [&item[..s], &renamed, &item[end..]].concat();
+                    changed = true;
+                    break;
+                }
+            }
+        }
+        // Every `dc:subject` and `media:category` is a category.
+        for name in [&b"dc:subject"[..], b"media:category"] {
+            while let Some((s, i, e, end)) = element_span(&item, name)
+                && outside_cdata(&item, s)
+            {
+                let renamed = [&b"<category>"[..], &item[i..e], b"</category>"].concat();
+                item = [&item[..s], &renamed, &item[end..]].concat();
+                changed = true;
+            }
+        }
+        if let Some((_, i, e, _)) = element_span(&item, b"description")
+            && let Some(wrapped) = as_cdata(&item[i..e])
+        {
+            item = [&item[..i], &wrapped, &item[e..]].concat();
+            changed = true;
+        }
+        out.extend_from_slice(&item);
+        rest = &rest[end..];
+    }
+    out.extend_from_slice(rest);
+    changed.then_some(out)
+}
+
+/// feed-rs drops an RSS 1.0 item without a `<link>`; its `rdf:about` is the same address
+/// (RSS 1.0 says so), so it becomes the link.
+fn rdf_items_with_links(body: &[u8]) -> Option<Vec<u8>> {
+    const RDF: &[u8] = b"http://www.w3.org/1999/02/22-rdf-syntax-ns#";
+    let find =
+        |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).position(|w| w == needle);
+    find(&body[..body.len().min(4096)], RDF)?;
+    let mut out = Vec::with_capacity(body.len());
+    let mut changed = false;
+    let mut rest = body;
+    while let Some(start) = find(rest, b"<item ") {
+        let tag_len = rest[start..].iter().position(|b| *b == b'>')? + 1;
+        let tag = &rest[start..start + tag_len];
+        let item_len = find(&rest[start..], b"</item>").unwrap_or(rest.len() - start);
+        let has_link = find(&rest[start..start + item_len], b"<link").is_some();
+        out.extend_from_slice(&rest[..start + tag_len]);
+        if !has_link && let Some(about) = find(tag, b"rdf:about=") {
+            let quote = *tag.get(about + 10)?;
+            let value = &tag[about + 11..];
+            let value = &value[..value.iter().position(|b| *b == quote)?];
+            out.extend_from_slice(b"<link>");
+            out.extend_from_slice(value);
+            out.extend_from_slice(b"</link>");
+            changed = true;
+        }
+        rest = &rest[start + tag_len..];
+    }
+    out.extend_from_slice(rest);
+    changed.then_some(out)
+}
+
+/// The usual ways a feed fails to be XML, mended: a bare `&` (an unescaped query string)
+/// becomes `&amp;`, `&#X41;` becomes `&#x41;`, and a last closing tag cut short gets its
+/// `>`. None when there was nothing to mend.
+fn repair_xml(body: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::with_capacity(body.len() + 64);
+    let mut i = 0;
+    while i < body.len() {
+        let rest = &body[i..];
+        if rest[0] != b'&' {
+            out.push(rest[0]);
+            i += 1;
+            continue;
+        }
+        let reference_len = rest.iter().take(40).position(|b| *b == b';');
+        let reference = reference_len.map(|len| &rest[1..len]);
+        match reference {
+            Some([b'#', b'X', digits @ ..])
+                if !digits.is_empty() && digits.iter().all(u8::is_ascii_hexdigit) =>
+            {
+                out.extend_from_slice(b"&#x");
+                i += 3;
+            }
+            Some(name) if is_reference(name) => {
+                out.push(b'&');
+                i += 1;
+            }
+            _ => {
+                out.extend_from_slice(b"&amp;");
+                i += 1;
+            }
+        }
+    }
+    let trimmed_len = out.trim_ascii_end().len();
+    let tail_start = out[..trimmed_len].iter().rposition(|b| *b == b'<');
+    if let Some(start) = tail_start
+        && out[start..trimmed_len].starts_with(b"</")
+        && !out[start..trimmed_len].contains(&b'>')
+    {
+        out.truncate(trimmed_len);
+        out.push(b'>');
+    }
+    (out != body).then_some(out)
+}
+
+/// `#65`, `#x41` or a name: what may stand between `&` and `;`.
+fn is_reference(name: &[u8]) -> bool {
+    match name {
+        [b'#', b'x', hex @ ..] => !hex.is_empty() && hex.iter().all(u8::is_ascii_hexdigit),
+        [b'#', digits @ ..] => !digits.is_empty() && digits.iter().all(u8::is_ascii_digit),
+        [first, rest @ ..] => {
+            first.is_ascii_alphabetic()
+                && rest
+                    .iter()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+        }
+        [] => false,
+    }
+}
+
+/// Every `from` in `haystack` replaced by `to`, on bytes (the body may be in any encoding).
+fn replace_bytes(haystack: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(haystack.len());
+    let mut i = 0;
+    while i < haystack.len() {
+        if !from.is_empty() && haystack[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(haystack[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// feed-rs rejects a whole feed over one text construct whose `type` is a MIME type (Atom
+/// 0.3 wrote them so) or empty: those become the three types Atom 1.0 names. Only in the
+/// start tags of text constructs, and not where a `src` makes the type a real MIME type.
+/// Base64 text (Atom 0.3's `mode="base64"`, Atom 1.0's `application/octet-stream`) is
+/// decoded in place, as feed-rs would otherwise hand us the encoded letters.
+fn atom_text_types(body: &[u8]) -> Vec<u8> {
+    const TEXT_CONSTRUCTS: &[&[u8]] = &[
+        b"title",
+        b"summary",
+        b"content",
+        b"subtitle",
+        b"rights",
+        b"tagline",
+        b"copyright",
+        b"info",
+    ];
+    const TYPES: &[(&[u8], &[u8])] = &[
+        (b"text/plain", b"text"),
+        (b"", b"text"),
+        (b"application/octet-stream", b"html"),
+        (b"application/xhtml+xml", b"xhtml"),
+    ];
+    let has = |haystack: &[u8], needle: &[u8]| haystack.windows(needle.len()).any(|w| w == needle);
+    let mut out = Vec::with_capacity(body.len());
+    let mut i = 0;
+    while i < body.len() {
+        let rest = &body[i..];
+        if rest[0] != b'<' {
+            out.push(rest[0]);
+            i += 1;
+            continue;
+        }
+        let name_len = rest
+            .iter()
+            .skip(1)
+            .position(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'>' | b'/'))
+            .map_or(0, |n| n + 1);
+        let name = rest.get(1..name_len).unwrap_or_default();
+        let local = name.rsplit(|b| *b == b':').next().unwrap_or_default();
+        let tag_len = rest.iter().position(|b| *b == b'>');
+        let Some(tag_len) = tag_len.filter(|t| *t >= name_len && TEXT_CONSTRUCTS.contains(&local))
+        else {
+            out.push(rest[0]);
+            i += 1;
+            continue;
+        };
+        let mut attributes = rest[name_len..tag_len].to_vec();
+        let self_closing = attributes.trim_ascii_end().ends_with(b"/");
+        if self_closing || has(&attributes, b"src=") {
+            out.extend_from_slice(&rest[..tag_len]);
+            i += tag_len;
+            continue;
+        }
+        let base64 = has(&attributes, b"base64") || has(&attributes, b"octet-stream");
+        let close = [&b"</"[..], name, b">"].concat();
+        let inner_len = body[i + tag_len..]
+            .windows(close.len())
+            .position(|w| w == close.as_slice());
+        // Markup inside a text construct that does not say its type (invalid, but written):
+        // read as XHTML rather than losing everything after the first tag.
+        if !has(&attributes, b"type=")
+            && !base64
+            && let Some(len) = inner_len
+        {
+            let inner = &body[i + tag_len + 1..i + tag_len + len];
+            if inner.contains(&b'<') && !has(inner, b"<![CDATA[") {
+                attributes.extend_from_slice(b" type=\"xhtml\"");
+            }
+        }
+        for quote in [b'"', b'\''] {
+            for (from, to) in TYPES {
+                let pattern = [&b"type="[..], &[quote], from, &[quote]].concat();
+                let replacement = [&b"type="[..], &[quote], to, &[quote]].concat();
+                attributes = replace_bytes(&attributes, &pattern, &replacement);
+            }
+        }
+        out.extend_from_slice(&rest[..name_len]);
+        out.extend_from_slice(&attributes);
+        out.push(b'>');
+        i += tag_len + 1;
+        if base64 {
+            let inner = &body[i..];
+            if let Some(len) = inner
+                .windows(close.len())
+                .position(|w| w == close.as_slice())
+                && let Some(decoded) = decode_base64_text(&inner[..len])
+            {
+                out.extend_from_slice(&escape_xml_text(&decoded));
+                i += len;
+            }
+        }
+    }
+    out
+}
+
+/// Base64 (whitespace allowed) that decodes to UTF-8 text.
+fn decode_base64_text(encoded: &[u8]) -> Option<String> {
+    use base64::Engine;
+    let compact: Vec<u8> = encoded
+        .iter()
+        .copied()
+        .filter(|b| !b.is_ascii_whitespace())
+        .collect();
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(compact)
+        .ok()?;
+    String::from_utf8(bytes).ok()
+}
+
+fn escape_xml_text(text: &str) -> Vec<u8> {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .into_bytes()
+}
+
+/// An XML declaration naming the HTTP `Content-Type` charset, for a document without one
+/// whose charset is not UTF-8 (the XML reader then decodes it); None otherwise.
+fn declare_http_charset(body: &[u8], content_type: Option<&str>) -> Option<Vec<u8>> {
+    let charset = content_type?
+        .split(';')
+        .filter_map(|p| p.trim().split_once('='))
+        .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))?
+        .1
+        .trim()
+        .trim_matches(['"', '\''])
+        .to_ascii_lowercase();
+    let plausible = !charset.is_empty()
+        && charset
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b':'));
+    if !plausible || matches!(charset.as_str(), "utf-8" | "utf8" | "us-ascii" | "ascii") {
+        return None;
+    }
+    let start = body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    if body[start..].starts_with(b"<?xml") || body.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        return None;
+    }
+    let declaration = format!("<?xml version=\"1.0\" encoding=\"{charset}\"?>");
+    Some([declaration.as_bytes(), &body[start..]].concat())
+}
+
+/// A UTF-16 document (by its byte-order mark, or by `<?` written in UTF-16) as UTF-8, with
+/// its XML declaration saying so; None when it is not UTF-16.
+fn utf16_to_utf8(body: &[u8]) -> Option<Vec<u8>> {
+    let (big_endian, start) = match body {
+        [0xFE, 0xFF, ..] => (true, 2),
+        [0xFF, 0xFE, ..] => (false, 2),
+        [0x00, b'<', 0x00, b'?', ..] => (true, 0),
+        [b'<', 0x00, b'?', 0x00, ..] => (false, 0),
+        _ => return None,
+    };
+    let units = body[start..].chunks_exact(2).map(|pair| {
+        let pair = [pair[0], pair[1]];
+        if big_endian {
+            u16::from_be_bytes(pair)
+        } else {
+            u16::from_le_bytes(pair)
+        }
+    });
+    let text: String = char::decode_utf16(units)
+        .map(|c| c.unwrap_or(char::REPLACEMENT_CHARACTER))
+        .collect();
+    // The declaration still names UTF-16; the bytes are UTF-8 now.
+    let text = match (text.find("<?xml"), text.find("?>")) {
+        (Some(0), Some(end)) => {
+            let declaration = &text[..end];
+            let fixed = declaration.find("encoding=").and_then(|at| {
+                let rest = &declaration[at + "encoding=".len()..];
+                let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+                let value_len = rest[1..].find(quote)?;
+                let after = &rest[1 + value_len + 1..];
+                Some(format!("{}encoding=\"utf-8\"{after}", &declaration[..at]))
+            });
+            let fixed = fixed.unwrap_or_else(|| declaration.to_owned());
+            format!("{fixed}{}", &text[end..])
+        }
+        _ => text,
+    };
+    Some(text.into_bytes())
 }
 
 fn entry_item(
@@ -151,6 +693,11 @@ fn entry_item(
             .or(person.email.as_deref())
             .map(normalize_title)
             .unwrap_or_default();
+        // `(Name)` alone, what is left of `email (Name)` without the email.
+        let name = match name.strip_prefix('(').and_then(|n| n.strip_suffix(')')) {
+            Some(inner) if !inner.contains(['(', ')']) => inner.trim().to_owned(),
+            _ => name,
+        };
         push_unique(&mut item.authors, name);
     }
     for category in &entry.categories {
@@ -475,6 +1022,175 @@ mod tests {
             run("<html></html>", &meta),
             Err(ParseError::NotAFeed { .. })
         ));
+    }
+
+    #[test]
+    fn utf16_feeds_are_read_whatever_their_byte_order() {
+        let xml = "<?xml version=\"1.0\" encoding=\"utf-16\"?><rss version=\"2.0\"><channel>\
+                   <title>t</title><item><title>Berita \u{e9}</title><link>https://example.org/1</link>\
+                   </item></channel></rss>";
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let units: Vec<u16> = xml.encode_utf16().collect();
+        let big_endian_bom: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain(units.iter().flat_map(|u| u.to_be_bytes()))
+            .collect();
+        let little_endian_no_bom: Vec<u8> = units.iter().flat_map(|u| u.to_le_bytes()).collect();
+        for body in [big_endian_bom, little_endian_no_bom] {
+            let items = parse_any(&ParseInput {
+                body: &body,
+                meta: &meta,
+                raw_key: "raw/k.xml",
+                time_zone: "UTC",
+                source_language: None,
+            })
+            .unwrap();
+            assert_eq!(items.len(), 1);
+            assert_eq!(items[0].title, "Berita \u{e9}");
+        }
+    }
+
+    #[test]
+    fn atom_03_and_old_rss_read_like_their_successors() {
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let atom03 = r#"<feed version="0.3" xmlns="http://purl.org/atom/ns#"><entry>
+            <title type="text/plain">Judul</title>
+            <link rel="alternate" type="text/html" href="https://example.org/a"/>
+            <issued>2004-01-01T19:48:21Z</issued>
+            <summary type="application/xhtml+xml" mode="xml"><div xmlns="http://www.w3.org/1999/xhtml"><b>Isi</b></div></summary>
+            <content mode="base64" type="text/html">PGI+VGVrczwvYj4gbGVuZ2thcA==</content>
+            </entry></feed>"#;
+        let items = run(atom03, &meta).unwrap();
+        assert_eq!(items.len(), 1);
+        assert_eq!(items[0].title, "Judul");
+        assert_eq!(items[0].url.as_deref(), Some("https://example.org/a"));
+        assert_eq!(items[0].published_at, utc("2004-01-01T19:48:21Z"));
+        assert_eq!(items[0].summary.as_deref(), Some("Isi"));
+        assert_eq!(items[0].body.as_deref(), Some("Teks lengkap"));
+
+        for rss in [
+            "<rss><channel><item><title>Tanpa versi</title></item></channel></rss>",
+            "<rss version=\"0.94\"><channel><item><title>Tanpa versi</title></item></channel></rss>",
+            "<rss version=\"2.0\" xmlns=\"http://backend.userland.com/rss2\"><channel><item>\
+             <title>Tanpa versi</title></item></channel></rss>",
+        ] {
+            let items = run(rss, &meta).unwrap();
+            assert_eq!(items.len(), 1, "{rss}");
+            assert_eq!(items[0].title, "Tanpa versi");
+        }
+
+        let rdf = r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+            <channel rdf:about="https://example.org/"><title>c</title></channel>
+            <item rdf:about="https://example.org/1"><title>Tanpa tautan</title></item>
+            <item rdf:about="https://example.org/2"><title>Dengan</title><link>https://example.org/two</link></item>
+            </rdf:RDF>"#;
+        let items = run(rdf, &meta).unwrap();
+        assert_eq!(items.len(), 2);
+        assert_eq!(items[0].url.as_deref(), Some("https://example.org/1"));
+        assert_eq!(items[1].url.as_deref(), Some("https://example.org/two"));
+    }
+
+    #[test]
+    fn atom_fixes_leave_empty_and_typed_elements_alone() {
+        let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title/>
+            <entry><title/><summary/><link href="https://example.org/1"/></entry>
+            <entry><title>Naked <b>markup</b></title><link href="https://example.org/2"/>
+            <content type="text/plain" src="https://example.org/2.txt"/></entry>
+            <entry><title type="html">&lt;i&gt;Escaped&lt;/i&gt; &amp; fine</title>
+            <link href="https://example.org/3?a=1&amp;b=2"/></entry></feed>"#;
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let items = run(atom, &meta).unwrap();
+        assert_eq!(items.len(), 3);
+        assert_eq!(items[0].title, "");
+        assert_eq!(items[0].url.as_deref(), Some("https://example.org/1"));
+        assert_eq!(items[1].title, "Naked markup");
+        assert_eq!(items[2].title, "Escaped & fine");
+        assert_eq!(
+            items[2].url.as_deref(),
+            Some("https://example.org/3?a=1&b=2")
+        );
+    }
+
+    #[test]
+    fn near_xml_is_repaired_on_a_second_try() {
+        let broken = "<rss version=\"2.0\"><channel><item><title>AT&T &#X41;</title>\
+                      <link>https://example.org/?a=1&b=2</link></item></channel></rss";
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let items = run(broken, &meta).unwrap();
+        assert_eq!(items[0].title, "AT&T A");
+        assert_eq!(
+            items[0].url.as_deref(),
+            Some("https://example.org/?a=1&b=2")
+        );
+        // Windows-1252 named by HTTP only.
+        let body = b"<rss version=\"2.0\"><channel><item><title>Caf\xe9 \x93x\x94</title>\
+                     </item></channel></rss>";
+        let mut meta = meta;
+        meta.content_type = Some("text/xml; charset=windows-1252".into());
+        let items = parse_any(&ParseInput {
+            body,
+            meta: &meta,
+            raw_key: "raw/k.xml",
+            time_zone: "UTC",
+            source_language: None,
+        })
+        .unwrap();
+        assert_eq!(items[0].title, "Caf\u{e9} \u{201c}x\u{201d}");
+    }
+
+    #[test]
+    fn rss_items_take_what_feedparser_reads_in_other_elements() {
+        let rss = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+              xmlns:media="http://search.yahoo.com/mrss/"><channel>
+            <item><dc:title>Dari DC</dc:title><link>https://example.org/1</link>
+              <body xmlns="http://www.w3.org/1999/xhtml"><p>Isi <b>lengkap</b></p></body></item>
+            <item><media:title>Dari media</media:title><link>https://example.org/2</link>
+              <dc:description>Ringkasan DC</dc:description>
+              <fullitem>&lt;p&gt;Teks penuh&lt;/p&gt;</fullitem></item>
+            <item><title>Mentah</title><link>https://example.org/3</link>
+              <description><p>Markup <i>mentah</i></p></description></item>
+            <item><title>CDATA</title><link>https://example.org/4</link>
+              <description><![CDATA[<html><body>Dalam CDATA</body></html>]]></description></item>
+            </channel></rss>"#;
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let items = run(rss, &meta).unwrap();
+        assert_eq!(items.len(), 4);
+        assert_eq!(items[0].title, "Dari DC");
+        assert_eq!(items[0].body.as_deref(), Some("Isi lengkap"));
+        assert_eq!(items[1].title, "Dari media");
+        assert_eq!(items[1].summary.as_deref(), Some("Ringkasan DC"));
+        assert_eq!(items[1].body.as_deref(), Some("Teks penuh"));
+        assert_eq!(items[2].body.as_deref(), Some("Markup mentah"));
+        assert_eq!(items[3].body.as_deref(), Some("Dalam CDATA"));
+
+        let rss = r#"<rss version="2.0" xmlns:dc="http://purl.org/dc/elements/1.1/"
+              xmlns:dcterms="http://purl.org/dc/terms/"><channel>
+            <item><title>x</title><dc:subject>Politik</dc:subject><dc:subject>Asia</dc:subject>
+              <dc:author>Redaksi</dc:author><dcterms:issued>2025-01-02T03:04:05Z</dcterms:issued>
+              <author>(Meja Dunia)</author></item></channel></rss>"#;
+        let items = run(rss, &meta).unwrap();
+        assert_eq!(items[0].categories, ["Politik", "Asia"]);
+        assert!(
+            items[0].authors.contains(&"Redaksi".to_owned()),
+            "{:?}",
+            items[0].authors
+        );
+        assert!(
+            items[0].authors.contains(&"Meja Dunia".to_owned()),
+            "{:?}",
+            items[0].authors
+        );
+        assert_eq!(items[0].published_at, utc("2025-01-02T03:04:05Z"));
+    }
+
+    #[test]
+    fn relative_dates_in_feeds_count_from_the_fetch() {
+        let rss = "<rss version=\"2.0\"><channel><item><title>x</title>\
+                   <pubDate>2 jam lalu</pubDate></item></channel></rss>";
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
+        let items = run(rss, &meta).unwrap();
+        assert_eq!(items[0].published_at, utc("2025-01-31T22:00:00Z"));
+        assert_eq!(items[0].published_raw.as_deref(), Some("2 jam lalu"));
     }
 
     #[test]

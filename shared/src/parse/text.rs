@@ -3,10 +3,11 @@
 
 use scraper::{Html, Node};
 
-/// Elements whose content a reader never sees.
+/// Elements whose content a reader never sees. (An `<object>`'s content is its fallback,
+/// which is what a reader sees now that plugins are gone: it stays.)
 const HIDDEN: &[&str] = &[
-    "script", "style", "noscript", "template", "head", "title", "svg", "math", "iframe", "object",
-    "embed", "canvas", "select", "button",
+    "script", "style", "noscript", "template", "head", "title", "svg", "math", "iframe", "embed",
+    "canvas", "select", "button",
 ];
 
 /// Elements that end a line, not a paragraph.
@@ -173,7 +174,12 @@ pub fn collapse_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for word in text
         .split(is_space)
-        .map(|w| w.replace(INVISIBLE, ""))
+        .map(|w| {
+            w.chars()
+                .filter(|c| !INVISIBLE.contains(c))
+                .map(demoronize)
+                .collect::<String>()
+        })
         .filter(|w| !w.is_empty())
     {
         if !out.is_empty() {
@@ -204,6 +210,22 @@ pub fn summarize(text: &str, max_chars: usize) -> String {
     format!("{}…", head.trim_end_matches([',', ';', ':', ' ', '-']))
 }
 
+/// A C1 control character (U+0080–U+009F) as the Windows-1252 character it almost always
+/// is: text once in Windows-1252, decoded as Latin-1 somewhere upstream ("don\u{92}t").
+pub fn demoronize(c: char) -> char {
+    const CP1252: [char; 32] = [
+        '\u{20ac}', '\u{81}', '\u{201a}', '\u{192}', '\u{201e}', '\u{2026}', '\u{2020}',
+        '\u{2021}', '\u{2c6}', '\u{2030}', '\u{160}', '\u{2039}', '\u{152}', '\u{8d}', '\u{17d}',
+        '\u{8f}', '\u{90}', '\u{2018}', '\u{2019}', '\u{201c}', '\u{201d}', '\u{2022}', '\u{2013}',
+        '\u{2014}', '\u{2dc}', '\u{2122}', '\u{161}', '\u{203a}', '\u{153}', '\u{9d}', '\u{17e}',
+        '\u{178}',
+    ];
+    match c {
+        '\u{80}'..='\u{9f}' => CP1252[c as usize - 0x80],
+        _ => c,
+    }
+}
+
 fn is_space(c: char) -> bool {
     c.is_whitespace()
 }
@@ -229,6 +251,7 @@ impl TextBuilder {
             } else if INVISIBLE.contains(&c) {
                 continue;
             } else {
+                let c = demoronize(c);
                 if !self.out.is_empty() {
                     match self.pending_break {
                         0 if self.pending_space => self.out.push(' '),
@@ -347,6 +370,19 @@ mod tests {
             inline_text("<b>Kunjungan</b>\n<i>Menlu</i>"),
             "Kunjungan Menlu"
         );
+    }
+
+    #[test]
+    fn c1_controls_are_read_as_windows_1252() {
+        assert_eq!(
+            html_to_text("<p>don\u{92}t \u{93}x\u{94}</p>"),
+            "don\u{2019}t \u{201c}x\u{201d}"
+        );
+        assert_eq!(
+            normalize_title("Rp\u{a0}5\u{96}10 \u{80}"),
+            "Rp 5\u{2013}10 \u{20ac}"
+        );
+        assert_eq!(plain_text("caf\u{e9}"), "caf\u{e9}");
     }
 
     #[test]
