@@ -177,6 +177,7 @@ pub const TAXONOMY: &[TagDef] = &[
             "extreme heat",
             "heatstroke",
             "heat stroke",
+            "heat warning*",
         ],
     },
     // Conflict and unrest.
@@ -497,7 +498,7 @@ pub const TAXONOMY: &[TagDef] = &[
             "korban meninggal",
         ],
         terms_en: &[
-            "remains",
+            "mortal remains",
             "died",
             "killed",
             "death toll",
@@ -532,7 +533,8 @@ pub const TAXONOMY: &[TagDef] = &[
             "sengketa ketenagakerjaan",
             "pendampingan hukum",
             "bantuan hukum",
-            "sidang",
+            "sidang ketenagakerjaan",
+            "sidang pengadilan",
         ],
         terms_en: &[
             "unpaid wage*",
