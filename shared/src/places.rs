@@ -1177,6 +1177,16 @@ fn is_country_code(code: &str) -> bool {
     code.len() == 2 && code.bytes().all(|b| b.is_ascii_alphabetic())
 }
 
+/// The country a single folded word names (`jepang`, `japan`, `japanese`, `malaysians`), when
+/// it is a one-word country name or demonym.
+pub fn country_of_word(word: &str) -> Option<&'static str> {
+    let words = [word.to_owned()];
+    let hits = lexicon().find(&words);
+    let hit = hits.first()?;
+    let (code, kind) = *hit.key;
+    (!code.is_empty() && kind != NameKind::City).then_some(code)
+}
+
 /// Every mission accredited to any of these countries, in registry order, each once.
 pub fn missions_for_countries<'a, S: AsRef<str>>(
     registry: &'a Registry,
