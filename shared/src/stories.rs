@@ -378,7 +378,7 @@ pub fn sentence_hashes(text: &str) -> Vec<u64> {
         .filter(|words| words.len() >= MIN_SENTENCE_WORDS)
         .collect();
     // Longest first; equal lengths in text order, so the choice is stable.
-    sentences.sort_by(|a, b| b.len().cmp(&a.len()));
+    sentences.sort_by_key(|words| std::cmp::Reverse(words.len()));
     let mut hashes = Vec::new();
     for sentence in sentences {
         let hash = stable_hash(&sentence.join(" "));

@@ -23,8 +23,12 @@ fn data_lines(text: &str) -> impl Iterator<Item = Vec<&str>> {
 }
 
 fn load_docs() -> HashMap<String, Doc> {
+    load_docs_from(include_str!("docs.tsv"))
+}
+
+fn load_docs_from(text: &str) -> HashMap<String, Doc> {
     let mut docs = HashMap::new();
-    for fields in data_lines(include_str!("docs.tsv")) {
+    for fields in data_lines(text) {
         assert_eq!(fields.len(), 7, "docs.tsv: {fields:?}");
         let [id, story, source, lang, publication, title, body] = fields[..] else {
             unreachable!()
@@ -42,7 +46,11 @@ fn load_docs() -> HashMap<String, Doc> {
 }
 
 fn load_pairs(docs: &HashMap<String, Doc>) -> Vec<Pair> {
-    data_lines(include_str!("pairs.tsv"))
+    load_pairs_from(include_str!("pairs.tsv"), docs)
+}
+
+fn load_pairs_from(text: &str, docs: &HashMap<String, Doc>) -> Vec<Pair> {
+    data_lines(text)
         .map(|fields| {
             assert_eq!(fields.len(), 4, "pairs.tsv: {fields:?}");
             let pair = Pair {
@@ -91,12 +99,32 @@ fn labeled_pairs_precision_and_recall() {
     let same = pairs.iter().filter(|p| p.same).count();
     assert!(pairs.len() >= 200, "{} pairs", pairs.len());
     assert!(same >= 80 && pairs.len() - same >= 80);
+    let all = evaluate("stories (development set)", &docs, &pairs);
+    assert!(all.precision() >= 0.95, "precision {:.3}", all.precision());
+    assert!(all.recall() >= 0.80, "recall {:.3}", all.recall());
+}
 
+/// The held-out set, written after the rules were tuned and measured once. Its floors were
+/// set before that measurement, lower than the development set's: it is small (14 same-story
+/// pairs) and unseen.
+#[test]
+fn held_out_pairs_precision_and_recall() {
+    let docs = load_docs_from(include_str!("holdout.tsv"));
+    let pairs = load_pairs_from(include_str!("holdout_pairs.tsv"), &docs);
+    let all = evaluate("stories (held-out set)", &docs, &pairs);
+    assert!(all.precision() >= 0.90, "precision {:.3}", all.precision());
+    assert!(all.recall() >= 0.70, "recall {:.3}", all.recall());
+}
+
+/// Runs [`same_story`] over labeled pairs and prints the confusion per kind, each error with
+/// what the rules saw, and the totals.
+fn evaluate(name: &str, docs: &HashMap<String, Doc>, pairs: &[Pair]) -> Counts {
+    let same = pairs.iter().filter(|p| p.same).count();
     let mut all = Counts::default();
     let mut by_kind: BTreeMap<&str, Counts> = BTreeMap::new();
     let mut by_rule: BTreeMap<&str, usize> = BTreeMap::new();
     let mut errors = Vec::new();
-    for pair in &pairs {
+    for pair in pairs {
         let (a, b) = (&docs[&pair.a], &docs[&pair.b]);
         let verdict = same_story(&a.fingerprint, &b.fingerprint);
         assert_eq!(
@@ -149,7 +177,7 @@ fn labeled_pairs_precision_and_recall() {
         }
     }
     println!(
-        "stories: {} pairs ({same} same story, {} different), {} documents",
+        "{name}: {} pairs ({same} same story, {} different), {} documents",
         pairs.len(),
         pairs.len() - same,
         docs.len()
@@ -165,12 +193,11 @@ fn labeled_pairs_precision_and_recall() {
         println!("  {error}");
     }
     println!(
-        "stories: precision {:.3}, recall {:.3}",
+        "{name}: precision {:.3}, recall {:.3}",
         all.precision(),
         all.recall()
     );
-    assert!(all.precision() >= 0.95, "precision {:.3}", all.precision());
-    assert!(all.recall() >= 0.80, "recall {:.3}", all.recall());
+    all
 }
 
 fn rule_name(reason: &LinkReason) -> &'static str {
