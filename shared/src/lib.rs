@@ -10,6 +10,7 @@
 pub mod api;
 pub mod config;
 pub mod dashboard;
+pub mod enrich;
 pub mod events;
 pub mod fetch;
 pub mod keys;
