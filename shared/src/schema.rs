@@ -30,7 +30,8 @@
 //! Nothing is ever written at `HEALTH`/`HEALTH`: the API's health check reads it.
 //!
 //! Item records (both kinds) carry the `NormalizedItem` fields plus `item_id`, `version_at`,
-//! `content_hash`; `CURRENT` adds `versions` (count), `first_seen_at` and `state_tag` (the
+//! `content_hash`, and the version's enrichment (`crate::enrich`): `topics` (tag ids), `crisis`,
+//! `places` (country codes), `accredited_missions` and `enrichment` (the whole, as JSON); `CURRENT` adds `versions` (count), `first_seen_at` and `state_tag` (the
 //! optimistic lock every `CURRENT` write is conditioned on). See `crate::reconcile`.
 //!
 //! Access patterns:
