@@ -224,7 +224,10 @@ mod tests {
         let event = sqs_event([("m".to_string(), body)]);
         assert_eq!(
             objects_in(&event.records[0]).unwrap(),
-            vec![ObjectRef { bucket: "b".into(), key: "raw/a b.json".into() }]
+            vec![ObjectRef {
+                bucket: "b".into(),
+                key: "raw/a b.json".into()
+            }]
         );
         let no_key = sqs_event([("m".to_string(), json!({"Records": [{"s3": {}}]}))]);
         assert!(objects_in(&no_key.records[0]).is_err());

@@ -13,6 +13,18 @@
 //! | processed marker  | `DONE#{stage}#{key}`  | `DONE`                     | (TTL: `expires_at`)                   |                                       |
 //! | API access key    | `APIKEY#{sha256 hex}` | `KEY`                      | `APIKEYS` / `{created_at}#{key_id}`   |                                       |
 //! | API secret        | `SECRET#{name}`       | `SECRET`                   |                                       |                                       |
+//! | story band entry  | `STORY_BAND#{band}#{value}` | `{published}#{item_id}` |                                    |                                       |
+//! | story title entry | `STORY_TITLE#{hash}`  | `{published}#{item_id}`    |                                       |                                       |
+//! | story publication entry | `STORY_PUB#{mission}/{source}/{guid}` | `{published}#{item_id}` |                  |                                       |
+//! | story number entry | `STORY_NUM#{digits}` | `{published}#{item_id}`    |                                       |                                       |
+//! | story sentence entry | `STORY_SENT#{hash}` | `{published}#{item_id}`   |                                       |                                       |
+//! | story name entry  | `STORY_NAME#{name}`   | `{published}#{item_id}`    |                                       |                                       |
+//!
+//! Story entries (see `crate::stories`) are small index records: an item is written under each
+//! of its candidate keys (4 SimHash bands, `{band}` 0–3 and `{value}` 4 hex digits; the first
+//! 16 hex digits of the SHA-256 of its title key; its portal publication; up to 6 numbers; its 4
+//! longest names; its 4 longest sentences), carrying the item's story id, so a new item's
+//! candidates are at most 20 queries.
 //!
 //! `{published}` is RFC 3339 UTC with fixed width (`2025-01-02T03:04:05.000Z`), so byte order is
 //! time order and a mission's items newest-first are one backward query on GSI1.
@@ -20,7 +32,8 @@
 //! Nothing is ever written at `HEALTH`/`HEALTH`: the API's health check reads it.
 //!
 //! Item records (both kinds) carry the `NormalizedItem` fields plus `item_id`, `version_at`,
-//! `content_hash`; `CURRENT` adds `versions` (count), `first_seen_at` and `state_tag` (the
+//! `content_hash`, and the version's enrichment (`crate::enrich`): `topics` (tag ids), `crisis`,
+//! `places` (country codes), `accredited_missions` and `enrichment` (the whole, as JSON); `CURRENT` adds `versions` (count), `first_seen_at` and `state_tag` (the
 //! optimistic lock every `CURRENT` write is conditioned on). See `crate::reconcile`.
 //!
 //! Access patterns:
@@ -37,6 +50,7 @@
 //! | one owner's source states                  | query `MISSION#{owner}`, sk begins_with `SOURCE#`                | reconcile::read |
 //! | every source state                         | query GSI1 `SOURCES`                                             | reconcile::read |
 //! | a mission's last official publication      | query GSI1 `MITEMS#{mission}` backward until the first `official` item | reconcile::read |
+//! | an item's story candidates in a window     | query each of its `STORY_BAND#…`, `STORY_TITLE#…`, `STORY_PUB#…`, `STORY_NUM#…`, `STORY_NAME#…`, `STORY_SENT#…` keys, sk between `{since}` and `{until}$` | (reconcile, next) |
 //! | is the table up                            | get `HEALTH` / `HEALTH`                                          | api |
 //! | is this API key valid (every request)      | get `APIKEY#{sha256 of the key}` / `KEY`                         | api::access |
 //! | every API key (`pantau keys list/revoke`)  | query GSI1 `APIKEYS`                                             | api::access |
@@ -101,6 +115,36 @@ pub const SECRET_SK: &str = "SECRET";
 /// A secret the API generates for itself when none is configured (`cursor-key`).
 pub fn secret_pk(name: &str) -> String {
     format!("SECRET#{name}")
+}
+
+/// `band` is 0..`stories::BANDS`, `value` the band's 16 bits.
+pub fn story_band_pk(band: usize, value: u16) -> String {
+    format!("STORY_BAND#{band}#{value:04x}")
+}
+
+/// `title_hash`: hex prefix of the SHA-256 of a `stories::title_key`.
+pub fn story_title_pk(title_hash: &str) -> String {
+    format!("STORY_TITLE#{title_hash}")
+}
+
+/// `digits`: a number of 3 or more digits from an item's body (`stories::anchors`).
+pub fn story_number_pk(digits: &str) -> String {
+    format!("STORY_NUM#{digits}")
+}
+
+/// `name`: a folded proper name from an item's body (`stories::anchors`).
+pub fn story_name_pk(name: &str) -> String {
+    format!("STORY_NAME#{name}")
+}
+
+/// `sentence_hash`: 16 hex digits of a sentence's hash (`stories::sentence_hashes`).
+pub fn story_sentence_pk(sentence_hash: &str) -> String {
+    format!("STORY_SENT#{sentence_hash}")
+}
+
+/// `publication`: `{mission}/{source}/{guid}` of a portal post.
+pub fn story_publication_pk(publication: &str) -> String {
+    format!("STORY_PUB#{publication}")
 }
 
 pub fn done_pk(stage: &str, key: &str) -> String {

@@ -564,7 +564,11 @@ async fn lists_as_csv_with_quoting_and_formulas_neutralized() {
     );
     hostile.summary = Some("line one\nline two, with \"quotes\"".into());
     f.blobs
-        .put("items/3.jsonl", jsonl(&[hostile]).into(), &BlobMeta::default())
+        .put(
+            "items/3.jsonl",
+            jsonl(&[hostile]).into(),
+            &BlobMeta::default(),
+        )
         .await
         .unwrap();
     f.reconciler

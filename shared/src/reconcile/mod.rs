@@ -32,6 +32,8 @@
 pub mod read;
 
 #[cfg(test)]
+mod enrichment_tests;
+#[cfg(test)]
 pub(crate) mod tests;
 
 use std::sync::Arc;
@@ -42,6 +44,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::enrich::Enrichment;
 use crate::events::{Retryable, for_each_object};
 use crate::keys::ITEMS_PREFIX;
 use crate::model::NormalizedItem;
@@ -65,6 +68,16 @@ pub mod attr {
     pub const FIRST_SEEN_AT: &str = "first_seen_at";
     /// `CURRENT` only: digest of the bookkeeping, the optimistic lock of every write.
     pub const STATE_TAG: &str = "state_tag";
+    /// Topic tag ids (`crate::topics`), e.g. `["disaster.earthquake"]`.
+    pub const TOPICS: &str = "topics";
+    /// Whether a topic is a crisis tag.
+    pub const CRISIS: &str = "crisis";
+    /// Country codes the item is about (`crate::places`), host country first.
+    pub const PLACES: &str = "places";
+    /// Ids of every mission accredited to one of `places`.
+    pub const ACCREDITED_MISSIONS: &str = "accredited_missions";
+    /// The whole `crate::enrich::Enrichment`: matched terms, place reasons, story fingerprint.
+    pub const ENRICHMENT: &str = "enrichment";
 }
 
 /// Bodies beyond this are cut (at a character boundary) so that both records of an item stay
@@ -236,12 +249,14 @@ impl Reconciler {
             .registry
             .mission(&item.mission)
             .map(|m| m.country_code.clone());
-        let observation = Observation::new(&item, &id, country.as_deref()).map_err(|reason| {
-            ReconcileError::Corrupt {
-                item_id: id.clone(),
-                reason,
-            }
-        })?;
+        let enrichment = crate::enrich::enrich(&item, &self.registry, None);
+        let observation =
+            Observation::new(&item, &id, country.as_deref(), &enrichment).map_err(|reason| {
+                ReconcileError::Corrupt {
+                    item_id: id.clone(),
+                    reason,
+                }
+            })?;
         for attempt in 1..=MAX_ATTEMPTS {
             match self.try_reconcile(&observation).await {
                 Ok(outcome) => return Ok(outcome),
@@ -449,10 +464,43 @@ struct Observation {
 }
 
 impl Observation {
-    fn new(item: &NormalizedItem, id: &str, country: Option<&str>) -> Result<Self, String> {
-        let Ok(Value::Object(fields)) = serde_json::to_value(item) else {
+    fn new(
+        item: &NormalizedItem,
+        id: &str,
+        country: Option<&str>,
+        enrichment: &Enrichment,
+    ) -> Result<Self, String> {
+        let Ok(Value::Object(mut fields)) = serde_json::to_value(item) else {
             return Err("item does not serialize to an object".into());
         };
+        // Enrichment follows from the content, so every version carries its own.
+        let ids = |values: Vec<&str>| {
+            Value::from(values.into_iter().map(String::from).collect::<Vec<_>>())
+        };
+        fields.insert(
+            attr::TOPICS.into(),
+            ids(enrichment.topics.iter().map(|t| t.id.as_str()).collect()),
+        );
+        fields.insert(attr::CRISIS.into(), Value::Bool(enrichment.crisis));
+        fields.insert(
+            attr::PLACES.into(),
+            ids(enrichment
+                .places
+                .iter()
+                .map(|p| p.country_code.as_str())
+                .collect()),
+        );
+        fields.insert(
+            attr::ACCREDITED_MISSIONS.into(),
+            ids(enrichment.missions.iter().map(String::as_str).collect()),
+        );
+        // The shingles are the bulk of a fingerprint and are rebuilt from the text when needed.
+        let mut stored = enrichment.clone();
+        stored.fingerprint.shingles.clear();
+        let Ok(details) = serde_json::to_string(&stored) else {
+            return Err("enrichment does not serialize".into());
+        };
+        fields.insert(attr::ENRICHMENT.into(), Value::String(details));
         let content_hash = item.content_hash();
         Ok(Observation {
             id: id.to_owned(),
