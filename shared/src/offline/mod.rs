@@ -256,8 +256,8 @@ fn remote_url(url: &str, base_url: &str) -> Option<String> {
     ))
 }
 
-/// Drops every source whose URL is not on the offline server at `base_url` (hazard feeds,
-/// live media feeds, ...), so an offline run does not show them failing. Returns how many
+/// Drops every source whose URL is not on the offline server at `base_url` (ReliefWeb,
+/// media feeds an operator added, ...), so an offline run does not show them failing. Returns how many
 /// were dropped. Call it after [`point_registry_at`].
 pub fn retain_served_sources(registry: &mut Registry, base_url: &str) -> usize {
     let base_url = format!("{}/", base_url.trim_end_matches('/'));
