@@ -555,3 +555,68 @@ fn every_hazard_recording_is_well_formed_and_on_the_snapshot_timeline() {
         assert!(!feed_entries(body).is_empty());
     }
 }
+
+/// The scrape stage needs nothing new for the hazard kinds: each is one GET of its URL,
+/// stored raw under its owner `global`; a second cycle over the unchanged feeds writes nothing.
+#[tokio::test]
+async fn hazard_and_generated_sources_are_scraped_as_one_get_and_stored_raw() {
+    use crate::scrape::{ScrapeConfig, Scraper};
+    use crate::store::disk::DiskBlobStore;
+    use crate::store::sqlite::SqliteTable;
+
+    let server = server().await;
+    let (mut registry, _) = default_registry_at(&server);
+    registry.missions.retain(|m| m.id == "tokyo");
+    let dir = tempfile::tempdir().unwrap();
+    let blobs: Arc<dyn crate::store::BlobStore> = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
+    let table = Arc::new(SqliteTable::in_memory().unwrap());
+    let scraper = Scraper {
+        registry: Arc::new(registry.clone()),
+        blobs: blobs.clone(),
+        table,
+        fetcher: crate::fetch::Fetcher::new(crate::fetch::tests::loopback_policy()).unwrap(),
+        config: ScrapeConfig::default(),
+    };
+    let now = chrono::Utc::now();
+    let report = scraper.run_cycle(now).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    // Tokyo: portal, media-japantimes, news-ja, news-en, gdelt; plus hq and 4 hazard feeds.
+    assert_eq!(report.due, 10);
+    assert_eq!(report.changed, 10);
+    for (host, requests) in [
+        ("earthquake.usgs.gov", 1),
+        ("www.gdacs.org", 1),
+        ("data.bmkg.go.id", 2),
+        ("news.google.com", 2),
+        ("api.gdeltproject.org", 1),
+    ] {
+        assert_eq!(
+            server.requests(&format!("/remote/{host}/")),
+            requests,
+            "{host}"
+        );
+    }
+    for id in [
+        "usgs-4-5-day",
+        "gdacs-24h",
+        "bmkg-autogempa",
+        "bmkg-gempaterkini",
+    ] {
+        let prefix = format!("/global/{id}/");
+        let written: Vec<&String> = report
+            .written
+            .iter()
+            .filter(|k| k.starts_with("raw/") && k.contains(&prefix))
+            .collect();
+        assert_eq!(written.len(), 1, "{id}: {:?}", report.written);
+        let raw = blobs.get(written[0]).await.unwrap().unwrap();
+        assert!(!raw.body.is_empty());
+    }
+
+    // A day later everything is due again and nothing has changed.
+    let report = scraper.run_cycle(now + chrono::TimeDelta::days(1)).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.due, 10);
+    assert_eq!(report.unchanged, 10);
+    assert!(report.written.is_empty(), "{:?}", report.written);
+}
