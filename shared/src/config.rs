@@ -90,12 +90,15 @@ impl FunctionEnv {
         })
     }
 
-    /// The registry: the configured file, or the one built into the binary.
+    /// The registry: the configured file, or the one built into the binary, plus the sources
+    /// the environment configures (ReliefWeb when `PANTAU_RELIEFWEB_APPNAME` is set).
     pub fn registry(&self) -> Result<Registry, ConfigError> {
-        Ok(match &self.registry_file {
+        let mut registry = match &self.registry_file {
             Some(path) => Registry::load_file(path)?,
             None => Registry::load_default()?,
-        })
+        };
+        registry.add_configured_sources();
+        Ok(registry)
     }
 
     /// The AWS adapters, with clients built once from the standard AWS environment

@@ -15,6 +15,9 @@ use serde::de::DeserializeOwned;
 
 use crate::model::{Mission, MissionKind, Role, Source, SourceKind};
 
+pub mod hazard;
+pub mod media;
+
 /// Who a source belongs to when it is no single mission's.
 pub const HQ_OWNER: &str = "pusat";
 pub const GLOBAL_OWNER: &str = "global";
@@ -93,6 +96,27 @@ impl Registry {
             + self.global_sources.len()
     }
 
+    /// Adds the ReliefWeb hazard source (owner `global`) with this approved application name,
+    /// replacing one already there. The functions call it when `PANTAU_RELIEFWEB_APPNAME` is
+    /// set ([`Registry::add_configured_sources`]).
+    pub fn add_reliefweb(&mut self, appname: &str) {
+        let source = hazard::reliefweb_source(appname);
+        self.global_sources.retain(|s| s.id != source.id);
+        self.global_sources.push(source);
+    }
+
+    /// Adds the sources the environment configures: ReliefWeb when
+    /// `PANTAU_RELIEFWEB_APPNAME` is set (and not blank). Returns how many were added.
+    pub fn add_configured_sources(&mut self) -> usize {
+        match std::env::var(hazard::RELIEFWEB_APPNAME_ENV) {
+            Ok(appname) if !appname.trim().is_empty() => {
+                self.add_reliefweb(&appname);
+                1
+            }
+            _ => 0,
+        }
+    }
+
     /// The registry in the repository (`shared/registry/missions.toml`), validated.
     pub fn load_default() -> Result<Registry, RegistryError> {
         Registry::from_toml(DEFAULT_REGISTRY_TOML, DEFAULT_ORIGIN)
@@ -143,6 +167,11 @@ impl Registry {
                     "is not a known section (missions, hq_sources, global_sources)",
                 )),
             }
+        }
+        // Every mission's media sources come from templates (`registry::media`), after the
+        // ones the file lists: a listed source with a generated id replaces it.
+        for mission in &mut registry.missions {
+            media::add_media_sources(mission);
         }
         // Entries that did not read are missing from `registry`, so checking the rest would
         // number entries wrongly: report the shape problems alone first.
@@ -214,6 +243,8 @@ impl Registry {
                     "country_code",
                     format!("{cc:?} is not two upper-case letters (ISO 3166-1 alpha-2)"),
                 );
+            } else if let Some(detail) = media::missing_country_problem(mission) {
+                problem("country_code", detail);
             }
             if let Some(detail) = zone_problem(&mission.time_zone) {
                 problem("time_zone", detail);
@@ -667,9 +698,107 @@ time_zone = "Asia/Tokyo"
         assert_eq!(hq.source.role, Role::Hq);
         assert_eq!(hq.source.portal.as_deref(), Some("pusat"));
         assert_eq!(hq.time_zone, "Asia/Jakarta");
-        assert!(registry.global_sources.is_empty());
-        assert_eq!(registry.len_sources(), MISSION_COUNT + 1);
+        assert_eq!(registry.global_sources.len(), 4);
         assert_eq!(registry.sources().count(), registry.len_sources());
+    }
+
+    /// The figures of the generated registry, printed for the record (`--nocapture`).
+    #[test]
+    fn embedded_registry_counts_per_kind_role_and_mission() {
+        let registry = Registry::load_default().unwrap();
+        let mut per_kind_role: std::collections::BTreeMap<(&str, &str), usize> = Default::default();
+        for r in registry.sources() {
+            *per_kind_role
+                .entry((r.source.kind.as_str(), r.source.role.as_str()))
+                .or_default() += 1;
+        }
+        println!("sources per (kind, role): {per_kind_role:?}");
+        let news = registry
+            .sources()
+            .filter(|r| r.source.id.starts_with(media::GOOGLE_NEWS_ID_PREFIX))
+            .count();
+        let gdelt = registry
+            .sources()
+            .filter(|r| r.source.id == media::GDELT_SOURCE_ID)
+            .count();
+        println!(
+            "{} sources: {MISSION_COUNT} portals + 1 hq, {news} Google News, {gdelt} GDELT, {} global",
+            registry.len_sources(),
+            registry.global_sources.len()
+        );
+        let ptri = registry
+            .missions
+            .iter()
+            .filter(|m| m.kind == MissionKind::Ptri)
+            .count();
+        assert_eq!(ptri, 3);
+        assert_eq!(gdelt, MISSION_COUNT - ptri);
+        assert_eq!(
+            per_kind_role[&("feed", "media")],
+            news + gdelt,
+            "every media source is a generated feed"
+        );
+        assert_eq!(per_kind_role[&("kemlu_portal", "official")], MISSION_COUNT);
+        assert_eq!(per_kind_role[&("kemlu_portal", "hq")], 1);
+        assert_eq!(per_kind_role[&("usgs", "hazard")], 1);
+        assert_eq!(per_kind_role[&("gdacs", "hazard")], 1);
+        assert_eq!(per_kind_role[&("bmkg", "hazard")], 2);
+        assert!(!per_kind_role.contains_key(&("reliefweb", "hazard")));
+        assert_eq!(registry.len_sources(), MISSION_COUNT + 1 + news + gdelt + 4);
+
+        // Per mission: a portal, one Google News search per language, GDELT.
+        let count = |id: &str| registry.mission(id).unwrap().sources.len();
+        assert_eq!(count("tokyo"), 4); // portal, news-ja, news-en, gdelt
+        assert_eq!(count("washington"), 3); // portal, news-en, gdelt
+        assert_eq!(count("bern"), 6); // portal, de, fr, it, en, gdelt
+        assert_eq!(count("newyork-un"), 1); // PTRI: the portal only
+        for mission in &registry.missions {
+            for source in &mission.sources {
+                let url = url::Url::parse(&source.url).unwrap();
+                assert_eq!(url.scheme(), "https", "{}/{}", mission.id, source.id);
+                assert!(source.url.is_ascii() && !source.url.contains([' ', '"']));
+            }
+            if mission.kind != MissionKind::Ptri {
+                let gdelt = registry.source(&mission.id, "gdelt").unwrap();
+                let fips = media::fips_code(&mission.country_code).unwrap();
+                assert!(
+                    gdelt
+                        .source
+                        .url
+                        .contains(&format!("sourcecountry%3A{fips}&")),
+                    "{}",
+                    gdelt.source.url
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_listed_source_replaces_the_generated_one_and_reliefweb_is_configured() {
+        let custom = r#"sources = [{ id = "news-ja", kind = "feed", role = "media", url = "https://example.org/ja.xml" }]"#;
+        let registry = Registry::from_toml(&mission_toml("tokyo", custom), "t").unwrap();
+        let tokyo = registry.mission("tokyo").unwrap();
+        let ids: Vec<&str> = tokyo.sources.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(ids, ["news-ja", "news-en", "gdelt"]);
+        assert_eq!(tokyo.sources[0].url, "https://example.org/ja.xml");
+
+        let mut registry = registry;
+        registry.add_reliefweb("pantau");
+        registry.add_reliefweb("pantau-2");
+        assert_eq!(registry.global_sources.len(), 1);
+        let reliefweb = registry.source(GLOBAL_OWNER, "reliefweb").unwrap();
+        assert_eq!(reliefweb.source.kind, SourceKind::Reliefweb);
+        assert!(reliefweb.source.url.contains("appname=pantau-2&"));
+        assert!(registry.validate().is_ok());
+    }
+
+    #[test]
+    fn a_country_without_media_tables_is_refused() {
+        let text = mission_toml("reykjavik", "").replace("\"JP\"", "\"IS\"");
+        assert_error(
+            &text,
+            r#"test.toml: mission "reykjavik" (entry 1): country_code "IS" has no row in registry::media's country table (FIPS code and languages), so no media sources can be generated"#,
+        );
     }
 
     #[test]
@@ -793,7 +922,8 @@ conditional_get = false
         );
         let registry = Registry::from_toml(&text, "test.toml").unwrap();
         let tokyo = registry.mission("tokyo").unwrap();
-        assert_eq!(tokyo.sources.len(), 1);
+        // The listed feed, then the generated news-ja, news-en and gdelt.
+        assert_eq!(tokyo.sources.len(), 4);
         let feed = &tokyo.sources[0];
         assert_eq!(feed.language.as_deref(), Some("en"));
         assert!(!feed.conditional_get);
@@ -804,7 +934,7 @@ conditional_get = false
         let usgs = registry.source(GLOBAL_OWNER, "usgs-significant").unwrap();
         assert_eq!(usgs.source.kind, SourceKind::Usgs);
         assert_eq!(usgs.source.cadence_minutes, 5);
-        assert_eq!(registry.len_sources(), 3);
+        assert_eq!(registry.len_sources(), 6);
 
         let toml::Value::Table(table) = toml::Value::try_from(&registry).unwrap() else {
             panic!("a registry serializes to a table");
@@ -907,7 +1037,8 @@ conditional_get = false
         // The same source id under two missions is fine: keys are per owner.
         let text = mission_toml("tokyo", &portal_source("tokyo"))
             + &mission_toml("osaka", &portal_source("osaka"));
-        assert_eq!(Registry::from_toml(&text, "t").unwrap().len_sources(), 2);
+        // Each also gets its three generated media sources.
+        assert_eq!(Registry::from_toml(&text, "t").unwrap().len_sources(), 8);
     }
 
     #[test]
@@ -1117,7 +1248,7 @@ conditional_get = false
             err.lines().collect::<Vec<_>>(),
             vec![
                 r#"registry: mission "tokyo" (entry 18): time_zone "Asia/Tokio" is not a known IANA zone"#,
-                r#"registry: global_sources entry 1 "usgs": url "not a url" is not an absolute URL (relative URL without a base)"#,
+                r#"registry: global_sources entry 5 "usgs": url "not a url" is not an absolute URL (relative URL without a base)"#,
             ]
         );
     }

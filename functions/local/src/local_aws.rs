@@ -91,6 +91,8 @@ pub async fn run(args: LocalAwsArgs) -> anyhow::Result<()> {
         Some(path) => Registry::load_file(path)?,
         None => Registry::load_default()?,
     };
+    // ReliefWeb when PANTAU_RELIEFWEB_APPNAME is set (offline, it is dropped: not recorded).
+    registry.add_configured_sources();
     let mut _offline: Option<OfflineServer> = None;
     if !args.live {
         let server = OfflineServer::start_loopback()

@@ -74,14 +74,20 @@ fn check_registry(file: Option<PathBuf>) -> anyhow::Result<()> {
     let sources = registry.sources().count();
     let countries: std::collections::BTreeSet<_> =
         registry.missions.iter().map(|m| &m.country_code).collect();
+    let mut per_role = std::collections::BTreeMap::<&str, usize>::new();
+    for r in registry.sources() {
+        *per_role.entry(r.source.role.as_str()).or_default() += 1;
+    }
+    let per_role: Vec<String> = per_role.iter().map(|(r, n)| format!("{n} {r}")).collect();
     println!(
-        "{}: {} missions in {} countries, {} sources: valid",
+        "{}: {} missions in {} countries, {} sources ({}): valid",
         file.as_deref()
             .map(|p| p.display().to_string())
             .unwrap_or_else(|| "built-in registry".into()),
         registry.missions.len(),
         countries.len(),
-        sources
+        sources,
+        per_role.join(", ")
     );
     Ok(())
 }

@@ -53,6 +53,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         Some(path) => Registry::load_file(path)?,
         None => Registry::load_default()?,
     };
+    // ReliefWeb when PANTAU_RELIEFWEB_APPNAME is set (offline, it is dropped: not recorded).
+    registry.add_configured_sources();
 
     // Offline: recorded responses on loopback, and the registry pointed at them.
     let mut _offline: Option<OfflineServer> = None;

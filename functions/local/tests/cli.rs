@@ -186,3 +186,51 @@ fn parse_prints_items_as_json_lines() {
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("unknown kind \"telex\""));
 }
+
+/// `pantau run --offline --once` fetches every built-in source, the generated media searches
+/// and the hazard feeds included, from the recordings without a single failure.
+#[test]
+fn offline_once_fetches_every_source_without_failures() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = Instant::now();
+    let output = Command::new(PANTAU)
+        .args(["run", "--offline", "--once", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "off")
+        .env_remove("PANTAU_RELIEFWEB_APPNAME")
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    println!("{stdout}");
+    println!(
+        "pantau run --offline --once took {:.1} s",
+        elapsed.as_secs_f64()
+    );
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let sources: usize = stdout
+        .lines()
+        .find_map(|l| {
+            l.split(" missions, ")
+                .nth(1)?
+                .strip_suffix(" sources")?
+                .parse()
+                .ok()
+        })
+        .expect("the data line names the source count");
+    let cycle = stdout
+        .lines()
+        .find(|l| l.starts_with("scrape cycle: "))
+        .expect("a cycle summary");
+    assert!(
+        cycle.starts_with(&format!("scrape cycle: {sources} due, {sources} fetched, ")),
+        "{cycle}"
+    );
+    assert!(cycle.contains(" 0 failed, 0 deferred"), "{cycle}");
+    // Portals (134 + hq), ~380 generated media searches and 4 hazard feeds.
+    assert!(sources > 500, "{sources}");
+}

@@ -14,8 +14,9 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
-use super::PORTAL_API_PATH;
+use super::snapshot::{self, GDELT_HOST, GOOGLE_NEWS_HOST};
 use super::world::{ListQuery, RequestRecord, World, feed_sends, list_page};
+use super::{PORTAL_API_PATH, REMOTE_PREFIX};
 
 type Shared = Arc<Mutex<World>>;
 
@@ -31,6 +32,7 @@ pub(crate) fn router(world: Shared) -> Router {
             get(content_publication),
         )
         .route("/feeds/{file}", get(feed))
+        .route(&format!("{REMOTE_PREFIX}/{{host}}/{{*path}}"), get(remote))
         .fallback(not_found)
         .layer(middleware::from_fn_with_state(
             world.clone(),
@@ -121,6 +123,47 @@ async fn feed(State(world): State<Shared>, Path(file): Path<String>) -> Response
         etag,
         with_last_modified.then_some(last_modified),
     )
+}
+
+/// `GET /remote/<host>/<path>?<query>`: an imitated remote source (see
+/// [`snapshot::IMITATED_HOSTS`]). The searches answer any query (recorded results for a few,
+/// a valid empty feed for the rest); the hazard feeds are fixed documents.
+async fn remote(Path((host, path)): Path<(String, String)>, RawQuery(raw): RawQuery) -> Response {
+    let params: Vec<(String, String)> =
+        url::form_urlencoded::parse(raw.as_deref().unwrap_or("").as_bytes())
+            .into_owned()
+            .collect();
+    let param = |name: &str| {
+        params
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
+    };
+    match (host.as_str(), path.as_str()) {
+        (GOOGLE_NEWS_HOST, "rss/search") => {
+            let body = snapshot::google_news_feed(param("gl"), param("hl"), param("q"));
+            document("application/xml; charset=utf-8", body, false, None)
+        }
+        (GDELT_HOST, "api/v2/doc/doc") => {
+            let body = snapshot::gdelt_feed(param("query"));
+            document("application/rss+xml; charset=utf-8", body, false, None)
+        }
+        _ => match snapshot::hazard_recording(&host, &format!("/{path}")) {
+            Some(recording) => {
+                let (etag, with_last_modified) = feed_sends(recording.validators);
+                let last_modified = DateTime::parse_from_rfc2822(recording.last_modified)
+                    .ok()
+                    .map(|d| d.with_timezone(&Utc));
+                document(
+                    recording.content_type,
+                    recording.body.to_owned(),
+                    etag,
+                    last_modified.filter(|_| with_last_modified),
+                )
+            }
+            None => not_found().await,
+        },
+    }
 }
 
 async fn not_found() -> Response {

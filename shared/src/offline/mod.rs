@@ -5,7 +5,10 @@
 //! - the kemlu portal API under `/kemlu/public-content-service/api` (`contentMenu` lists,
 //!   `content/publication` details), with recorded publications for `pusat` and a dozen
 //!   missions, and a valid empty list for every other portal;
-//! - host-country media feeds under `/feeds/<name>.xml` (RSS 2.0 and Atom 1.0).
+//! - host-country media feeds under `/feeds/<name>.xml` (RSS 2.0 and Atom 1.0);
+//! - the generated media searches and the hazard feeds under `/remote/<host>/<path>`
+//!   (Google News RSS search and GDELT article lists, recorded for a few countries and
+//!   empty for the rest; USGS, GDACS and BMKG as of the snapshot).
 //!
 //! Every successful answer carries the validators its real counterpart would (portal API:
 //! a strong ETag, the hash of the body, and Last-Modified; feeds: as listed in
@@ -31,13 +34,19 @@ use tokio::task::JoinHandle;
 use crate::model::{Role, Source, SourceKind};
 use crate::registry::Registry;
 
-pub use snapshot::{FeedValidators, MEDIA_FEEDS, MediaFeed, media_feed, recorded_portals};
+pub use snapshot::{
+    FeedValidators, GDELT_RECORDINGS, GOOGLE_NEWS_RECORDINGS, HAZARD_RECORDINGS, IMITATED_HOSTS,
+    MEDIA_FEEDS, MediaFeed, Recording, media_feed, recorded_portals,
+};
 pub use world::RequestRecord;
 
 use world::{Fault, World};
 
 /// Where the portal API lives on the offline server; a `kemlu_portal` source's `url`.
 pub const PORTAL_API_PATH: &str = "/kemlu/public-content-service/api";
+/// Where the imitated remote hosts live: `https://<host>/<path>?<query>` is served at
+/// `/remote/<host>/<path>?<query>`.
+pub const REMOTE_PREFIX: &str = "/remote";
 
 /// The offline world on a loopback port. Dropping it stops the server.
 pub struct OfflineServer {
@@ -180,7 +189,9 @@ impl Drop for OfflineServer {
 /// Points `registry` at an offline server at `base_url`: every `kemlu_portal` source (the
 /// missions' and headquarters') reads `{base_url}/kemlu/public-content-service/api`, and
 /// each offline media feed becomes a `feed` source (role `media`, id `media-<name>`) of the
-/// missions it belongs to, when the registry has them. Running it twice changes nothing more.
+/// missions it belongs to, when the registry has them, and every source on an imitated host
+/// ([`IMITATED_HOSTS`]: the generated news searches, the hazard feeds) reads the same path
+/// and query under `{base_url}/remote/<host>`. Running it twice changes nothing more.
 pub fn point_registry_at(registry: &mut Registry, base_url: &str) {
     let base_url = base_url.trim_end_matches('/');
     let portal_api = format!("{base_url}{PORTAL_API_PATH}");
@@ -192,6 +203,18 @@ pub fn point_registry_at(registry: &mut Registry, base_url: &str) {
         .filter(|s| s.kind == SourceKind::KemluPortal);
     for source in portal_sources {
         source.url = portal_api.clone();
+    }
+    // Generated searches and hazard feeds: same path and query, on the offline server.
+    let remote_sources = registry
+        .missions
+        .iter_mut()
+        .flat_map(|m| m.sources.iter_mut())
+        .chain(registry.hq_sources.iter_mut())
+        .chain(registry.global_sources.iter_mut());
+    for source in remote_sources {
+        if let Some(offline) = remote_url(&source.url, base_url) {
+            source.url = offline;
+        }
     }
     for feed in MEDIA_FEEDS {
         let url = format!("{base_url}/feeds/{}.xml", feed.name);
@@ -219,8 +242,22 @@ pub fn point_registry_at(registry: &mut Registry, base_url: &str) {
     }
 }
 
-/// Drops every source whose URL is not on the offline server at `base_url` (hazard feeds,
-/// live media feeds, ...), so an offline run does not show them failing. Returns how many
+/// `https://<host>/<path>?<query>` as served offline, when `host` is one the server imitates.
+fn remote_url(url: &str, base_url: &str) -> Option<String> {
+    let parsed = url::Url::parse(url).ok()?;
+    let host = parsed.host_str()?;
+    if !IMITATED_HOSTS.contains(&host) {
+        return None;
+    }
+    let query = parsed.query().map(|q| format!("?{q}")).unwrap_or_default();
+    Some(format!(
+        "{base_url}{REMOTE_PREFIX}/{host}{}{query}",
+        parsed.path()
+    ))
+}
+
+/// Drops every source whose URL is not on the offline server at `base_url` (ReliefWeb,
+/// media feeds an operator added, ...), so an offline run does not show them failing. Returns how many
 /// were dropped. Call it after [`point_registry_at`].
 pub fn retain_served_sources(registry: &mut Registry, base_url: &str) -> usize {
     let base_url = format!("{}/", base_url.trim_end_matches('/'));

@@ -150,3 +150,157 @@ pub(crate) fn portal_date_as_utc(date: &str) -> Option<DateTime<Utc>> {
         .ok()
         .map(|d| d.and_utc())
 }
+
+/// The remote hosts the offline server imitates under `/remote/<host>/...`: the generated
+/// media searches and the hazard feeds. [`super::point_registry_at`] rewrites any source URL
+/// on one of these hosts, whatever its path and query, so generated URLs need no list.
+pub const IMITATED_HOSTS: &[&str] = &[
+    GOOGLE_NEWS_HOST,
+    GDELT_HOST,
+    "earthquake.usgs.gov",
+    "www.gdacs.org",
+    "data.bmkg.go.id",
+];
+pub const GOOGLE_NEWS_HOST: &str = "news.google.com";
+pub const GDELT_HOST: &str = "api.gdeltproject.org";
+
+/// Google News RSS searches with recorded results, by edition (`gl`) and language (`hl`,
+/// without region); every other search answers with a valid feed of no items.
+pub const GOOGLE_NEWS_RECORDINGS: &[(&str, &str, &str)] = &[
+    (
+        "JP",
+        "ja",
+        include_str!("../../offline/news/google-JP-ja.xml"),
+    ),
+    (
+        "MY",
+        "ms",
+        include_str!("../../offline/news/google-MY-ms.xml"),
+    ),
+    (
+        "SA",
+        "en",
+        include_str!("../../offline/news/google-SA-en.xml"),
+    ),
+    (
+        "HK",
+        "en",
+        include_str!("../../offline/news/google-HK-en.xml"),
+    ),
+];
+
+/// GDELT article lists with recorded results, by the query's `sourcecountry` (FIPS 10-4).
+pub const GDELT_RECORDINGS: &[(&str, &str)] = &[
+    ("JA", include_str!("../../offline/news/gdelt-JA.xml")),
+    ("MY", include_str!("../../offline/news/gdelt-MY.xml")),
+];
+
+/// A recorded document at one remote URL (host and path; the query is ignored).
+#[derive(Debug, Clone, Copy)]
+pub struct Recording {
+    pub host: &'static str,
+    pub path: &'static str,
+    pub content_type: &'static str,
+    pub validators: FeedValidators,
+    pub last_modified: &'static str,
+    pub body: &'static str,
+}
+
+/// The hazard feeds, as of the snapshot: the last day of the USGS M4.5+ summary (aftershocks
+/// off Iwate, a Mentawai M5.3), GDACS's last 24 hours (the Kelantan floods' orange alert)
+/// and BMKG's latest and recent M5+ earthquakes.
+pub const HAZARD_RECORDINGS: &[Recording] = &[
+    Recording {
+        host: "earthquake.usgs.gov",
+        path: "/earthquakes/feed/v1.0/summary/4.5_day.geojson",
+        content_type: "application/json",
+        validators: FeedValidators::EtagAndLastModified,
+        last_modified: "Fri, 27 Nov 2026 23:58:12 GMT",
+        body: include_str!("../../offline/hazard/usgs-4.5_day.geojson"),
+    },
+    Recording {
+        host: "www.gdacs.org",
+        path: "/xml/rss_24h.xml",
+        content_type: "text/xml; charset=utf-8",
+        validators: FeedValidators::LastModifiedOnly,
+        last_modified: "Fri, 27 Nov 2026 23:45:01 GMT",
+        body: include_str!("../../offline/hazard/gdacs-rss_24h.xml"),
+    },
+    Recording {
+        host: "data.bmkg.go.id",
+        path: "/DataMKG/TEWS/autogempa.json",
+        content_type: "application/json",
+        validators: FeedValidators::EtagAndLastModified,
+        last_modified: "Fri, 27 Nov 2026 09:09:40 GMT",
+        body: include_str!("../../offline/hazard/bmkg-autogempa.json"),
+    },
+    Recording {
+        host: "data.bmkg.go.id",
+        path: "/DataMKG/TEWS/gempaterkini.json",
+        content_type: "application/json",
+        validators: FeedValidators::EtagAndLastModified,
+        last_modified: "Fri, 27 Nov 2026 09:09:40 GMT",
+        body: include_str!("../../offline/hazard/bmkg-gempaterkini.json"),
+    },
+];
+
+pub fn hazard_recording(host: &str, path: &str) -> Option<&'static Recording> {
+    HAZARD_RECORDINGS
+        .iter()
+        .find(|r| r.host == host && r.path == path)
+}
+
+/// A Google News search's recorded feed, or a valid one with no items.
+pub fn google_news_feed(edition: &str, language: &str, query: &str) -> String {
+    let base = language.split('-').next().unwrap_or(language);
+    if let Some((_, _, body)) = GOOGLE_NEWS_RECORDINGS
+        .iter()
+        .find(|(gl, hl, _)| gl.eq_ignore_ascii_case(edition) && *hl == base)
+    {
+        return (*body).to_owned();
+    }
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel>"#,
+            "<generator>NFE/5.0</generator><title>\"{query}\" - Google News</title>",
+            "<link>https://news.google.com/search?hl={hl}&amp;gl={gl}</link><language>{hl}</language>",
+            "<webMaster>news-webmaster@google.com</webMaster><copyright>2026 Google Inc.</copyright>",
+            "<lastBuildDate>Fri, 27 Nov 2026 23:50:00 GMT</lastBuildDate><description>Google News</description>",
+            "</channel></rss>\n"
+        ),
+        query = xml_escape(query),
+        hl = xml_escape(language),
+        gl = xml_escape(edition),
+    )
+}
+
+/// A GDELT article list's recorded feed for the `sourcecountry:` in the query, or a valid
+/// one with no items.
+pub fn gdelt_feed(query: &str) -> String {
+    let country = query
+        .split_whitespace()
+        .find_map(|term| term.strip_prefix("sourcecountry:"))
+        .unwrap_or("");
+    if let Some((_, body)) = GDELT_RECORDINGS
+        .iter()
+        .find(|(fips, _)| fips.eq_ignore_ascii_case(country))
+    {
+        return (*body).to_owned();
+    }
+    format!(
+        concat!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<rss version=\"2.0\"><channel>\n",
+            "<title>GDELT DOC API: {query}</title>\n<link>https://api.gdeltproject.org/api/v2/doc/doc</link>\n",
+            "<description>GDELT DOC 2.0 article list: {query}, last 24 hours</description>\n",
+            "</channel></rss>\n"
+        ),
+        query = xml_escape(query)
+    )
+}
+
+fn xml_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

@@ -404,3 +404,219 @@ async fn the_snapshot_covers_a_dozen_missions_and_a_crisis_seen_from_several() {
     assert!(reporting.len() >= 4, "{reporting:?}");
     assert!(reporting.contains(&"pusat"));
 }
+
+/// The built-in registry, pointed at `server` and cut to what it serves.
+fn default_registry_at(server: &OfflineServer) -> (Registry, usize) {
+    let mut registry = Registry::load_default().unwrap();
+    point_registry_at(&mut registry, server.base_url());
+    let dropped = retain_served_sources(&mut registry, server.base_url());
+    (registry, dropped)
+}
+
+async fn fetch(url: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+    let response = reqwest::get(url).await.unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    (status, headers, response.text().await.unwrap())
+}
+
+fn feed_entries(body: &str) -> Vec<String> {
+    feed_rs::parser::parse(body.as_bytes())
+        .unwrap_or_else(|e| panic!("not a feed ({e}): {body}"))
+        .entries
+        .into_iter()
+        .map(|e| e.title.map(|t| t.content).unwrap_or_default())
+        .collect()
+}
+
+#[tokio::test]
+async fn every_generated_and_hazard_source_of_the_default_registry_is_served() {
+    let server = server().await;
+    let (registry, dropped) = default_registry_at(&server);
+    assert_eq!(dropped, 0, "every built-in source has an offline answer");
+    let base = format!("{}/", server.base_url());
+    assert!(registry.sources().all(|r| r.source.url.starts_with(&base)));
+    // The path and query travel unchanged: the encoded query is still there.
+    let news = registry.source("tokyo", "news-en").unwrap().source;
+    assert_eq!(
+        news.url,
+        format!(
+            "{}/remote/news.google.com/rss/search?q=Indonesia+OR+WNI+OR+%22KBRI+Tokyo%22&hl=en&gl=JP&ceid=JP%3Aen",
+            server.base_url()
+        )
+    );
+    // Running it again changes nothing.
+    let mut again = registry.clone();
+    point_registry_at(&mut again, server.base_url());
+    assert_eq!(again, registry);
+
+    // A recorded search, an empty one, and both GDELT cases: all valid feeds.
+    let (status, headers, body) =
+        fetch(&registry.source("tokyo", "news-ja").unwrap().source.url).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers[reqwest::header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .contains("xml")
+    );
+    let titles = feed_entries(&body);
+    assert_eq!(titles.len(), 5);
+    assert!(titles[0].contains("インドネシア人技能実習生"), "{titles:?}");
+    for (mission, source, entries) in [
+        ("kualalumpur", "news-ms", 5),
+        ("riyadh", "news-en", 4),
+        ("hongkong", "news-en", 3),
+        ("kualalumpur", "gdelt", 5),
+        ("osaka", "gdelt", 4),
+        ("paris", "news-fr", 0),
+        ("paris", "gdelt", 0),
+        ("washington", "news-en", 0),
+    ] {
+        let url = &registry.source(mission, source).unwrap().source.url;
+        let (status, _, body) = fetch(url).await;
+        assert_eq!(status, StatusCode::OK, "{mission}/{source}");
+        assert_eq!(feed_entries(&body).len(), entries, "{mission}/{source}");
+    }
+
+    // The hazard feeds, with their validators honoured.
+    let usgs = &registry
+        .source("global", "usgs-4-5-day")
+        .unwrap()
+        .source
+        .url;
+    let (status, headers, body) = fetch(usgs).await;
+    assert_eq!(status, StatusCode::OK);
+    let geojson: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(geojson["features"].as_array().unwrap().len(), 6);
+    assert_eq!(geojson["metadata"]["count"], 6);
+    let etag = headers[ETAG].clone();
+    let again = reqwest::Client::new()
+        .get(usgs)
+        .header(IF_NONE_MATCH, etag)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+
+    let gdacs = &registry.source("global", "gdacs-24h").unwrap().source.url;
+    let (status, headers, body) = fetch(gdacs).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(headers.contains_key(LAST_MODIFIED) && !headers.contains_key(ETAG));
+    assert!(body.contains("<gdacs:alertlevel>Orange</gdacs:alertlevel>"));
+    assert_eq!(feed_entries(&body).len(), 4);
+
+    for (id, array) in [("bmkg-autogempa", false), ("bmkg-gempaterkini", true)] {
+        let url = &registry.source("global", id).unwrap().source.url;
+        let (status, _, body) = fetch(url).await;
+        assert_eq!(status, StatusCode::OK, "{id}");
+        let json: Value = serde_json::from_str(&body).unwrap();
+        assert_eq!(json["Infogempa"]["gempa"].is_array(), array, "{id}");
+    }
+
+    // Unknown paths on an imitated host are 404, like elsewhere.
+    let (status, _, _) = fetch(&format!(
+        "{}/remote/earthquake.usgs.gov/earthquakes/feed/v1.0/summary/all_month.geojson",
+        server.base_url()
+    ))
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn reliefweb_is_not_imitated_so_an_offline_run_drops_it() {
+    let mut registry = Registry::load_default().unwrap();
+    registry.add_reliefweb("pantau");
+    point_registry_at(&mut registry, "http://127.0.0.1:4242");
+    assert_eq!(
+        retain_served_sources(&mut registry, "http://127.0.0.1:4242"),
+        1
+    );
+    assert!(registry.source("global", "reliefweb").is_none());
+}
+
+#[test]
+fn every_hazard_recording_is_well_formed_and_on_the_snapshot_timeline() {
+    for recording in HAZARD_RECORDINGS {
+        if recording.content_type.contains("json") {
+            let _: Value = serde_json::from_str(recording.body)
+                .unwrap_or_else(|e| panic!("{}{}: {e}", recording.host, recording.path));
+        } else {
+            feed_entries(recording.body);
+        }
+        // Served before the snapshot's moment (28 Nov 2026 00:00 UTC).
+        let at = chrono::DateTime::parse_from_rfc2822(recording.last_modified).unwrap();
+        assert!(at < snapshot::snapshot_time(), "{}", recording.path);
+    }
+    for (_, _, body) in GOOGLE_NEWS_RECORDINGS {
+        assert!(!feed_entries(body).is_empty());
+    }
+    for (_, body) in GDELT_RECORDINGS {
+        assert!(!feed_entries(body).is_empty());
+    }
+}
+
+/// The scrape stage needs nothing new for the hazard kinds: each is one GET of its URL,
+/// stored raw under its owner `global`; a second cycle over the unchanged feeds writes nothing.
+#[tokio::test]
+async fn hazard_and_generated_sources_are_scraped_as_one_get_and_stored_raw() {
+    use crate::scrape::{ScrapeConfig, Scraper};
+    use crate::store::disk::DiskBlobStore;
+    use crate::store::sqlite::SqliteTable;
+
+    let server = server().await;
+    let (mut registry, _) = default_registry_at(&server);
+    registry.missions.retain(|m| m.id == "tokyo");
+    let dir = tempfile::tempdir().unwrap();
+    let blobs: Arc<dyn crate::store::BlobStore> = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
+    let table = Arc::new(SqliteTable::in_memory().unwrap());
+    let scraper = Scraper {
+        registry: Arc::new(registry.clone()),
+        blobs: blobs.clone(),
+        table,
+        fetcher: crate::fetch::Fetcher::new(crate::fetch::tests::loopback_policy()).unwrap(),
+        config: ScrapeConfig::default(),
+    };
+    let now = chrono::Utc::now();
+    let report = scraper.run_cycle(now).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    // Tokyo: portal, media-japantimes, news-ja, news-en, gdelt; plus hq and 4 hazard feeds.
+    assert_eq!(report.due, 10);
+    assert_eq!(report.changed, 10);
+    for (host, requests) in [
+        ("earthquake.usgs.gov", 1),
+        ("www.gdacs.org", 1),
+        ("data.bmkg.go.id", 2),
+        ("news.google.com", 2),
+        ("api.gdeltproject.org", 1),
+    ] {
+        assert_eq!(
+            server.requests(&format!("/remote/{host}/")),
+            requests,
+            "{host}"
+        );
+    }
+    for id in [
+        "usgs-4-5-day",
+        "gdacs-24h",
+        "bmkg-autogempa",
+        "bmkg-gempaterkini",
+    ] {
+        let prefix = format!("/global/{id}/");
+        let written: Vec<&String> = report
+            .written
+            .iter()
+            .filter(|k| k.starts_with("raw/") && k.contains(&prefix))
+            .collect();
+        assert_eq!(written.len(), 1, "{id}: {:?}", report.written);
+        let raw = blobs.get(written[0]).await.unwrap().unwrap();
+        assert!(!raw.body.is_empty());
+    }
+
+    // A day later everything is due again and nothing has changed.
+    let report = scraper.run_cycle(now + chrono::TimeDelta::days(1)).await;
+    assert!(report.failed.is_empty(), "{:?}", report.failed);
+    assert_eq!(report.due, 10);
+    assert_eq!(report.unchanged, 10);
+    assert!(report.written.is_empty(), "{:?}", report.written);
+}
