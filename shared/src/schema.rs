@@ -142,6 +142,11 @@ pub fn story_sentence_pk(sentence_hash: &str) -> String {
     format!("STORY_SENT#{sentence_hash}")
 }
 
+/// A story's members: one record per item, sort key `{published}#{item_id}`.
+pub fn story_pk(story_id: &str) -> String {
+    format!("STORY#{story_id}")
+}
+
 /// `publication`: `{mission}/{source}/{guid}` of a portal post.
 pub fn story_publication_pk(publication: &str) -> String {
     format!("STORY_PUB#{publication}")
