@@ -35,7 +35,7 @@ pub mod story;
 #[cfg(test)]
 mod enrichment_tests;
 #[cfg(test)]
-mod story_tests;
+pub(crate) mod story_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 

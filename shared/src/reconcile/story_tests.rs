@@ -20,7 +20,7 @@ use crate::store::testing::{CountingTable, query_all};
 use crate::stories::LinkReason;
 
 /// A document of the labeled set as the item its portal would give; `minutes` after a base time.
-fn doc(id: &str, minutes: i64) -> NormalizedItem {
+pub(crate) fn doc(id: &str, minutes: i64) -> NormalizedItem {
     let line = include_str!("../stories/docs.tsv")
         .lines()
         .find(|l| l.starts_with(&format!("{id}\t")))
@@ -154,7 +154,7 @@ async fn language_versions_and_a_republished_release_form_one_story_templates_do
     assert_eq!(story, smallest(&[&id, &en]));
 
     // The ministry's release, republished by the mission: arrives later, joins the story.
-    w.land("items/2.jsonl", &[pusat.clone()]).await;
+    w.land("items/2.jsonl", std::slice::from_ref(&pusat)).await;
     let story = w.story_of(&pusat).await;
     assert_eq!(w.story_of(&id).await, story);
     assert_eq!(w.story_of(&en).await, story);
