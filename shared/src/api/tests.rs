@@ -852,7 +852,7 @@ async fn an_item_shows_its_story_and_a_story_pages_its_members() {
         &format!("/stories/{story_id}?limit=2&cursor={cursor}"),
     )
     .await;
-    assert_eq!(ids(&rest), [first.clone()]);
+    assert_eq!(ids(&rest), std::slice::from_ref(&first));
     assert_eq!(rest["members"][0]["reason"], Value::Null, "the founder");
     assert_eq!(rest["next_cursor"], Value::Null);
 

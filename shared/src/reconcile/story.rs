@@ -28,6 +28,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, Utc};
+use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::attr;
@@ -41,6 +42,8 @@ pub const DEFAULT_WINDOW_DAYS: i64 = 7;
 /// At most this many entries are read per key: a common name or number cannot make one item
 /// read a whole partition.
 pub const MAX_ENTRIES_PER_KEY: usize = 200;
+/// Candidate queries of one item in flight at once.
+const QUERIES_IN_FLIGHT: usize = 8;
 /// At most this many members move in one merge.
 pub const MAX_MERGE_MEMBERS: usize = 500;
 /// Word-pair hashes kept in an entry's fingerprint: the smallest ones (a bottom-k sketch), so
@@ -117,16 +120,23 @@ pub(crate) async fn group(
     // 1. Candidates, by item id (one item shows up under several keys).
     let lo = schema::sortable_time(job.published_at - window);
     let hi = format!("{}$", schema::sortable_time(job.published_at + window));
+    // The queries are independent: a few in flight hide their latency.
+    let queries: Vec<Query> = keys
+        .iter()
+        .map(|key| {
+            Query::partition(Index::Primary, (*key).clone())
+                .range(SortKeyRange::Between(lo.clone(), hi.clone()))
+                .limit(MAX_ENTRIES_PER_KEY)
+        })
+        .collect();
+    let pages: Vec<_> = futures::stream::iter(queries)
+        .map(|query| table.query(query))
+        .buffered(QUERIES_IN_FLIGHT)
+        .collect()
+        .await;
     let mut candidates: BTreeMap<String, Candidate> = BTreeMap::new();
-    for key in &keys {
-        let page = table
-            .query(
-                Query::partition(Index::Primary, (*key).clone())
-                    .range(SortKeyRange::Between(lo.clone(), hi.clone()))
-                    .limit(MAX_ENTRIES_PER_KEY),
-            )
-            .await?;
-        for entry in page.items {
+    for (key, page) in keys.iter().zip(pages) {
+        for entry in page?.items {
             let text = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_owned);
             let (Some(item_id), Some(story_id), Some(fp)) =
                 (text(attr::ITEM_ID), text(STORY_ID), text(FINGERPRINT))
