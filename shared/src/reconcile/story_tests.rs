@@ -333,3 +333,68 @@ fn keys_of(item: &NormalizedItem) -> usize {
         .candidate_keys()
         .len()
 }
+
+/// Every story entry's partition naming `item`.
+async fn entry_keys(w: &World, item: &NormalizedItem) -> Vec<String> {
+    let id = Value::String(item.identity());
+    w.table
+        .inner()
+        .dump()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r[table::PK].as_str().unwrap().starts_with("STORY_") && r[attr::ITEM_ID] == id)
+        .map(|r| r[table::PK].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_edited_item_replaces_its_entries_and_keeps_its_story() {
+    let w = world();
+    let (id, en) = (doc("s01a", 0), doc("s01b", 1));
+    w.land("items/1.jsonl", &[id.clone(), en.clone()]).await;
+    let story = w.story_of(&id).await;
+    let before = entry_keys(&w, &id).await;
+
+    let mut edited = id.clone();
+    edited.body = Some(format!(
+        "{} Pembaruan: KBRI Tokyo membuka posko di Sendai untuk 87 WNI.",
+        id.body.as_deref().unwrap()
+    ));
+    edited.fetched_at += chrono::Duration::hours(2);
+    assert_eq!(w.land("items/2.jsonl", &[edited.clone()]).await.changed, 1);
+    let mut after = entry_keys(&w, &id).await;
+    let mut expected = crate::stories::Fingerprint::of_item(&edited).candidate_keys();
+    after.sort();
+    expected.sort();
+    assert_eq!(after, expected, "entries follow the new content");
+    assert_ne!(after, before);
+    assert_eq!(w.story_of(&id).await, story);
+    assert_eq!(w.members(&story).await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_ungrouped_item_is_grouped_on_its_next_delivery() {
+    let w = world();
+    let (id, en) = (doc("s01a", 0), doc("s01b", 1));
+    w.land("items/1.jsonl", &[id.clone(), en.clone()]).await;
+    let story = w.story_of(&en).await;
+    // As if grouping had failed after the item was stored (or it predates stories).
+    let mut update = crate::store::Update::default();
+    update.remove.push(attr::STORY_ID.into());
+    w.table
+        .update(
+            &Key::new(schema::item_pk(&en.identity()), schema::CURRENT),
+            update,
+            crate::store::Condition::Present,
+        )
+        .await
+        .unwrap();
+    let report = w.land("items/2.jsonl", std::slice::from_ref(&en)).await;
+    assert_eq!(report.unchanged, 1);
+    assert_eq!(w.story_of(&en).await, story);
+    // Once grouped, a redelivery is one read again.
+    w.table.reset();
+    w.land("items/3.jsonl", std::slice::from_ref(&en)).await;
+    assert_eq!(w.table.counts().writes(), 0);
+}
