@@ -59,7 +59,7 @@
 //! | a mission's last official publication      | query GSI1 `MITEMS#{mission}` backward until the first `official` item | reconcile::read |
 //! | an item's story candidates in a window     | query each of its `STORY_BAND#…`, `STORY_TITLE#…`, `STORY_PUB#…`, `STORY_NUM#…`, `STORY_NAME#…`, `STORY_SENT#…` keys, sk between `{published-7d}` and `{published+7d}$`, at most 200 each | reconcile::story |
 //! | a story's members, newest first            | query `STORY#{story_id}`, backward                               | reconcile::read |
-//! | a story's members, to merge it into another | query `STORY#{story_id}`, at most 500                           | reconcile::story |
+//! | a story's members, to merge it into another | query `STORY#{story_id}`, at most 100                           | reconcile::story |
 //! | is the table up                            | get `HEALTH` / `HEALTH`                                          | api |
 //! | is this API key valid (every request)      | get `APIKEY#{sha256 of the key}` / `KEY`                         | api::access |
 //! | every API key (`pantau keys list/revoke`)  | query GSI1 `APIKEYS`                                             | api::access |

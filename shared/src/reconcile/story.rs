@@ -42,10 +42,11 @@ pub const DEFAULT_WINDOW_DAYS: i64 = 7;
 /// At most this many entries are read per key: a common name or number cannot make one item
 /// read a whole partition.
 pub const MAX_ENTRIES_PER_KEY: usize = 200;
-/// Candidate queries of one item in flight at once.
+/// Candidate queries (and a merge's updates) of one item in flight at once.
 const QUERIES_IN_FLIGHT: usize = 8;
-/// At most this many members move in one merge.
-pub const MAX_MERGE_MEMBERS: usize = 500;
+/// At most this many members move in one merge (each costs a put, a delete and about 20
+/// updates: its entries and `CURRENT`).
+pub const MAX_MERGE_MEMBERS: usize = 100;
 /// Word-pair hashes kept in an entry's fingerprint: the smallest ones (a bottom-k sketch), so
 /// a very long body stays well under the item size limit.
 pub const MAX_ENTRY_SHINGLES: usize = 2000;
@@ -275,6 +276,8 @@ async fn merge(table: &dyn Table, from: &str, to: &str) -> Result<(), TableError
         ops.push(WriteOp::Put(member));
     }
     table.batch_write(ops).await?;
+    // Then every moved member's entries and CURRENT, a few updates in flight.
+    let mut targets: Vec<(String, String)> = Vec::new();
     for member in &members {
         let (Some(id), Some(sk)) = (
             member.get(attr::ITEM_ID).and_then(Value::as_str),
@@ -282,17 +285,18 @@ async fn merge(table: &dyn Table, from: &str, to: &str) -> Result<(), TableError
         ) else {
             continue;
         };
-        let keys = member
-            .get(STORY_KEYS)
-            .and_then(Value::as_array)
-            .cloned()
-            .unwrap_or_default();
-        for key in keys.iter().filter_map(Value::as_str) {
-            set_story_id(table, key, sk, to).await?;
+        let keys = member.get(STORY_KEYS).and_then(Value::as_array);
+        for key in keys.into_iter().flatten().filter_map(Value::as_str) {
+            targets.push((key.to_owned(), sk.to_owned()));
         }
-        set_story_id(table, &schema::item_pk(id), schema::CURRENT, to).await?;
+        targets.push((schema::item_pk(id), schema::CURRENT.to_owned()));
     }
-    Ok(())
+    let results: Vec<Result<(), TableError>> = futures::stream::iter(targets)
+        .map(|(pk, sk)| async move { set_story_id(table, &pk, &sk, to).await })
+        .buffer_unordered(QUERIES_IN_FLIGHT)
+        .collect()
+        .await;
+    results.into_iter().collect()
 }
 
 /// Sets `story_id` on a record if it still exists (a vanished one is not recreated).
