@@ -19,12 +19,19 @@
 //! | story number entry | `STORY_NUM#{digits}` | `{published}#{item_id}`    |                                       |                                       |
 //! | story sentence entry | `STORY_SENT#{hash}` | `{published}#{item_id}`   |                                       |                                       |
 //! | story name entry  | `STORY_NAME#{name}`   | `{published}#{item_id}`    |                                       |                                       |
+//! | story membership  | `STORY#{story_id}`    | `{published}#{item_id}`    |                                       |                                       |
 //!
 //! Story entries (see `crate::stories`) are small index records: an item is written under each
 //! of its candidate keys (4 SimHash bands, `{band}` 0–3 and `{value}` 4 hex digits; the first
 //! 16 hex digits of the SHA-256 of its title key; its portal publication; up to 6 numbers; its 4
 //! longest names; its 4 longest sentences), carrying the item's story id, so a new item's
-//! candidates are at most 20 queries.
+//! candidates are at most 20 queries. Each entry holds `item_id`, `story_id`, `published` and
+//! `fingerprint` (the `stories::Fingerprint` as JSON, word-pair hashes cut to the smallest
+//! 2000), so judging a candidate needs no get. A membership holds `item_id`, `story_id`,
+//! `published`, `title`, `mission`, `source`, `language`, `reason` (the `stories::LinkReason`
+//! that linked it, null for the story's first item), `linked_to` and `story_keys` (so a merge
+//! can re-point the member's entries). A story id is an item id: the smallest of the group
+//! (see `crate::reconcile::story`); `CURRENT` carries it as `story_id` once grouped.
 //!
 //! `{published}` is RFC 3339 UTC with fixed width (`2025-01-02T03:04:05.000Z`), so byte order is
 //! time order and a mission's items newest-first are one backward query on GSI1.
@@ -44,13 +51,15 @@
 //! | an item's versions (late deliveries)       | query `ITEM#{id}`, sk begins_with `V#`                           | reconcile |
 //! | an item with its history (API)             | query `ITEM#{id}`, all, backward (versions newest first, then `CURRENT`) | reconcile::read |
 //! | a mission's items, newest first, in a time window | query GSI1 `MITEMS#{mission}`, backward, sk between `{since}` and `{until}$` | reconcile::read |
-//! | a country's items, newest first            | query GSI2 `CITEMS#{cc}`, backward                               | (later) |
+//! | a country's items, newest first            | query GSI2 `CITEMS#{cc}`, backward, sk between `{since}` and `{until}$` | reconcile::read |
 //! | every mission                              | query GSI1 `MISSIONS`                                            | reconcile::read |
-//! | a country's missions                       | query GSI2 `COUNTRY#{cc}`                                        | (later) |
+//! | a country's missions                       | the registry (GSI2 `COUNTRY#{cc}` holds the same records)        | api |
 //! | one owner's source states                  | query `MISSION#{owner}`, sk begins_with `SOURCE#`                | reconcile::read |
 //! | every source state                         | query GSI1 `SOURCES`                                             | reconcile::read |
 //! | a mission's last official publication      | query GSI1 `MITEMS#{mission}` backward until the first `official` item | reconcile::read |
-//! | an item's story candidates in a window     | query each of its `STORY_BAND#…`, `STORY_TITLE#…`, `STORY_PUB#…`, `STORY_NUM#…`, `STORY_NAME#…`, `STORY_SENT#…` keys, sk between `{since}` and `{until}$` | (reconcile, next) |
+//! | an item's story candidates in a window     | query each of its `STORY_BAND#…`, `STORY_TITLE#…`, `STORY_PUB#…`, `STORY_NUM#…`, `STORY_NAME#…`, `STORY_SENT#…` keys, sk between `{published-7d}` and `{published+7d}$`, at most 200 each | reconcile::story |
+//! | a story's members, newest first            | query `STORY#{story_id}`, backward                               | reconcile::read |
+//! | a story's members, to merge it into another | query `STORY#{story_id}`, at most 100                           | reconcile::story |
 //! | is the table up                            | get `HEALTH` / `HEALTH`                                          | api |
 //! | is this API key valid (every request)      | get `APIKEY#{sha256 of the key}` / `KEY`                         | api::access |
 //! | every API key (`pantau keys list/revoke`)  | query GSI1 `APIKEYS`                                             | api::access |
@@ -140,6 +149,11 @@ pub fn story_name_pk(name: &str) -> String {
 /// `sentence_hash`: 16 hex digits of a sentence's hash (`stories::sentence_hashes`).
 pub fn story_sentence_pk(sentence_hash: &str) -> String {
     format!("STORY_SENT#{sentence_hash}")
+}
+
+/// A story's members: one record per item, sort key `{published}#{item_id}`.
+pub fn story_pk(story_id: &str) -> String {
+    format!("STORY#{story_id}")
 }
 
 /// `publication`: `{mission}/{source}/{guid}` of a portal post.

@@ -257,6 +257,25 @@ pub async fn end_to_end(
         "items not newest first: {times:?}"
     );
 
+    // The Iwate earthquake advisory's Indonesian and English versions are one story.
+    let quake = served
+        .iter()
+        .find(|i| {
+            i["title"]
+                .as_str()
+                .is_some_and(|t| t.starts_with("Imbauan KBRI Tokyo terkait Gempa"))
+        })
+        .context("the Iwate earthquake advisory is not served")?;
+    let story = quake["story_id"]
+        .as_str()
+        .context("advisory without story")?;
+    ensure!(
+        served
+            .iter()
+            .any(|i| i["language"] == "en" && i["story_id"] == story && i["id"] != quake["id"]),
+        "the advisory's English version is not in its story {story}"
+    );
+
     // 4. Unchanged sources write nothing.
     let second = world.scrape(t0 + chrono::Duration::hours(3)).await?;
     ensure!(

@@ -7,7 +7,10 @@
 //! | `GET /missions`               | every registry mission with its sources and health             |
 //! | `GET /missions/{id}`          | one mission, its sources and health                            |
 //! | `GET /missions/{id}/items`    | its items newest first: `limit` (1–200, default 50), `cursor`, `role`, `language`, `since`, `until` (RFC 3339, inclusive) |
-//! | `GET /items/{id}`             | the current item and its versions, newest first                |
+//! | `GET /items/{id}`             | the current item, its versions newest first, its story's other members |
+//! | `GET /stories/{id}`           | a story's members newest first, each with why it joined: `limit`, `cursor` |
+//! | `GET /countries/{cc}/missions` | the missions in a country, with health                        |
+//! | `GET /countries/{cc}/items`   | the items of a country's missions newest first; filters as a mission's items |
 //! | `GET /openapi.json`           | the OpenAPI 3.1 document of all of this                        |
 //!
 //! Every route but `/health`, `/openapi.json` and the dashboard's page and assets (which hold
@@ -39,7 +42,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 pub use cursor::CursorSigner;
-pub use params::{Format, ItemsParams};
+pub use params::{Format, ItemsParams, PageParams};
 pub use problem::ApiError;
 
 use crate::config::{ConfigError, optional};
@@ -141,6 +144,9 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
         Handler::Mission => get(mission_detail),
         Handler::MissionItems => get(mission_items),
         Handler::Item => get(item_detail),
+        Handler::Story => get(story_detail),
+        Handler::CountryMissions => get(country_missions),
+        Handler::CountryItems => get(country_items),
     }
 }
 
@@ -400,10 +406,233 @@ async fn item_detail(
         .await
         .map_err(ApiError::internal)?
         .ok_or_else(not_found)?;
+    let story = match &view.current.story_id {
+        None => Value::Null,
+        Some(story_id) => {
+            // One page of members, the item itself left out.
+            let page = read::story_members(
+                state.table.as_ref(),
+                story_id,
+                STORY_MEMBERS_ON_ITEM + 1,
+                None,
+            )
+            .await
+            .map_err(ApiError::internal)?;
+            let members: Vec<Value> = page
+                .members
+                .iter()
+                .filter(|m| m.id != id)
+                .take(STORY_MEMBERS_ON_ITEM)
+                .map(story_member_json)
+                .collect();
+            json!({"id": story_id, "members": members})
+        }
+    };
     Ok(Json(json!({
         "item": item_json(&view.current),
         "versions": view.versions.iter().map(version_json).collect::<Vec<_>>(),
+        "story": story,
     })))
+}
+
+/// Other members of its story an item's detail shows; `GET /stories/{id}` has them all.
+const STORY_MEMBERS_ON_ITEM: usize = 50;
+
+const STORY_MEMBER_COLUMNS: [&str; 8] = [
+    "id",
+    "title",
+    "mission",
+    "source",
+    "language",
+    "published_at",
+    "rule",
+    "linked_to",
+];
+
+fn story_member_json(m: &read::StoryMember) -> Value {
+    json!({
+        "id": m.id,
+        "title": m.title,
+        "mission": m.mission,
+        "source": m.source,
+        "language": m.language,
+        "published_at": m.published_at,
+        "reason": m.reason,
+        "linked_to": m.linked_to,
+    })
+}
+
+fn story_member_row(m: &Value) -> Vec<String> {
+    STORY_MEMBER_COLUMNS
+        .iter()
+        .map(|c| match *c {
+            "rule" => text(&m["reason"]["rule"]),
+            other => text(&m[other]),
+        })
+        .collect()
+}
+
+async fn story_detail(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let not_found = || ApiError::NotFound {
+        what: format!("story `{id}`"),
+    };
+    // A story id is an item id.
+    if !params::is_item_id(&id) {
+        return Err(not_found());
+    }
+    let params = PageParams::parse(query.as_deref())?;
+    let format = list_format(params.format, &headers);
+    let scope = format!("story\x1f{id}");
+    let cursor = match &params.cursor {
+        None => None,
+        Some(token) => Some(state.cursors.open(&scope, token).map_err(|_| {
+            ApiError::bad(
+                "cursor",
+                "not a cursor this API returned for this story (tampered with, or from another query)",
+            )
+        })?),
+    };
+    let first_page = cursor.is_none();
+    let page = read::story_members(state.table.as_ref(), &id, params.limit, cursor)
+        .await
+        .map_err(|e| match e {
+            read::ReadError::ForeignCursor => {
+                ApiError::bad("cursor", "not a cursor of this story's listing")
+            }
+            other => ApiError::internal(other),
+        })?;
+    if first_page && page.members.is_empty() {
+        return Err(not_found());
+    }
+    let members: Vec<Value> = page.members.iter().map(story_member_json).collect();
+    let next = page.next.map(|c| state.cursors.sign(&scope, &c));
+    if format == Format::Csv {
+        let rows: Vec<Vec<String>> = members.iter().map(story_member_row).collect();
+        return Ok(vary_on_accept(csv::response(
+            &STORY_MEMBER_COLUMNS,
+            &rows,
+            next.as_deref(),
+            &format!("story-{id}.csv"),
+        )));
+    }
+    Ok(vary_on_accept(
+        Json(json!({"id": id, "members": members, "next_cursor": next})).into_response(),
+    ))
+}
+
+/// The registry's missions in a country (`cc` in either case); 404 when there are none.
+fn country_missions_of<'a>(
+    state: &'a ApiState,
+    cc: &str,
+) -> Result<(String, Vec<&'a Mission>), ApiError> {
+    let not_found = || ApiError::NotFound {
+        what: format!("a mission in country `{cc}`"),
+    };
+    let code = params::country_code(cc).ok_or_else(not_found)?;
+    let missions: Vec<&Mission> = state
+        .registry
+        .missions
+        .iter()
+        .filter(|m| m.country_code.eq_ignore_ascii_case(&code))
+        .collect();
+    if missions.is_empty() {
+        return Err(not_found());
+    }
+    Ok((code, missions))
+}
+
+async fn country_missions(
+    State(state): State<ApiState>,
+    Path(cc): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let format = list_format(params::parse_list_format(query.as_deref())?, &headers);
+    let (code, in_country) = country_missions_of(&state, &cc)?;
+    let table = state.table.as_ref();
+    let mut missions = Vec::with_capacity(in_country.len());
+    // A country has a few missions: their health one after the other.
+    for mission in in_country {
+        let sources = read::source_health(table, &mission.id)
+            .await
+            .map_err(ApiError::internal)?;
+        let last = read::last_published(table, &mission.id, Role::Official)
+            .await
+            .map_err(ApiError::internal)?;
+        missions.push(mission_json(mission, &sources, last));
+    }
+    if format == Format::Csv {
+        let rows: Vec<Vec<String>> = missions.iter().map(mission_row).collect();
+        return Ok(vary_on_accept(csv::response(
+            &MISSION_COLUMNS,
+            &rows,
+            None,
+            &format!("missions-{code}.csv"),
+        )));
+    }
+    Ok(vary_on_accept(
+        Json(json!({"country_code": code, "missions": missions})).into_response(),
+    ))
+}
+
+async fn country_items(
+    State(state): State<ApiState>,
+    Path(cc): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let (code, _) = country_missions_of(&state, &cc)?;
+    let params = ItemsParams::parse(query.as_deref())?;
+    let format = list_format(params.format, &headers);
+    // Mission ids have no `/`: a country's scope never equals a mission's.
+    let scope = params.cursor_scope(&format!("country/{code}"));
+    let cursor = match &params.cursor {
+        None => None,
+        Some(token) => Some(state.cursors.open(&scope, token).map_err(|_| {
+            ApiError::bad(
+                "cursor",
+                "not a cursor this API returned for this country and these filters (tampered with, or from another query)",
+            )
+        })?),
+    };
+    let page = read::country_items(
+        state.table.as_ref(),
+        &code,
+        &params.filter,
+        params.limit,
+        cursor,
+    )
+    .await
+    .map_err(|e| match e {
+        read::ReadError::ForeignCursor => {
+            ApiError::bad("cursor", "not a cursor of this country's listing")
+        }
+        other => ApiError::internal(other),
+    })?;
+    let items: Vec<Value> = page.items.iter().map(item_json).collect();
+    let next = page.next.map(|c| state.cursors.sign(&scope, &c));
+    if format == Format::Csv {
+        let rows: Vec<Vec<String>> = items.iter().map(item_row).collect();
+        return Ok(vary_on_accept(csv::response(
+            &ITEM_COLUMNS,
+            &rows,
+            next.as_deref(),
+            &format!("items-{code}.csv"),
+        )));
+    }
+    Ok(vary_on_accept(
+        Json(json!({
+            "country_code": code,
+            "items": items,
+            "next_cursor": next,
+        }))
+        .into_response(),
+    ))
 }
 
 async fn not_found_route() -> Response {
@@ -515,6 +744,7 @@ fn item_json(s: &StoredItem) -> Value {
         "fetched_at": i.fetched_at,
         "first_seen_at": s.first_seen_at,
         "versions": s.versions,
+        "story_id": s.story_id,
     })
 }
 

@@ -16,6 +16,9 @@ pub enum Handler {
     Mission,
     MissionItems,
     Item,
+    Story,
+    CountryMissions,
+    CountryItems,
 }
 
 /// One `GET` route.
@@ -55,6 +58,55 @@ const MISSION_ID: Param = Param {
     location: "path",
     description: "A mission id from the registry, such as `tokyo`.",
     schema: r#"{"type":"string","minLength":1}"#,
+};
+
+const LIMIT: Param = Param {
+    name: "limit",
+    location: "query",
+    description: "Entries per page.",
+    schema: const_format_limit(),
+};
+
+const CURSOR: Param = Param {
+    name: "cursor",
+    location: "query",
+    description: "`next_cursor` of the previous page, unchanged; only valid with the same path and filters.",
+    schema: r#"{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[A-Za-z0-9_.-]+$"}"#,
+};
+
+const COUNTRY_CODE: Param = Param {
+    name: "cc",
+    location: "path",
+    description: "An ISO 3166-1 alpha-2 country code such as `JP` (either case).",
+    schema: r#"{"type":"string","pattern":"^[A-Za-z]{2}$"}"#,
+};
+
+const ROLE: Param = Param {
+    name: "role",
+    location: "query",
+    description: "Whose voice: the mission's own, headquarters', media or hazard alerts.",
+    schema: r#"{"type":"string","enum":["official","hq","media","hazard"]}"#,
+};
+
+const LANGUAGE: Param = Param {
+    name: "language",
+    location: "query",
+    description: "A two- or three-letter language code such as `id` or `en`.",
+    schema: r#"{"type":"string","pattern":"^[A-Za-z]{2,3}$"}"#,
+};
+
+const SINCE: Param = Param {
+    name: "since",
+    location: "query",
+    description: "Published at or after (RFC 3339); not later than `until`.",
+    schema: r#"{"type":"string","format":"date-time"}"#,
+};
+
+const UNTIL: Param = Param {
+    name: "until",
+    location: "query",
+    description: "Published at or before (RFC 3339).",
+    schema: r#"{"type":"string","format":"date-time"}"#,
 };
 
 const FORMAT: Param = Param {
@@ -107,44 +159,7 @@ pub const OPERATIONS: &[Operation] = &[
         summary: "A mission's items, newest first, a page at a time.",
         needs_key: true,
         params: &[
-            MISSION_ID,
-            Param {
-                name: "limit",
-                location: "query",
-                description: "Items per page.",
-                schema: const_format_limit(),
-            },
-            Param {
-                name: "cursor",
-                location: "query",
-                description: "`next_cursor` of the previous page, unchanged; only valid with the same mission and filters.",
-                schema: r#"{"type":"string","minLength":1,"maxLength":4096,"pattern":"^[A-Za-z0-9_.-]+$"}"#,
-            },
-            Param {
-                name: "role",
-                location: "query",
-                description: "Whose voice: the mission's own, headquarters', media or hazard alerts.",
-                schema: r#"{"type":"string","enum":["official","hq","media","hazard"]}"#,
-            },
-            Param {
-                name: "language",
-                location: "query",
-                description: "A two- or three-letter language code such as `id` or `en`.",
-                schema: r#"{"type":"string","pattern":"^[A-Za-z]{2,3}$"}"#,
-            },
-            Param {
-                name: "since",
-                location: "query",
-                description: "Published at or after (RFC 3339); not later than `until`.",
-                schema: r#"{"type":"string","format":"date-time"}"#,
-            },
-            Param {
-                name: "until",
-                location: "query",
-                description: "Published at or before (RFC 3339).",
-                schema: r#"{"type":"string","format":"date-time"}"#,
-            },
-            FORMAT,
+            MISSION_ID, LIMIT, CURSOR, ROLE, LANGUAGE, SINCE, UNTIL, FORMAT,
         ],
         answer: Answer::JsonOrCsv("ItemPage"),
         handler: Handler::MissionItems,
@@ -152,7 +167,7 @@ pub const OPERATIONS: &[Operation] = &[
     Operation {
         path: "/items/{id}",
         id: "getItem",
-        summary: "An item and all its versions, newest first.",
+        summary: "An item, all its versions newest first, and the other members of its story.",
         needs_key: true,
         params: &[Param {
             name: "id",
@@ -162,6 +177,52 @@ pub const OPERATIONS: &[Operation] = &[
         }],
         answer: Answer::Json("ItemDetail"),
         handler: Handler::Item,
+    },
+    Operation {
+        path: "/stories/{id}",
+        id: "getStory",
+        summary: "A story's members, newest first, each with why it joined, a page at a time.",
+        needs_key: true,
+        params: &[
+            Param {
+                name: "id",
+                location: "path",
+                description: "A story id: the id of its earliest-numbered item (`itm_` and 20 hex digits), as items give it.",
+                schema: r#"{"type":"string"}"#,
+            },
+            LIMIT,
+            CURSOR,
+            FORMAT,
+        ],
+        answer: Answer::JsonOrCsv("StoryPage"),
+        handler: Handler::Story,
+    },
+    Operation {
+        path: "/countries/{cc}/missions",
+        id: "listCountryMissions",
+        summary: "The missions in one country, with their sources and health.",
+        needs_key: true,
+        params: &[COUNTRY_CODE, FORMAT],
+        answer: Answer::JsonOrCsv("CountryMissionList"),
+        handler: Handler::CountryMissions,
+    },
+    Operation {
+        path: "/countries/{cc}/items",
+        id: "listCountryItems",
+        summary: "The items of every mission in one country, newest first, a page at a time.",
+        needs_key: true,
+        params: &[
+            COUNTRY_CODE,
+            LIMIT,
+            CURSOR,
+            ROLE,
+            LANGUAGE,
+            SINCE,
+            UNTIL,
+            FORMAT,
+        ],
+        answer: Answer::JsonOrCsv("CountryItemPage"),
+        handler: Handler::CountryItems,
     },
 ];
 
@@ -201,7 +262,10 @@ fn problem_responses(op: &Operation) -> Map<String, Value> {
         );
     }
     if op.params.iter().any(|p| p.location == "path") {
-        out.insert("404".into(), problem("No such mission or item."));
+        out.insert(
+            "404".into(),
+            problem("No such mission, item, story or country with missions."),
+        );
     }
     out.insert("500".into(), problem("Internal error (logged, not shown)."));
     if op.handler == Handler::Health {
@@ -394,7 +458,60 @@ fn schemas() -> Value {
                 "published_raw": text_or_null,
                 "fetched_at": time,
                 "first_seen_at": time,
-                "versions": {"type": "integer", "minimum": 1}
+                "versions": {"type": "integer", "minimum": 1},
+                "story_id": {"type": ["string", "null"], "description": "The item's story, once grouped."}
+            }
+        },
+        "StoryMember": {
+            "type": "object",
+            "required": ["id", "title", "mission", "source", "published_at", "reason"],
+            "properties": {
+                "id": {"type": "string"},
+                "title": {"type": "string"},
+                "mission": {"type": "string"},
+                "source": {"type": "string"},
+                "language": text_or_null,
+                "published_at": time,
+                "reason": {
+                    "type": ["object", "null"],
+                    "description": "Why it joined: `rule` (same_publication, similar_body, same_title, shared_text, shared_anchors) and its evidence; null for the story's first item.",
+                    "properties": {"rule": {"type": "string"}}
+                },
+                "linked_to": text_or_null
+            }
+        },
+        "Story": {
+            "type": "object",
+            "required": ["id", "members"],
+            "properties": {
+                "id": {"type": "string"},
+                "members": {"type": "array", "items": {"$ref": "#/components/schemas/StoryMember"}}
+            }
+        },
+        "StoryPage": {
+            "type": "object",
+            "required": ["id", "members", "next_cursor"],
+            "properties": {
+                "id": {"type": "string"},
+                "members": {"type": "array", "items": {"$ref": "#/components/schemas/StoryMember"}},
+                "next_cursor": {"type": ["string", "null"], "description": "Pass back as `cursor` for the next page; null on the last."}
+            }
+        },
+        "CountryMissionList": {
+            "type": "object",
+            "required": ["country_code", "missions"],
+            "properties": {
+                "country_code": {"type": "string"},
+                "missions": {"type": "array", "items": {"$ref": "#/components/schemas/Mission"}}
+            }
+        },
+        "CountryItemPage": {
+            "type": "object",
+            "required": ["country_code", "items", "next_cursor"],
+            "properties": {
+                "country_code": {"type": "string"},
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+                "next_cursor": {"type": ["string", "null"], "description": "Pass back as `cursor` for the next page; null on the last."}
             }
         },
         "ItemPage": {
@@ -425,7 +542,11 @@ fn schemas() -> Value {
             "required": ["item", "versions"],
             "properties": {
                 "item": {"$ref": "#/components/schemas/Item"},
-                "versions": {"type": "array", "items": {"$ref": "#/components/schemas/ItemVersion"}}
+                "versions": {"type": "array", "items": {"$ref": "#/components/schemas/ItemVersion"}},
+                "story": {
+                    "oneOf": [{"$ref": "#/components/schemas/Story"}, {"type": "null"}],
+                    "description": "The item's story with its other members (newest first, at most 50); null until grouped."
+                }
             }
         }
     })

@@ -152,6 +152,49 @@ impl ItemsParams {
     }
 }
 
+/// `GET /stories/{id}`'s parameters: a page of a plain list.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PageParams {
+    pub limit: usize,
+    pub cursor: Option<String>,
+    pub format: Option<Format>,
+}
+
+impl PageParams {
+    pub fn parse(query: Option<&str>) -> Result<PageParams, ApiError> {
+        let mut params = PageParams {
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+            format: None,
+        };
+        let mut seen = Vec::new();
+        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if seen.contains(&name) {
+                return Err(ApiError::bad(&name, "given more than once"));
+            }
+            seen.push(name.clone());
+            match name.as_ref() {
+                "limit" => params.limit = limit(&value)?,
+                "cursor" => params.cursor = Some(cursor(&value)?),
+                "format" => params.format = Some(format(&value)?),
+                other => {
+                    return Err(ApiError::bad(
+                        other,
+                        "unknown; expected limit, cursor or format",
+                    ));
+                }
+            }
+        }
+        Ok(params)
+    }
+}
+
+/// An ISO 3166-1 alpha-2 country code, upper-cased; None when it cannot be one.
+pub fn country_code(value: &str) -> Option<String> {
+    (value.len() == 2 && value.bytes().all(|b| b.is_ascii_alphabetic()))
+        .then(|| value.to_ascii_uppercase())
+}
+
 fn role(value: &str) -> Result<Role, ApiError> {
     Role::parse(value)
         .ok_or_else(|| ApiError::bad("role", "must be one of official, hq, media, hazard"))

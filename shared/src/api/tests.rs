@@ -710,14 +710,16 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
     assert_eq!(documented, served);
     let item_id = f.items[0].identity();
     for path in &documented {
-        let uri = path.replace(
-            "{id}",
-            if path.starts_with("/items") {
-                &item_id
-            } else {
-                "tokyo"
-            },
-        );
+        let uri = path
+            .replace(
+                "{id}",
+                if path.starts_with("/items") || path.starts_with("/stories") {
+                    &item_id
+                } else {
+                    "tokyo"
+                },
+            )
+            .replace("{cc}", "JP");
         let (status, _, body) = get(&f.app, &uri).await;
         assert_eq!(
             status,
@@ -770,4 +772,208 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
                "description": "A key made by `pantau keys create NAME`."})
     );
     assert!(doc["components"]["schemas"]["Problem"].is_object());
+}
+
+// Stories and countries.
+
+/// The fixture plus the Iwate earthquake advisory in Indonesian and English and the
+/// ministry's release (documents of `stories/docs.tsv`), as Canberra's items.
+async fn fixture_with_a_story() -> (Fixture, Vec<NormalizedItem>) {
+    let f = fixture().await;
+    let story: Vec<NormalizedItem> = ["s01a", "s01b", "s01c"]
+        .iter()
+        .enumerate()
+        .map(|(n, d)| {
+            let mut i = crate::reconcile::story_tests::doc(d, n as i64 * 30);
+            i.mission = "canberra".into();
+            i
+        })
+        .collect();
+    f.blobs
+        .put(
+            "items/story.jsonl",
+            jsonl(&story).into(),
+            &BlobMeta::default(),
+        )
+        .await
+        .unwrap();
+    f.reconciler
+        .reconcile_object("items/story.jsonl")
+        .await
+        .unwrap();
+    (f, story)
+}
+
+#[tokio::test]
+async fn an_item_shows_its_story_and_a_story_pages_its_members() {
+    let (f, story) = fixture_with_a_story().await;
+    let story_id = story.iter().map(|i| i.identity()).min().unwrap();
+    let first = story[0].identity();
+
+    let (status, _, body) = get(&f.app, &format!("/items/{first}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["item"]["story_id"], story_id.as_str());
+    assert_eq!(body["story"]["id"], story_id.as_str());
+    let others: Vec<&str> = body["story"]["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["id"].as_str().unwrap())
+        .collect();
+    // Newest first, the item itself left out.
+    assert_eq!(others, [story[2].identity(), story[1].identity()]);
+    let en = &body["story"]["members"][1];
+    assert_eq!(en["language"], "en");
+    assert_eq!(en["mission"], "canberra");
+    assert_eq!(en["reason"]["rule"], "same_publication");
+    assert_eq!(en["linked_to"], first.as_str());
+    // An item alone is a story of one.
+    let alone = f.items[0].identity();
+    let (_, _, body) = get(&f.app, &format!("/items/{alone}")).await;
+    assert_eq!(body["story"]["id"], alone.as_str());
+    assert_eq!(body["story"]["members"], json!([]));
+
+    // The story, two members a page.
+    let (status, _, page) = get(&f.app, &format!("/stories/{story_id}?limit=2")).await;
+    assert_eq!(status, StatusCode::OK, "{page}");
+    assert_eq!(page["id"], story_id.as_str());
+    let ids = |page: &Value| -> Vec<String> {
+        page["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(ids(&page), [story[2].identity(), story[1].identity()]);
+    let cursor = page["next_cursor"].as_str().unwrap().to_owned();
+    let (_, _, rest) = get(
+        &f.app,
+        &format!("/stories/{story_id}?limit=2&cursor={cursor}"),
+    )
+    .await;
+    assert_eq!(ids(&rest), std::slice::from_ref(&first));
+    assert_eq!(rest["members"][0]["reason"], Value::Null, "the founder");
+    assert_eq!(rest["next_cursor"], Value::Null);
+
+    // A story's cursor is refused elsewhere and when tampered with.
+    let mut tampered = cursor.clone().into_bytes();
+    let last = tampered.len() - 1;
+    tampered[last] = if tampered[last] == b'A' { b'B' } else { b'A' };
+    let tampered = String::from_utf8(tampered).unwrap();
+    for uri in [
+        format!("/stories/{story_id}?cursor={tampered}"),
+        format!("/stories/{alone}?cursor={cursor}"),
+        format!("/missions/tokyo/items?cursor={cursor}"),
+    ] {
+        assert_problem(get(&f.app, &uri).await, StatusCode::BAD_REQUEST, "cursor");
+    }
+    // CSV: one row per member.
+    let (status, content_type, _, bytes) = send(
+        &f.app,
+        &format!("/stories/{story_id}?format=csv"),
+        &[(access::KEY_HEADER, TEST_KEY)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/csv"));
+    let text = String::from_utf8(bytes.to_vec()).unwrap();
+    assert!(text.starts_with("id,title,mission,source,language,published_at,rule,linked_to"));
+    assert_eq!(text.lines().count(), 4, "{text}");
+    assert!(text.contains("same_publication"));
+
+    // Refusals.
+    assert_problem(
+        get(&f.app, "/stories/itm_00000000000000000000").await,
+        StatusCode::NOT_FOUND,
+        "itm_00000000000000000000",
+    );
+    assert_problem(
+        get(&f.app, "/stories/not-a-story").await,
+        StatusCode::NOT_FOUND,
+        "not-a-story",
+    );
+    assert_problem(
+        get(&f.app, &format!("/stories/{story_id}?limit=0")).await,
+        StatusCode::BAD_REQUEST,
+        "",
+    );
+    assert_problem(
+        get_with(&f.app, &format!("/stories/{story_id}"), &[]).await,
+        StatusCode::UNAUTHORIZED,
+        "x-api-key",
+    );
+}
+
+#[tokio::test]
+async fn a_country_lists_its_missions_and_their_items() {
+    let (f, story) = fixture_with_a_story().await;
+    let (status, _, body) = get(&f.app, "/countries/jp/missions").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["country_code"], "JP");
+    let missions = body["missions"].as_array().unwrap();
+    assert_eq!(missions.len(), 1);
+    assert_eq!(missions[0]["id"], "tokyo");
+    assert_eq!(missions[0]["health"]["status"], "ok");
+
+    // Japan's items: Tokyo's 30, newest first, across pages without duplicates.
+    let mut seen = Vec::new();
+    let mut uri = "/countries/JP/items?limit=12".to_owned();
+    loop {
+        let (status, _, page) = get(&f.app, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        assert_eq!(page["country_code"], "JP");
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["published_at"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => uri = format!("/countries/JP/items?limit=12&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 30);
+    assert!(
+        seen.windows(2).all(|w| w[0] > w[1]),
+        "newest first: {seen:?}"
+    );
+    // Filters as a mission's items.
+    let (_, _, english) = get(&f.app, "/countries/JP/items?language=en&limit=200").await;
+    assert_eq!(english["items"].as_array().unwrap().len(), 10);
+    let (_, _, media) = get(&f.app, "/countries/JP/items?role=media").await;
+    assert_eq!(media["items"].as_array().unwrap().len(), 1);
+    // Australia's: the three items of the story, each with its story id.
+    let (_, _, au) = get(&f.app, "/countries/AU/items").await;
+    let items = au["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    let story_id = story.iter().map(|i| i.identity()).min().unwrap();
+    assert!(items.iter().all(|i| i["story_id"] == story_id.as_str()));
+
+    // A mission listing's cursor is not a country's.
+    let (_, _, mission_page) = get(&f.app, "/missions/tokyo/items?limit=5").await;
+    let cursor = mission_page["next_cursor"].as_str().unwrap();
+    assert_problem(
+        get(&f.app, &format!("/countries/JP/items?cursor={cursor}")).await,
+        StatusCode::BAD_REQUEST,
+        "cursor",
+    );
+    for uri in [
+        "/countries/FR/missions",
+        "/countries/FR/items",
+        "/countries/JPN/items",
+        "/countries/1P/missions",
+    ] {
+        assert_problem(get(&f.app, uri).await, StatusCode::NOT_FOUND, "country");
+    }
+    assert_problem(
+        get(&f.app, "/countries/JP/items?since=yesterday").await,
+        StatusCode::BAD_REQUEST,
+        "RFC 3339",
+    );
+    for uri in ["/countries/JP/missions", "/countries/JP/items"] {
+        assert_problem(
+            get_with(&f.app, uri, &[]).await,
+            StatusCode::UNAUTHORIZED,
+            "x-api-key",
+        );
+    }
 }

@@ -30,9 +30,12 @@
 //! and decides again.
 
 pub mod read;
+pub mod story;
 
 #[cfg(test)]
 mod enrichment_tests;
+#[cfg(test)]
+pub(crate) mod story_tests;
 #[cfg(test)]
 pub(crate) mod tests;
 
@@ -78,6 +81,8 @@ pub mod attr {
     pub const ACCREDITED_MISSIONS: &str = "accredited_missions";
     /// The whole `crate::enrich::Enrichment`: matched terms, place reasons, story fingerprint.
     pub const ENRICHMENT: &str = "enrichment";
+    /// `CURRENT` only: the item's story (`reconcile::story`); absent until grouped.
+    pub const STORY_ID: &str = "story_id";
 }
 
 /// Bodies beyond this are cut (at a character boundary) so that both records of an item stay
@@ -217,16 +222,39 @@ impl Reconciler {
             .collect()
             .await;
         let mut retryable = None;
+        let mut story_jobs = Vec::new();
         for outcome in outcomes {
             match outcome {
-                Ok(Outcome::New) => report.new += 1,
-                Ok(Outcome::Changed) => report.changed += 1,
-                Ok(Outcome::Unchanged) => report.unchanged += 1,
-                Ok(Outcome::Stale) => report.stale += 1,
+                Ok((outcome, job)) => {
+                    match outcome {
+                        Outcome::New => report.new += 1,
+                        Outcome::Changed => report.changed += 1,
+                        Outcome::Unchanged => report.unchanged += 1,
+                        Outcome::Stale => report.stale += 1,
+                    }
+                    story_jobs.extend(job);
+                }
                 Err(e) if e.is_retryable() => retryable = Some(e),
                 Err(e) => {
                     tracing::error!(key = %items_key, error = %e, "item not reconciled");
                     report.skipped_lines += 1;
+                }
+            }
+        }
+        // Stories one item at a time, in line order: two items of one story in one object
+        // then always see each other (concurrently, each could miss the other).
+        let window = story::story_window();
+        for job in story_jobs {
+            if let Err(source) = self.group_story(job.clone(), window).await {
+                let e = ReconcileError::Table {
+                    key: items_key.to_owned(),
+                    item_id: job.id.clone(),
+                    source,
+                };
+                if e.is_retryable() {
+                    retryable = Some(e);
+                } else {
+                    tracing::error!(key = %items_key, error = %e, "item not grouped into a story");
                 }
             }
         }
@@ -242,7 +270,7 @@ impl Reconciler {
         &self,
         items_key: &str,
         mut item: NormalizedItem,
-    ) -> Result<Outcome, ReconcileError> {
+    ) -> Result<(Outcome, Option<story::StoryJob>), ReconcileError> {
         fit_for_table(&mut item);
         let id = item.identity();
         let country = self
@@ -259,7 +287,22 @@ impl Reconciler {
             })?;
         for attempt in 1..=MAX_ATTEMPTS {
             match self.try_reconcile(&observation).await {
-                Ok(outcome) => return Ok(outcome),
+                Ok((outcome, grouping)) => {
+                    let job = grouping.map(|g| story::StoryJob {
+                        id: id.clone(),
+                        content_hash: observation.content_hash.clone(),
+                        published_at: item.published_at,
+                        fingerprint: enrichment.fingerprint.clone(),
+                        keys: enrichment.story_keys.clone(),
+                        existing_story: g.existing_story,
+                        old_entries: g.old_entries,
+                        title: item.title.clone(),
+                        mission: item.mission.clone(),
+                        source: item.source.clone(),
+                        language: item.language.clone(),
+                    });
+                    return Ok((outcome, job));
+                }
                 Err(Attempt::Lost) => {
                     tracing::debug!(item_id = %id, attempt, "lost a race; re-reading");
                     let pause = fastrand::u64(5..20) * u64::from(attempt);
@@ -286,20 +329,33 @@ impl Reconciler {
         })
     }
 
-    /// One read-decide-write round for one observation.
-    async fn try_reconcile(&self, obs: &Observation) -> Result<Outcome, Attempt> {
+    /// One read-decide-write round for one observation; says whether the item needs grouping
+    /// into a story (new, changed, or not grouped yet).
+    async fn try_reconcile(
+        &self,
+        obs: &Observation,
+    ) -> Result<(Outcome, Option<Grouping>), Attempt> {
         let current_key = Key::new(schema::item_pk(&obs.id), schema::CURRENT);
         let Some(record) = self.table.get(&current_key).await? else {
-            let current = obs.current_record(1, &obs.version_at, &obs.version_sk);
+            let current = obs.current_record(1, &obs.version_at, &obs.version_sk, None);
             self.table
                 .transact_write(vec![
                     put(obs.version_record(), Condition::None),
                     put(current, Condition::Absent),
                 ])
                 .await?;
-            return Ok(Outcome::New);
+            return Ok((Outcome::New, Some(Grouping::default())));
         };
         let current = CurrentState::of(&record).map_err(Attempt::Corrupt)?;
+        let story = current.story_id.as_deref();
+        // Not grouped yet (an earlier grouping failed, or records from before stories): group
+        // now. No write when it is.
+        let ungrouped = || {
+            story.is_none().then(|| Grouping {
+                existing_story: None,
+                old_entries: current.story_entries(),
+            })
+        };
         let lock = Condition::Equals {
             attr: attr::STATE_TAG.into(),
             value: Value::String(current.state_tag.clone()),
@@ -307,17 +363,21 @@ impl Reconciler {
 
         if obs.version_sk >= current.version_sk {
             if obs.content_hash == current.content_hash {
-                return Ok(Outcome::Unchanged);
+                return Ok((Outcome::Unchanged, ungrouped()));
             }
             let first_seen = earliest(&current.first_seen_at, &obs.version_at);
-            let next = obs.current_record(current.versions + 1, first_seen, &obs.version_sk);
+            let next = obs.current_record(current.versions + 1, first_seen, &obs.version_sk, story);
             self.table
                 .transact_write(vec![
                     put(obs.version_record(), Condition::None),
                     put(next, lock),
                 ])
                 .await?;
-            return Ok(Outcome::Changed);
+            let grouping = Grouping {
+                existing_story: current.story_id.clone(),
+                old_entries: current.story_entries(),
+            };
+            return Ok((Outcome::Changed, Some(grouping)));
         }
 
         // A late observation: place it in the history.
@@ -325,7 +385,7 @@ impl Reconciler {
         let before = versions.iter().rev().find(|v| v.sk <= obs.version_sk);
         let after = versions.iter().find(|v| v.sk > obs.version_sk);
         if before.is_some_and(|v| v.hash == obs.content_hash) {
-            return Ok(Outcome::Unchanged);
+            return Ok((Outcome::Unchanged, ungrouped()));
         }
         let first_seen = earliest(&current.first_seen_at, &obs.version_at).to_owned();
         let mut ops = Vec::with_capacity(3);
@@ -340,11 +400,11 @@ impl Reconciler {
                     // The moved run is CURRENT's own: its record takes the earlier item.
                     ops.push(put(obs.version_record(), Condition::Absent));
                     ops.push(put(
-                        obs.current_record(current.versions, &first_seen, &obs.version_sk),
+                        obs.current_record(current.versions, &first_seen, &obs.version_sk, story),
                         lock,
                     ));
                     self.table.transact_write(ops).await?;
-                    return Ok(Outcome::Stale);
+                    return Ok((Outcome::Stale, ungrouped()));
                 }
                 current.versions
             }
@@ -369,7 +429,58 @@ impl Reconciler {
             condition: lock,
         });
         self.table.transact_write(ops).await?;
-        Ok(Outcome::Stale)
+        Ok((Outcome::Stale, ungrouped()))
+    }
+
+    /// Groups one item into its story; when `CURRENT` moved on to other content meanwhile,
+    /// groups that content instead (its entries replace the ones just written).
+    async fn group_story(
+        &self,
+        mut job: story::StoryJob,
+        window: chrono::Duration,
+    ) -> Result<(), TableError> {
+        for _ in 0..MAX_ATTEMPTS {
+            if story::group(self.table.as_ref(), &job, window)
+                .await?
+                .is_some()
+            {
+                return Ok(());
+            }
+            let key = Key::new(schema::item_pk(&job.id), schema::CURRENT);
+            let Some(record) = self.table.get(&key).await? else {
+                return Ok(());
+            };
+            let (Ok(item), Some(hash)) = (
+                serde_json::from_value::<NormalizedItem>(Value::Object(record.clone())),
+                record.get(attr::CONTENT_HASH).and_then(Value::as_str),
+            ) else {
+                tracing::error!(item_id = %job.id, "CURRENT unreadable; story not grouped");
+                return Ok(());
+            };
+            let enrichment = crate::enrich::enrich(&item, &self.registry, None);
+            let written = (
+                job.keys.clone(),
+                schema::item_time_sk(job.published_at, &job.id),
+            );
+            job = story::StoryJob {
+                id: job.id.clone(),
+                content_hash: hash.to_owned(),
+                published_at: item.published_at,
+                fingerprint: enrichment.fingerprint,
+                keys: enrichment.story_keys,
+                existing_story: record
+                    .get(attr::STORY_ID)
+                    .and_then(Value::as_str)
+                    .map(str::to_owned),
+                old_entries: Some(written),
+                title: item.title,
+                mission: item.mission,
+                source: item.source,
+                language: item.language,
+            };
+        }
+        tracing::warn!(item_id = %job.id, "content kept changing; story grouping left to the next delivery");
+        Ok(())
     }
 
     /// Every version record's sort key and hash, oldest first.
@@ -429,6 +540,13 @@ pub async fn sync_registry(table: &dyn Table, registry: &Registry) -> Result<usi
     let count = ops.len();
     table.batch_write(ops).await?;
     Ok(count)
+}
+
+/// What story grouping needs from the item's state before this delivery.
+#[derive(Debug, Default)]
+struct Grouping {
+    existing_story: Option<String>,
+    old_entries: Option<(Vec<String>, String)>,
 }
 
 /// Why one round did not decide.
@@ -531,8 +649,18 @@ impl Observation {
         self.base_record(&self.version_sk)
     }
 
-    fn current_record(&self, versions: u64, first_seen_at: &str, version_sk: &str) -> Item {
+    /// `story_id` is carried over from the record this one replaces (grouping sets it anew).
+    fn current_record(
+        &self,
+        versions: u64,
+        first_seen_at: &str,
+        version_sk: &str,
+        story_id: Option<&str>,
+    ) -> Item {
         let mut record = self.base_record(schema::CURRENT);
+        if let Some(story) = story_id {
+            record.insert(attr::STORY_ID.into(), Value::String(story.to_owned()));
+        }
         record.insert(attr::VERSIONS.into(), Value::from(versions));
         record.insert(
             attr::FIRST_SEEN_AT.into(),
@@ -562,6 +690,15 @@ struct CurrentState {
     versions: u64,
     first_seen_at: String,
     state_tag: String,
+    story_id: Option<String>,
+    /// The stored version's story keys and `{published}#{item_id}`, to replace its entries.
+    story_entries: Option<(Vec<String>, String)>,
+}
+
+impl CurrentState {
+    fn story_entries(&self) -> Option<(Vec<String>, String)> {
+        self.story_entries.clone()
+    }
 }
 
 impl CurrentState {
@@ -576,7 +713,19 @@ impl CurrentState {
             .get(attr::VERSIONS)
             .and_then(as_count)
             .ok_or_else(|| format!("CURRENT lacks number `{}`", attr::VERSIONS))?;
+        let story_entries = (|| {
+            let details = record.get(attr::ENRICHMENT)?.as_str()?;
+            let enrichment: Enrichment = serde_json::from_str(details).ok()?;
+            let published = parse_time(record.get("published_at")?.as_str()?)?;
+            let id = record.get(attr::ITEM_ID)?.as_str()?;
+            Some((enrichment.story_keys, schema::item_time_sk(published, id)))
+        })();
         Ok(CurrentState {
+            story_id: record
+                .get(attr::STORY_ID)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            story_entries,
             version_sk: format!("{}{version_at}#{content_hash}", schema::VERSION_PREFIX),
             content_hash,
             versions,

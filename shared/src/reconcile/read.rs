@@ -23,6 +23,8 @@ pub struct StoredItem {
     /// How many versions the item has.
     pub versions: u64,
     pub first_seen_at: DateTime<Utc>,
+    /// The item's story (an item id; see `reconcile::story`), once grouped.
+    pub story_id: Option<String>,
 }
 
 /// One version record.
@@ -153,10 +155,36 @@ pub async fn mission_items(
     cursor: Option<Cursor>,
 ) -> Result<ItemPage, ReadError> {
     let partition = schema::mission_items_pk(mission);
+    indexed_items(table, Index::Gsi1, partition, filter, limit, cursor).await
+}
+
+/// A country's items (every mission there, by the mission's host country), newest first,
+/// filtered; one backward query on GSI2 (more only when a filter drops items).
+pub async fn country_items(
+    table: &dyn Table,
+    country_code: &str,
+    filter: &ItemFilter,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<ItemPage, ReadError> {
+    let partition = schema::country_items_pk(country_code);
+    indexed_items(table, Index::Gsi2, partition, filter, limit, cursor).await
+}
+
+/// Items of one time-index partition (`MITEMS#…` on GSI1, `CITEMS#…` on GSI2), newest first.
+async fn indexed_items(
+    table: &dyn Table,
+    index: Index,
+    partition: String,
+    filter: &ItemFilter,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<ItemPage, ReadError> {
+    let (index_pk, index_sk) = index.key_names();
     if let Some(c) = &cursor {
         let attrs = c.key_attrs().map_err(|_| ReadError::ForeignCursor)?;
-        let ours = attrs.get(table::GSI1_PK).and_then(Value::as_str) == Some(partition.as_str());
-        if !ours || !attrs.contains_key(table::GSI1_SK) {
+        let ours = attrs.get(index_pk).and_then(Value::as_str) == Some(partition.as_str());
+        if !ours || !attrs.contains_key(index_sk) {
             return Err(ReadError::ForeignCursor);
         }
     }
@@ -180,7 +208,7 @@ pub async fn mission_items(
         };
         let page = table
             .query(
-                Query::partition(Index::Gsi1, partition.clone())
+                Query::partition(index, partition.clone())
                     .range(filter.range())
                     .backward()
                     .limit(want)
@@ -189,7 +217,7 @@ pub async fn mission_items(
             .await?;
         for record in page.items {
             reads += 1;
-            let position = Cursor::for_item(Index::Gsi1, &record);
+            let position = Cursor::for_item(index, &record);
             if let Some(stored) = stored_item(&record)
                 && filter.accepts(&stored.item)
             {
@@ -211,6 +239,83 @@ pub async fn mission_items(
             Some(c) => next = Some(c),
         }
     }
+}
+
+/// One member of a story, as its membership record holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoryMember {
+    pub id: String,
+    pub title: String,
+    pub mission: String,
+    pub source: String,
+    pub language: Option<String>,
+    pub published_at: DateTime<Utc>,
+    /// Why it joined (`stories::LinkReason` as JSON); None for the story's first item.
+    pub reason: Option<Value>,
+    /// The item the reason links it to.
+    pub linked_to: Option<String>,
+}
+
+/// One page of a story's members, newest first.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoryPage {
+    pub members: Vec<StoryMember>,
+    pub next: Option<Cursor>,
+}
+
+/// A story's members, newest first: one backward query on `STORY#{story_id}`.
+pub async fn story_members(
+    table: &dyn Table,
+    story_id: &str,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<StoryPage, ReadError> {
+    let partition = schema::story_pk(story_id);
+    if let Some(c) = &cursor {
+        let attrs = c.key_attrs().map_err(|_| ReadError::ForeignCursor)?;
+        if attrs.get(table::PK).and_then(Value::as_str) != Some(partition.as_str()) {
+            return Err(ReadError::ForeignCursor);
+        }
+    }
+    // One more than asked tells whether another page exists.
+    let limit = limit.max(1);
+    let mut page = table
+        .query(
+            Query::partition(Index::Primary, partition)
+                .backward()
+                .limit(limit + 1)
+                .after(cursor),
+        )
+        .await?;
+    let next = if page.items.len() > limit {
+        page.items.truncate(limit);
+        page.items
+            .last()
+            .map(|last| Cursor::for_item(Index::Primary, last))
+    } else {
+        page.cursor
+    };
+    Ok(StoryPage {
+        members: page.items.iter().filter_map(story_member).collect(),
+        next,
+    })
+}
+
+fn story_member(record: &Item) -> Option<StoryMember> {
+    let owned = |name: &str| text(record, name).map(str::to_owned);
+    Some(StoryMember {
+        id: owned(attr::ITEM_ID)?,
+        title: owned("title").unwrap_or_default(),
+        mission: owned("mission")?,
+        source: owned("source")?,
+        language: owned("language"),
+        published_at: parse_time(text(record, super::story::story_attr::PUBLISHED)?)?,
+        reason: record
+            .get(super::story::story_attr::REASON)
+            .filter(|r| !r.is_null())
+            .cloned(),
+        linked_to: owned(super::story::story_attr::LINKED_TO),
+    })
 }
 
 /// When a mission last published with `role`: the newest such item on its time index.
@@ -320,6 +425,7 @@ fn stored_item(record: &Item) -> Option<StoredItem> {
         content_hash: text(record, attr::CONTENT_HASH)?.to_owned(),
         versions: record.get(attr::VERSIONS).and_then(as_count)?,
         first_seen_at: parse_time(text(record, attr::FIRST_SEEN_AT)?)?,
+        story_id: text(record, attr::STORY_ID).map(str::to_owned),
         item,
     })
 }

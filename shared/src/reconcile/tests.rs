@@ -160,8 +160,9 @@ async fn new_items_are_stored_with_one_version_and_index_keys() {
     let b = item("b", "Pameran", P2, "2025-03-02T00:10:00Z");
     let r = f.land("items/1.jsonl", &[a.clone(), b]).await;
     assert_eq!(r, report(2, 0, 0, 0));
-    // Per new item: one version record and CURRENT.
-    assert_eq!(f.writes(), 4);
+    // Per new item: one version record and CURRENT, then its story: 3 entries (publication,
+    // names `pertemuan` and `ringkasan`), its membership and `story_id` on CURRENT.
+    assert_eq!(f.writes(), 2 * (2 + 3 + 1 + 1));
 
     let view = read::get_item(f.table.as_ref(), &a.identity())
         .await
@@ -472,7 +473,8 @@ async fn retryable_table_errors_send_the_message_back() {
             .batch_item_failures
             .is_empty()
     );
-    assert_eq!(table.inner().dump().await.unwrap().len(), 2);
+    // Version, CURRENT, 2 story entries (publication, name `ringkasan`), membership.
+    assert_eq!(table.inner().dump().await.unwrap().len(), 5);
 }
 
 #[tokio::test]

@@ -1,0 +1,400 @@
+//! Story grouping on real adapters (in-memory SQLite, a disk bucket in a temporary folder),
+//! with documents of the labeled set (`stories/docs.tsv`) as portal items.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use serde_json::Value;
+
+use super::story::story_attr;
+use super::tests::{at, jsonl, registry};
+use super::{Reconciler, attr};
+use crate::model::{NormalizedItem, Role, SourceKind, TimeBasis};
+use crate::schema;
+use crate::store::blob::{BlobMeta, BlobStore};
+use crate::store::disk::DiskBlobStore;
+use crate::store::sqlite::SqliteTable;
+use crate::store::table::{self, Index, Key, Query, Table};
+use crate::store::testing::{CountingTable, query_all};
+use crate::stories::LinkReason;
+
+/// A document of the labeled set as the item its portal would give; `minutes` after a base time.
+pub(crate) fn doc(id: &str, minutes: i64) -> NormalizedItem {
+    let line = include_str!("../stories/docs.tsv")
+        .lines()
+        .find(|l| l.starts_with(&format!("{id}\t")))
+        .unwrap_or_else(|| panic!("no document {id}"));
+    let f: Vec<&str> = line.split('\t').collect();
+    let (source, lang, publication, title, body) = (f[2], f[3], f[4], f[5], f[6]);
+    let mission = source.split('/').next().unwrap();
+    let guid = if publication.is_empty() {
+        id.to_owned()
+    } else {
+        publication.to_owned()
+    };
+    let published = at("2026-11-19T09:00:00Z") + chrono::Duration::minutes(minutes);
+    NormalizedItem {
+        mission: mission.into(),
+        source: "portal-berita".into(),
+        kind: SourceKind::KemluPortal,
+        role: Role::Official,
+        guid: Some(guid.clone()),
+        url: Some(format!(
+            "https://kemlu.go.id/{mission}/{lang}/berita/{guid}"
+        )),
+        title: title.into(),
+        summary: None,
+        body: Some(body.into()),
+        published_at: published,
+        published_raw: None,
+        time_basis: TimeBasis::Stated,
+        language: Some(lang.into()),
+        authors: vec![],
+        categories: vec![],
+        images: vec![],
+        fetched_at: published + chrono::Duration::minutes(5),
+        raw_key: format!("raw/{id}"),
+    }
+}
+
+struct World {
+    table: Arc<CountingTable<SqliteTable>>,
+    blobs: Arc<DiskBlobStore>,
+    reconciler: Reconciler,
+    _dir: tempfile::TempDir,
+}
+
+fn world() -> World {
+    let dir = tempfile::tempdir().unwrap();
+    let table = Arc::new(CountingTable::new(SqliteTable::in_memory().unwrap()));
+    let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
+    let reconciler = Reconciler {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: Arc::new(registry()),
+    };
+    World {
+        table,
+        blobs,
+        reconciler,
+        _dir: dir,
+    }
+}
+
+impl World {
+    async fn land(&self, key: &str, items: &[NormalizedItem]) -> super::ReconcileReport {
+        self.blobs
+            .put(key, Bytes::from(jsonl(items)), &BlobMeta::default())
+            .await
+            .unwrap();
+        self.reconciler.reconcile_object(key).await.unwrap()
+    }
+
+    async fn story_of(&self, item: &NormalizedItem) -> String {
+        let current = self
+            .table
+            .get(&Key::new(
+                schema::item_pk(&item.identity()),
+                schema::CURRENT,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        current[attr::STORY_ID].as_str().unwrap().to_owned()
+    }
+
+    async fn members(&self, story: &str) -> Vec<table::Item> {
+        query_all(
+            self.table.as_ref(),
+            Query::partition(Index::Primary, schema::story_pk(story)),
+        )
+        .await
+        .unwrap()
+    }
+
+    /// Every record's key and story id: what must not depend on delivery order.
+    async fn story_view(&self) -> BTreeMap<(String, String), Option<String>> {
+        self.table
+            .inner()
+            .dump()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                let text = |n: &str| r.get(n).and_then(Value::as_str).map(str::to_owned);
+                (
+                    (text(table::PK).unwrap(), text(table::SK).unwrap()),
+                    text(attr::STORY_ID),
+                )
+            })
+            .collect()
+    }
+}
+
+fn smallest(items: &[&NormalizedItem]) -> String {
+    items.iter().map(|i| i.identity()).min().unwrap()
+}
+
+#[tokio::test]
+async fn language_versions_and_a_republished_release_form_one_story_templates_do_not() {
+    let w = world();
+    let (id, en, pusat) = (doc("s01a", 0), doc("s01b", 1), doc("s01c", 30));
+    // Two missions' Independence Day ceremonies: one template, two stories.
+    let (beijing, cairo) = (doc("t01a", 0), doc("t01b", 10));
+    let report = w
+        .land(
+            "items/1.jsonl",
+            &[id.clone(), en.clone(), beijing.clone(), cairo.clone()],
+        )
+        .await;
+    assert_eq!(report.new, 4);
+    let story = w.story_of(&id).await;
+    assert_eq!(w.story_of(&en).await, story);
+    assert_eq!(story, smallest(&[&id, &en]));
+
+    // The ministry's release, republished by the mission: arrives later, joins the story.
+    w.land("items/2.jsonl", std::slice::from_ref(&pusat)).await;
+    let story = w.story_of(&pusat).await;
+    assert_eq!(w.story_of(&id).await, story);
+    assert_eq!(w.story_of(&en).await, story);
+    assert_eq!(story, smallest(&[&id, &en, &pusat]));
+
+    assert_eq!(w.story_of(&beijing).await, beijing.identity());
+    assert_eq!(w.story_of(&cairo).await, cairo.identity());
+
+    // Each member records why it joined.
+    let members = w.members(&story).await;
+    assert_eq!(members.len(), 3, "{members:#?}");
+    let reason_of = |item: &NormalizedItem| {
+        let m = members
+            .iter()
+            .find(|m| m[attr::ITEM_ID] == Value::String(item.identity()))
+            .unwrap();
+        m[story_attr::REASON].clone()
+    };
+    // Lines are grouped in order: the first founds the story, whatever its id.
+    assert_eq!(
+        reason_of(&id),
+        Value::Null,
+        "the first item founds the story"
+    );
+    let reason: LinkReason = serde_json::from_value(reason_of(&en)).unwrap();
+    assert!(
+        matches!(reason, LinkReason::SamePublication { .. }),
+        "{reason:?}"
+    );
+    assert!(reason_of(&pusat).is_object());
+    assert_eq!(w.members(&beijing.identity()).await.len(), 1);
+}
+
+#[tokio::test]
+async fn delivery_order_does_not_change_story_ids() {
+    // The Iwate earthquake (both languages, the ministry, Osaka), Beijing's and Seoul's
+    // ceremonies (one of them in two languages) and Cairo's.
+    let docs = [
+        "s01a", "s01b", "s01c", "s01d", "t01a", "t01e", "t01b", "t01d", "t01f",
+    ];
+    let items: Vec<NormalizedItem> = docs
+        .iter()
+        .enumerate()
+        .map(|(n, d)| doc(d, n as i64 * 7))
+        .collect();
+    let run = |order: Vec<usize>| {
+        let items = items.clone();
+        async move {
+            let w = world();
+            for (n, i) in order.iter().enumerate() {
+                w.land(&format!("items/{n}.jsonl"), &[items[*i].clone()])
+                    .await;
+            }
+            let stories: Vec<String> = {
+                let mut out = Vec::new();
+                for i in &items {
+                    out.push(w.story_of(i).await);
+                }
+                out
+            };
+            (stories, w.story_view().await)
+        }
+    };
+    let (stories, expected) = run((0..items.len()).collect()).await;
+    // The earthquake is one story under its smallest id; each ceremony its own.
+    let quake: Vec<&NormalizedItem> = items[..4].iter().collect();
+    assert!(
+        stories[..4].iter().all(|s| *s == smallest(&quake)),
+        "{stories:?}"
+    );
+    assert_eq!(stories[4], stories[5], "Beijing's two language versions");
+    assert_eq!(stories[7], stories[8], "Seoul's two language versions");
+    let distinct: std::collections::BTreeSet<&String> = stories.iter().collect();
+    assert_eq!(distinct.len(), 4, "{stories:?}");
+
+    let reversed: Vec<usize> = (0..items.len()).rev().collect();
+    assert_eq!(run(reversed).await, (stories.clone(), expected.clone()));
+    for seed in 0..3 {
+        let mut order: Vec<usize> = (0..items.len()).collect();
+        fastrand::Rng::with_seed(seed).shuffle(&mut order);
+        assert_eq!(run(order.clone()).await.1, expected, "order {order:?}");
+    }
+}
+
+#[tokio::test]
+async fn merges_repoint_the_larger_story() {
+    // Two stories that only a later item links: the members of the one with the larger id
+    // move, and their CURRENT and entries follow.
+    let w = world();
+    let items = [
+        doc("s01a", 0),
+        doc("s01b", 1),
+        doc("s01c", 30),
+        doc("s01d", 40),
+    ];
+    let mut by_id: Vec<&NormalizedItem> = items.iter().collect();
+    by_id.sort_by_key(|i| i.identity());
+    // Land the largest id first, alone: it founds a story under its own id.
+    w.land("items/a.jsonl", &[by_id[3].clone()]).await;
+    assert_eq!(w.story_of(by_id[3]).await, by_id[3].identity());
+    w.land(
+        "items/b.jsonl",
+        &[by_id[0].clone(), by_id[1].clone(), by_id[2].clone()],
+    )
+    .await;
+    let story = by_id[0].identity();
+    for item in &items {
+        assert_eq!(w.story_of(item).await, story);
+    }
+    assert!(w.members(&by_id[3].identity()).await.is_empty());
+    assert_eq!(w.members(&story).await.len(), 4);
+    // No entry still names the old story.
+    let stale = w
+        .story_view()
+        .await
+        .into_iter()
+        .filter(|(_, s)| s.as_deref() == Some(by_id[3].identity().as_str()))
+        .count();
+    assert_eq!(stale, 0);
+}
+
+#[tokio::test]
+async fn table_requests_per_new_and_unchanged_item() {
+    // The smaller id first, so the second joins its story without a merge.
+    let (mut first, mut second) = (doc("s01a", 0), doc("s01b", 1));
+    if second.identity() < first.identity() {
+        std::mem::swap(&mut first, &mut second);
+    }
+    let w = world();
+    w.land("items/1.jsonl", &[first.clone(), doc("t01a", 5)])
+        .await;
+    w.table.reset();
+    w.land("items/2.jsonl", &[second.clone()]).await;
+    let new = w.table.counts();
+    let keys = crate::stories::Fingerprint::of_item(&second)
+        .candidate_keys()
+        .len();
+    eprintln!("new item joining a story: {keys} story keys, {new:?}");
+    // One get; one query per story key; the item's transaction (2); one batch of entries and
+    // membership (keys + 1); story id on CURRENT (1).
+    assert_eq!(new.gets, 1);
+    assert_eq!(new.queries, keys);
+    assert_eq!(new.writes(), 2 + keys + 1 + 1);
+    assert_eq!(w.story_of(&second).await, first.identity());
+
+    // The other order: the newcomer has the smaller id and the founder's story merges into
+    // its own (one more query, the member moved, its entries and CURRENT re-pointed).
+    let w = world();
+    w.land("items/1.jsonl", &[second.clone(), doc("t01a", 5)])
+        .await;
+    w.table.reset();
+    w.land("items/2.jsonl", &[first.clone()]).await;
+    let merging = w.table.counts();
+    let founder_keys = crate::stories::Fingerprint::of_item(&second)
+        .candidate_keys()
+        .len();
+    eprintln!("new item merging a one-member story: {merging:?}");
+    assert_eq!(merging.queries, keys_of(&first) + 1);
+    assert_eq!(
+        merging.writes(),
+        2 + keys_of(&first) + 1 + 1 + 2 + founder_keys + 1
+    );
+
+    w.table.reset();
+    w.land("items/3.jsonl", &[first]).await;
+    let unchanged = w.table.counts();
+    assert_eq!(
+        (unchanged.reads(), unchanged.writes()),
+        (1, 0),
+        "{unchanged:?}"
+    );
+}
+
+fn keys_of(item: &NormalizedItem) -> usize {
+    crate::stories::Fingerprint::of_item(item)
+        .candidate_keys()
+        .len()
+}
+
+/// Every story entry's partition naming `item`.
+async fn entry_keys(w: &World, item: &NormalizedItem) -> Vec<String> {
+    let id = Value::String(item.identity());
+    w.table
+        .inner()
+        .dump()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r[table::PK].as_str().unwrap().starts_with("STORY_") && r[attr::ITEM_ID] == id)
+        .map(|r| r[table::PK].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[tokio::test]
+async fn an_edited_item_replaces_its_entries_and_keeps_its_story() {
+    let w = world();
+    let (id, en) = (doc("s01a", 0), doc("s01b", 1));
+    w.land("items/1.jsonl", &[id.clone(), en.clone()]).await;
+    let story = w.story_of(&id).await;
+    let before = entry_keys(&w, &id).await;
+
+    let mut edited = id.clone();
+    edited.body = Some(format!(
+        "{} Pembaruan: KBRI Tokyo membuka posko di Sendai untuk 87 WNI.",
+        id.body.as_deref().unwrap()
+    ));
+    edited.fetched_at += chrono::Duration::hours(2);
+    assert_eq!(w.land("items/2.jsonl", &[edited.clone()]).await.changed, 1);
+    let mut after = entry_keys(&w, &id).await;
+    let mut expected = crate::stories::Fingerprint::of_item(&edited).candidate_keys();
+    after.sort();
+    expected.sort();
+    assert_eq!(after, expected, "entries follow the new content");
+    assert_ne!(after, before);
+    assert_eq!(w.story_of(&id).await, story);
+    assert_eq!(w.members(&story).await.len(), 2);
+}
+
+#[tokio::test]
+async fn an_ungrouped_item_is_grouped_on_its_next_delivery() {
+    let w = world();
+    let (id, en) = (doc("s01a", 0), doc("s01b", 1));
+    w.land("items/1.jsonl", &[id.clone(), en.clone()]).await;
+    let story = w.story_of(&en).await;
+    // As if grouping had failed after the item was stored (or it predates stories).
+    let mut update = crate::store::Update::default();
+    update.remove.push(attr::STORY_ID.into());
+    w.table
+        .update(
+            &Key::new(schema::item_pk(&en.identity()), schema::CURRENT),
+            update,
+            crate::store::Condition::Present,
+        )
+        .await
+        .unwrap();
+    let report = w.land("items/2.jsonl", std::slice::from_ref(&en)).await;
+    assert_eq!(report.unchanged, 1);
+    assert_eq!(w.story_of(&en).await, story);
+    // Once grouped, a redelivery is one read again.
+    w.table.reset();
+    w.land("items/3.jsonl", std::slice::from_ref(&en)).await;
+    assert_eq!(w.table.counts().writes(), 0);
+}
