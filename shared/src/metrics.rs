@@ -286,7 +286,7 @@ mod tests {
                     CLOUDWATCH_UNITS.contains(&unit),
                     "{unit} is a CloudWatch unit"
                 );
-                let value = &root[name];
+                let value = root.get(name).unwrap_or(&Value::Null);
                 assert!(value.is_number(), "metric {name} has a number at the root");
                 values.insert(name.to_owned(), value.clone());
             }
@@ -337,7 +337,7 @@ mod tests {
         for (name, value) in expected {
             assert_eq!(values[name], json!(value as f64), "{name}");
         }
-        assert_eq!(json["_aws"]["Timestamp"], json!(1_764_298_800_000i64));
+        assert_eq!(json["_aws"]["Timestamp"], json!(1_795_834_800_000i64));
         assert_eq!(json["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Pantau");
         assert_eq!(
             json["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
@@ -404,6 +404,50 @@ mod tests {
         let mut json = MetricLine::new("f", at()).count("x", 1).to_json();
         json.as_object_mut().unwrap().remove("x");
         validate_emf(&json.to_string());
+    }
+
+    #[test]
+    fn totals_sum_the_objects_of_a_batch() {
+        let mut normalize = NormalizeTotals::default();
+        let report = |items| NormalizeReport {
+            items_key: Some("items/x.jsonl".into()),
+            items,
+        };
+        normalize.record(Some(&report(3)));
+        normalize.record(Some(&report(4)));
+        normalize.record(Some(&NormalizeReport::skipped()));
+        normalize.record(None);
+        assert_eq!(
+            normalize,
+            NormalizeTotals {
+                objects: 2,
+                items: 7,
+                failures: 1
+            }
+        );
+
+        let mut reconcile = ReconcileTotals::default();
+        let one = ReconcileReport {
+            new: 1,
+            changed: 2,
+            unchanged: 3,
+            stale: 4,
+            skipped_lines: 5,
+        };
+        reconcile.record(Some(&one));
+        reconcile.record(Some(&one));
+        reconcile.record(None);
+        assert_eq!((reconcile.objects, reconcile.failures), (2, 1));
+        assert_eq!(
+            reconcile.items,
+            ReconcileReport {
+                new: 2,
+                changed: 4,
+                unchanged: 6,
+                stale: 8,
+                skipped_lines: 10,
+            }
+        );
     }
 
     #[test]
