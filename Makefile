@@ -8,6 +8,9 @@
 #   make deploy       sam build + sam deploy of infra/template.yaml (first time: GUIDED=1; STAGE=prod)
 #   make local-aws    the whole pipeline against moto's S3, SQS and DynamoDB on loopback
 #   make replay FROM=2025-06-01 TO=2025-06-07 [MISSION=tokyo]   re-run normalize and reconcile
+#   make logs FN=scrape [STAGE=prod]               tail a deployed function's log (sam logs)
+#   make watch FN=api [ENV_FILE=f] [PORT=9000]     cargo lambda watch: one function under the emulator
+#   make invoke FN=api EVENT=http-get-health       a sample event from functions/FN/events/ into it
 
 SHELL := /bin/bash
 VENV  := .venv
@@ -15,16 +18,20 @@ PY    := $(VENV)/bin/python
 CARGO ?= cargo
 export PANTAU_MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
 export PANTAU_CFN_LINT := $(abspath $(VENV))/bin/cfn-lint
+export PANTAU_CARGO_LAMBDA := $(abspath $(VENV))/bin/cargo-lambda
 
 # moto's server mode stands in for S3, SQS and DynamoDB in the tests; cfn-lint (with the SAM
-# translator, which it needs to read a SAM template) checks infra/template.yaml. Pinned so runs
+# translator, which it needs to read a SAM template) checks infra/template.yaml; cargo-lambda's
+# emulator runs the API function's sample event (functions/api/tests/invoke.rs). Pinned so runs
 # repeat; the stamp file's name carries every version, so changing one reinstalls.
 MOTO_VERSION := 5.2.5
 CFN_LINT_VERSION := 1.58.0
 SAM_TRANSLATOR_VERSION := 1.115.0
-TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)
+CARGO_LAMBDA_VERSION := 1.9.2
+ZIGLANG_VERSION := 0.17.1
+TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup quality build deploy check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup quality build deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -41,12 +48,16 @@ test-setup: $(TEST_TOOLS)
 quality:
 	$(CARGO) test --quiet -p pantau --test quality -- --include-ignored --nocapture
 
+# cargo-lambda with --no-deps: its dependency ziglang (~100 MB) is the cross-linker, needed by
+# `make build` only; watch and invoke are cargo-lambda's own binary (a 14 MB wheel).
 $(TEST_TOOLS):
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		"moto[server]==$(MOTO_VERSION)" \
 		"cfn-lint==$(CFN_LINT_VERSION)" \
 		"aws-sam-translator==$(SAM_TRANSLATOR_VERSION)"
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
+		"cargo-lambda==$(CARGO_LAMBDA_VERSION)"
 	touch $@
 
 # The pipeline with S3, SQS and DynamoDB served by moto on loopback (started by pantau from
@@ -58,12 +69,12 @@ local-aws: test-setup
 replay:
 	$(CARGO) run --quiet -p pantau-local -- replay --from $(FROM) --to $(TO) $(if $(MISSION),--mission $(MISSION),)
 
-# cargo-lambda and the zig linker it cross-compiles with both come from PyPI.
-$(VENV)/.cargo-lambda: | test-setup
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check cargo-lambda ziglang
+# cargo-lambda (from test-setup) cross-compiles with the zig linker, also from PyPI.
+$(VENV)/.cargo-lambda-zig-$(ZIGLANG_VERSION): | test-setup
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check "ziglang==$(ZIGLANG_VERSION)"
 	touch $@
 
-build: $(VENV)/.cargo-lambda
+build: $(VENV)/.cargo-lambda-zig-$(ZIGLANG_VERSION)
 	rustup target add aarch64-unknown-linux-gnu 2>/dev/null || true
 	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip \
 		-p pantau-scrape -p pantau-normalize -p pantau-reconcile -p pantau-api
@@ -71,9 +82,33 @@ build: $(VENV)/.cargo-lambda
 # `sam build` compiles each function with cargo lambda (the template's rust-cargolambda build
 # method) into infra/.aws-sam/; `sam deploy` uploads that. The SAM CLI is not installed by this
 # Makefile (see docs/operations.md). STAGE=prod uses samconfig.toml's [prod] section.
-deploy: $(VENV)/.cargo-lambda
+deploy: $(VENV)/.cargo-lambda-zig-$(ZIGLANG_VERSION)
 	cd infra && PATH="$(abspath $(VENV))/bin:$$PATH" sam build $(if $(STAGE),--config-env $(STAGE),)
 	cd infra && sam deploy $(if $(GUIDED),--guided,) $(if $(STAGE),--config-env $(STAGE),)
+
+# The deployed function's log, followed (`sam logs --tail`; needs the SAM CLI and AWS
+# credentials, like deploy). FN is scrape, normalize, reconcile or api.
+STAGE ?= dev
+FUNCTION_RESOURCE = $(if $(filter scrape,$(FN)),ScrapeFunction,$(if $(filter normalize,$(FN)),NormalizeFunction,$(if $(filter reconcile,$(FN)),ReconcileFunction,$(if $(filter api,$(FN)),ApiFunction,$(error FN must be scrape, normalize, reconcile or api)))))
+logs:
+	cd infra && sam logs --stack-name pantau-$(STAGE) -n $(FUNCTION_RESOURCE) --tail
+
+# cargo lambda watch: Lambda's runtime emulator on 127.0.0.1:$(PORT) for function FN, built
+# (debug, `cargo run -p pantau-FN`) and started at its first invocation, rebuilt when the code
+# changes. ENV_FILE (KEY=VALUE lines) gives it its environment (PANTAU_BUCKET, PANTAU_TABLE,
+# AWS_ENDPOINT_URL, ...).
+PORT ?= 9000
+watch: test-setup
+	@test -n "$(FN)" || { echo "usage: make watch FN=api [ENV_FILE=file] [PORT=9000]"; exit 2; }
+	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda watch -p pantau-$(FN) \
+		--invoke-address 127.0.0.1 --invoke-port $(PORT) $(if $(ENV_FILE),--env-file $(ENV_FILE),)
+
+# One sample event into the function running under `make watch FN=...` (another terminal):
+# make invoke FN=api EVENT=http-get-health   (events are functions/$(FN)/events/$(EVENT).json)
+invoke: test-setup
+	@test -n "$(FN)" -a -n "$(EVENT)" || { echo "usage: make invoke FN=api EVENT=http-get-health"; exit 2; }
+	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda invoke --invoke-address 127.0.0.1 \
+		--invoke-port $(PORT) --data-file functions/$(FN)/events/$(EVENT).json $(FN)
 
 check:
 	$(CARGO) check --workspace --all-targets

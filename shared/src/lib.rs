@@ -15,6 +15,7 @@ pub mod events;
 pub mod fetch;
 pub mod keys;
 pub mod lexicon;
+pub mod metrics;
 pub mod model;
 pub mod normalize;
 pub mod offline;

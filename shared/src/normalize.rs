@@ -13,6 +13,7 @@ use bytes::Bytes;
 
 use crate::events::{Retryable, for_each_object};
 use crate::keys;
+use crate::metrics::NormalizeTotals;
 use crate::model::RawMeta;
 use crate::parse::{ParseError, ParseInput, parse};
 use crate::registry::Registry;
@@ -148,11 +149,24 @@ impl Normalizer {
 
     /// The SQS handler: every S3 notification's object, retryable failures redelivered.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
+        self.handle_counting(event).await.0
+    }
+
+    /// [`Normalizer::handle`], and what the batch did in sum (for the batch's metrics).
+    pub async fn handle_counting(&self, event: SqsEvent) -> (SqsBatchResponse, NormalizeTotals) {
+        let totals = std::sync::Mutex::new(NormalizeTotals::default());
+        let totals_ref = &totals;
         let this = self;
-        for_each_object(event, move |object| async move {
-            this.normalize_object(&object.key).await.map(|_| ())
+        let response = for_each_object(event, move |object| async move {
+            let result = this.normalize_object(&object.key).await;
+            if let Ok(mut totals) = totals_ref.lock() {
+                totals.record(result.as_ref().ok());
+            }
+            result.map(|_| ())
         })
-        .await
+        .await;
+        let totals = totals.into_inner().unwrap_or_default();
+        (response, totals)
     }
 
     /// The zone for zone-less dates and the language the source publishes in: the source's

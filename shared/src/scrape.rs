@@ -94,7 +94,14 @@ pub struct CycleReport {
     pub failed: Vec<SourceFailure>,
     /// Raw keys written, including those a source wrote before it failed.
     pub written: Vec<String>,
+    /// Registry sources that have now failed [`UNHEALTHY_AFTER_FAILURES`] or more times in a
+    /// row (due or not this cycle): the "silent sources" the deployment alarms on.
+    pub unhealthy_sources: usize,
 }
+
+/// A source failing this many times in a row counts as unhealthy (the API calls its mission
+/// `failing` at the same count).
+pub const UNHEALTHY_AFTER_FAILURES: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceFailure {
@@ -210,6 +217,11 @@ pub fn is_due(state: Option<&SourceState>, now: DateTime<Utc>) -> bool {
     }
 }
 
+/// Whether a source has failed [`UNHEALTHY_AFTER_FAILURES`] or more times in a row.
+pub fn is_unhealthy(state: &SourceState) -> bool {
+    state.consecutive_failures >= UNHEALTHY_AFTER_FAILURES
+}
+
 /// The table record of a source state: its fields plus the key attributes.
 pub fn state_item(state: &SourceState) -> Result<Item, TableError> {
     let mut item = match serde_json::to_value(state) {
@@ -286,7 +298,12 @@ impl Scraper {
             .sources()
             .filter_map(|src| {
                 let state = states.remove(&(src.owner.to_owned(), src.source.id.clone()));
-                is_due(state.as_ref(), now).then_some((src, state))
+                let due = is_due(state.as_ref(), now);
+                // A source not due keeps its count; a due one's is counted after its attempt.
+                if !due && state.as_ref().is_some_and(is_unhealthy) {
+                    report.unhealthy_sources += 1;
+                }
+                due.then_some((src, state))
             })
             .collect();
         // Oldest-due first (never fetched before all), so a cycle cut short by its budget
@@ -296,20 +313,28 @@ impl Scraper {
 
         let started = tokio::time::Instant::now();
         let budget = self.config.cycle_budget;
-        let attempts: Vec<(SourceRef<'_>, Option<Attempt>)> = futures::stream::iter(due)
+        let attempts: Vec<(SourceRef<'_>, u32, Option<Attempt>)> = futures::stream::iter(due)
             .map(|(src, state)| async move {
+                let failures_before = state.as_ref().map_or(0, |s| s.consecutive_failures);
                 // Checked when the source would start, not when the cycle began.
                 if budget.is_some_and(|b| started.elapsed() >= b) {
-                    return (src, None);
+                    return (src, failures_before, None);
                 }
-                (src, Some(self.attempt(src, state, now).await))
+                (
+                    src,
+                    failures_before,
+                    Some(self.attempt(src, state, now).await),
+                )
             })
             .buffer_unordered(self.config.max_concurrent_sources.max(1))
             .collect()
             .await;
-        for (src, attempt) in attempts {
+        for (src, failures_before, attempt) in attempts {
             let Some(attempt) = attempt else {
                 report.deferred += 1;
+                if failures_before >= UNHEALTHY_AFTER_FAILURES {
+                    report.unhealthy_sources += 1;
+                }
                 continue;
             };
             report.written.extend(attempt.written);
@@ -326,11 +351,17 @@ impl Scraper {
                         report.changed += 1;
                     }
                 }
-                Err(e) => report.failed.push(SourceFailure {
-                    owner: src.owner.to_owned(),
-                    source: src.source.id.clone(),
-                    error: e.to_string(),
-                }),
+                Err(e) => {
+                    // A failed attempt is one more failure in a row.
+                    if failures_before.saturating_add(1) >= UNHEALTHY_AFTER_FAILURES {
+                        report.unhealthy_sources += 1;
+                    }
+                    report.failed.push(SourceFailure {
+                        owner: src.owner.to_owned(),
+                        source: src.source.id.clone(),
+                        error: e.to_string(),
+                    });
+                }
             }
         }
         tracing::info!(
@@ -341,6 +372,7 @@ impl Scraper {
             not_modified = report.not_modified,
             failed = report.failed.len(),
             deferred = report.deferred,
+            unhealthy_sources = report.unhealthy_sources,
             written = report.written.len(),
             bytes = report.bytes,
             elapsed_ms = started.elapsed().as_millis() as u64,

@@ -248,3 +248,98 @@ fn table_declares_the_keys_indexes_and_ttl_the_code_uses() {
     );
     assert_eq!(table["TimeToLiveSpecification"]["Enabled"], true);
 }
+
+/// The names of the metrics `emitted` declares in its EMF directive.
+fn emf_metric_names(emitted: &Value) -> BTreeSet<String> {
+    emitted["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["Name"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// Every alarm on a `Pantau` metric reads one the scrape function emits, with the dimension
+/// it emits (the function's name); every function has an errors alarm; every alarm notifies
+/// the topic; production's table is protected from deletion; the scrape schedule is an
+/// EventBridge Scheduler schedule.
+#[test]
+fn alarms_read_metrics_the_code_emits_and_notify_the_topic() {
+    use pantau::metrics::{self, FUNCTION_DIMENSION, NAMESPACE};
+    let Some(cfn_lint) = cfn_lint() else { return };
+    let template = template_json(&cfn_lint);
+    let resources = template["Resources"].as_object().unwrap();
+    let scrape_line = metrics::scrape_cycle("scrape", chrono::Utc::now(), &Default::default());
+    let scrape_metrics = emf_metric_names(&scrape_line.to_json());
+
+    // (metric, dimensions) of every Pantau metric an alarm reads, directly or in metric math.
+    let mut read = Vec::new();
+    let alarms: Vec<(&String, &Value)> = resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::CloudWatch::Alarm")
+        .collect();
+    for (name, alarm) in &alarms {
+        let properties = &alarm["Properties"];
+        assert_eq!(
+            properties["AlarmActions"],
+            serde_json::json!([{"Ref": "AlarmTopic"}]),
+            "{name} notifies the alarm topic"
+        );
+        if properties["Namespace"] == NAMESPACE {
+            read.push((name, &properties["MetricName"], &properties["Dimensions"]));
+        }
+        for query in properties["Metrics"].as_array().into_iter().flatten() {
+            let metric = &query["MetricStat"]["Metric"];
+            if metric["Namespace"] == NAMESPACE {
+                read.push((name, &metric["MetricName"], &metric["Dimensions"]));
+            }
+        }
+    }
+    assert!(
+        read.len() >= 3,
+        "failure rate (failed, due) and silent sources"
+    );
+    for (alarm, metric, dimensions) in read {
+        let metric = metric.as_str().unwrap();
+        assert!(
+            scrape_metrics.contains(metric),
+            "{alarm} reads {metric}, which the scrape does not emit ({scrape_metrics:?})"
+        );
+        assert_eq!(
+            dimensions,
+            &serde_json::json!([{"Name": FUNCTION_DIMENSION, "Value": {"Ref": "ScrapeFunction"}}]),
+            "{alarm}: the dimension the scrape emits is its function's name"
+        );
+    }
+
+    for (name, function) in resources
+        .iter()
+        .filter(|(_, r)| r["Type"] == "AWS::Serverless::Function")
+    {
+        assert!(
+            alarms
+                .iter()
+                .any(|(_, a)| a["Properties"]["MetricName"] == "Errors"
+                    && a["Properties"]["Dimensions"][0]["Value"]["Ref"] == name.as_str()),
+            "{name} has an errors alarm"
+        );
+        for event in function["Properties"]["Events"]
+            .as_object()
+            .into_iter()
+            .flatten()
+        {
+            assert_ne!(
+                event.1["Type"], "Schedule",
+                "{name}: use ScheduleV2 (Scheduler)"
+            );
+        }
+    }
+    assert_eq!(
+        template["Conditions"]["IsProd"],
+        serde_json::json!({"Fn::Equals": [{"Ref": "Stage"}, "prod"]})
+    );
+    assert_eq!(
+        resources["Table"]["Properties"]["DeletionProtectionEnabled"],
+        serde_json::json!({"Fn::If": ["IsProd", true, false]})
+    );
+}

@@ -7,7 +7,14 @@ pub async fn handle(
     normalizer: &Normalizer,
     event: SqsEvent,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(normalizer.handle(event).await)
+    let (response, totals) = normalizer.handle_counting(event).await;
+    pantau::metrics::normalize_batch(
+        &pantau::metrics::function_name("normalize"),
+        chrono::Utc::now(),
+        &totals,
+    )
+    .emit();
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -7,7 +7,14 @@ pub async fn handle(
     reconciler: &Reconciler,
     event: SqsEvent,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    Ok(reconciler.handle(event).await)
+    let (response, totals) = reconciler.handle_counting(event).await;
+    pantau::metrics::reconcile_batch(
+        &pantau::metrics::function_name("reconcile"),
+        chrono::Utc::now(),
+        &totals,
+    )
+    .emit();
+    Ok(response)
 }
 
 #[cfg(test)]

@@ -7,7 +7,10 @@ use serde_json::{Value, json};
 /// only, since due times are decided against the clock when the cycle runs.
 pub async fn handle(scraper: &Scraper, _event: Value) -> Result<Value, lambda_runtime::Error> {
     // `run_cycle` logs the cycle's one-line summary itself.
-    let report = scraper.run_cycle(chrono::Utc::now()).await;
+    let started = chrono::Utc::now();
+    let report = scraper.run_cycle(started).await;
+    pantau::metrics::scrape_cycle(&pantau::metrics::function_name("scrape"), started, &report)
+        .emit();
     for failure in &report.failed {
         tracing::warn!(owner = %failure.owner, source = %failure.source, error = %failure.error, "source failed");
     }
@@ -20,6 +23,7 @@ pub async fn handle(scraper: &Scraper, _event: Value) -> Result<Value, lambda_ru
         "not_modified": report.not_modified,
         "failed": report.failed.len(),
         "deferred": report.deferred,
+        "unhealthy_sources": report.unhealthy_sources,
         "written": report.written.len(),
         "bytes": report.bytes,
     }))

@@ -50,6 +50,7 @@ use sha2::{Digest, Sha256};
 use crate::enrich::Enrichment;
 use crate::events::{Retryable, for_each_object};
 use crate::keys::ITEMS_PREFIX;
+use crate::metrics::ReconcileTotals;
 use crate::model::NormalizedItem;
 use crate::registry::Registry;
 use crate::schema;
@@ -167,12 +168,25 @@ enum Outcome {
 impl Reconciler {
     /// Runs every object of an SQS batch of S3 events; retryable failures come back.
     pub async fn handle(&self, event: SqsEvent) -> SqsBatchResponse {
-        for_each_object(event, |object| async move {
-            let report = self.reconcile_object(&object.key).await?;
+        self.handle_counting(event).await.0
+    }
+
+    /// [`Reconciler::handle`], and what the batch did in sum (for the batch's metrics).
+    pub async fn handle_counting(&self, event: SqsEvent) -> (SqsBatchResponse, ReconcileTotals) {
+        let totals = std::sync::Mutex::new(ReconcileTotals::default());
+        let totals_ref = &totals;
+        let response = for_each_object(event, |object| async move {
+            let result = self.reconcile_object(&object.key).await;
+            if let Ok(mut totals) = totals_ref.lock() {
+                totals.record(result.as_ref().ok());
+            }
+            let report = result?;
             tracing::info!(key = %object.key, ?report, "reconciled");
             Ok::<(), ReconcileError>(())
         })
-        .await
+        .await;
+        let totals = totals.into_inner().unwrap_or_default();
+        (response, totals)
     }
 
     /// Reconciles every item of one items object. Keys outside `items/` are ignored.

@@ -754,3 +754,43 @@ fn portal_urls_are_encoded_and_join_the_base_path() {
          &order_by=publish_date&order_dir=desc&lang=id"
     );
 }
+
+/// `unhealthy_sources` counts the sources failing UNHEALTHY_AFTER_FAILURES times in a row,
+/// whether they were due this cycle or not, and stops counting one that recovers.
+#[tokio::test]
+async fn unhealthy_sources_counts_sources_failing_in_a_row() {
+    let feed = FeedFixture::new("<rss/>", None);
+    *feed.status.lock().unwrap() = StatusCode::INTERNAL_SERVER_ERROR;
+    let base = fixture_server(feed.clone(), Arc::new(PortalFixture::default())).await;
+    let h = harness(
+        registry(vec![source(
+            "broken",
+            SourceKind::Feed,
+            Role::Media,
+            base.join("feed.xml").unwrap().to_string(),
+        )]),
+        loopback_policy(),
+    );
+    let mut at = t0();
+    for failures in 1..=UNHEALTHY_AFTER_FAILURES {
+        let report = h.scraper.run_cycle(at).await;
+        assert_eq!(report.failed.len(), 1);
+        assert_eq!(h.state("broken").await.consecutive_failures, failures);
+        let expected = usize::from(failures >= UNHEALTHY_AFTER_FAILURES);
+        assert_eq!(
+            report.unhealthy_sources, expected,
+            "after {failures} failures"
+        );
+        h.force_due("broken").await;
+        at += minutes(1);
+    }
+    // Not due (backing off): still counted.
+    h.scraper.run_cycle(at).await; // the 4th failure sets a new due time
+    let report = h.scraper.run_cycle(at + minutes(1)).await;
+    assert_eq!((report.due, report.unhealthy_sources), (0, 1));
+
+    *feed.status.lock().unwrap() = StatusCode::OK;
+    h.force_due("broken").await;
+    let report = h.scraper.run_cycle(at + minutes(2)).await;
+    assert_eq!((report.fetched, report.unhealthy_sources), (1, 0));
+}

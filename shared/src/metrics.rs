@@ -1,0 +1,460 @@
+//! Metrics as CloudWatch embedded metric format (EMF): one JSON line per scrape cycle or SQS
+//! batch, printed to stdout. Lambda sends stdout to the function's log group, and CloudWatch
+//! Logs turns every line with an `_aws.CloudWatchMetrics` directive into metrics: no API call,
+//! no IAM permission, no extra latency.
+//!
+//! Shape (<https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/CloudWatch_Embedded_Metric_Format_Specification.html>):
+//!
+//! ```json
+//! {"_aws":{"Timestamp":1764300000000,"CloudWatchMetrics":[{"Namespace":"Pantau",
+//!   "Dimensions":[["Function"]],"Metrics":[{"Name":"fetched","Unit":"Count"}]}]},
+//!  "Function":"pantau-dev-ScrapeFunction-AbC","fetched":12}
+//! ```
+//!
+//! The `Function` dimension is the Lambda function's name (`AWS_LAMBDA_FUNCTION_NAME`), which
+//! names the stage's stack too, so the alarms in `infra/template.yaml` can select it with
+//! `!Ref ScrapeFunction`; outside Lambda it is the stage's short name (`scrape`, ...).
+
+use chrono::{DateTime, Utc};
+use serde_json::{Map, Value, json};
+
+use crate::normalize::NormalizeReport;
+use crate::reconcile::ReconcileReport;
+use crate::scrape::CycleReport;
+
+/// The CloudWatch namespace every Pantau metric is in.
+pub const NAMESPACE: &str = "Pantau";
+
+/// The one dimension: which function emitted the line.
+pub const FUNCTION_DIMENSION: &str = "Function";
+
+/// The CloudWatch units Pantau uses (a subset of those the service accepts).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    Count,
+    Bytes,
+    Milliseconds,
+}
+
+impl Unit {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Unit::Count => "Count",
+            Unit::Bytes => "Bytes",
+            Unit::Milliseconds => "Milliseconds",
+        }
+    }
+}
+
+/// One EMF log line: a function's metrics at one moment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricLine {
+    function: String,
+    timestamp: DateTime<Utc>,
+    metrics: Vec<(&'static str, Unit, f64)>,
+}
+
+impl MetricLine {
+    pub fn new(function: impl Into<String>, timestamp: DateTime<Utc>) -> MetricLine {
+        MetricLine {
+            function: function.into(),
+            timestamp,
+            metrics: Vec::new(),
+        }
+    }
+
+    /// Adds a metric. Names are fixed strings of this module's callers, so they never clash
+    /// with the dimension's name or `_aws` (checked in debug builds).
+    pub fn metric(mut self, name: &'static str, unit: Unit, value: f64) -> MetricLine {
+        debug_assert!(name != FUNCTION_DIMENSION && name != "_aws");
+        self.metrics.push((name, unit, value));
+        self
+    }
+
+    pub fn count(self, name: &'static str, value: usize) -> MetricLine {
+        self.metric(name, Unit::Count, value as f64)
+    }
+
+    /// The line as a JSON value: the directive under `_aws`, the dimension's value and each
+    /// metric's value as members of the root.
+    pub fn to_json(&self) -> Value {
+        let definitions: Vec<Value> = self
+            .metrics
+            .iter()
+            .map(|(name, unit, _)| json!({"Name": name, "Unit": unit.as_str()}))
+            .collect();
+        let mut root = Map::new();
+        root.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": self.timestamp.timestamp_millis(),
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [[FUNCTION_DIMENSION]],
+                    "Metrics": definitions,
+                }],
+            }),
+        );
+        root.insert(FUNCTION_DIMENSION.into(), json!(self.function));
+        for (name, _, value) in &self.metrics {
+            root.insert((*name).into(), json!(value));
+        }
+        Value::Object(root)
+    }
+
+    /// Prints the line to stdout, where the Lambda runtime picks it up as one log event.
+    pub fn emit(&self) {
+        println!("{}", self.to_json());
+    }
+}
+
+/// The `Function` dimension's value: the Lambda function's name when running in Lambda,
+/// else `local_name`.
+pub fn function_name(local_name: &str) -> String {
+    std::env::var("AWS_LAMBDA_FUNCTION_NAME")
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| local_name.to_owned())
+}
+
+/// A scrape cycle's metrics. `failed / due` is the failure rate the template alarms on, and
+/// `unhealthy_sources` the silent-sources alarm.
+pub fn scrape_cycle(function: &str, at: DateTime<Utc>, report: &CycleReport) -> MetricLine {
+    MetricLine::new(function, at)
+        .count("due", report.due)
+        .count("fetched", report.fetched)
+        .count("not_modified", report.not_modified)
+        .count("changed", report.changed)
+        .count("unchanged", report.unchanged)
+        .count("failed", report.failed.len())
+        .count("deferred", report.deferred)
+        .count("written", report.written.len())
+        .count("unhealthy_sources", report.unhealthy_sources)
+        .metric("bytes", Unit::Bytes, report.bytes as f64)
+}
+
+/// What one SQS batch of the normalize stage did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct NormalizeTotals {
+    /// Raw objects normalized (an items object written).
+    pub objects: usize,
+    /// Items in those objects.
+    pub items: usize,
+    /// Objects that failed, retryable or not.
+    pub failures: usize,
+}
+
+impl NormalizeTotals {
+    /// Counts one object's outcome: its report, or None when it failed.
+    pub fn record(&mut self, outcome: Option<&NormalizeReport>) {
+        match outcome {
+            // A key outside raw/ was not normalized: not an object of this stage.
+            Some(report) if report.items_key.is_none() => {}
+            Some(report) => {
+                self.objects += 1;
+                self.items += report.items;
+            }
+            None => self.failures += 1,
+        }
+    }
+}
+
+pub fn normalize_batch(function: &str, at: DateTime<Utc>, totals: &NormalizeTotals) -> MetricLine {
+    MetricLine::new(function, at)
+        .count("objects", totals.objects)
+        .count("items", totals.items)
+        .count("failures", totals.failures)
+}
+
+/// What one SQS batch of the reconcile stage did: the items objects and their reports summed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ReconcileTotals {
+    /// Items objects reconciled.
+    pub objects: usize,
+    /// Items objects that failed, retryable or not.
+    pub failures: usize,
+    pub items: ReconcileReport,
+}
+
+impl ReconcileTotals {
+    /// Counts one items object's outcome: its report, or None when it failed.
+    pub fn record(&mut self, outcome: Option<&ReconcileReport>) {
+        let Some(report) = outcome else {
+            self.failures += 1;
+            return;
+        };
+        self.objects += 1;
+        let items = &mut self.items;
+        items.new += report.new;
+        items.changed += report.changed;
+        items.unchanged += report.unchanged;
+        items.stale += report.stale;
+        items.skipped_lines += report.skipped_lines;
+    }
+}
+
+pub fn reconcile_batch(function: &str, at: DateTime<Utc>, totals: &ReconcileTotals) -> MetricLine {
+    let items = &totals.items;
+    MetricLine::new(function, at)
+        .count("objects", totals.objects)
+        .count("failures", totals.failures)
+        .count("new", items.new)
+        .count("changed", items.changed)
+        .count("unchanged", items.unchanged)
+        .count("stale", items.stale)
+        .count("skipped", items.skipped_lines)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scrape::SourceFailure;
+    use chrono::TimeZone;
+
+    /// The CloudWatch units the service accepts (PutMetricData's `StandardUnit`).
+    const CLOUDWATCH_UNITS: &[&str] = &[
+        "Seconds",
+        "Microseconds",
+        "Milliseconds",
+        "Bytes",
+        "Kilobytes",
+        "Megabytes",
+        "Gigabytes",
+        "Terabytes",
+        "Bits",
+        "Kilobits",
+        "Megabits",
+        "Gigabits",
+        "Terabits",
+        "Percent",
+        "Count",
+        "Bytes/Second",
+        "Kilobytes/Second",
+        "Megabytes/Second",
+        "Gigabytes/Second",
+        "Terabytes/Second",
+        "Bits/Second",
+        "Kilobits/Second",
+        "Megabits/Second",
+        "Gigabits/Second",
+        "Terabits/Second",
+        "Count/Second",
+        "None",
+    ];
+
+    /// Checks `line` against the EMF specification's rules, panicking with the rule broken;
+    /// returns the metrics' values by name.
+    fn validate_emf(line: &str) -> Map<String, Value> {
+        assert!(!line.contains('\n'), "one log event is one line");
+        let root: Value = serde_json::from_str(line).expect("a JSON object");
+        let root = root.as_object().expect("the root is an object");
+        let aws = root["_aws"].as_object().expect("_aws is an object");
+        let timestamp = aws["Timestamp"].as_i64().expect("Timestamp is an integer");
+        // Milliseconds since the epoch, not seconds: after 2001 in ms is > 1e12.
+        assert!(
+            timestamp > 1_000_000_000_000,
+            "Timestamp in ms: {timestamp}"
+        );
+        let directives = aws["CloudWatchMetrics"].as_array().expect("an array");
+        assert!(!directives.is_empty());
+        let mut values = Map::new();
+        for directive in directives {
+            let namespace = directive["Namespace"].as_str().expect("Namespace");
+            assert!((1..=255).contains(&namespace.len()));
+            let dimension_sets = directive["Dimensions"].as_array().expect("Dimensions");
+            for set in dimension_sets {
+                let set = set.as_array().expect("a dimension set is an array");
+                assert!(set.len() <= 30, "at most 30 dimensions in a set");
+                for key in set {
+                    let key = key.as_str().expect("dimension keys are strings");
+                    assert!(
+                        root.get(key).is_some_and(Value::is_string),
+                        "dimension {key} has a string value at the root"
+                    );
+                }
+            }
+            let metrics = directive["Metrics"].as_array().expect("Metrics");
+            assert!(
+                (1..=100).contains(&metrics.len()),
+                "1 to 100 metrics per directive"
+            );
+            for metric in metrics {
+                let name = metric["Name"].as_str().expect("Name is a string");
+                assert!((1..=1024).contains(&name.len()));
+                let unit = metric["Unit"].as_str().expect("Unit is a string");
+                assert!(
+                    CLOUDWATCH_UNITS.contains(&unit),
+                    "{unit} is a CloudWatch unit"
+                );
+                let value = root.get(name).unwrap_or(&Value::Null);
+                assert!(value.is_number(), "metric {name} has a number at the root");
+                values.insert(name.to_owned(), value.clone());
+            }
+        }
+        values
+    }
+
+    fn at() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 28, 3, 0, 0).unwrap()
+    }
+
+    #[test]
+    fn scrape_cycle_line_is_valid_emf_with_every_counter() {
+        let report = CycleReport {
+            due: 10,
+            fetched: 7,
+            changed: 3,
+            unchanged: 4,
+            not_modified: 2,
+            deferred: 1,
+            bytes: 123_456,
+            failed: vec![
+                SourceFailure {
+                    owner: "tokyo".into(),
+                    source: "feed".into(),
+                    error: "timeout".into(),
+                };
+                2
+            ],
+            written: vec!["raw/a".into(); 5],
+            unhealthy_sources: 1,
+        };
+        let json = scrape_cycle("scrape", at(), &report).to_json();
+        let values = validate_emf(&json.to_string());
+        let expected = [
+            ("due", 10),
+            ("fetched", 7),
+            ("not_modified", 2),
+            ("changed", 3),
+            ("unchanged", 4),
+            ("failed", 2),
+            ("deferred", 1),
+            ("written", 5),
+            ("unhealthy_sources", 1),
+            ("bytes", 123_456),
+        ];
+        assert_eq!(values.len(), expected.len());
+        for (name, value) in expected {
+            assert_eq!(values[name], json!(value as f64), "{name}");
+        }
+        assert_eq!(json["_aws"]["Timestamp"], json!(1_795_834_800_000i64));
+        assert_eq!(json["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Pantau");
+        assert_eq!(
+            json["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+            json!([["Function"]])
+        );
+        assert_eq!(json["Function"], "scrape");
+        let units: Vec<&str> = json["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Unit"].as_str().unwrap())
+            .collect();
+        assert_eq!(units.iter().filter(|u| **u == "Bytes").count(), 1);
+        assert_eq!(units.iter().filter(|u| **u == "Count").count(), 9);
+    }
+
+    #[test]
+    fn normalize_and_reconcile_lines_are_valid_emf() {
+        let totals = NormalizeTotals {
+            objects: 3,
+            items: 40,
+            failures: 1,
+        };
+        let values = validate_emf(
+            &normalize_batch("normalize", at(), &totals)
+                .to_json()
+                .to_string(),
+        );
+        assert_eq!(values["objects"], json!(3.0));
+        assert_eq!(values["items"], json!(40.0));
+        assert_eq!(values["failures"], json!(1.0));
+
+        let totals = ReconcileTotals {
+            objects: 2,
+            failures: 0,
+            items: ReconcileReport {
+                new: 5,
+                changed: 1,
+                unchanged: 9,
+                stale: 2,
+                skipped_lines: 1,
+            },
+        };
+        let line = reconcile_batch("reconcile", at(), &totals).to_json();
+        let values = validate_emf(&line.to_string());
+        assert_eq!(values.len(), 7);
+        assert_eq!(values["new"], json!(5.0));
+        assert_eq!(values["skipped"], json!(1.0));
+        assert_eq!(line["Function"], "reconcile");
+    }
+
+    /// The validator itself rejects what CloudWatch would drop (so the tests above can fail).
+    #[test]
+    #[should_panic(expected = "Timestamp in ms")]
+    fn validator_rejects_a_timestamp_in_seconds() {
+        let mut json = MetricLine::new("f", at()).count("x", 1).to_json();
+        json["_aws"]["Timestamp"] = json!(at().timestamp());
+        validate_emf(&json.to_string());
+    }
+
+    #[test]
+    #[should_panic(expected = "has a number at the root")]
+    fn validator_rejects_a_metric_without_a_value() {
+        let mut json = MetricLine::new("f", at()).count("x", 1).to_json();
+        json.as_object_mut().unwrap().remove("x");
+        validate_emf(&json.to_string());
+    }
+
+    #[test]
+    fn totals_sum_the_objects_of_a_batch() {
+        let mut normalize = NormalizeTotals::default();
+        let report = |items| NormalizeReport {
+            items_key: Some("items/x.jsonl".into()),
+            items,
+        };
+        normalize.record(Some(&report(3)));
+        normalize.record(Some(&report(4)));
+        normalize.record(Some(&NormalizeReport::skipped()));
+        normalize.record(None);
+        assert_eq!(
+            normalize,
+            NormalizeTotals {
+                objects: 2,
+                items: 7,
+                failures: 1
+            }
+        );
+
+        let mut reconcile = ReconcileTotals::default();
+        let one = ReconcileReport {
+            new: 1,
+            changed: 2,
+            unchanged: 3,
+            stale: 4,
+            skipped_lines: 5,
+        };
+        reconcile.record(Some(&one));
+        reconcile.record(Some(&one));
+        reconcile.record(None);
+        assert_eq!((reconcile.objects, reconcile.failures), (2, 1));
+        assert_eq!(
+            reconcile.items,
+            ReconcileReport {
+                new: 2,
+                changed: 4,
+                unchanged: 6,
+                stale: 8,
+                skipped_lines: 10,
+            }
+        );
+    }
+
+    #[test]
+    fn function_name_falls_back_to_the_local_name() {
+        // Tests never run inside Lambda.
+        if std::env::var_os("AWS_LAMBDA_FUNCTION_NAME").is_none() {
+            assert_eq!(function_name("scrape"), "scrape");
+        }
+    }
+}
