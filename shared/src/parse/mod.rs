@@ -125,6 +125,7 @@ fn new_item(input: &ParseInput, title: String) -> NormalizedItem {
         images: Vec::new(),
         fetched_at: meta.fetched_at,
         raw_key: input.raw_key.to_owned(),
+        hazard: None,
     }
 }
 
