@@ -113,25 +113,34 @@ pub fn alpha2_of_iso3(iso3: &str) -> Option<&'static str> {
         .map(|i| ISO3_TO_ALPHA2[i].1)
 }
 
-/// The country a name names (`Japan`, `Viet Nam`, `Türkiye`, `Jepang`), by the places
-/// lexicon (every country with an Indonesian mission); None for anything else.
+/// The country a name names (`Japan`, `Viet Nam`, `Jepang`), by the places lexicon (every
+/// country with an Indonesian mission); None for anything else.
 pub fn alpha2_of_name(name: &str) -> Option<&'static str> {
-    places_in_text(name, "").into_iter().find_map(|place| {
-        let is_country_name = place.reasons.iter().any(|r| {
-            matches!(
-                r,
-                PlaceReason::Text {
-                    kind: NameKind::Country,
-                    ..
-                }
-            )
-        });
-        is_country_name.then(|| leak_code(&place.country_code)).flatten()
-    })
+    alpha2s_of_names(name).into_iter().next()
 }
 
-/// The static copy of a code from the table, so callers get `&'static str` either way.
-fn leak_code(code: &str) -> Option<&'static str> {
+/// Every country named in a list of names (`Philippines, Viet Nam`), in order, each once.
+/// Cities and demonyms do not count: a feed's country field names countries.
+pub fn alpha2s_of_names(names: &str) -> Vec<&'static str> {
+    places_in_text(names, "")
+        .into_iter()
+        .filter(|place| {
+            place.reasons.iter().any(|r| {
+                matches!(
+                    r,
+                    PlaceReason::Text {
+                        kind: NameKind::Country,
+                        ..
+                    }
+                )
+            })
+        })
+        .filter_map(|place| static_code(&place.country_code))
+        .collect()
+}
+
+/// The table's copy of an alpha-2 code, so callers get `&'static str` whatever the source.
+fn static_code(code: &str) -> Option<&'static str> {
     ISO3_TO_ALPHA2
         .iter()
         .map(|(_, a2)| *a2)
@@ -208,6 +217,9 @@ mod tests {
         assert_eq!(alpha2_of_name("Viet Nam"), Some("VN"));
         assert_eq!(alpha2_of_name("Philippines"), Some("PH"));
         assert_eq!(alpha2_of_name("Atlantis"), None);
+        assert_eq!(alpha2s_of_names("Philippines, Viet Nam"), vec!["PH", "VN"]);
+        // A city is not a country name.
+        assert_eq!(alpha2s_of_names("Osaka"), Vec::<&str>::new());
     }
 
     #[test]
