@@ -37,13 +37,15 @@ pub enum Located {
 fn boundaries() -> Option<&'static CountryBoundaries> {
     static BOUNDARIES: OnceLock<Option<CountryBoundaries>> = OnceLock::new();
     BOUNDARIES
-        .get_or_init(|| match CountryBoundaries::from_reader(BOUNDARIES_ODBL_360X180) {
-            Ok(b) => Some(b),
-            Err(e) => {
-                tracing::error!(error = %e, "country boundaries data did not load");
-                None
-            }
-        })
+        .get_or_init(
+            || match CountryBoundaries::from_reader(BOUNDARIES_ODBL_360X180) {
+                Ok(b) => Some(b),
+                Err(e) => {
+                    tracing::error!(error = %e, "country boundaries data did not load");
+                    None
+                }
+            },
+        )
         .as_ref()
 }
 
@@ -119,24 +121,38 @@ pub fn alpha2_of_name(name: &str) -> Option<&'static str> {
     alpha2s_of_names(name).into_iter().next()
 }
 
-/// Every country named in a list of names (`Philippines, Viet Nam`), in order, each once.
-/// Cities and demonyms do not count: a feed's country field names countries.
+/// Every country named in a list of names (`Philippines, Viet Nam`), in list order, each
+/// once. Cities and demonyms do not count: a feed's country field names countries.
 pub fn alpha2s_of_names(names: &str) -> Vec<&'static str> {
-    places_in_text(names, "")
-        .into_iter()
-        .filter(|place| {
-            place.reasons.iter().any(|r| {
-                matches!(
-                    r,
-                    PlaceReason::Text {
-                        kind: NameKind::Country,
-                        ..
-                    }
-                )
+    let mut codes: Vec<&'static str> = Vec::new();
+    for part in names.split([',', ';', '/']) {
+        // The places lexicon never matches Indonesia (every item mentions it); a hazard
+        // feed naming it means it.
+        let indonesia = crate::lexicon::words(part)
+            .iter()
+            .any(|w| w == "indonesia")
+            .then_some("ID");
+        let named = places_in_text(part, "")
+            .into_iter()
+            .filter(|place| {
+                place.reasons.iter().any(|r| {
+                    matches!(
+                        r,
+                        PlaceReason::Text {
+                            kind: NameKind::Country,
+                            ..
+                        }
+                    )
+                })
             })
-        })
-        .filter_map(|place| static_code(&place.country_code))
-        .collect()
+            .filter_map(|place| static_code(&place.country_code));
+        for code in indonesia.into_iter().chain(named) {
+            if !codes.contains(&code) {
+                codes.push(code);
+            }
+        }
+    }
+    codes
 }
 
 /// The table's copy of an alpha-2 code, so callers get `&'static str` whatever the source.
@@ -218,6 +234,10 @@ mod tests {
         assert_eq!(alpha2_of_name("Philippines"), Some("PH"));
         assert_eq!(alpha2_of_name("Atlantis"), None);
         assert_eq!(alpha2s_of_names("Philippines, Viet Nam"), vec!["PH", "VN"]);
+        assert_eq!(alpha2s_of_names("Viet Nam; Philippines"), vec!["VN", "PH"]);
+        assert_eq!(alpha2_of_name("Türkiye"), Some("TR"));
+        assert_eq!(alpha2_of_name("Indonesia"), Some("ID"));
+        assert_eq!(alpha2s_of_names("Timor-Leste, Indonesia"), vec!["TL", "ID"]);
         // A city is not a country name.
         assert_eq!(alpha2s_of_names("Osaka"), Vec::<&str>::new());
     }
@@ -253,6 +273,9 @@ mod tests {
     #[test]
     fn destination_wraps_the_antimeridian() {
         let (lat, lon) = destination(0.0, 179.9, 90.0, 50.0);
-        assert!(lat.abs() < 0.01 && (-180.0..-179.0).contains(&lon), "{lat} {lon}");
+        assert!(
+            lat.abs() < 0.01 && (-180.0..-179.0).contains(&lon),
+            "{lat} {lon}"
+        );
     }
 }

@@ -551,6 +551,70 @@ mod tests {
     }
 
     #[test]
+    fn items_without_a_hazard_serialize_and_hash_as_before() {
+        let plain = item();
+        let line = serde_json::to_string(&plain).unwrap();
+        assert!(!line.contains("hazard"), "{line}");
+        // A line written before the field existed still parses.
+        let mut old: serde_json::Value = serde_json::from_str(&line).unwrap();
+        old.as_object_mut().unwrap().remove("hazard");
+        let back: NormalizedItem = serde_json::from_value(old).unwrap();
+        assert_eq!(back, plain);
+        // Pinned: identity and content hash of a non-hazard item did not move.
+        assert_eq!(plain.identity(), "itm_369e766bb2cef42c81d8");
+        assert_eq!(plain.content_hash(), "fc90f3ee2a5a716ef9a6cd0b1d30ccf1");
+
+        // The event rides along without touching either.
+        let mut with_event = item();
+        with_event.hazard = Some(HazardEvent {
+            event_id: "us1".into(),
+            episode_id: None,
+            kind: HazardKind::Earthquake,
+            magnitude: Some(6.0),
+            magnitude_type: None,
+            alert: Some(AlertLevel::Green),
+            severity: None,
+            occurred_at: plain.published_at,
+            occurred_raw: None,
+            updated_at: None,
+            ended_at: None,
+            latitude: Some(1.0),
+            longitude: Some(2.0),
+            depth_km: None,
+            place: None,
+            countries: vec![HazardCountry {
+                code: "JP".into(),
+                basis: CountryBasis::FeedIso3 { iso3: "JPN".into() },
+            }],
+            link: None,
+            felt_reports: None,
+            felt: None,
+            tsunami: None,
+            mission: "tokyo".into(),
+            source: "usgs".into(),
+            fetched_at: plain.fetched_at,
+            raw_key: "raw/x".into(),
+        });
+        assert_eq!(with_event.identity(), plain.identity());
+        assert_eq!(with_event.content_hash(), plain.content_hash());
+        let line = serde_json::to_string(&with_event).unwrap();
+        assert!(
+            line.contains(r#""basis":"feed_iso3","iso3":"JPN""#),
+            "{line}"
+        );
+        let back: NormalizedItem = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, with_event);
+    }
+
+    #[test]
+    fn alert_levels_read_any_case() {
+        assert_eq!(AlertLevel::parse(" Orange "), Some(AlertLevel::Orange));
+        assert_eq!(AlertLevel::parse("RED"), Some(AlertLevel::Red));
+        assert_eq!(AlertLevel::parse("null"), None);
+        assert!(AlertLevel::Red > AlertLevel::Green);
+    }
+
+    #[test]
     fn raw_meta_round_trips_through_ascii_metadata() {
         let meta = RawMeta {
             mission: "tokyo".into(),

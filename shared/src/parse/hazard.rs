@@ -19,8 +19,8 @@
 
 use chrono::{DateTime, TimeZone, Utc};
 use chrono_tz::Tz;
-use quick_xml::{Reader, XmlVersion};
 use quick_xml::events::{BytesStart, Event};
+use quick_xml::{Reader, XmlVersion};
 use serde_json::Value;
 
 use super::date::parse_date;
@@ -51,9 +51,17 @@ pub(crate) fn parse_usgs(input: &ParseInput, _zone: Tz) -> Result<Vec<Normalized
             Some(Value::Array(list)) => list.iter().collect(),
             Some(Value::Null) => Vec::new(),
             Some(other) => {
-                return Err(shape(input, format!("`features` is a {}", type_name(other))));
+                return Err(shape(
+                    input,
+                    format!("`features` is a {}", type_name(other)),
+                ));
             }
-            None => return Err(shape(input, "no `features`: not a GeoJSON FeatureCollection")),
+            None => {
+                return Err(shape(
+                    input,
+                    "no `features`: not a GeoJSON FeatureCollection",
+                ));
+            }
         },
         (_, other) => return Err(shape(input, format!("a JSON {}", type_name(other)))),
     };
@@ -65,7 +73,11 @@ pub(crate) fn parse_usgs(input: &ParseInput, _zone: Tz) -> Result<Vec<Normalized
             text(props.get("ids"))
                 .and_then(|ids| ids.split(',').find(|s| !s.is_empty()).map(str::to_owned))
         }) else {
-            tracing::warn!(raw_key = input.raw_key, index, "USGS feature without id, skipped");
+            tracing::warn!(
+                raw_key = input.raw_key,
+                index,
+                "USGS feature without id, skipped"
+            );
             continue;
         };
         let coordinates = feature
@@ -86,13 +98,18 @@ pub(crate) fn parse_usgs(input: &ParseInput, _zone: Tz) -> Result<Vec<Normalized
         let mut event = blank_event(input, event_id, kind);
         event.magnitude = magnitude;
         event.magnitude_type = text(props.get("magType"));
-        event.alert = text(props.get("alert")).as_deref().and_then(AlertLevel::parse);
+        event.alert = text(props.get("alert"))
+            .as_deref()
+            .and_then(AlertLevel::parse);
         event.severity = props
             .get("mmi")
             .and_then(number)
             .map(|mmi| format!("MMI {mmi:.1}"));
         event.occurred_raw = time_ms.map(|ms| format!("{ms}"));
-        event.updated_at = props.get("updated").and_then(number).and_then(from_epoch_ms);
+        event.updated_at = props
+            .get("updated")
+            .and_then(number)
+            .and_then(from_epoch_ms);
         (event.latitude, event.longitude, event.depth_km) = (latitude, longitude, depth_km);
         event.countries = decide_countries(&[], None, point(latitude, longitude), place_country);
         event.place = place;
@@ -142,7 +159,11 @@ pub(crate) fn parse_gdacs(input: &ParseInput, zone: Tz) -> Result<Vec<Normalized
         if let Some(item) = gdacs_item(input, zone, fields) {
             items.push(item);
         } else {
-            tracing::warn!(raw_key = input.raw_key, index, "GDACS item without event id or guid, skipped");
+            tracing::warn!(
+                raw_key = input.raw_key,
+                index,
+                "GDACS item without event id or guid, skipped"
+            );
         }
     }
     Ok(items)
@@ -195,8 +216,12 @@ fn gdacs_item(input: &ParseInput, zone: Tz, fields: &[XmlField]) -> Option<Norma
     event.alert = ns("alertlevel").as_deref().and_then(AlertLevel::parse);
     if kind == HazardKind::Earthquake {
         // `<gdacs:severity unit="M" value="6.1">Magnitude 6.1M, Depth:10km</gdacs:severity>`
-        event.magnitude = severity.and_then(|f| f.value.as_deref()).and_then(parse_number);
-        event.magnitude_type = severity.and_then(|f| f.unit.clone()).filter(|u| !u.is_empty());
+        event.magnitude = severity
+            .and_then(|f| f.value.as_deref())
+            .and_then(parse_number);
+        event.magnitude_type = severity
+            .and_then(|f| f.unit.clone())
+            .filter(|u| !u.is_empty());
         event.depth_km = severity_text.as_deref().and_then(depth_in_severity);
     }
     event.severity = severity_text;
@@ -247,7 +272,10 @@ fn gdacs_point(fields: &[XmlField]) -> (Option<f64>, Option<f64>) {
             .find(|f| f.parent.as_deref() == Some("Point") && f.local() == local)
             .and_then(|f| parse_number(&f.text))
     };
-    (in_point("lat"), in_point("long").or_else(|| in_point("lon")))
+    (
+        in_point("lat"),
+        in_point("long").or_else(|| in_point("lon")),
+    )
 }
 
 /// The children of every RSS `<item>`, in document order. XML that breaks off after some
@@ -334,7 +362,10 @@ fn read_rss_items(input: &ParseInput, xml: &str) -> Result<Vec<Vec<XmlField>>, P
         }
     }
     if !saw_feed_root {
-        return Err(not_a_feed(input, "no <rss>, <rdf:RDF> or <channel> element".into()));
+        return Err(not_a_feed(
+            input,
+            "no <rss>, <rdf:RDF> or <channel> element".into(),
+        ));
     }
     Ok(items)
 }
@@ -348,15 +379,11 @@ fn push_text(open: &mut [XmlField], text: &str) {
 /// An element's name, parent and the two attributes GDACS puts values in.
 fn field_of(start: &BytesStart, parent: Option<&XmlField>) -> XmlField {
     let attribute = |key: &str| {
-        start
-            .try_get_attribute(key)
-            .ok()
-            .flatten()
-            .and_then(|a| {
-                a.normalized_value(XmlVersion::Implicit1_0)
-                    .ok()
-                    .map(|v| v.trim().to_owned())
-            })
+        start.try_get_attribute(key).ok().flatten().and_then(|a| {
+            a.normalized_value(XmlVersion::Implicit1_0)
+                .ok()
+                .map(|v| v.trim().to_owned())
+        })
     };
     XmlField {
         name: start.name().as_ref().to_owned(),
@@ -403,7 +430,10 @@ pub(crate) fn parse_bmkg(input: &ParseInput, _zone: Tz) -> Result<Vec<Normalized
         Some(one @ Value::Object(_)) => vec![one],
         None | Some(Value::Null) => Vec::new(),
         Some(other) => {
-            return Err(shape(input, format!("`Infogempa.gempa` is a {}", type_name(other))));
+            return Err(shape(
+                input,
+                format!("`Infogempa.gempa` is a {}", type_name(other)),
+            ));
         }
     };
     let mut items = Vec::with_capacity(quakes.len());
@@ -439,8 +469,12 @@ fn bmkg_item(input: &ParseInput, quake: &Value) -> Option<NormalizedItem> {
     let (latitude, longitude) = match field("Coordinates").as_deref().and_then(lat_lon_pair) {
         Some((lat, lon)) => (Some(lat), Some(lon)),
         None => (
-            field("Lintang").as_deref().and_then(|l| hemisphere(l, "LS", "LU")),
-            field("Bujur").as_deref().and_then(|b| hemisphere(b, "BB", "BT")),
+            field("Lintang")
+                .as_deref()
+                .and_then(|l| hemisphere(l, "LS", "LU")),
+            field("Bujur")
+                .as_deref()
+                .and_then(|b| hemisphere(b, "BB", "BT")),
         ),
     };
     let time_part = stated.clone().or(local)?;
@@ -464,8 +498,8 @@ fn bmkg_item(input: &ParseInput, quake: &Value) -> Option<NormalizedItem> {
         place.as_deref().map(after_last_comma),
     );
     event.felt = field("Dirasakan");
-    event.link = field("Shakemap")
-        .and_then(|file| canonical_url(&format!("{BMKG_SHAKEMAP_BASE}{file}")));
+    event.link =
+        field("Shakemap").and_then(|file| canonical_url(&format!("{BMKG_SHAKEMAP_BASE}{file}")));
     event.place = place;
     let title = match (&event.magnitude, &event.place) {
         (Some(m), Some(p)) => format!("Gempa M{m:.1} {p}"),
@@ -526,7 +560,11 @@ pub(crate) fn parse_reliefweb(
     for (index, record) in records.into_iter().enumerate() {
         let fields = record.get("fields").unwrap_or(&Value::Null);
         let Some(id) = text(record.get("id")).or_else(|| text(fields.get("id"))) else {
-            tracing::warn!(raw_key = input.raw_key, index, "ReliefWeb record without id, skipped");
+            tracing::warn!(
+                raw_key = input.raw_key,
+                index,
+                "ReliefWeb record without id, skipped"
+            );
             continue;
         };
         let names = |key: &str| -> Vec<String> {
@@ -639,7 +677,11 @@ fn decide_countries(
     }
     for iso3 in iso3s {
         match geo::alpha2_of_iso3(iso3) {
-            Some(code) => add(&mut countries, code, CountryBasis::FeedIso3 { iso3: iso3.clone() }),
+            Some(code) => add(
+                &mut countries,
+                code,
+                CountryBasis::FeedIso3 { iso3: iso3.clone() },
+            ),
             None => tracing::debug!(iso3, "not an ISO 3166-1 alpha-3 code"),
         }
     }
@@ -649,7 +691,11 @@ fn decide_countries(
     if let Some(names) = feed_names {
         let name = names.trim().to_owned();
         for code in geo::alpha2s_of_names(names) {
-            add(&mut countries, code, CountryBasis::FeedName { name: name.clone() });
+            add(
+                &mut countries,
+                code,
+                CountryBasis::FeedName { name: name.clone() },
+            );
         }
         if !countries.is_empty() {
             return countries;

@@ -255,8 +255,7 @@ impl Reconciler {
             .as_ref()
             .and_then(|h| h.countries.first())
             .map(|c| c.code.clone());
-        let enrichment =
-            crate::enrich::enrich(&item, &self.registry, hazard_country.as_deref());
+        let enrichment = crate::enrich::enrich(&item, &self.registry, hazard_country.as_deref());
         let observation =
             Observation::new(&item, &id, country.as_deref(), &enrichment).map_err(|reason| {
                 ReconcileError::Corrupt {
