@@ -316,11 +316,9 @@ fn read_rss_items(input: &ParseInput, xml: &str) -> Result<Vec<Vec<XmlField>>, P
                 item_depth += 1;
                 open.push(field_of(&start, open.last()));
             }
-            Event::Empty(start) => {
-                if item_depth > 0 {
-                    let field = field_of(&start, open.last());
-                    keep_if_wanted(&mut current, field, item_depth + 1);
-                }
+            Event::Empty(start) if item_depth > 0 => {
+                let field = field_of(&start, open.last());
+                keep_if_wanted(&mut current, field, item_depth + 1);
             }
             Event::End(_) => {
                 if item_depth == 0 {

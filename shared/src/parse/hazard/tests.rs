@@ -516,7 +516,7 @@ fn truncated_gdacs_keeps_the_items_before_the_break() {
     let text = String::from_utf8(body).unwrap();
     // Cut inside the third item: its end tag is gone, the first two are whole.
     let cut = text.find("<title>Red flood").unwrap() + 20;
-    let items = run_body(SourceKind::Gdacs, text[..cut].as_bytes(), "raw/t").unwrap();
+    let items = run_body(SourceKind::Gdacs, &text.as_bytes()[..cut], "raw/t").unwrap();
     assert_eq!(items.len(), 2);
 }
 
