@@ -13,6 +13,7 @@ pub mod dashboard;
 pub mod enrich;
 pub mod events;
 pub mod fetch;
+pub mod geo;
 pub mod keys;
 pub mod lexicon;
 pub mod metrics;

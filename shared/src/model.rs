@@ -353,6 +353,125 @@ pub struct NormalizedItem {
     pub fetched_at: DateTime<Utc>,
     /// The raw object this item came from.
     pub raw_key: String,
+    /// The structured event, for items a hazard feed gave (USGS, GDACS, BMKG, ReliefWeb).
+    /// Absent from other items' JSON, so items objects written before it still parse.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hazard: Option<HazardEvent>,
+}
+
+/// What kind of hazard an event is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HazardKind {
+    Earthquake,
+    Tsunami,
+    TropicalCyclone,
+    Flood,
+    Volcano,
+    Drought,
+    Wildfire,
+    Other,
+}
+
+/// The colour scale USGS (PAGER) and GDACS share.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertLevel {
+    Green,
+    Yellow,
+    Orange,
+    Red,
+}
+
+impl AlertLevel {
+    /// `green`, `Orange`, ` RED ` → the level; None for anything else.
+    pub fn parse(s: &str) -> Option<AlertLevel> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "green" => Some(AlertLevel::Green),
+            "yellow" => Some(AlertLevel::Yellow),
+            "orange" => Some(AlertLevel::Orange),
+            "red" => Some(AlertLevel::Red),
+            _ => None,
+        }
+    }
+}
+
+/// How a hazard event's country was decided.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "basis", rename_all = "snake_case")]
+pub enum CountryBasis {
+    /// The feed gave an ISO 3166-1 alpha-3 code (GDACS `iso3`, ReliefWeb `country.iso3`).
+    FeedIso3 { iso3: String },
+    /// The feed named the country (GDACS `country`, USGS place text).
+    FeedName { name: String },
+    /// The event's coordinates lie inside the country's boundary.
+    Coordinates,
+    /// The coordinates are at sea; the country's boundary is within this many km.
+    NearCoordinates { km: u32 },
+}
+
+/// One country a hazard event concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HazardCountry {
+    /// ISO 3166-1 alpha-2, upper case.
+    pub code: String,
+    #[serde(flatten)]
+    pub basis: CountryBasis,
+}
+
+/// One hazard event as a feed reported it: carried on the item the feed's entry became
+/// ([`NormalizedItem::hazard`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HazardEvent {
+    /// The feed's id of the event, stable across its updates: USGS feature id (`us7000n7n8`),
+    /// GDACS event type and id (`EQ1510000`), BMKG `DateTime@Coordinates`, ReliefWeb report id.
+    pub event_id: String,
+    /// GDACS episode: each update of an event is a new episode of the same event id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub episode_id: Option<String>,
+    pub kind: HazardKind,
+    pub magnitude: Option<f64>,
+    /// `mww`, `mb`, `M`, ... when the feed says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub magnitude_type: Option<String>,
+    pub alert: Option<AlertLevel>,
+    /// The feed's own words on severity (GDACS `severity`, BMKG `Potensi`).
+    pub severity: Option<String>,
+    pub occurred_at: DateTime<Utc>,
+    /// The time as the feed wrote it.
+    pub occurred_raw: Option<String>,
+    pub updated_at: Option<DateTime<Utc>>,
+    /// When the event ended, for events that last (GDACS `todate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ended_at: Option<DateTime<Utc>>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub depth_km: Option<f64>,
+    /// Where, in the feed's words (`50 km E of Miyako, Japan`, BMKG `Wilayah`).
+    pub place: Option<String>,
+    /// The countries concerned, each with how it was decided; empty at sea far from land.
+    #[serde(default)]
+    pub countries: Vec<HazardCountry>,
+    pub link: Option<String>,
+    /// USGS `felt`: how many "Did You Feel It?" reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub felt_reports: Option<u64>,
+    /// BMKG `Dirasakan`: where it was felt, on the MMI scale.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub felt: Option<String>,
+    /// Whether the feed flags a tsunami (USGS `tsunami`, BMKG `Potensi`).
+    pub tsunami: Option<bool>,
+    pub mission: String,
+    pub source: String,
+    pub fetched_at: DateTime<Utc>,
+    pub raw_key: String,
+}
+
+impl HazardEvent {
+    /// The alpha-2 codes of its countries, in order.
+    pub fn country_codes(&self) -> Vec<&str> {
+        self.countries.iter().map(|c| c.code.as_str()).collect()
+    }
 }
 
 impl NormalizedItem {
@@ -415,6 +534,7 @@ mod tests {
             images: vec![],
             fetched_at: Utc::now(),
             raw_key: "raw/x".into(),
+            hazard: None,
         }
     }
 
@@ -428,6 +548,70 @@ mod tests {
         assert_ne!(a.content_hash(), b.content_hash());
         b.language = Some("en".into());
         assert_ne!(a.identity(), b.identity());
+    }
+
+    #[test]
+    fn items_without_a_hazard_serialize_and_hash_as_before() {
+        let plain = item();
+        let line = serde_json::to_string(&plain).unwrap();
+        assert!(!line.contains("hazard"), "{line}");
+        // A line written before the field existed still parses.
+        let mut old: serde_json::Value = serde_json::from_str(&line).unwrap();
+        old.as_object_mut().unwrap().remove("hazard");
+        let back: NormalizedItem = serde_json::from_value(old).unwrap();
+        assert_eq!(back, plain);
+        // Pinned: identity and content hash of a non-hazard item did not move.
+        assert_eq!(plain.identity(), "itm_369e766bb2cef42c81d8");
+        assert_eq!(plain.content_hash(), "fc90f3ee2a5a716ef9a6cd0b1d30ccf1");
+
+        // The event rides along without touching either.
+        let mut with_event = item();
+        with_event.hazard = Some(HazardEvent {
+            event_id: "us1".into(),
+            episode_id: None,
+            kind: HazardKind::Earthquake,
+            magnitude: Some(6.0),
+            magnitude_type: None,
+            alert: Some(AlertLevel::Green),
+            severity: None,
+            occurred_at: plain.published_at,
+            occurred_raw: None,
+            updated_at: None,
+            ended_at: None,
+            latitude: Some(1.0),
+            longitude: Some(2.0),
+            depth_km: None,
+            place: None,
+            countries: vec![HazardCountry {
+                code: "JP".into(),
+                basis: CountryBasis::FeedIso3 { iso3: "JPN".into() },
+            }],
+            link: None,
+            felt_reports: None,
+            felt: None,
+            tsunami: None,
+            mission: "tokyo".into(),
+            source: "usgs".into(),
+            fetched_at: plain.fetched_at,
+            raw_key: "raw/x".into(),
+        });
+        assert_eq!(with_event.identity(), plain.identity());
+        assert_eq!(with_event.content_hash(), plain.content_hash());
+        let line = serde_json::to_string(&with_event).unwrap();
+        assert!(
+            line.contains(r#""basis":"feed_iso3","iso3":"JPN""#),
+            "{line}"
+        );
+        let back: NormalizedItem = serde_json::from_str(&line).unwrap();
+        assert_eq!(back, with_event);
+    }
+
+    #[test]
+    fn alert_levels_read_any_case() {
+        assert_eq!(AlertLevel::parse(" Orange "), Some(AlertLevel::Orange));
+        assert_eq!(AlertLevel::parse("RED"), Some(AlertLevel::Red));
+        assert_eq!(AlertLevel::parse("null"), None);
+        assert!(AlertLevel::Red > AlertLevel::Green);
     }
 
     #[test]

@@ -234,3 +234,33 @@ fn offline_once_fetches_every_source_without_failures() {
     // Portals (134 + hq), ~380 generated media searches and 4 hazard feeds.
     assert!(sources > 500, "{sources}");
 }
+
+/// `pantau parse --kind usgs FILE` prints one hazard item per quake, the event inside.
+#[test]
+fn parse_reads_a_usgs_feed_into_hazard_items() {
+    let fixture = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/src/parse/testdata/usgs_week.geojson"
+    );
+    let output = Command::new(PANTAU)
+        .args(["parse", "--kind", "usgs", fixture])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let items: Vec<serde_json::Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(items.len(), 4);
+    assert_eq!(items[0]["role"], "hazard");
+    assert_eq!(items[0]["guid"], "us7000r1ja");
+    assert_eq!(items[0]["hazard"]["magnitude"], 6.1);
+    assert_eq!(items[0]["hazard"]["countries"][0]["code"], "JP");
+    assert_eq!(items[1]["hazard"]["countries"][0]["code"], "TR");
+    assert_eq!(items[2]["hazard"]["countries"], serde_json::json!([]));
+}

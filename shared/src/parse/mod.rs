@@ -1,7 +1,8 @@
 //! Raw bytes of one fetch → normalized items.
 //!
-//! [`parse`] dispatches on the source's kind: the kemlu portal's JSON API ([`kemlu`]) and
-//! RSS/Atom/JSON feeds ([`feed`]); the other kinds come later. The helpers every format
+//! [`parse`] dispatches on the source's kind: the kemlu portal's JSON API ([`kemlu`]),
+//! RSS/Atom/JSON feeds ([`feed`]) and the hazard feeds ([`hazard`]: USGS, GDACS, BMKG,
+//! ReliefWeb); the other kinds come later. The helpers every format
 //! shares live beside them: [`text`] (HTML → plain text), [`url`] (canonical URLs) and
 //! [`date`] (dates, with how their zone was decided).
 //!
@@ -10,6 +11,7 @@
 
 pub mod date;
 pub mod feed;
+pub mod hazard;
 pub mod kemlu;
 pub mod text;
 pub mod url;
@@ -78,6 +80,10 @@ pub fn parse(input: &ParseInput) -> Result<Vec<NormalizedItem>, ParseError> {
     let (name, run): (&'static str, FormatParser) = match input.meta.kind {
         SourceKind::KemluPortal => ("kemlu portal", kemlu::parse),
         SourceKind::Feed => ("feed", feed::parse),
+        SourceKind::Usgs => ("USGS", hazard::parse_usgs),
+        SourceKind::Gdacs => ("GDACS", hazard::parse_gdacs),
+        SourceKind::Bmkg => ("BMKG", hazard::parse_bmkg),
+        SourceKind::Reliefweb => ("ReliefWeb", hazard::parse_reliefweb),
         kind => {
             return Err(ParseError::Unsupported {
                 raw_key: input.raw_key.to_owned(),
@@ -125,6 +131,7 @@ fn new_item(input: &ParseInput, title: String) -> NormalizedItem {
         images: Vec::new(),
         fetched_at: meta.fetched_at,
         raw_key: input.raw_key.to_owned(),
+        hazard: None,
     }
 }
 
@@ -178,7 +185,7 @@ mod tests {
 
     #[test]
     fn other_kinds_and_bad_zones_are_errors_naming_the_key() {
-        let meta = test_support::meta(SourceKind::Usgs, "global", "https://example.org/");
+        let meta = test_support::meta(SourceKind::HtmlList, "global", "https://example.org/");
         let input = ParseInput {
             body: b"{}",
             meta: &meta,
@@ -190,7 +197,7 @@ mod tests {
         assert!(matches!(
             err,
             ParseError::Unsupported {
-                kind: SourceKind::Usgs,
+                kind: SourceKind::HtmlList,
                 ..
             }
         ));

@@ -66,3 +66,67 @@ async fn current_records_carry_topics_places_and_accredited_missions() {
     let again = reconciler.reconcile_object(key).await.unwrap();
     assert_eq!(again.unchanged, 1);
 }
+
+/// A hazard item from a worldwide feed (owner `global`, no host country) is placed by its
+/// event's country, and so reaches the missions accredited there.
+#[tokio::test]
+async fn hazard_items_are_placed_by_their_event_country() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = Arc::new(DiskBlobStore::new(dir.path().join("bucket")).unwrap());
+    let table = Arc::new(SqliteTable::open(&dir.path().join("table.sqlite")).unwrap());
+    let reconciler = Reconciler {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: Arc::new(Registry::load_default().unwrap()),
+    };
+    let body = std::fs::read(format!(
+        "{}/src/parse/testdata/usgs_week.geojson",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .unwrap();
+    let mut meta = crate::parse::test_support::meta(SourceKind::Usgs, "global", "https://x/");
+    meta.role = crate::model::Role::Hazard;
+    let items = crate::parse::parse(&crate::parse::ParseInput {
+        body: &body,
+        meta: &meta,
+        raw_key: "raw/global/usgs/x.json",
+        time_zone: "UTC",
+        source_language: None,
+    })
+    .unwrap();
+    // Türkiye, decided from the coordinates.
+    let quake = &items[1];
+    let key = "items/global/usgs/2026/11/28/x.jsonl";
+    let line = serde_json::to_string(quake).unwrap() + "\n";
+    blobs
+        .put(key, Bytes::from(line), &BlobMeta::default())
+        .await
+        .unwrap();
+    assert_eq!(reconciler.reconcile_object(key).await.unwrap().new, 1);
+    let current = table
+        .get(&Key::new(
+            schema::item_pk(&quake.identity()),
+            schema::CURRENT,
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let strings =
+        |name: &str| -> Vec<String> { serde_json::from_value(current[name].clone()).unwrap() };
+    assert_eq!(strings(attr::PLACES)[0], "TR");
+    assert!(
+        strings(attr::ACCREDITED_MISSIONS).contains(&"ankara".to_owned()),
+        "{:?}",
+        strings(attr::ACCREDITED_MISSIONS)
+    );
+    // The title names Türkiye too; the event's country is what the feed reason records.
+    let details: Enrichment =
+        serde_json::from_str(current[attr::ENRICHMENT].as_str().unwrap()).unwrap();
+    assert!(
+        details.places[0]
+            .reasons
+            .contains(&crate::places::PlaceReason::Feed),
+        "{:?}",
+        details.places[0]
+    );
+}

@@ -291,7 +291,13 @@ impl Reconciler {
             .registry
             .mission(&item.mission)
             .map(|m| m.country_code.clone());
-        let enrichment = crate::enrich::enrich(&item, &self.registry, None);
+        // A hazard event's country (from its feed or its coordinates) places the item.
+        let hazard_country = item
+            .hazard
+            .as_ref()
+            .and_then(|h| h.countries.first())
+            .map(|c| c.code.clone());
+        let enrichment = crate::enrich::enrich(&item, &self.registry, hazard_country.as_deref());
         let observation =
             Observation::new(&item, &id, country.as_deref(), &enrichment).map_err(|reason| {
                 ReconcileError::Corrupt {

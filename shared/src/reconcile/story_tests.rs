@@ -55,6 +55,7 @@ pub(crate) fn doc(id: &str, minutes: i64) -> NormalizedItem {
         images: vec![],
         fetched_at: published + chrono::Duration::minutes(5),
         raw_key: format!("raw/{id}"),
+        hazard: None,
     }
 }
 

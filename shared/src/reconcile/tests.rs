@@ -74,6 +74,7 @@ pub(crate) fn item(slug: &str, title: &str, published: &str, fetched: &str) -> N
         images: vec![],
         fetched_at: at(fetched),
         raw_key: format!("raw/{fetched}"),
+        hazard: None,
     }
 }
 
