@@ -15,6 +15,8 @@
 //!   titles and links their expectations name are recovered (and, with no floor, the entry
 //!   text: summary, description, content). Most of their expectations are about feedparser's own flags (`bozo`,
 //!   `encoding`) or feed-level titles, which Pantau's items do not carry: not applicable.
+//! - trafilatura evaluation: Pantau's article extractor on the cached pages, precision,
+//!   recall and F1 over the `with`/`without` segments (`quality/extraction.rs`); F1 ≥ 0.90.
 //!
 //! Runs only when asked (`make quality`, or `cargo test -p pantau --test quality --
 //! --ignored --nocapture`); skips with a message when the corpora are absent.
