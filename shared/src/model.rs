@@ -168,6 +168,24 @@ pub struct Source {
     /// GET off for them and let the content hash decide.
     #[serde(default = "yes")]
     pub conditional_get: bool,
+    /// `html_list`: CSS selectors for the listing page, written flat in the registry entry.
+    #[serde(flatten)]
+    pub list: ListSelectors,
+}
+
+/// How to read an `html_list` source's listing page: CSS selectors (scraper's dialect).
+/// `link`, `title` and `date` are looked up inside each `list_item`; a missing `link` means
+/// the first `a[href]` of the item, a missing `title` that link's text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListSelectors {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub list_item: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub link: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
 }
 
 fn default_cadence_minutes() -> u32 {

@@ -230,6 +230,7 @@ mod tests {
             language: language.map(Into::into),
             time_zone: None,
             conditional_get: true,
+            list: Default::default(),
         }
     }
 

@@ -469,7 +469,8 @@ fn read_source(
 /// The type check of one source field; `None` for a field `Source` does not have.
 fn check_source_field(key: &str, value: &toml::Value) -> Option<Result<(), String>> {
     Some(match key {
-        "id" | "url" | "portal" | "section" | "language" | "time_zone" => typed::<String>(value),
+        "id" | "url" | "portal" | "section" | "language" | "time_zone" | "list_item" | "link"
+        | "title" | "date" => typed::<String>(value),
         "kind" => typed::<SourceKind>(value),
         "role" => typed::<Role>(value),
         "cadence_minutes" => typed::<u32>(value),
@@ -956,6 +957,12 @@ conditional_get = false
             language: Some("en".into()),
             time_zone: Some("UTC".into()),
             conditional_get: false,
+            list: crate::model::ListSelectors {
+                list_item: Some("li".into()),
+                link: Some("a".into()),
+                title: Some("h2".into()),
+                date: Some("time".into()),
+            },
         };
         let toml::Value::Table(fields) = toml::Value::try_from(&source).unwrap() else {
             panic!("a source serializes to a table");
@@ -1242,6 +1249,7 @@ conditional_get = false
             language: None,
             time_zone: None,
             conditional_get: true,
+            list: Default::default(),
         });
         let err = registry.validate().unwrap_err().to_string();
         assert_eq!(

@@ -15,6 +15,8 @@
 //!   titles and links their expectations name are recovered (and, with no floor, the entry
 //!   text: summary, description, content). Most of their expectations are about feedparser's own flags (`bozo`,
 //!   `encoding`) or feed-level titles, which Pantau's items do not carry: not applicable.
+//! - trafilatura evaluation: Pantau's article extractor on the cached pages, precision,
+//!   recall and F1 over the `with`/`without` segments (`quality/extraction.rs`); F1 ≥ 0.90.
 //!
 //! Runs only when asked (`make quality`, or `cargo test -p pantau --test quality --
 //! --ignored --nocapture`); skips with a message when the corpora are absent.
@@ -30,6 +32,9 @@ use pantau::parse::url::{canonical_url, resolve};
 use pantau::parse::{ParseError, ParseInput, SUMMARY_CHARS, parse, primary_language};
 
 /// `shared/extdata`, found from the crate's directory upwards.
+#[path = "quality/extraction.rs"]
+mod extraction;
+
 fn extdata() -> Option<PathBuf> {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .ancestors()
@@ -1017,6 +1022,60 @@ fn quality_on_public_corpora() {
         .map(|r| r.corpus)
         .collect();
     assert!(below.is_empty(), "below the floor: {below:?}");
+}
+
+/// The trafilatura evaluation: Pantau's article extractor over the cached pages, F1 over the
+/// `with`/`without` segments (see `quality/extraction.rs`), floor 0.90 (issue 4).
+#[test]
+#[ignore = "measures the public corpora: run by `make quality`"]
+fn trafilatura_evaluation() {
+    const F1_FLOOR: f64 = 0.90;
+    let Some(pages) = extdata().and_then(|root| extraction::pages(&root)) else {
+        return;
+    };
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    let score = extraction::score(&pages, |html, url| {
+        pantau::parse::article::extract(html, Some(url))
+            .map(|a| a.text)
+            .map_err(|e| e.to_string())
+    });
+    std::panic::set_hook(default_hook);
+    println!();
+    extraction::print_header();
+    extraction::print_row("trafilatura eval (pantau article)", &score);
+    let below = score.f1() < F1_FLOOR;
+    println!(
+        "  segments: {} with ({} found), {} without ({} found); F1 floor {F1_FLOOR:.2}{}",
+        score.true_positives + score.false_negatives,
+        score.true_positives,
+        score.false_positives + score.true_negatives,
+        score.false_positives,
+        if below { "  BELOW" } else { "" }
+    );
+    assert_eq!(score.panics, 0, "the extractor panicked");
+    assert!(
+        !below,
+        "trafilatura evaluation F1 {:.3} below {F1_FLOOR}",
+        score.f1()
+    );
+}
+
+/// The candidates for the article extractor side by side (docs/extraction.md):
+/// `cargo test -p pantau --features extractor-comparison --test quality extractor_comparison
+/// -- --ignored --nocapture`.
+#[cfg(feature = "extractor-comparison")]
+#[test]
+#[ignore = "compares extractor crates: see docs/extraction.md"]
+fn extractor_comparison() {
+    let Some(root) = extdata() else {
+        println!("skipping: shared/extdata (the public corpora) is absent");
+        return;
+    };
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(|_| {}));
+    extraction::compare(&root);
+    std::panic::set_hook(default_hook);
 }
 
 #[test]

@@ -264,3 +264,58 @@ fn parse_reads_a_usgs_feed_into_hazard_items() {
     assert_eq!(items[1]["hazard"]["countries"][0]["code"], "TR");
     assert_eq!(items[2]["hazard"]["countries"], serde_json::json!([]));
 }
+
+#[test]
+fn parse_article_prints_one_item_with_the_main_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.html");
+    std::fs::write(
+        &page,
+        r#"<!doctype html><html lang="en"><head><title>Consular Services Resume | Embassy</title>
+<meta property="article:published_time" content="2025-03-04T09:00:00+07:00">
+<meta name="author" content="Press Office"></head><body>
+<nav><a href="/">Home</a> <a href="/news">News</a> <a href="/contact">Contact us</a></nav>
+<article><h1>Consular Services Resume</h1>
+<p>The embassy resumes its consular services on Monday after the national holiday, with
+passport renewals and civil registration handled at the counters from nine in the morning.</p>
+<p>Citizens are asked to book an appointment online and to bring the original documents,
+as copies alone cannot be processed at the counter under the current regulations.</p>
+</article><footer>Copyright 2025 Embassy of Indonesia</footer></body></html>"#,
+    )
+    .unwrap();
+    let output = Command::new(PANTAU)
+        .args([
+            "parse",
+            "--kind",
+            "article",
+            "--url",
+            "https://example.org/news/1",
+        ])
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let stdout = String::from_utf8(output.stdout).unwrap();
+    let items: Vec<serde_json::Value> = stdout
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(items.len(), 1, "{stdout}");
+    let item = &items[0];
+    assert_eq!(item["kind"], "html_list");
+    assert_eq!(item["title"], "Consular Services Resume");
+    assert_eq!(item["url"], "https://example.org/news/1");
+    assert_eq!(item["published_at"], "2025-03-04T02:00:00Z");
+    assert_eq!(item["language"], "en");
+    assert_eq!(item["authors"][0], "Press Office");
+    let body = item["body"].as_str().unwrap();
+    assert!(body.contains("resumes its consular services"), "{body}");
+    assert!(
+        !body.contains("Contact us") && !body.contains("Copyright"),
+        "{body}"
+    );
+}

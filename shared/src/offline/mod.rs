@@ -236,6 +236,7 @@ pub fn point_registry_at(registry: &mut Registry, base_url: &str) {
                     language: Some(feed.language.to_owned()),
                     time_zone: None,
                     conditional_get: true,
+                    list: Default::default(),
                 }),
             }
         }

@@ -319,6 +319,7 @@ fn portal_source(portal: &str) -> Source {
         language: Some("id".into()),
         time_zone: None,
         conditional_get: true,
+        list: Default::default(),
     }
 }
 

@@ -9,9 +9,11 @@
 //! A parser never panics on its input: bad input is a [`ParseError`], and a publication that
 //! lacks what an item needs is skipped with a warning rather than failing its whole page.
 
+pub mod article;
 pub mod date;
 pub mod feed;
 pub mod hazard;
+pub mod html_list;
 pub mod kemlu;
 pub mod text;
 pub mod url;
@@ -50,6 +52,9 @@ pub enum ParseError {
     UnexpectedShape { raw_key: String, reason: String },
     #[error("{raw_key}: not a feed (RSS, Atom or JSON Feed): {reason}")]
     NotAFeed { raw_key: String, reason: String },
+    /// An HTML page with no main text to extract (or a listing page its selectors miss).
+    #[error("{raw_key}: no article found: {reason}")]
+    NotAnArticle { raw_key: String, reason: String },
     /// A bug in a parser (ours or a library's) met this input; it is a bad-input error to
     /// the caller, so one odd object cannot crash a batch.
     #[error("{raw_key}: the {parser} parser panicked: {message}")]
@@ -68,6 +73,7 @@ impl ParseError {
             | ParseError::NotJson { raw_key, .. }
             | ParseError::UnexpectedShape { raw_key, .. }
             | ParseError::NotAFeed { raw_key, .. }
+            | ParseError::NotAnArticle { raw_key, .. }
             | ParseError::Panicked { raw_key, .. } => raw_key,
         }
     }

@@ -36,6 +36,7 @@ pub(crate) fn registry() -> Registry {
             language: None,
             time_zone: None,
             conditional_get: true,
+            list: Default::default(),
         }],
     };
     Registry {

@@ -31,6 +31,7 @@ pub fn reliefweb_source(appname: &str) -> Source {
         language: Some("en".into()),
         time_zone: None,
         conditional_get: true,
+        list: Default::default(),
     }
 }
 

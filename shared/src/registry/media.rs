@@ -359,6 +359,7 @@ fn media_source(id: String, url: String, language: Option<String>) -> Source {
         language,
         time_zone: None,
         conditional_get: true,
+        list: Default::default(),
     }
 }
 

@@ -169,6 +169,7 @@ fn source(id: &str, kind: SourceKind, role: Role, url: String) -> Source {
         language: None,
         time_zone: None,
         conditional_get: true,
+        list: Default::default(),
     }
 }
 

@@ -35,6 +35,7 @@ fn feed(id: &str, url: Url) -> Source {
         language: None,
         time_zone: None,
         conditional_get: true,
+        list: Default::default(),
     }
 }
 
