@@ -1,15 +1,17 @@
-//! `pantau keys`: make, list and revoke the API's access keys on the embedded store.
+//! `pantau keys`: make, list and revoke the API's access keys, in the embedded store of a data
+//! directory or, with `--table`, in a deployed stack's DynamoDB table.
 //!
 //! Keys are shown once, when made; the table keeps only their SHA-256 (see
-//! `pantau::api::access`). Against DynamoDB the same functions run from any tool with the
-//! table's credentials; this command covers the local data directory.
+//! `pantau::api::access`).
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, bail};
 use clap::{Args, Subcommand};
 use pantau::api::access::{self, KeyInfo};
 use pantau::store::Table;
+use pantau::store::dynamo::DynamoTable;
 use pantau::store::sqlite::SqliteTable;
 
 /// The table file in a data directory (as `pantau run` names it).
@@ -20,6 +22,10 @@ pub struct KeysArgs {
     /// The data directory whose table holds the keys.
     #[arg(long, global = true, env = "PANTAU_DATA_DIR", default_value = "data")]
     pub data_dir: PathBuf,
+    /// A DynamoDB table (a deployed stack's `TableName` output) instead of the data directory;
+    /// credentials, region and endpoint come from the standard AWS environment.
+    #[arg(long, global = true)]
+    pub table: Option<String>,
     #[command(subcommand)]
     pub action: KeysAction,
 }
@@ -41,19 +47,26 @@ pub enum KeysAction {
 }
 
 pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
-    let table = open(
-        &args.data_dir,
-        matches!(args.action, KeysAction::Create { .. }),
-    )?;
+    let table: Arc<dyn Table> = match &args.table {
+        Some(name) => {
+            let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+            Arc::new(DynamoTable::new(aws_sdk_dynamodb::Client::new(&sdk), name))
+        }
+        None => Arc::new(open(
+            &args.data_dir,
+            matches!(args.action, KeysAction::Create { .. }),
+        )?),
+    };
+    let table = table.as_ref();
     match args.action {
         KeysAction::Create { name } => {
-            let key = access::create_key(&table, &name).await?;
+            let key = access::create_key(table, &name).await?;
             println!("created {} ({})", key.info.id, key.info.name);
             println!("x-api-key: {}", key.secret);
             println!("(shown once: keep it now; only its hash is stored)");
         }
         KeysAction::List => {
-            let keys = access::list_keys(&table).await?;
+            let keys = access::list_keys(table).await?;
             if keys.is_empty() {
                 println!("no keys; make one with `pantau keys create NAME`");
             }
@@ -62,7 +75,7 @@ pub async fn run(args: KeysArgs) -> anyhow::Result<()> {
             }
         }
         KeysAction::Revoke { id } => {
-            let k = access::revoke_key(&table, &id).await?;
+            let k = access::revoke_key(table, &id).await?;
             println!("{}", describe(&k));
         }
     }

@@ -87,3 +87,46 @@ async fn once_takes_items_from_portal_through_s3_and_sqs_into_dynamodb() {
     }
     assert_eq!(number_after(&stdout, "table: "), stored);
 }
+
+/// `pantau keys --table` makes, lists and revokes keys in a DynamoDB table, so a deployed
+/// stack's API can be given keys.
+#[test]
+fn keys_work_on_a_dynamodb_table() {
+    let moto = pantau_tests::moto::MotoServer::start().expect("moto (make test-setup)");
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        pantau::store::dynamo::DynamoTable::new(moto.dynamodb().await, "pantau-keys")
+            .create_table_if_missing()
+            .await
+            .unwrap();
+    });
+    let keys = |args: &[&str]| {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_pantau"))
+            .arg("keys")
+            .args(args)
+            .args(["--table", "pantau-keys"])
+            .env("AWS_ENDPOINT_URL", moto.endpoint())
+            .env("AWS_REGION", "us-east-1")
+            .env("AWS_ACCESS_KEY_ID", "testing")
+            .env("AWS_SECRET_ACCESS_KEY", "testing")
+            .output()
+            .unwrap();
+        let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+        let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
+        assert!(output.status.success(), "{stderr}");
+        stdout
+    };
+    let created = keys(&["create", "crisis centre"]);
+    assert!(created.contains("x-api-key: pantau_"), "{created}");
+    let id = created
+        .split_whitespace()
+        .find(|w| w.starts_with("key_"))
+        .unwrap()
+        .to_owned();
+    let listed = keys(&["list"]);
+    assert!(
+        listed.contains(&id) && listed.contains("active"),
+        "{listed}"
+    );
+    assert!(keys(&["revoke", &id]).contains("revoked"));
+}
