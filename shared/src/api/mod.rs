@@ -51,7 +51,7 @@ use openapi::{Handler, OPERATIONS};
 use crate::model::{Mission, Role};
 use crate::reconcile::read::{self, ItemVersion, SourceHealth, StoredItem};
 use crate::registry::Registry;
-use crate::store::Table;
+use crate::store::{Cursor, Table};
 
 #[derive(Clone)]
 pub struct ApiState {
@@ -347,15 +347,12 @@ async fn mission_items(
     let params = ItemsParams::parse(query.as_deref())?;
     let format = list_format(params.format, &headers);
     let scope = params.cursor_scope(&mission.id);
-    let cursor = match &params.cursor {
-        None => None,
-        Some(token) => Some(state.cursors.open(&scope, token).map_err(|_| {
-            ApiError::bad(
-                "cursor",
-                "not a cursor this API returned for this mission and these filters (tampered with, or from another query)",
-            )
-        })?),
-    };
+    let cursor = open_cursor(
+        &state,
+        &scope,
+        params.cursor.as_deref(),
+        "this mission and these filters",
+    )?;
     let page = read::mission_items(
         state.table.as_ref(),
         &mission.id,
@@ -364,32 +361,8 @@ async fn mission_items(
         cursor,
     )
     .await
-    .map_err(|e| match e {
-        read::ReadError::ForeignCursor => {
-            ApiError::bad("cursor", "not a cursor of this mission's listing")
-        }
-        other => ApiError::internal(other),
-    })?;
-    let items: Vec<Value> = page.items.iter().map(item_json).collect();
-    let next = page.next.map(|c| state.cursors.sign(&scope, &c));
-    if format == Format::Csv {
-        let rows: Vec<Vec<String>> = items.iter().map(item_row).collect();
-        let filename = format!("items-{}.csv", mission.id);
-        return Ok(vary_on_accept(csv::response(
-            &ITEM_COLUMNS,
-            &rows,
-            next.as_deref(),
-            &filename,
-        )));
-    }
-    Ok(vary_on_accept(
-        Json(json!({
-            "mission": mission.id,
-            "items": items,
-            "next_cursor": next,
-        }))
-        .into_response(),
-    ))
+    .map_err(|e| read_error(e, "this mission's"))?;
+    item_list_response(&state, &scope, page, format, ("mission", &mission.id))
 }
 
 async fn item_detail(
@@ -488,24 +461,11 @@ async fn story_detail(
     let params = PageParams::parse(query.as_deref())?;
     let format = list_format(params.format, &headers);
     let scope = format!("story\x1f{id}");
-    let cursor = match &params.cursor {
-        None => None,
-        Some(token) => Some(state.cursors.open(&scope, token).map_err(|_| {
-            ApiError::bad(
-                "cursor",
-                "not a cursor this API returned for this story (tampered with, or from another query)",
-            )
-        })?),
-    };
+    let cursor = open_cursor(&state, &scope, params.cursor.as_deref(), "this story")?;
     let first_page = cursor.is_none();
     let page = read::story_members(state.table.as_ref(), &id, params.limit, cursor)
         .await
-        .map_err(|e| match e {
-            read::ReadError::ForeignCursor => {
-                ApiError::bad("cursor", "not a cursor of this story's listing")
-            }
-            other => ApiError::internal(other),
-        })?;
+        .map_err(|e| read_error(e, "this story's"))?;
     if first_page && page.members.is_empty() {
         return Err(not_found());
     }
@@ -591,15 +551,12 @@ async fn country_items(
     let format = list_format(params.format, &headers);
     // Mission ids have no `/`: a country's scope never equals a mission's.
     let scope = params.cursor_scope(&format!("country/{code}"));
-    let cursor = match &params.cursor {
-        None => None,
-        Some(token) => Some(state.cursors.open(&scope, token).map_err(|_| {
-            ApiError::bad(
-                "cursor",
-                "not a cursor this API returned for this country and these filters (tampered with, or from another query)",
-            )
-        })?),
-    };
+    let cursor = open_cursor(
+        &state,
+        &scope,
+        params.cursor.as_deref(),
+        "this country and these filters",
+    )?;
     let page = read::country_items(
         state.table.as_ref(),
         &code,
@@ -608,26 +565,62 @@ async fn country_items(
         cursor,
     )
     .await
-    .map_err(|e| match e {
+    .map_err(|e| read_error(e, "this country's"))?;
+    item_list_response(&state, &scope, page, format, ("country_code", &code))
+}
+
+/// Checks a signed cursor against the listing it claims to belong to (`scope`).
+fn open_cursor(
+    state: &ApiState,
+    scope: &str,
+    token: Option<&str>,
+    listing: &str,
+) -> Result<Option<Cursor>, ApiError> {
+    token
+        .map(|token| {
+            state.cursors.open(scope, token).map_err(|_| {
+                ApiError::bad(
+                    "cursor",
+                    format!("not a cursor this API returned for {listing} (tampered with, or from another query)"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A read failure as the API reports it: a cursor of another listing is the caller's error.
+fn read_error(e: read::ReadError, listing: &str) -> ApiError {
+    match e {
         read::ReadError::ForeignCursor => {
-            ApiError::bad("cursor", "not a cursor of this country's listing")
+            ApiError::bad("cursor", format!("not a cursor of {listing} listing"))
         }
         other => ApiError::internal(other),
-    })?;
+    }
+}
+
+/// One page of items as JSON (`{label: value, items, next_cursor}`) or CSV (`items-{value}.csv`,
+/// next cursor in a header), with the next cursor signed for the same listing.
+fn item_list_response(
+    state: &ApiState,
+    scope: &str,
+    page: read::ItemPage,
+    format: Format,
+    (label, value): (&str, &str),
+) -> Result<Response, ApiError> {
     let items: Vec<Value> = page.items.iter().map(item_json).collect();
-    let next = page.next.map(|c| state.cursors.sign(&scope, &c));
+    let next = page.next.map(|c| state.cursors.sign(scope, &c));
     if format == Format::Csv {
         let rows: Vec<Vec<String>> = items.iter().map(item_row).collect();
         return Ok(vary_on_accept(csv::response(
             &ITEM_COLUMNS,
             &rows,
             next.as_deref(),
-            &format!("items-{code}.csv"),
+            &format!("items-{value}.csv"),
         )));
     }
     Ok(vary_on_accept(
         Json(json!({
-            "country_code": code,
+            label: value,
             "items": items,
             "next_cursor": next,
         }))
