@@ -23,15 +23,11 @@ use aws_sdk_sqs::types::{
     DeleteMessageBatchRequestEntry, MessageSystemAttributeName, QueueAttributeName,
 };
 use clap::Args;
-use futures::FutureExt;
 use pantau::api::{ApiConfig, ApiState, router};
-use pantau::fetch::{FetchPolicy, Fetcher};
 use pantau::keys::{ITEMS_PREFIX, RAW_PREFIX};
-use pantau::normalize::Normalizer;
 use pantau::offline::{self, OfflineServer};
-use pantau::reconcile::{Reconciler, sync_registry};
+use pantau::reconcile::sync_registry;
 use pantau::registry::Registry;
-use pantau::scrape::{ScrapeConfig, Scraper};
 use pantau::store::dynamo::DynamoTable;
 use pantau::store::s3::S3BlobStore;
 use pantau::store::{BlobStore, Table};
@@ -132,23 +128,7 @@ pub async fn run(args: LocalAwsArgs) -> anyhow::Result<()> {
         registry.sources().count()
     );
 
-    let normalizer = Arc::new(Normalizer {
-        blobs: blobs.clone(),
-        registry: registry.clone(),
-    });
-    let reconciler = Arc::new(Reconciler {
-        blobs: blobs.clone(),
-        table: table.clone(),
-        registry: registry.clone(),
-    });
-    let normalize: Handler = Arc::new(move |event| {
-        let n = normalizer.clone();
-        async move { n.handle(event).await }.boxed()
-    });
-    let reconcile: Handler = Arc::new(move |event| {
-        let r = reconciler.clone();
-        async move { r.handle(event).await }.boxed()
-    });
+    let (normalize, reconcile) = crate::pipeline::stage_handlers(&blobs, &table, &registry);
     let pollers = [
         Arc::new(Poller::new(&aws, stack.normalize, normalize)),
         Arc::new(Poller::new(&aws, stack.reconcile, reconcile)),
@@ -157,20 +137,7 @@ pub async fn run(args: LocalAwsArgs) -> anyhow::Result<()> {
         tokio::spawn(poller.clone().run());
     }
 
-    let mut policy = FetchPolicy::default();
-    if !args.live {
-        // Only the offline server lives on loopback, and it is ours: no politeness needed.
-        policy.allow_private_networks = true;
-        policy.per_host_min_interval = Duration::ZERO;
-        policy.per_host_max_in_flight = 8;
-    }
-    let scraper = Scraper {
-        registry: registry.clone(),
-        blobs: blobs.clone(),
-        table: table.clone(),
-        fetcher: Fetcher::new(policy)?,
-        config: ScrapeConfig::default(),
-    };
+    let scraper = crate::pipeline::scraper(&registry, &blobs, &table, !args.live)?;
 
     if args.once {
         let report = scraper.run_cycle(chrono::Utc::now()).await;
@@ -670,6 +637,7 @@ fn init_logging() {
 mod tests {
     use super::*;
     use aws_lambda_events::event::sqs::SqsMessage;
+    use futures::FutureExt;
 
     /// The body moto 5.2 sends for a put, verbatim but for the times.
     const MOTO_BODY: &str = r#"{"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventTime": "2026-11-28T02:36:29.480Z", "eventName": "ObjectCreated:Put", "s3": {"s3SchemaVersion": "1.0", "configurationId": "raw-to-q", "bucket": {"name": "pantau-local", "arn": "arn:aws:s3:::pantau-local"}, "object": {"key": "raw/2026/11/28/tokyo/portal/a%2Bb+c.json", "size": 12, "eTag": "x"}}}]}"#;

@@ -94,23 +94,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         raw: raw_queue.clone(),
         items: items_queue.clone(),
     });
-    let normalizer = Arc::new(Normalizer {
-        blobs: blobs.clone(),
-        registry: registry.clone(),
-    });
-    let reconciler = Arc::new(Reconciler {
-        blobs: blobs.clone(),
-        table: table.clone(),
-        registry: registry.clone(),
-    });
-    let normalize: Handler = Arc::new(move |event| {
-        let n = normalizer.clone();
-        async move { n.handle(event).await }.boxed()
-    });
-    let reconcile: Handler = Arc::new(move |event| {
-        let r = reconciler.clone();
-        async move { r.handle(event).await }.boxed()
-    });
+    let (normalize, reconcile) = stage_handlers(&blobs, &table, &registry);
     let dead_letters = args.data_dir.join("dead-letters.jsonl");
     let (raw_queue_handle, items_queue_handle) = (raw_queue.clone(), items_queue.clone());
     let workers = [
@@ -118,20 +102,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         tokio::spawn(work(items_queue, items_rx, reconcile, dead_letters.clone())),
     ];
 
-    let mut policy = FetchPolicy::default();
-    if args.offline {
-        // Only the offline server lives on loopback, and it is ours: no politeness needed.
-        policy.allow_private_networks = true;
-        policy.per_host_min_interval = Duration::ZERO;
-        policy.per_host_max_in_flight = 8;
-    }
-    let scraper = Scraper {
-        registry: registry.clone(),
-        blobs: blobs.clone(),
-        table: table.clone(),
-        fetcher: Fetcher::new(policy)?,
-        config: ScrapeConfig::default(),
-    };
+    let scraper = scraper(&registry, &blobs, &table, args.offline)?;
 
     println!(
         "data: {} (table) and {} (objects); {} missions, {} sources",
@@ -207,6 +178,55 @@ pub(crate) fn print_cycle(report: &pantau::scrape::CycleReport) {
     if report.failed.len() > 10 {
         println!("  ... and {} more", report.failed.len() - 10);
     }
+}
+
+/// The normalize and reconcile handlers over these stores, as a queue hands them batches.
+pub(crate) fn stage_handlers(
+    blobs: &Arc<dyn BlobStore>,
+    table: &Arc<dyn Table>,
+    registry: &Arc<Registry>,
+) -> (Handler, Handler) {
+    let normalizer = Arc::new(Normalizer {
+        blobs: blobs.clone(),
+        registry: registry.clone(),
+    });
+    let reconciler = Arc::new(Reconciler {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: registry.clone(),
+    });
+    let normalize: Handler = Arc::new(move |event| {
+        let n = normalizer.clone();
+        async move { n.handle(event).await }.boxed()
+    });
+    let reconcile: Handler = Arc::new(move |event| {
+        let r = reconciler.clone();
+        async move { r.handle(event).await }.boxed()
+    });
+    (normalize, reconcile)
+}
+
+/// The scraper over these stores. `recorded`: the sources are the offline server on our own
+/// loopback, which needs no politeness and must be reachable despite the private-network guard.
+pub(crate) fn scraper(
+    registry: &Arc<Registry>,
+    blobs: &Arc<dyn BlobStore>,
+    table: &Arc<dyn Table>,
+    recorded: bool,
+) -> anyhow::Result<Scraper> {
+    let mut policy = FetchPolicy::default();
+    if recorded {
+        policy.allow_private_networks = true;
+        policy.per_host_min_interval = Duration::ZERO;
+        policy.per_host_max_in_flight = 8;
+    }
+    Ok(Scraper {
+        registry: registry.clone(),
+        blobs: blobs.clone(),
+        table: table.clone(),
+        fetcher: Fetcher::new(policy)?,
+        config: ScrapeConfig::default(),
+    })
 }
 
 /// What the stages have done since start.
