@@ -29,6 +29,9 @@ CFN_LINT_VERSION := 1.58.0
 SAM_TRANSLATOR_VERSION := 1.115.0
 CARGO_LAMBDA_VERSION := 1.9.2
 ZIGLANG_VERSION := 0.17.1
+# Debian's Chromium renders the dashboard in the browser test (functions/local/tests/dashboard_browser.rs).
+CHROMIUM := /usr/bin/chromium
+export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)
 
 .PHONY: run run-offline local-aws replay test test-setup quality build deploy logs watch invoke check fmt lint clean
@@ -42,7 +45,7 @@ run-offline:
 test: test-setup
 	$(CARGO) test --workspace --no-fail-fast
 
-test-setup: $(TEST_TOOLS)
+test-setup: $(TEST_TOOLS) $(CHROMIUM)
 
 # A table per corpus (cases run, passed, not applicable, score); fails below the floors.
 quality:
@@ -59,6 +62,12 @@ $(TEST_TOOLS):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
 		"cargo-lambda==$(CARGO_LAMBDA_VERSION)"
 	touch $@
+
+# apt needs root: as root directly, otherwise through sudo.
+$(CHROMIUM):
+	$(if $(filter 0,$(shell id -u)),,sudo) apt-get update -qq
+	$(if $(filter 0,$(shell id -u)),,sudo) env DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y -qq --no-install-recommends chromium
 
 # The pipeline with S3, SQS and DynamoDB served by moto on loopback (started by pantau from
 # .venv), recorded sources, the same handlers the Lambdas run. ARGS="--once" for one cycle.

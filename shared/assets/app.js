@@ -81,6 +81,7 @@ function renderMissions() {
 
 async function openMission(id) {
   state.current = id;
+  history.replaceState(null, "", `#mission=${encodeURIComponent(id)}`);
   state.cursor = null;
   $("items").replaceChildren();
   renderMissions();
@@ -125,7 +126,29 @@ async function loadItems() {
   }
 }
 
+// The page's own address says what to show: `#mission=ID` opens a mission's page (a link an
+// analyst can share), and `#key=…` hands the page a key once (taken out of the address at once).
+function hashParams() { return new URLSearchParams(location.hash.replace(/^#/, "")); }
+
+function takeKeyFromAddress() {
+  const params = hashParams();
+  const key = params.get("key");
+  if (!key) return;
+  sessionStorage.setItem(KEY_STORE, key);
+  params.delete("key");
+  const rest = params.toString();
+  history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+}
+
+function showCountry(code, name) {
+  $("filter").value = name || code;
+  renderMissions();
+  const first = state.missions.find((m) => m.country_code === code);
+  if (first) openMission(first.id);
+}
+
 async function start() {
+  takeKeyFromAddress();
   if (!storedKey()) { askForKey(""); return; }
   $("key-form").hidden = true;
   $("forget-key").hidden = false;
@@ -134,8 +157,10 @@ async function start() {
     state.missions = body.missions || [];
     state.missions.sort((a, b) => missionName(a).localeCompare(missionName(b)));
     renderMissions();
+    document.dispatchEvent(new CustomEvent("pantau:missions", { detail: state.missions }));
     $("status").textContent = `${state.missions.length} perwakilan · missions`;
-    const first = state.missions.find((m) => (m.health || {}).last_official_published_at) || state.missions[0];
+    const wanted = state.missions.find((m) => m.id === hashParams().get("mission"));
+    const first = wanted || state.missions.find((m) => (m.health || {}).last_official_published_at) || state.missions[0];
     if (first) openMission(first.id);
   } catch (e) {
     $("status").textContent = `API: ${e.message || e}`;
@@ -145,6 +170,7 @@ async function start() {
 function init() {
   $("filter").addEventListener("input", renderMissions);
   $("more").addEventListener("click", loadItems);
+  document.addEventListener("pantau:country", (e) => showCountry(e.detail.code, e.detail.name));
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const key = $("key-input").value.trim();

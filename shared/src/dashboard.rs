@@ -10,6 +10,9 @@ use axum::routing::get;
 const INDEX: &str = include_str!("../assets/index.html");
 const SCRIPT: &str = include_str!("../assets/app.js");
 const STYLE: &str = include_str!("../assets/app.css");
+const MAP_SCRIPT: &str = include_str!("../assets/map.js");
+/// Country outlines for the map (Natural Earth; how it is made: tools/worldmap/README.md).
+const WORLD: &str = include_str!("../assets/world.json");
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 
@@ -27,13 +30,19 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 
 /// The page and its assets: path, content type, body. The router and the OpenAPI document
 /// are both built from this list.
-pub const ASSETS: [(&str, &str, &str); 3] = [
+pub const ASSETS: [(&str, &str, &str); 5] = [
     ("/", "text/html; charset=utf-8", INDEX),
     ("/assets/app.js", "text/javascript; charset=utf-8", SCRIPT),
+    (
+        "/assets/map.js",
+        "text/javascript; charset=utf-8",
+        MAP_SCRIPT,
+    ),
     ("/assets/app.css", "text/css; charset=utf-8", STYLE),
+    ("/assets/world.json", "application/json", WORLD),
 ];
 
-/// `/` and its two assets; merged into the API router.
+/// `/` and its assets; merged into the API router.
 pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     let mut router = Router::new();
     for (path, content_type, body) in ASSETS {

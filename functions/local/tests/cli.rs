@@ -1,78 +1,22 @@
 //! The `pantau` program as a user runs it.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+mod common;
 
-const PANTAU: &str = env!("CARGO_BIN_EXE_pantau");
+use std::process::Command;
+use std::time::Instant;
 
-/// Kills the child when the test ends, however it ends.
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{OfflineRun, PANTAU};
 
 /// `pantau run --offline` on a fresh data directory serves publications within seconds.
 #[test]
 fn offline_run_serves_publications_within_seconds() {
     let dir = tempfile::tempdir().unwrap();
-    let child = Command::new(PANTAU)
-        .args(["run", "--offline", "--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let mut running = Running(child);
-    let stdout = running.0.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    let started = Instant::now();
-    let (mut base, mut key) = (None, None);
-    while base.is_none() && started.elapsed() < Duration::from_secs(60) {
-        if let Ok(line) = rx.recv_timeout(Duration::from_secs(1)) {
-            println!("pantau: {line}");
-            if let Some(rest) = line.strip_prefix("API and dashboard: ") {
-                base = Some(rest.trim_end_matches('/').to_owned());
-            }
-            if let Some(rest) = line.trim().strip_prefix("x-api-key: ") {
-                key = Some(rest.to_owned());
-            }
-        }
-    }
-    let base = base.expect("pantau printed its address");
-    let key = key.expect("the first start printed a key");
+    let run = OfflineRun::start(dir.path());
+    let (base, key) = (&run.base, &run.key);
     let client = reqwest::blocking::Client::new();
     let refused = client.get(format!("{base}/missions")).send().unwrap();
     assert_eq!(refused.status(), 401, "data routes need the key");
-    let mut items = 0;
-    while started.elapsed() < Duration::from_secs(60) {
-        let response = client
-            .get(format!("{base}/missions/tokyo/items"))
-            .header("x-api-key", &key)
-            .send();
-        if let Ok(r) = response {
-            let body: serde_json::Value = r.json().unwrap_or_default();
-            items = body["items"].as_array().map_or(0, Vec::len);
-            if items > 0 {
-                break;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    println!(
-        "tokyo items after {:.1} s: {items}",
-        started.elapsed().as_secs_f64()
-    );
+    let items = run.wait_for_items("/missions/tokyo/items");
     assert!(items > 0, "no publications served within 60 s");
     let page = client.get(format!("{base}/")).send().unwrap();
     assert_eq!(page.status(), 200);
