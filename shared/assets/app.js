@@ -98,7 +98,20 @@ async function openMission(id) {
   } catch (e) {
     $("mission-health").textContent = String(e.message || e);
   }
+  loadActivity(id);
   await loadItems();
+}
+
+const ACTIVITY_DAYS = 90;
+
+async function loadActivity(id) {
+  $("activity").replaceChildren();
+  try {
+    const activity = await getJson(`/missions/${encodeURIComponent(id)}/activity?days=${ACTIVITY_DAYS}`);
+    if (state.current === id) drawActivity($("activity"), activity, ACTIVITY_DAYS);
+  } catch (e) {
+    $("activity").textContent = String(e.message || e);
+  }
 }
 
 async function loadItems() {

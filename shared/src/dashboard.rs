@@ -11,6 +11,7 @@ const INDEX: &str = include_str!("../assets/index.html");
 const SCRIPT: &str = include_str!("../assets/app.js");
 const STYLE: &str = include_str!("../assets/app.css");
 const MAP_SCRIPT: &str = include_str!("../assets/map.js");
+const CHART_SCRIPT: &str = include_str!("../assets/chart.js");
 /// Country outlines for the map (Natural Earth; how it is made: tools/worldmap/README.md).
 const WORLD: &str = include_str!("../assets/world.json");
 
@@ -30,13 +31,18 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 
 /// The page and its assets: path, content type, body. The router and the OpenAPI document
 /// are both built from this list.
-pub const ASSETS: [(&str, &str, &str); 5] = [
+pub const ASSETS: [(&str, &str, &str); 6] = [
     ("/", "text/html; charset=utf-8", INDEX),
     ("/assets/app.js", "text/javascript; charset=utf-8", SCRIPT),
     (
         "/assets/map.js",
         "text/javascript; charset=utf-8",
         MAP_SCRIPT,
+    ),
+    (
+        "/assets/chart.js",
+        "text/javascript; charset=utf-8",
+        CHART_SCRIPT,
     ),
     ("/assets/app.css", "text/css; charset=utf-8", STYLE),
     ("/assets/world.json", "application/json", WORLD),

@@ -137,4 +137,11 @@ fn the_map_and_a_mission_page_render_with_data() {
         "the mission's health line is drawn"
     );
     assert!(items > 0, "the mission's publications are listed");
+    let bars = count(&dom, "<rect ");
+    println!("mission page tokyo: {bars} bars in its activity chart");
+    assert!(
+        dom.contains("class=\"activity-chart\""),
+        "the activity chart is drawn"
+    );
+    assert!(bars > 0, "the chart has bars for the mission's items");
 }

@@ -7,6 +7,7 @@
 //! | `GET /missions`               | every registry mission with its sources and health             |
 //! | `GET /missions/{id}`          | one mission, its sources and health                            |
 //! | `GET /missions/{id}/items`    | its items newest first: `limit` (1–200, default 50), `cursor`, `role`, `language`, `since`, `until` (RFC 3339, inclusive) |
+//! | `GET /missions/{id}/activity` | its items per day and role over the last `days` (1–366, default 90) |
 //! | `GET /items/{id}`             | the current item, its versions newest first, its story's other members |
 //! | `GET /stories/{id}`           | a story's members newest first, each with why it joined: `limit`, `cursor` |
 //! | `GET /countries/{cc}/missions` | the missions in a country, with health                        |
@@ -42,7 +43,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 pub use cursor::CursorSigner;
-pub use params::{Format, ItemsParams, PageParams};
+pub use params::{ActivityParams, Format, ItemsParams, PageParams};
 pub use problem::ApiError;
 
 use crate::config::{ConfigError, optional};
@@ -143,6 +144,7 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
         Handler::Missions => get(list_missions),
         Handler::Mission => get(mission_detail),
         Handler::MissionItems => get(mission_items),
+        Handler::MissionActivity => get(mission_activity),
         Handler::Item => get(item_detail),
         Handler::Story => get(story_detail),
         Handler::CountryMissions => get(country_missions),
@@ -363,6 +365,61 @@ async fn mission_items(
     .await
     .map_err(|e| read_error(e, "this mission's"))?;
     item_list_response(&state, &scope, page, format, ("mission", &mission.id))
+}
+
+/// A mission's publications per day and role, for its activity chart.
+async fn mission_activity(
+    State(state): State<ApiState>,
+    Path(id): Path<String>,
+    RawQuery(query): RawQuery,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    let mission = known_mission(&state, &id)?;
+    let params = ActivityParams::parse(query.as_deref())?;
+    let until = Utc::now();
+    let since = until - chrono::Duration::days(i64::from(params.days));
+    let activity = read::mission_activity(
+        state.table.as_ref(),
+        &mission.id,
+        since,
+        until,
+        read::MAX_READS_FOR_ACTIVITY,
+    )
+    .await
+    .map_err(ApiError::internal)?;
+    if list_format(params.format, &headers) == Format::Csv {
+        let rows: Vec<Vec<String>> = activity
+            .days
+            .iter()
+            .map(|d| {
+                vec![
+                    d.day.to_string(),
+                    d.official.to_string(),
+                    d.hq.to_string(),
+                    d.media.to_string(),
+                    d.hazard.to_string(),
+                ]
+            })
+            .collect();
+        let name = format!("{}-activity.csv", mission.id);
+        return Ok(vary_on_accept(csv::response(
+            &["day", "official", "hq", "media", "hazard"],
+            &rows,
+            None,
+            &name,
+        )));
+    }
+    Ok(vary_on_accept(
+        Json(json!({
+            "mission": mission.id,
+            "since": since,
+            "until": until,
+            "days": activity.days,
+            "items_read": activity.items_read,
+            "truncated": activity.truncated,
+        }))
+        .into_response(),
+    ))
 }
 
 async fn item_detail(

@@ -15,6 +15,7 @@ pub enum Handler {
     Missions,
     Mission,
     MissionItems,
+    MissionActivity,
     Item,
     Story,
     CountryMissions,
@@ -163,6 +164,24 @@ pub const OPERATIONS: &[Operation] = &[
         ],
         answer: Answer::JsonOrCsv("ItemPage"),
         handler: Handler::MissionItems,
+    },
+    Operation {
+        path: "/missions/{id}/activity",
+        id: "getMissionActivity",
+        summary: "A mission's items per day and role (publication dates, UTC) over the last days.",
+        needs_key: true,
+        params: &[
+            MISSION_ID,
+            Param {
+                name: "days",
+                location: "query",
+                description: "How many days back from now (default 90).",
+                schema: r#"{"type":"integer","minimum":1,"maximum":366}"#,
+            },
+            FORMAT,
+        ],
+        answer: Answer::JsonOrCsv("Activity"),
+        handler: Handler::MissionActivity,
     },
     Operation {
         path: "/items/{id}",
@@ -521,6 +540,28 @@ fn schemas() -> Value {
                 "mission": {"type": "string"},
                 "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
                 "next_cursor": {"type": ["string", "null"], "description": "Pass back as `cursor` for the next page; null on the last."}
+            }
+        },
+        "Activity": {
+            "type": "object",
+            "required": ["mission", "since", "until", "days", "items_read", "truncated"],
+            "properties": {
+                "mission": {"type": "string"},
+                "since": time,
+                "until": time,
+                "days": {"type": "array", "description": "Days with at least one item, oldest first.", "items": {
+                    "type": "object",
+                    "required": ["day", "official", "hq", "media", "hazard"],
+                    "properties": {
+                        "day": {"type": "string", "format": "date"},
+                        "official": {"type": "integer", "minimum": 0},
+                        "hq": {"type": "integer", "minimum": 0},
+                        "media": {"type": "integer", "minimum": 0},
+                        "hazard": {"type": "integer", "minimum": 0}
+                    }
+                }},
+                "items_read": {"type": "integer", "minimum": 0},
+                "truncated": {"type": "boolean", "description": "The read cap was reached: the oldest days may be missing items."}
             }
         },
         "ItemVersion": {

@@ -189,6 +189,48 @@ impl PageParams {
     }
 }
 
+/// `GET /missions/{id}/activity`'s parameters: how many days back, and the format.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ActivityParams {
+    pub days: u32,
+    pub format: Option<Format>,
+}
+
+pub const DEFAULT_ACTIVITY_DAYS: u32 = 90;
+pub const MAX_ACTIVITY_DAYS: u32 = 366;
+
+impl ActivityParams {
+    pub fn parse(query: Option<&str>) -> Result<ActivityParams, ApiError> {
+        let mut params = ActivityParams {
+            days: DEFAULT_ACTIVITY_DAYS,
+            format: None,
+        };
+        let mut seen = Vec::new();
+        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if seen.contains(&name) {
+                return Err(ApiError::bad(&name, "given more than once"));
+            }
+            seen.push(name.clone());
+            match name.as_ref() {
+                "days" => {
+                    params.days = match value.parse::<u32>() {
+                        Ok(n) if (1..=MAX_ACTIVITY_DAYS).contains(&n) => n,
+                        _ => {
+                            return Err(ApiError::bad(
+                                "days",
+                                format!("must be a whole number from 1 to {MAX_ACTIVITY_DAYS}"),
+                            ));
+                        }
+                    }
+                }
+                "format" => params.format = Some(format(&value)?),
+                other => return Err(ApiError::bad(other, "unknown; expected days or format")),
+            }
+        }
+        Ok(params)
+    }
+}
+
 /// An ISO 3166-1 alpha-2 country code, upper-cased; None when it cannot be one.
 pub fn country_code(value: &str) -> Option<String> {
     (value.len() == 2 && value.bytes().all(|b| b.is_ascii_alphabetic()))

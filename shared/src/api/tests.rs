@@ -977,3 +977,78 @@ async fn a_country_lists_its_missions_and_their_items() {
         );
     }
 }
+
+#[tokio::test]
+async fn activity_counts_a_missions_items_per_day_and_role_in_the_window() {
+    let f = fixture().await;
+    let now = Utc::now();
+    let day = |n: i64| (now - Duration::days(n)).to_rfc3339();
+    let mut recent = vec![
+        item("a1", "Imbauan satu", &day(1), &day(0)),
+        item("a2", "Imbauan dua", &day(1), &day(0)),
+        item("a3", "Kabar lama", &day(3), &day(0)),
+        item("a4", "Di luar jendela", &day(400), &day(0)),
+    ];
+    let mut media = item("a5", "Media lokal", &day(1), &day(0));
+    media.role = Role::Media;
+    recent.push(media);
+    f.blobs
+        .put(
+            "items/recent.jsonl",
+            jsonl(&recent).into(),
+            &BlobMeta::default(),
+        )
+        .await
+        .unwrap();
+    f.reconciler
+        .reconcile_object("items/recent.jsonl")
+        .await
+        .unwrap();
+
+    let (status, _, body) = get(&f.app, "/missions/tokyo/activity?days=30").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let days = body["days"].as_array().unwrap();
+    assert_eq!(days.len(), 2, "two days with items in the window: {body}");
+    let (older, newer) = (&days[0], &days[1]);
+    assert_eq!(
+        older["day"],
+        (now - Duration::days(3)).date_naive().to_string()
+    );
+    assert_eq!(
+        (older["official"].as_u64(), older["media"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert_eq!(
+        (newer["official"].as_u64(), newer["media"].as_u64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(body["items_read"], 4);
+    assert_eq!(body["truncated"], false);
+
+    let (status, content_type, _, csv) = send(
+        &f.app,
+        "/missions/tokyo/activity?days=30&format=csv",
+        &[(access::KEY_HEADER, TEST_KEY)],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(content_type.starts_with("text/csv"));
+    let csv = String::from_utf8_lossy(&csv);
+    assert!(csv.starts_with("day,official,hq,media,hazard"), "{csv}");
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+
+    assert_problem(
+        get(&f.app, "/missions/tokyo/activity?days=0").await,
+        StatusCode::BAD_REQUEST,
+        "days",
+    );
+    assert_problem(
+        get(&f.app, "/missions/tokyo/activity?weeks=3").await,
+        StatusCode::BAD_REQUEST,
+        "weeks",
+    );
+    let (status, _, _) = get(&f.app, "/missions/atlantis/activity").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = get_with(&f.app, "/missions/tokyo/activity", &[]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}

@@ -2,6 +2,8 @@
 //! newest first, mission records and source states. The API reads only through here, so the
 //! record layout is known in this module and its parent alone.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -355,6 +357,83 @@ pub async fn last_published(
 
 /// How far back `last_published` looks for an item of the role before it says "none".
 pub const MAX_READS_FOR_LAST: usize = 200;
+
+/// A mission's publications per day and role: what its activity chart draws.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Activity {
+    /// Days with at least one item, oldest first; days are UTC dates of publication.
+    pub days: Vec<DayCount>,
+    /// Items read; when it reached the cap, the oldest days may be missing items.
+    pub items_read: usize,
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct DayCount {
+    pub day: chrono::NaiveDate,
+    pub official: u32,
+    pub hq: u32,
+    pub media: u32,
+    pub hazard: u32,
+}
+
+/// Items an activity chart reads at most: a range query on the mission's time index costs
+/// what the mission published in the window, and this bounds it.
+pub const MAX_READS_FOR_ACTIVITY: usize = 10_000;
+
+/// Counts a mission's items published in `[since, until]` per day and role: one range query
+/// on its time index (GSI1), newest first, stopping at `max_reads`.
+pub async fn mission_activity(
+    table: &dyn Table,
+    mission: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    max_reads: usize,
+) -> Result<Activity, ReadError> {
+    let filter = ItemFilter {
+        since: Some(since),
+        until: Some(until),
+        ..ItemFilter::default()
+    };
+    let mut per_day: BTreeMap<chrono::NaiveDate, DayCount> = BTreeMap::new();
+    let mut activity = Activity::default();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(
+                Query::partition(Index::Gsi1, schema::mission_items_pk(mission))
+                    .range(filter.range())
+                    .backward()
+                    .limit(200.min(max_reads - activity.items_read).max(1))
+                    .after(cursor),
+            )
+            .await?;
+        for stored in page.items.iter().filter_map(stored_item) {
+            let day = stored.item.published_at.date_naive();
+            let count = per_day.entry(day).or_insert_with(|| DayCount {
+                day,
+                ..DayCount::default()
+            });
+            match stored.item.role {
+                Role::Official => count.official += 1,
+                Role::Hq => count.hq += 1,
+                Role::Media => count.media += 1,
+                Role::Hazard => count.hazard += 1,
+            }
+        }
+        activity.items_read += page.items.len();
+        match page.cursor {
+            Some(_) if activity.items_read >= max_reads => {
+                activity.truncated = true;
+                break;
+            }
+            Some(c) => cursor = Some(c),
+            None => break,
+        }
+    }
+    activity.days = per_day.into_values().collect();
+    Ok(activity)
+}
 
 /// Every mission record (GSI1 `MISSIONS`), by id.
 pub async fn missions(table: &dyn Table) -> Result<Vec<Mission>, ReadError> {
