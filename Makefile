@@ -19,20 +19,23 @@ CARGO ?= cargo
 export PANTAU_MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
 export PANTAU_CFN_LINT := $(abspath $(VENV))/bin/cfn-lint
 export PANTAU_CARGO_LAMBDA := $(abspath $(VENV))/bin/cargo-lambda
+export PANTAU_SCHEMATHESIS := $(abspath $(VENV))/bin/schemathesis
 
 # moto's server mode stands in for S3, SQS and DynamoDB in the tests; cfn-lint (with the SAM
 # translator, which it needs to read a SAM template) checks infra/template.yaml; cargo-lambda's
-# emulator runs the API function's sample event (functions/api/tests/invoke.rs). Pinned so runs
+# emulator runs the API function's sample event (functions/api/tests/invoke.rs); schemathesis
+# tries the API against its own OpenAPI document (functions/local/tests/schemathesis.rs). Pinned so runs
 # repeat; the stamp file's name carries every version, so changing one reinstalls.
 MOTO_VERSION := 5.2.5
 CFN_LINT_VERSION := 1.58.0
 SAM_TRANSLATOR_VERSION := 1.115.0
 CARGO_LAMBDA_VERSION := 1.9.2
+SCHEMATHESIS_VERSION := 4.32.5
 ZIGLANG_VERSION := 0.17.1
 # Debian's Chromium renders the dashboard in the browser test (functions/local/tests/dashboard_browser.rs).
 CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
-TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)
+TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
 .PHONY: run run-offline local-aws replay test test-setup quality build deploy logs watch invoke check fmt lint clean
 
@@ -58,7 +61,8 @@ $(TEST_TOOLS):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		"moto[server]==$(MOTO_VERSION)" \
 		"cfn-lint==$(CFN_LINT_VERSION)" \
-		"aws-sam-translator==$(SAM_TRANSLATOR_VERSION)"
+		"aws-sam-translator==$(SAM_TRANSLATOR_VERSION)" \
+		"schemathesis==$(SCHEMATHESIS_VERSION)"
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-deps \
 		"cargo-lambda==$(CARGO_LAMBDA_VERSION)"
 	touch $@

@@ -351,6 +351,12 @@ pub fn document() -> Value {
     }
     for (path, content_type, _) in crate::dashboard::ASSETS {
         let media_type = content_type.split(';').next().unwrap_or(content_type);
+        // JSON assets (the map's outlines) are a JSON object; the rest is text.
+        let schema = if media_type == "application/json" {
+            json!({"type": "object"})
+        } else {
+            json!({"type": "string"})
+        };
         paths.insert(
             path.into(),
             json!({"get": {
@@ -360,7 +366,7 @@ pub fn document() -> Value {
                 "parameters": [],
                 "responses": {"200": {
                     "description": "OK",
-                    "content": {(media_type): {"schema": {"type": "string"}}}
+                    "content": {(media_type): {"schema": schema}}
                 }}
             }}),
         );
