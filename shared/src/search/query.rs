@@ -9,7 +9,7 @@ use super::{month_of, posting_attr, term_pk, text_terms};
 use crate::reconcile::read::{ItemFilter, ItemPage, ReadError, StoredItem, stored_item};
 use crate::schema;
 use crate::store::table::{self, Index, SortKeyRange};
-use crate::store::{Cursor, Item, Key, Query, Table};
+use crate::store::{Cursor, Item, Key, Query, Table, TableError};
 
 /// A page of search results: the same shape as a mission's items.
 pub type SearchPage = ItemPage;
@@ -138,6 +138,12 @@ fn months_back(since: DateTime<Utc>, until: DateTime<Utc>) -> Vec<String> {
     }
 }
 
+async fn read_current(table: &dyn Table, id: String) -> Result<Option<Item>, TableError> {
+    table
+        .get(&Key::new(schema::item_pk(&id), schema::CURRENT))
+        .await
+}
+
 /// One page of items matching `query`, newest first. `now` places the default window.
 pub async fn search(
     table: &dyn Table,
@@ -195,21 +201,20 @@ pub async fn search(
             .filter(|p| query.posting_may_match(p))
             .cloned()
             .collect();
-        let currents: Vec<_> = futures::stream::iter(candidates.iter().map(|p| {
-            let id = p
-                .get(posting_attr::ITEM_ID)
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_owned();
-            async move {
-                table
-                    .get(&Key::new(schema::item_pk(&id), schema::CURRENT))
-                    .await
-            }
-        }))
-        .buffered(GETS_IN_FLIGHT)
-        .collect()
-        .await;
+        let ids: Vec<String> = candidates
+            .iter()
+            .map(|p| {
+                p.get(posting_attr::ITEM_ID)
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_owned()
+            })
+            .collect();
+        let currents: Vec<_> = futures::stream::iter(ids)
+            .map(|id| read_current(table, id))
+            .buffered(GETS_IN_FLIGHT)
+            .collect()
+            .await;
         let mut checked = candidates.iter().zip(currents);
         for posting in &page.items {
             reads += 1;
