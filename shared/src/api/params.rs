@@ -313,19 +313,20 @@ impl SearchParams {
         }
         params.query.terms = terms;
         let f = &params.query.filter;
-        if let (Some(since), Some(until)) = (f.since, f.until) {
-            if since > until {
-                return Err(ApiError::bad("since", "is later than `until`"));
-            }
-            if until - since > chrono::Duration::days(crate::search::query::MAX_WINDOW_DAYS) {
-                return Err(ApiError::bad(
-                    "since",
-                    format!(
-                        "is more than {} days before `until`",
-                        crate::search::query::MAX_WINDOW_DAYS
-                    ),
-                ));
-            }
+        if let (Some(since), Some(until)) = (f.since, f.until)
+            && since > until
+        {
+            return Err(ApiError::bad("since", "is later than `until`"));
+        }
+        // One posting partition per month is read: the window is bounded (`since` alone
+        // would otherwise reach back to any year).
+        let (since, until) = params.query.window(Utc::now());
+        let max_days = crate::search::query::MAX_WINDOW_DAYS;
+        if until - since > chrono::Duration::days(max_days) {
+            return Err(ApiError::bad(
+                "since",
+                format!("is more than {max_days} days before `until` (or now)"),
+            ));
         }
         Ok(params)
     }

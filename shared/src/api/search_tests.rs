@@ -183,6 +183,7 @@ async fn search_refuses_a_missing_key_and_bad_parameters() {
             "q=banjir&since=2020-01-01T00:00:00Z&until=2025-03-01T00:00:00Z",
             "since",
         ),
+        ("q=banjir&since=2020-01-01T00:00:00Z", "since"),
         ("q=banjir&q=y", "q"),
         ("q=banjir&sort=old", "sort"),
         ("q=banjir&format=xml", "format"),

@@ -156,6 +156,10 @@ pub async fn search(
         return Ok(SearchPage::default());
     };
     let (since, until) = query.window(now);
+    if since > until {
+        // `since` in the future: nothing yet (and DynamoDB refuses an inverted BETWEEN).
+        return Ok(SearchPage::default());
+    }
     let months = months_back(since, until);
     let partitions: Vec<String> = months.iter().map(|m| term_pk(driving, m)).collect();
     // Resume in the month the cursor was made in.

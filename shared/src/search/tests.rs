@@ -323,3 +323,110 @@ async fn index_writes_per_new_changed_and_unchanged_item() {
     w.land("items/3.jsonl", &[first]).await;
     assert_eq!(w.table.counts().writes(), 0);
 }
+
+/// Search latency on the embedded store with many items (a measurement, not a check):
+/// `PANTAU_SEARCH_BENCH_ITEMS=100000 cargo test -p pantau --release --lib search_latency -- --ignored --nocapture`.
+#[tokio::test]
+#[ignore]
+async fn search_latency_on_many_items() {
+    use crate::store::{Table, WriteOp};
+    let count: usize = std::env::var("PANTAU_SEARCH_BENCH_ITEMS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let dir = tempfile::tempdir().unwrap();
+    let table = SqliteTable::open(&dir.path().join("bench.sqlite")).unwrap();
+    // A vocabulary with Zipf-like use: word `n` appears about 1/(n+1) as often as word 0.
+    let vocabulary: Vec<String> = (0..3000).map(|n| format!("kata{n}x")).collect();
+    let weights: Vec<f64> = (0..vocabulary.len())
+        .map(|n| 1.0 / (n as f64 + 1.0))
+        .collect();
+    let total: f64 = weights.iter().sum();
+    let mut cumulative = Vec::with_capacity(weights.len());
+    let mut sum = 0.0;
+    for w in &weights {
+        sum += w / total;
+        cumulative.push(sum);
+    }
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut word = || {
+        let r = rng.f64();
+        let n = cumulative
+            .partition_point(|c| *c < r)
+            .min(vocabulary.len() - 1);
+        vocabulary[n].clone()
+    };
+    let end = now();
+    let started = std::time::Instant::now();
+    let mut batch = Vec::new();
+    let missions = ["tokyo", "canberra"];
+    for n in 0..count {
+        let title: Vec<String> = (0..8).map(|_| word()).collect();
+        let body: Vec<String> = (0..150).map(|_| word()).collect();
+        let published = end - Duration::seconds((n as i64 * 90 * 86_400) / count as i64);
+        let mut i = news(
+            &format!("b{n}"),
+            &title.join(" "),
+            &body.join(" "),
+            "2025-03-01T00:00:00Z",
+        );
+        i.published_at = published;
+        i.mission = missions[n % 2].into();
+        let id = i.identity();
+        let Value::Object(mut current) = serde_json::to_value(&i).unwrap() else {
+            unreachable!()
+        };
+        let time = schema::sortable_time(published);
+        for (k, v) in [
+            (table::PK, schema::item_pk(&id)),
+            (table::SK, schema::CURRENT.to_owned()),
+            ("item_id", id.clone()),
+            ("version_at", time.clone()),
+            ("content_hash", i.content_hash()),
+            ("first_seen_at", time),
+        ] {
+            current.insert(k.into(), Value::String(v));
+        }
+        current.insert("versions".into(), Value::from(1));
+        batch.push(WriteOp::Put(current));
+        let cc = if n % 2 == 0 { "JP" } else { "AU" };
+        batch.extend(
+            postings(&i, &id, Some(cc), end)
+                .into_iter()
+                .map(WriteOp::Put),
+        );
+        if batch.len() > 5000 {
+            table.batch_write(std::mem::take(&mut batch)).await.unwrap();
+        }
+    }
+    table.batch_write(batch).await.unwrap();
+    eprintln!("{count} items loaded in {:?}", started.elapsed());
+    for (label, q, mission) in [
+        ("common word", "kata3x", None),
+        ("mid word", "kata300x", None),
+        ("rare word", "kata2900x", None),
+        ("two common words (AND)", "kata3x kata5x", None),
+        ("common + rare (AND)", "kata1x kata2500x", None),
+        ("mid word, one mission", "kata300x", Some("tokyo")),
+    ] {
+        let query = SearchQuery {
+            terms: SearchQuery::terms_of(q),
+            mission: mission.map(str::to_owned),
+            ..SearchQuery::default()
+        };
+        let mut times = Vec::new();
+        let mut hits = 0;
+        for _ in 0..30 {
+            let t = std::time::Instant::now();
+            let page = search(&table, &query, 50, None, end).await.unwrap();
+            times.push(t.elapsed());
+            hits = page.items.len();
+        }
+        times.sort();
+        eprintln!(
+            "{label:28} `{q}`: p50 {:?}, p99 {:?}, {hits} hits on the first page",
+            times[times.len() / 2],
+            times[times.len() * 99 / 100]
+        );
+    }
+}
