@@ -96,11 +96,9 @@ pub fn text_terms(text: &str) -> Vec<String> {
 /// The text an item is searched by: title, summary, the start of the body.
 fn text_window(item: &NormalizedItem) -> String {
     let mut text = item.title.clone();
-    for part in [&item.summary, &item.body] {
-        if let Some(part) = part {
-            text.push('\n');
-            text.push_str(prefix(part, BODY_PREFIX_BYTES));
-        }
+    for part in [&item.summary, &item.body].into_iter().flatten() {
+        text.push('\n');
+        text.push_str(prefix(part, BODY_PREFIX_BYTES));
     }
     text
 }
@@ -131,7 +129,7 @@ fn prefix(s: &str, max: usize) -> &str {
 
 /// `TERM#{stem}#{yyyy-mm}`: one term's postings for one month of publication.
 pub fn term_pk(stem: &str, month: &str) -> String {
-    format!("TERM#{stem}#{month}")
+    schema::search_term_pk(stem, month)
 }
 
 /// `yyyy-mm` of a time.

@@ -200,7 +200,7 @@ async fn filters_and_stale_versions_are_checked_on_the_current_item() {
     let mut edited = a.clone();
     edited.title = "Gempa Tokyo".into();
     edited.body = Some("gempa".into());
-    edited.fetched_at = edited.fetched_at + Duration::hours(1);
+    edited.fetched_at += Duration::hours(1);
     w.land("items/2.jsonl", &[edited]).await;
     assert_eq!(
         find(SearchQuery::default()).await,
