@@ -3,7 +3,8 @@
 "use strict";
 
 const $ = (id) => document.getElementById(id);
-const state = { missions: [], current: null, cursor: null };
+// `search` is the query shown instead of a mission's items, when there is one.
+const state = { missions: [], current: null, cursor: null, search: null };
 
 function el(tag, attrs, ...children) {
   const node = document.createElement(tag);
@@ -82,6 +83,7 @@ function renderMissions() {
 async function openMission(id) {
   state.current = id;
   history.replaceState(null, "", `#mission=${encodeURIComponent(id)}`);
+  state.search = null;
   state.cursor = null;
   $("items").replaceChildren();
   renderMissions();
@@ -114,28 +116,49 @@ async function loadActivity(id) {
   }
 }
 
+// Search: every word must match; Indonesian affixes, case and accents do not matter.
+async function runSearch(q) {
+  state.current = null;
+  state.search = q;
+  state.cursor = null;
+  $("items").replaceChildren();
+  renderMissions();
+  $("items-title").textContent = `Hasil pencarian · Search results: “${q}”`;
+  $("mission-health").textContent = "Terbaru dulu, 100 hari terakhir · Newest first, last 100 days";
+  $("activity").replaceChildren();
+  await loadItems();
+}
+
 async function loadItems() {
   const id = state.current;
+  const search = state.search;
   const qs = new URLSearchParams({ limit: "30" });
+  if (search) qs.set("q", search);
   if (state.cursor) qs.set("cursor", state.cursor);
+  const path = search ? `/search?${qs}` : `/missions/${encodeURIComponent(id)}/items?${qs}`;
   try {
-    const page = await getJson(`/missions/${encodeURIComponent(id)}/items?${qs}`);
-    if (state.current !== id) return;
+    const page = await getJson(path);
+    if (state.current !== id || state.search !== search) return;
     for (const item of page.items || []) {
       const href = safeHref(item.url);
       const title = href ? el("a", { href, rel: "noopener noreferrer", target: "_blank" }, item.title) : item.title;
+      const where = search ? `${item.mission} · ` : "";
       $("items").append(el("li", {},
         el("div", { class: "title" }, title),
-        el("div", { class: "meta" }, `${when(item.published_at)} · ${item.language || "?"} · ${item.role} · ${item.source}`),
+        el("div", { class: "meta" }, `${where}${when(item.published_at)} · ${item.language || "?"} · ${item.role} · ${item.source}`),
         el("p", { class: "summary" }, item.summary || "")));
     }
     if (!(page.items || []).length && !state.cursor) {
-      $("items").append(el("li", {}, "Belum ada publikasi · No publications yet"));
+      $("items").append(el("li", {}, search
+        ? "Tidak ada hasil · No results"
+        : "Belum ada publikasi · No publications yet"));
     }
     state.cursor = page.next_cursor || null;
     $("more").hidden = !state.cursor;
   } catch (e) {
-    $("status").textContent = String(e.message || e);
+    // A refused query (say, only common words) is shown where the results would be.
+    if (search) $("mission-health").textContent = String(e.message || e);
+    else $("status").textContent = String(e.message || e);
   }
 }
 
@@ -184,6 +207,11 @@ function init() {
   $("filter").addEventListener("input", renderMissions);
   $("more").addEventListener("click", loadItems);
   document.addEventListener("pantau:country", (e) => showCountry(e.detail.code, e.detail.name));
+  $("search-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const q = $("search-q").value.trim();
+    if (q && storedKey()) runSearch(q);
+  });
   $("key-form").addEventListener("submit", (event) => {
     event.preventDefault();
     const key = $("key-input").value.trim();

@@ -56,3 +56,25 @@ pub fn routes<S: Clone + Send + Sync + 'static>() -> Router<S> {
     }
     router
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_page_has_a_search_box_and_the_script_never_writes_html() {
+        assert!(INDEX.contains(r#"id="search-form""#) && INDEX.contains(r#"id="search-q""#));
+        assert!(SCRIPT.contains("/search?"));
+        for sink in [
+            "innerHTML",
+            "outerHTML",
+            "insertAdjacentHTML",
+            "document.write",
+            "eval(",
+        ] {
+            assert!(!SCRIPT.contains(sink), "app.js uses {sink}");
+        }
+        // Inline script or style would need the CSP loosened.
+        assert!(!INDEX.contains("<script>") && !INDEX.contains("style="));
+    }
+}

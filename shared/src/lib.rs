@@ -26,6 +26,7 @@ pub mod reconcile;
 pub mod registry;
 pub mod schema;
 pub mod scrape;
+pub mod search;
 pub mod store;
 pub mod stories;
 pub mod topics;

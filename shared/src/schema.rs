@@ -20,6 +20,7 @@
 //! | story sentence entry | `STORY_SENT#{hash}` | `{published}#{item_id}`   |                                       |                                       |
 //! | story name entry  | `STORY_NAME#{name}`   | `{published}#{item_id}`    |                                       |                                       |
 //! | story membership  | `STORY#{story_id}`    | `{published}#{item_id}`    |                                       |                                       |
+//! | search posting    | `TERM#{stem}#{yyyy-mm}` | `{published}#{item_id}`  | (TTL: `expires_at`)                   |                                       |
 //!
 //! Story entries (see `crate::stories`) are small index records: an item is written under each
 //! of its candidate keys (4 SimHash bands, `{band}` 0–3 and `{value}` 4 hex digits; the first
@@ -60,6 +61,7 @@
 //! | an item's story candidates in a window     | query each of its `STORY_BAND#…`, `STORY_TITLE#…`, `STORY_PUB#…`, `STORY_NUM#…`, `STORY_NAME#…`, `STORY_SENT#…` keys, sk between `{published-7d}` and `{published+7d}$`, at most 200 each | reconcile::story |
 //! | a story's members, newest first            | query `STORY#{story_id}`, backward                               | reconcile::read |
 //! | a story's members, to merge it into another | query `STORY#{story_id}`, at most 100                           | reconcile::story |
+//! | items holding a word, newest first (search) | query `TERM#{stem}#{month}` backward per month of the window, sk between `{since}` and `{until}$`; get each hit's `CURRENT` | search |
 //! | is the table up                            | get `HEALTH` / `HEALTH`                                          | api |
 //! | is this API key valid (every request)      | get `APIKEY#{sha256 of the key}` / `KEY`                         | api::access |
 //! | every API key (`pantau keys list/revoke`)  | query GSI1 `APIKEYS`                                             | api::access |
@@ -154,6 +156,12 @@ pub fn story_sentence_pk(sentence_hash: &str) -> String {
 /// A story's members: one record per item, sort key `{published}#{item_id}`.
 pub fn story_pk(story_id: &str) -> String {
     format!("STORY#{story_id}")
+}
+
+/// One search term's postings for one month of publication (`crate::search`): `stem` is a
+/// folded, stemmed word (letters and digits only), `month` is `yyyy-mm`.
+pub fn search_term_pk(stem: &str, month: &str) -> String {
+    format!("TERM#{stem}#{month}")
 }
 
 /// `publication`: `{mission}/{source}/{guid}` of a portal post.

@@ -12,6 +12,9 @@
 //! | `GET /stories/{id}`           | a story's members newest first, each with why it joined: `limit`, `cursor` |
 //! | `GET /countries/{cc}/missions` | the missions in a country, with health                        |
 //! | `GET /countries/{cc}/items`   | the items of a country's missions newest first; filters as a mission's items |
+//! | `GET /search?q=`              | items matching every word of `q` newest first (see `crate::search`); filters as a mission's items plus `mission`, `country`, `topic` |
+//! | `GET /reports/silent-missions` | missions with no official publication for `days` (default 7) |
+//! | `GET /reports/source-health`  | every source's last success, consecutive failures, last error, unhealthy flag |
 //! | `GET /openapi.json`           | the OpenAPI 3.1 document of all of this                        |
 //!
 //! Every route but `/health`, `/openapi.json` and the dashboard's page and assets (which hold
@@ -27,6 +30,10 @@ pub mod cursor;
 pub mod openapi;
 mod params;
 mod problem;
+mod reports;
+mod search_route;
+#[cfg(test)]
+mod search_tests;
 #[cfg(test)]
 mod tests;
 
@@ -43,7 +50,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 pub use cursor::CursorSigner;
-pub use params::{ActivityParams, Format, ItemsParams, PageParams};
+pub use params::{ActivityParams, Format, ItemsParams, PageParams, SearchParams, SilentParams};
 pub use problem::ApiError;
 
 use crate::config::{ConfigError, optional};
@@ -149,6 +156,9 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
         Handler::Story => get(story_detail),
         Handler::CountryMissions => get(country_missions),
         Handler::CountryItems => get(country_items),
+        Handler::Search => get(search_route::search_items),
+        Handler::SilentMissions => get(reports::silent_missions),
+        Handler::SourceHealth => get(reports::source_health),
     }
 }
 

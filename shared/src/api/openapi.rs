@@ -20,6 +20,9 @@ pub enum Handler {
     Story,
     CountryMissions,
     CountryItems,
+    Search,
+    SilentMissions,
+    SourceHealth,
 }
 
 /// One `GET` route.
@@ -52,6 +55,13 @@ pub struct Param {
     pub description: &'static str,
     /// JSON Schema, as JSON text.
     pub schema: &'static str,
+}
+
+impl Param {
+    /// Path parameters, and `q` of `/search`, must be given.
+    pub fn required(&self) -> bool {
+        self.location == "path" || self.name == QUERY_TEXT.name
+    }
 }
 
 const MISSION_ID: Param = Param {
@@ -115,6 +125,55 @@ const FORMAT: Param = Param {
     location: "query",
     description: "`csv` for CSV (as does `Accept: text/csv`); JSON otherwise.",
     schema: r#"{"type":"string","enum":["json","csv"]}"#,
+};
+
+const QUERY_TEXT: Param = Param {
+    name: "q",
+    location: "query",
+    description: "Words to search for, Indonesian or English; every word must match (after folding case and accents and removing affixes: `evakuasi` finds `dievakuasi`, `turkiye` finds `Türkiye`). Very common words are ignored; at most 8 words, 200 characters.",
+    schema: r#"{"type":"string","minLength":1,"maxLength":200}"#,
+};
+
+const MISSION_FILTER: Param = Param {
+    name: "mission",
+    location: "query",
+    description: "Only this mission's items (a registry mission id such as `tokyo`).",
+    schema: r#"{"type":"string","pattern":"^[a-z0-9_-]{1,64}$"}"#,
+};
+
+const COUNTRY_FILTER: Param = Param {
+    name: "country",
+    location: "query",
+    description: "Only items of the missions in this country (ISO 3166-1 alpha-2, either case).",
+    schema: r#"{"type":"string","pattern":"^[A-Za-z]{2}$"}"#,
+};
+
+const TOPIC: Param = Param {
+    name: "topic",
+    location: "query",
+    description: "Only items tagged with this topic id, such as `disaster.earthquake`.",
+    schema: r#"{"type":"string","minLength":1}"#,
+};
+
+const SEARCH_SINCE: Param = Param {
+    name: "since",
+    location: "query",
+    description: "Published at or after (RFC 3339); default 100 days before `until`; at most 400 days before `until`.",
+    schema: r#"{"type":"string","format":"date-time"}"#,
+};
+
+const SEARCH_UNTIL: Param = Param {
+    name: "until",
+    location: "query",
+    description: "Published at or before (RFC 3339); default now.",
+    schema: r#"{"type":"string","format":"date-time"}"#,
+};
+
+const DAYS: Param = Param {
+    name: "days",
+    location: "query",
+    description: "Silent for at least this many days (1–365).",
+    schema: r#"{"type":"integer","minimum":1,"maximum":365,"default":7}"#,
 };
 
 pub const OPERATIONS: &[Operation] = &[
@@ -243,6 +302,45 @@ pub const OPERATIONS: &[Operation] = &[
         answer: Answer::JsonOrCsv("CountryItemPage"),
         handler: Handler::CountryItems,
     },
+    Operation {
+        path: "/search",
+        id: "searchItems",
+        summary: "Items whose title, summary or start of body hold every word of `q`, newest first, a page at a time.",
+        needs_key: true,
+        params: &[
+            QUERY_TEXT,
+            LIMIT,
+            CURSOR,
+            MISSION_FILTER,
+            COUNTRY_FILTER,
+            TOPIC,
+            ROLE,
+            LANGUAGE,
+            SEARCH_SINCE,
+            SEARCH_UNTIL,
+            FORMAT,
+        ],
+        answer: Answer::JsonOrCsv("SearchPage"),
+        handler: Handler::Search,
+    },
+    Operation {
+        path: "/reports/silent-missions",
+        id: "reportSilentMissions",
+        summary: "Missions with no official publication for `days`, longest silence first.",
+        needs_key: true,
+        params: &[DAYS, FORMAT],
+        answer: Answer::JsonOrCsv("SilentMissionReport"),
+        handler: Handler::SilentMissions,
+    },
+    Operation {
+        path: "/reports/source-health",
+        id: "reportSourceHealth",
+        summary: "Every source: last success, consecutive failures, last error, whether unhealthy (unhealthy first).",
+        needs_key: true,
+        params: &[FORMAT],
+        answer: Answer::JsonOrCsv("SourceHealthReport"),
+        handler: Handler::SourceHealth,
+    },
 ];
 
 /// `limit`'s schema; kept beside `DEFAULT_LIMIT` and `MAX_LIMIT` by a test.
@@ -301,7 +399,7 @@ fn operation(op: &Operation) -> Value {
             json!({
                 "name": p.name,
                 "in": p.location,
-                "required": p.location == "path",
+                "required": p.required(),
                 "description": p.description,
                 "schema": serde_json::from_str::<Value>(p.schema).unwrap_or(Value::Null),
             })
@@ -394,7 +492,7 @@ fn schemas() -> Value {
     let time = json!({"type": "string", "format": "date-time"});
     let time_or_null = json!({"type": ["string", "null"], "format": "date-time"});
     let text_or_null = json!({"type": ["string", "null"]});
-    json!({
+    let mut schemas = json!({
         "Problem": {
             "type": "object",
             "required": ["type", "title", "status", "detail"],
@@ -548,26 +646,59 @@ fn schemas() -> Value {
                 "next_cursor": {"type": ["string", "null"], "description": "Pass back as `cursor` for the next page; null on the last."}
             }
         },
-        "Activity": {
+        "SearchPage": {
             "type": "object",
-            "required": ["mission", "since", "until", "days", "items_read", "truncated"],
+            "required": ["terms", "since", "until", "items", "next_cursor"],
             "properties": {
-                "mission": {"type": "string"},
+                "terms": {"type": "array", "items": {"type": "string"}, "description": "The stems searched for (all must match)."},
                 "since": time,
                 "until": time,
-                "days": {"type": "array", "description": "Days with at least one item, oldest first.", "items": {
+                "items": {"type": "array", "items": {"$ref": "#/components/schemas/Item"}},
+                "next_cursor": {"type": ["string", "null"], "description": "Pass back as `cursor` for the next page; null on the last."}
+            }
+        },
+        "SilentMissionReport": {
+            "type": "object",
+            "required": ["days", "as_of", "missions"],
+            "properties": {
+                "days": {"type": "integer"},
+                "as_of": time,
+                "missions": {"type": "array", "items": {
                     "type": "object",
-                    "required": ["day", "official", "hq", "media", "hazard"],
+                    "required": ["id", "name", "last_official_published_at", "days_silent"],
                     "properties": {
-                        "day": {"type": "string", "format": "date"},
-                        "official": {"type": "integer", "minimum": 0},
-                        "hq": {"type": "integer", "minimum": 0},
-                        "media": {"type": "integer", "minimum": 0},
-                        "hazard": {"type": "integer", "minimum": 0}
+                        "id": {"type": "string"},
+                        "name": {"type": "string"},
+                        "country": text_or_null,
+                        "country_code": text_or_null,
+                        "last_official_published_at": time_or_null,
+                        "days_silent": {"type": ["integer", "null"], "description": "Whole days since the last official publication; null when none is known."},
+                        "health_status": {"type": "string"}
                     }
-                }},
-                "items_read": {"type": "integer", "minimum": 0},
-                "truncated": {"type": "boolean", "description": "The read cap was reached: the oldest days may be missing items."}
+                }}
+            }
+        },
+        "SourceHealthReport": {
+            "type": "object",
+            "required": ["sources", "unhealthy"],
+            "properties": {
+                "unhealthy": {"type": "integer", "minimum": 0},
+                "sources": {"type": "array", "items": {
+                    "type": "object",
+                    "required": ["owner", "source", "consecutive_failures", "unhealthy"],
+                    "properties": {
+                        "owner": {"type": "string", "description": "Mission id, `pusat` or `global`."},
+                        "source": {"type": "string"},
+                        "kind": {"type": "string"},
+                        "role": {"type": "string"},
+                        "last_attempt_at": time_or_null,
+                        "last_success_at": time_or_null,
+                        "consecutive_failures": {"type": "integer", "minimum": 0},
+                        "last_error": text_or_null,
+                        "next_due_at": time_or_null,
+                        "unhealthy": {"type": "boolean", "description": "Failing 3 times in a row, or tried and never successful."}
+                    }
+                }}
             }
         },
         "ItemVersion": {
@@ -594,6 +725,42 @@ fn schemas() -> Value {
                     "oneOf": [{"$ref": "#/components/schemas/Story"}, {"type": "null"}],
                     "description": "The item's story with its other members (newest first, at most 50); null until grouped."
                 }
+            }
+        }
+    });
+    // One `json!` per group of schemas: a single one for all of them is too deep for the macro.
+    for group in [activity_schemas()] {
+        if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), group) {
+            all.extend(more);
+        }
+    }
+    schemas
+}
+
+/// A mission's activity per day.
+fn activity_schemas() -> Value {
+    let time = json!({"type": "string", "format": "date-time"});
+    json!({
+        "Activity": {
+            "type": "object",
+            "required": ["mission", "since", "until", "days", "items_read", "truncated"],
+            "properties": {
+                "mission": {"type": "string"},
+                "since": time,
+                "until": time,
+                "days": {"type": "array", "description": "Days with at least one item, oldest first.", "items": {
+                    "type": "object",
+                    "required": ["day", "official", "hq", "media", "hazard"],
+                    "properties": {
+                        "day": {"type": "string", "format": "date"},
+                        "official": {"type": "integer", "minimum": 0},
+                        "hq": {"type": "integer", "minimum": 0},
+                        "media": {"type": "integer", "minimum": 0},
+                        "hazard": {"type": "integer", "minimum": 0}
+                    }
+                }},
+                "items_read": {"type": "integer", "minimum": 0},
+                "truncated": {"type": "boolean", "description": "The read cap was reached: the oldest days may be missing items."}
             }
         }
     })

@@ -272,3 +272,194 @@ pub fn is_item_id(id: &str) -> bool {
     id.strip_prefix("itm_")
         .is_some_and(|h| h.len() == 20 && h.bytes().all(|b| b.is_ascii_hexdigit()))
 }
+
+/// The longest `q` accepted, in characters.
+pub const MAX_QUERY_CHARS: usize = 200;
+
+/// At most this many words of `q` count (all must match).
+pub const MAX_QUERY_TERMS: usize = 8;
+
+/// `GET /search`'s parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchParams {
+    pub limit: usize,
+    pub cursor: Option<String>,
+    pub query: crate::search::SearchQuery,
+    pub format: Option<Format>,
+}
+
+impl SearchParams {
+    /// Parses a raw query string; `q` is required and must hold a searchable word. Unknown
+    /// and repeated parameters are refused.
+    pub fn parse(query: Option<&str>) -> Result<SearchParams, ApiError> {
+        use crate::search::SearchQuery;
+        let mut params = SearchParams {
+            limit: DEFAULT_LIMIT,
+            cursor: None,
+            query: SearchQuery::default(),
+            format: None,
+        };
+        let mut text = None;
+        let mut seen = Vec::new();
+        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if seen.contains(&name) {
+                return Err(ApiError::bad(&name, "given more than once"));
+            }
+            seen.push(name.clone());
+            let value = value.as_ref();
+            let q = &mut params.query;
+            match name.as_ref() {
+                "q" => text = Some(value.to_owned()),
+                "limit" => params.limit = limit(value)?,
+                "cursor" => params.cursor = Some(cursor(value)?),
+                "format" => params.format = Some(format(value)?),
+                "mission" => q.mission = Some(mission(value)?),
+                "country" => {
+                    q.country = Some(country_code(value).ok_or_else(|| {
+                        ApiError::bad("country", "must be a two-letter country code such as JP")
+                    })?)
+                }
+                "topic" => q.topic = Some(topic(value)?),
+                "role" => q.filter.role = Some(role(value)?),
+                "language" => q.filter.language = Some(language(value)?),
+                "since" => q.filter.since = Some(time("since", value)?),
+                "until" => q.filter.until = Some(time("until", value)?),
+                other => {
+                    return Err(ApiError::bad(
+                        other,
+                        "unknown; expected q, limit, cursor, mission, country, topic, role, language, since, until or format",
+                    ));
+                }
+            }
+        }
+        let text =
+            text.ok_or_else(|| ApiError::bad("q", "is required: the words to search for"))?;
+        if text.chars().count() > MAX_QUERY_CHARS {
+            return Err(ApiError::bad(
+                "q",
+                format!("is longer than {MAX_QUERY_CHARS} characters"),
+            ));
+        }
+        let terms = SearchQuery::terms_of(&text);
+        if terms.is_empty() {
+            return Err(ApiError::bad(
+                "q",
+                "holds no searchable word (only very common words, numbers or punctuation)",
+            ));
+        }
+        if terms.len() > MAX_QUERY_TERMS {
+            return Err(ApiError::bad(
+                "q",
+                format!("has more than {MAX_QUERY_TERMS} words; every word must match"),
+            ));
+        }
+        params.query.terms = terms;
+        let f = &params.query.filter;
+        if let (Some(since), Some(until)) = (f.since, f.until)
+            && since > until
+        {
+            return Err(ApiError::bad("since", "is later than `until`"));
+        }
+        // One posting partition per month is read: the window is bounded (`since` alone
+        // would otherwise reach back to any year).
+        let (since, until) = params.query.window(Utc::now());
+        let max_days = crate::search::query::MAX_WINDOW_DAYS;
+        if until - since > chrono::Duration::days(max_days) {
+            return Err(ApiError::bad(
+                "since",
+                format!("is more than {max_days} days before `until` (or now)"),
+            ));
+        }
+        Ok(params)
+    }
+
+    /// The query a cursor belongs to: the stems and the filters, not `limit` or `format`.
+    pub fn cursor_scope(&self) -> String {
+        let q = &self.query;
+        let time =
+            |t: Option<DateTime<Utc>>| t.map(crate::schema::sortable_time).unwrap_or_default();
+        format!(
+            "search\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}\x1f{}",
+            q.terms.join(" "),
+            q.mission.as_deref().unwrap_or(""),
+            q.country.as_deref().unwrap_or(""),
+            q.topic.as_deref().unwrap_or(""),
+            q.filter.role.map(|r| r.as_str()).unwrap_or(""),
+            q.filter.language.as_deref().unwrap_or(""),
+            time(q.filter.since),
+            time(q.filter.until),
+        )
+    }
+}
+
+/// A mission id as the registry writes them (checked against the registry by the handler).
+fn mission(value: &str) -> Result<String, ApiError> {
+    let ok = !value.is_empty()
+        && value.len() <= 64
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(ApiError::bad(
+            "mission",
+            "must be a mission id such as `tokyo`",
+        ))
+    }
+}
+
+/// A topic tag id of `crate::topics::TAXONOMY`.
+fn topic(value: &str) -> Result<String, ApiError> {
+    crate::topics::tag(value)
+        .map(|t| t.id.to_owned())
+        .ok_or_else(|| {
+            ApiError::bad(
+                "topic",
+                "must be a topic tag id such as `disaster.earthquake`",
+            )
+        })
+}
+
+/// `GET /reports/silent-missions`' parameters.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SilentParams {
+    pub days: i64,
+    pub format: Option<Format>,
+}
+
+/// Longest silence a report asks about, in days.
+pub const MAX_SILENT_DAYS: i64 = 365;
+pub const DEFAULT_SILENT_DAYS: i64 = 7;
+
+impl SilentParams {
+    pub fn parse(query: Option<&str>) -> Result<SilentParams, ApiError> {
+        let mut params = SilentParams {
+            days: DEFAULT_SILENT_DAYS,
+            format: None,
+        };
+        let mut seen = Vec::new();
+        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+            if seen.contains(&name) {
+                return Err(ApiError::bad(&name, "given more than once"));
+            }
+            seen.push(name.clone());
+            match name.as_ref() {
+                "days" => {
+                    params.days = match value.parse::<i64>() {
+                        Ok(n) if (1..=MAX_SILENT_DAYS).contains(&n) => n,
+                        _ => {
+                            return Err(ApiError::bad(
+                                "days",
+                                format!("must be a whole number from 1 to {MAX_SILENT_DAYS}"),
+                            ));
+                        }
+                    }
+                }
+                "format" => params.format = Some(format(&value)?),
+                other => return Err(ApiError::bad(other, "unknown; expected days or format")),
+            }
+        }
+        Ok(params)
+    }
+}

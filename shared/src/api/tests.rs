@@ -17,22 +17,22 @@ use crate::store::table;
 use crate::store::testing::{Fault, FaultyTable, TableCall};
 use crate::store::{BlobMeta, BlobStore, Condition, Table};
 
-struct Fixture {
-    app: Router,
-    items: Vec<NormalizedItem>,
-    state: ApiState,
-    blobs: Arc<DiskBlobStore>,
-    reconciler: Reconciler,
+pub(super) struct Fixture {
+    pub(super) app: Router,
+    pub(super) items: Vec<NormalizedItem>,
+    pub(super) state: ApiState,
+    pub(super) blobs: Arc<DiskBlobStore>,
+    pub(super) reconciler: Reconciler,
     /// Keeps the blob folder alive as long as the fixture.
     _dir: tempfile::TempDir,
 }
 
 /// The key every request of these tests carries (stored hashed by the fixture).
-const TEST_KEY: &str = "pantau_test-key-for-the-router-tests";
+pub(super) const TEST_KEY: &str = "pantau_test-key-for-the-router-tests";
 
 /// Tokyo with 30 items (every third in English, one media item), one of them edited once;
 /// Canberra with none; source states for both.
-async fn fixture() -> Fixture {
+pub(super) async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let table = Arc::new(SqliteTable::in_memory().unwrap());
     let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
@@ -124,11 +124,11 @@ fn state(table: Arc<dyn Table>, registry: Arc<Registry>) -> ApiState {
 }
 
 /// GET with the test key.
-async fn get(app: &Router, uri: &str) -> (StatusCode, String, Value) {
+pub(super) async fn get(app: &Router, uri: &str) -> (StatusCode, String, Value) {
     get_with(app, uri, &[(access::KEY_HEADER, TEST_KEY)]).await
 }
 
-async fn get_with(
+pub(super) async fn get_with(
     app: &Router,
     uri: &str,
     headers: &[(&str, &str)],
@@ -139,7 +139,7 @@ async fn get_with(
 }
 
 /// GET with these headers: status, content type, all headers, body.
-async fn send(
+pub(super) async fn send(
     app: &Router,
     uri: &str,
     headers: &[(&str, &str)],
@@ -166,7 +166,11 @@ async fn send(
     (status, content_type, headers, bytes)
 }
 
-fn assert_problem(response: (StatusCode, String, Value), status: StatusCode, mentions: &str) {
+pub(super) fn assert_problem(
+    response: (StatusCode, String, Value),
+    status: StatusCode,
+    mentions: &str,
+) {
     let (got, content_type, body) = response;
     assert_eq!(got, status, "{body}");
     assert_eq!(content_type, "application/problem+json");
@@ -522,7 +526,7 @@ async fn tampered_foreign_or_unsigned_cursors_are_400() {
 
 // CSV.
 
-fn csv_records(text: &str) -> Vec<Vec<String>> {
+pub(super) fn csv_records(text: &str) -> Vec<Vec<String>> {
     // A small RFC 4180 reader, enough to read back what the API wrote.
     let mut records = Vec::new();
     let (mut record, mut field) = (Vec::new(), String::new());
@@ -720,6 +724,19 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
                 },
             )
             .replace("{cc}", "JP");
+        // Required query parameters (`/search`'s `q`) get a plausible value.
+        let required: Vec<String> = doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["in"] == "query" && p["required"] == true)
+            .map(|p| format!("{}=berita", p["name"].as_str().unwrap()))
+            .collect();
+        let uri = if required.is_empty() {
+            uri
+        } else {
+            format!("{uri}?{}", required.join("&"))
+        };
         let (status, _, body) = get(&f.app, &uri).await;
         assert_eq!(
             status,

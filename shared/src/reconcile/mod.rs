@@ -358,6 +358,8 @@ impl Reconciler {
         let current_key = Key::new(schema::item_pk(&obs.id), schema::CURRENT);
         let Some(record) = self.table.get(&current_key).await? else {
             let current = obs.current_record(1, &obs.version_at, &obs.version_sk, None);
+            // Search postings first: a failure here is retried before the item exists.
+            crate::search::write_postings(self.table.as_ref(), obs.search_postings.clone()).await?;
             self.table
                 .transact_write(vec![
                     put(obs.version_record(), Condition::None),
@@ -387,6 +389,8 @@ impl Reconciler {
             }
             let first_seen = earliest(&current.first_seen_at, &obs.version_at);
             let next = obs.current_record(current.versions + 1, first_seen, &obs.version_sk, story);
+            let fresh = crate::search::postings_to_write(&obs.search_postings, &record, &obs.id);
+            crate::search::write_postings(self.table.as_ref(), fresh).await?;
             self.table
                 .transact_write(vec![
                     put(obs.version_record(), Condition::None),
@@ -599,6 +603,8 @@ struct Observation {
     mission: String,
     country: Option<String>,
     published_sk: String,
+    /// The search index's postings of this content (`crate::search`).
+    search_postings: Vec<Item>,
 }
 
 impl Observation {
@@ -649,6 +655,7 @@ impl Observation {
             mission: item.mission.clone(),
             country: country.map(str::to_owned),
             published_sk: schema::item_time_sk(item.published_at, id),
+            search_postings: crate::search::postings(item, id, country, Utc::now()),
         })
     }
 

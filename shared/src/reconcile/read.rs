@@ -496,7 +496,7 @@ fn text<'a>(record: &'a Item, name: &str) -> Option<&'a str> {
     record.get(name).and_then(Value::as_str)
 }
 
-fn stored_item(record: &Item) -> Option<StoredItem> {
+pub(crate) fn stored_item(record: &Item) -> Option<StoredItem> {
     let item = from_record::<NormalizedItem>(record)?;
     Some(StoredItem {
         id: text(record, attr::ITEM_ID)?.to_owned(),
