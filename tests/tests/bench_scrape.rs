@@ -17,7 +17,8 @@
 //!
 //! Knobs (environment): `PANTAU_BENCH_MIN_INTERVAL_MS` (100; production is 1000),
 //! `PANTAU_BENCH_IN_FLIGHT` (2, production), `PANTAU_BENCH_CONCURRENT_SOURCES` (8, production),
-//! `PANTAU_BENCH_LATENCY_MS` (50, the server's think time).
+//! `PANTAU_BENCH_LATENCY_MS` (50, the server's think time), `PANTAU_BENCH_CYCLES` (2; 1 for
+//! the first cycle only).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -30,7 +31,7 @@ use pantau::registry::Registry;
 use pantau::scrape::{CycleReport, ScrapeConfig, Scraper};
 use pantau::store::disk::DiskBlobStore;
 use pantau::store::sqlite::SqliteTable;
-use pantau_tests::fleet::{FleetServer, HostFigures};
+use pantau_tests::fleet::{FleetServer, HostFigures, fleet_address};
 use reqwest::Url;
 use serde_json::json;
 
@@ -74,11 +75,12 @@ fn fixture_registry(n: usize) -> (Registry, usize) {
     let feeds = n - portal - search - gdelt - hazard;
     let feed_hosts = feeds.div_ceil(5);
     let hosts = 6 + feed_hosts;
-    // URLs name a host index; `point_at_fleet` turns it into the host's address.
-    let mut sources = Vec::with_capacity(n);
+    // URLs name a host; `point_at_fleet` gives each its own fleet address. Five groups,
+    // interleaved below as the real registry interleaves them (mission by mission).
+    let mut groups: [Vec<Source>; 5] = Default::default();
     const SECTIONS: [&str; 3] = ["berita", "siaran-pers", "pengumuman"];
     for i in 0..portal {
-        sources.push(source(json!({
+        groups[0].push(source(json!({
             "id": format!("portal-{i}"), "kind": "kemlu_portal", "role": "official",
             "url": "http://host-0/public-content-service/api",
             "portal": format!("mission-{}", i / 3), "section": SECTIONS[i % 3],
@@ -86,29 +88,42 @@ fn fixture_registry(n: usize) -> (Registry, usize) {
         })));
     }
     for i in 0..search {
-        sources.push(source(json!({
+        groups[1].push(source(json!({
             "id": format!("news-search-{i}"), "kind": "feed", "role": "media",
             "url": format!("http://host-1/rss/search?q=Indonesia+{i}&hl=en"),
         })));
     }
     for i in 0..gdelt {
-        sources.push(source(json!({
+        groups[2].push(source(json!({
             "id": format!("gdelt-{i}"), "kind": "feed", "role": "media",
             "url": format!("http://host-2/api/v2/doc/doc?query=Indonesia+sourcecountry:{i}&format=rss"),
         })));
     }
     for i in 0..hazard {
-        sources.push(source(json!({
+        groups[3].push(source(json!({
             "id": format!("hazard-{i}"), "kind": "feed", "role": "hazard",
             "url": format!("http://host-{}/feed", 3 + i),
         })));
     }
     for i in 0..feeds {
-        sources.push(source(json!({
+        groups[4].push(source(json!({
             "id": format!("media-{i}"), "kind": "feed", "role": "media",
             "url": format!("http://host-{}/feed/{i}.xml", 6 + i / 5),
         })));
     }
+    // Round-robin in proportion: every group spread evenly over the registry's order.
+    let mut sources: Vec<(f64, Source)> = Vec::with_capacity(n);
+    for group in groups {
+        let len = group.len() as f64;
+        sources.extend(
+            group
+                .into_iter()
+                .enumerate()
+                .map(|(i, s)| ((i as f64 + 0.5) / len, s)),
+        );
+    }
+    sources.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let sources = sources.into_iter().map(|(_, s)| s).collect();
     (
         Registry {
             global_sources: sources,
@@ -119,9 +134,9 @@ fn fixture_registry(n: usize) -> (Registry, usize) {
 }
 
 /// Every source's URL moved to the fleet: each distinct host (in order of first appearance)
-/// to its own fleet host, path and query kept. Returns the number of hosts needed when
-/// `fleet` is None (a dry run), else rewrites.
-fn point_at_fleet(registry: &mut Registry, fleet: Option<&FleetServer>) -> usize {
+/// to its own fleet host, path and query kept (with `fleet` None, a dry run). Returns the
+/// original host names, by fleet index.
+fn point_at_fleet(registry: &mut Registry, fleet: Option<&FleetServer>) -> Vec<String> {
     let mut hosts: BTreeMap<String, usize> = BTreeMap::new();
     let all = registry
         .missions
@@ -141,7 +156,11 @@ fn point_at_fleet(registry: &mut Registry, fleet: Option<&FleetServer>) -> usize
             source.url = format!("{}{}{query}", fleet.base_url(index), url.path());
         }
     }
-    hosts.len()
+    let mut names = vec![String::new(); hosts.len()];
+    for (host, index) in hosts {
+        names[index] = host;
+    }
+    names
 }
 
 /// Peak and current resident memory of this process, in MiB (Linux).
@@ -158,12 +177,18 @@ fn memory_mib() -> (f64, f64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
-async fn bench(title: &str, mut registry: Registry, hosts: usize) {
+async fn bench(title: &str, mut registry: Registry) {
     let knobs = knobs();
-    let fleet = FleetServer::start(hosts, knobs.latency)
+    let hosts = point_at_fleet(&mut registry.clone(), None);
+    let fleet = FleetServer::start(hosts.len(), knobs.latency)
         .await
         .expect("fleet hosts on 127.1.x.y (Linux routes 127/8 to loopback)");
     point_at_fleet(&mut registry, Some(&fleet));
+    let host_name = |address: &std::net::Ipv4Addr| {
+        (0..hosts.len())
+            .find(|i| fleet_address(*i) == *address)
+            .map_or("?", |i| hosts[i].as_str())
+    };
     let sources = registry.sources().count();
     // Sources per host, to show the busiest hosts with their load.
     let mut per_host: BTreeMap<String, usize> = BTreeMap::new();
@@ -225,7 +250,11 @@ async fn bench(title: &str, mut registry: Registry, hosts: usize) {
     );
     let now = Utc::now();
     let mut busiest = Vec::new();
-    for (cycle, at) in [(1, now), (2, now + chrono::Duration::days(2))] {
+    let cycles = env_number("PANTAU_BENCH_CYCLES", 2).clamp(1, 2);
+    for (cycle, at) in [(1, now), (2, now + chrono::Duration::days(2))]
+        .into_iter()
+        .take(cycles as usize)
+    {
         let started = Instant::now();
         let report: CycleReport = scraper.run_cycle(at).await;
         let wall = started.elapsed();
@@ -276,13 +305,14 @@ async fn bench(title: &str, mut registry: Registry, hosts: usize) {
     let (hwm_after, rss_after) = memory_mib();
     println!("busiest hosts in cycle 1 (as measured at the server):");
     println!(
-        "  {:<16} {:>8} {:>9} {:>9} {:>7} {:>12}",
-        "host", "sources", "requests", "window_s", "req/s", "max_inflight"
+        "  {:<12} {:<26} {:>8} {:>9} {:>9} {:>7} {:>12}",
+        "address", "stands for", "sources", "requests", "window_s", "req/s", "max_inflight"
     );
     for f in busiest.iter().take(5) {
         println!(
-            "  {:<16} {:>8} {:>9} {:>9.1} {:>7.2} {:>12}",
+            "  {:<12} {:<26} {:>8} {:>9} {:>9.1} {:>7.2} {:>12}",
             f.address.to_string(),
+            host_name(&f.address),
             per_host.get(&f.address.to_string()).copied().unwrap_or(0),
             f.requests,
             f.window.as_secs_f64(),
@@ -301,20 +331,13 @@ async fn bench(title: &str, mut registry: Registry, hosts: usize) {
 async fn fixture_fleet() {
     let n = env_number("PANTAU_BENCH_SOURCES", 1000) as usize;
     let (registry, hosts) = fixture_registry(n);
-    let mut dry = registry.clone();
-    assert_eq!(point_at_fleet(&mut dry, None), hosts);
-    bench(&format!("fixture fleet ({n} sources)"), registry, hosts).await;
+    assert_eq!(point_at_fleet(&mut registry.clone(), None).len(), hosts);
+    bench(&format!("fixture fleet ({n} sources)"), registry).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: make bench-scrape"]
 async fn real_registry() {
-    let mut registry = Registry::load_default().expect("the built-in registry");
-    let hosts = point_at_fleet(&mut registry, None);
-    bench(
-        "real registry (built-in, real host shares)",
-        registry,
-        hosts,
-    )
-    .await;
+    let registry = Registry::load_default().expect("the built-in registry");
+    bench("real registry (built-in, real host shares)", registry).await;
 }

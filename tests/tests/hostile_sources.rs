@@ -216,11 +216,13 @@ impl World {
 /// The kind of failure a recorded `last_error` message names. The state keeps the message
 /// (`owner/source: <FetchError>`); these are the `FetchError` Display forms.
 fn error_kind(message: &str) -> String {
+    // First match wins: "could not connect" before "refused" (a connection can be refused).
     let kinds = [
+        ("could not connect", "connect"),
         ("timed out", "timeout"),
         ("body larger than", "too_large"),
-        ("redirects", "too_many_redirects"),
-        ("refused", "blocked"),
+        ("more than", "too_many_redirects"),
+        (": refused http", "blocked"),
         ("disallowed by", "disallowed_by_robots"),
     ];
     if let Some((_, kind)) = kinds.iter().find(|(needle, _)| message.contains(needle)) {
@@ -327,6 +329,8 @@ async fn hostile_sources_end_in_bounded_time_with_the_right_state() {
 
     // The guard: the redirect to 127.0.0.2 was refused before any byte went there.
     assert_eq!(world.server.requests_via_host("127.0.0.2"), 0);
+    let escape = states["escape"].last_error.as_deref().unwrap_or("");
+    assert!(escape.contains("127.0.0.2"), "{escape}");
     // robots.txt: read (once), and the disallowed feed never requested.
     assert_eq!(world.server.requests(paths::ROBOTS_DISALLOWED), 0);
     assert_eq!(world.server.requests("/robots.txt"), 1);
