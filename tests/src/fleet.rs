@@ -140,7 +140,7 @@ impl FleetServer {
                 }
             })
             .collect();
-        figures.sort_by(|a, b| b.requests.cmp(&a.requests));
+        figures.sort_by_key(|f| std::cmp::Reverse(f.requests));
         figures
     }
 }

@@ -150,7 +150,7 @@ async fn world() -> World {
             portal_page_size: PAGE_SIZE,
             backfill_pages: BACKFILL_PAGES,
             max_concurrent_sources: 32,
-            cycle_budget: None,
+            // No cycle budget (the default): every due source is started.
             ..ScrapeConfig::default()
         },
     };
