@@ -53,7 +53,7 @@ quality:
 # time, requests per second and in flight per host as the servers saw them, peak memory. One
 # process per world, so each VmHWM is its own. Knobs: PANTAU_BENCH_SOURCES (1000),
 # PANTAU_BENCH_MIN_INTERVAL_MS (100; production 1000), PANTAU_BENCH_IN_FLIGHT (2),
-# PANTAU_BENCH_CONCURRENT_SOURCES (8), PANTAU_BENCH_LATENCY_MS (50).
+# PANTAU_BENCH_CONCURRENT_SOURCES (8), PANTAU_BENCH_LATENCY_MS (50), PANTAU_BENCH_CYCLES (2).
 bench-scrape:
 	$(CARGO) test --quiet -p pantau-tests --test bench_scrape -- --ignored --nocapture --exact fixture_fleet
 	$(CARGO) test --quiet -p pantau-tests --test bench_scrape -- --ignored --nocapture --exact real_registry
