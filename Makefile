@@ -4,6 +4,7 @@
 #   make run-offline  the same on recorded sources served from loopback (no network)
 #   make test         install what the tests need (moto in .venv), then run every test
 #   make quality      the parsers measured on the public corpora in ../shared/extdata
+#   make bench-scrape scrape cycles over 1,000 fixture sources and the real registry on loopback
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
 #   make deploy       sam build + sam deploy of infra/template.yaml (first time: GUIDED=1; STAGE=prod)
 #   make local-aws    the whole pipeline against moto's S3, SQS and DynamoDB on loopback
@@ -37,7 +38,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup quality build deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape build deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -53,6 +54,15 @@ test-setup: $(TEST_TOOLS) $(CHROMIUM)
 # A table per corpus (cases run, passed, not applicable, score); fails below the floors.
 quality:
 	$(CARGO) test --quiet -p pantau --test quality -- --include-ignored --nocapture
+
+# Two scrape cycles (new sources, then unchanged ones) over fixture hosts on 127.1.x.y: wall
+# time, requests per second and in flight per host as the servers saw them, peak memory. One
+# process per world, so each VmHWM is its own. Knobs: PANTAU_BENCH_SOURCES (1000),
+# PANTAU_BENCH_MIN_INTERVAL_MS (100; production 1000), PANTAU_BENCH_IN_FLIGHT (2),
+# PANTAU_BENCH_CONCURRENT_SOURCES (8), PANTAU_BENCH_LATENCY_MS (50), PANTAU_BENCH_CYCLES (2).
+bench-scrape:
+	$(CARGO) test --quiet -p pantau-tests --test bench_scrape -- --ignored --nocapture --exact fixture_fleet
+	$(CARGO) test --quiet -p pantau-tests --test bench_scrape -- --ignored --nocapture --exact real_registry
 
 # cargo-lambda with --no-deps: its dependency ziglang (~100 MB) is the cross-linker, needed by
 # `make build` only; watch and invoke are cargo-lambda's own binary (a 14 MB wheel).
