@@ -303,7 +303,8 @@ async fn try_observe(
             if let Some(event_id) = new_event {
                 ops.push(event_put(event_id, &crisis.id));
             }
-            add_evidence(&mut crisis, ev.clone());
+            crisis.signals.push(ev.clone());
+            refresh(&mut crisis, &config.thresholds);
             ops.push(TransactOp::Put {
                 item: crisis_record(&crisis, rev + 1)?,
                 condition: rev_is(rev),
@@ -331,21 +332,11 @@ async fn try_observe(
             .filter(|(group, _)| group == signal.group())
             .map(|(_, e)| e)
             .collect();
-    let opened_by = if ev.qualifies {
-        ev.reason.clone()
-    } else if signal.is_hazard() {
+    let opens = ev.qualifies
+        || (!signal.is_hazard() && surge(&nearby, ev.at, &config.thresholds).is_some());
+    if !opens {
         return Ok(CrisisOutcome::default());
-    } else {
-        match surge(&nearby, ev.at, &config.thresholds) {
-            Some((items, sources)) => format!(
-                "media surge: {items} crisis items from {sources} sources within {} h (>= {} from >= {})",
-                window.num_hours(),
-                config.thresholds.surge_items,
-                config.thresholds.surge_sources
-            ),
-            None => return Ok(CrisisOutcome::default()),
-        }
-    };
+    }
 
     let mut crisis = Crisis {
         id: crisis_id(&signal.country, signal.group(), &ev.item_id),
@@ -354,19 +345,17 @@ async fn try_observe(
         group: signal.group().to_owned(),
         first_signal_at: ev.at,
         last_signal_at: ev.at,
-        opened_by,
+        opened_by: ev.reason.clone(),
         signals: vec![ev.clone()],
         hazard_events: ev.hazard_event_id.iter().cloned().collect(),
         responses: vec![],
     };
     for other in nearby {
         if other.item_id != ev.item_id {
-            add_evidence(&mut crisis, other);
+            crisis.signals.push(other);
         }
     }
-    if !ev.qualifies {
-        crisis.kind = most_common_kind(&crisis.signals);
-    }
+    refresh(&mut crisis, &config.thresholds);
     let mut ops = vec![TransactOp::Put {
         item: crisis_record(&crisis, 1)?,
         condition: Condition::Absent,
@@ -570,14 +559,50 @@ pub fn surge(
     None
 }
 
-fn add_evidence(crisis: &mut Crisis, ev: Evidence) {
-    crisis.first_signal_at = crisis.first_signal_at.min(ev.at);
-    crisis.last_signal_at = crisis.last_signal_at.max(ev.at);
-    if let Some(id) = &ev.hazard_event_id {
-        crisis.hazard_events.push(id.clone());
-    }
-    crisis.signals.push(ev);
+/// Times, events, kind and reason follow from the evidence alone, so every delivery order
+/// that gathers the same signals gives the same crisis: first and last signal, the earliest
+/// signal over a threshold (else the surge's first window) as what opened it.
+fn refresh(crisis: &mut Crisis, th: &CrisisThresholds) {
     crisis.sort();
+    crisis.signals.dedup_by(|a, b| a.item_id == b.item_id);
+    if let (Some(first), Some(last)) = (crisis.signals.first(), crisis.signals.last()) {
+        crisis.first_signal_at = first.at;
+        crisis.last_signal_at = crisis.signals.iter().map(|s| s.at).max().unwrap_or(last.at);
+    }
+    crisis.hazard_events = crisis
+        .signals
+        .iter()
+        .filter_map(|s| s.hazard_event_id.clone())
+        .collect();
+    crisis.sort();
+    if let Some(first) = crisis.signals.iter().find(|s| s.qualifies) {
+        crisis.opened_by = first.reason.clone();
+        crisis.kind = first.kind;
+        return;
+    }
+    crisis.kind = most_common_kind(&crisis.signals);
+    let mut media: Vec<&Evidence> = crisis
+        .signals
+        .iter()
+        .filter(|e| e.hazard_event_id.is_none())
+        .collect();
+    media.sort_by(|a, b| (a.at, &a.item_id).cmp(&(b.at, &b.item_id)));
+    for (i, start) in media.iter().enumerate() {
+        let end = start.at + th.surge_window;
+        let inside: Vec<&&Evidence> = media[i..].iter().take_while(|e| e.at <= end).collect();
+        let sources: BTreeSet<&str> = inside.iter().map(|e| e.source.as_str()).collect();
+        if inside.len() >= th.surge_items && sources.len() >= th.surge_sources {
+            crisis.opened_by = format!(
+                "media surge: {} crisis items from {} sources within {} h (>= {} from >= {})",
+                inside.len(),
+                sources.len(),
+                th.surge_window.num_hours(),
+                th.surge_items,
+                th.surge_sources
+            );
+            return;
+        }
+    }
 }
 
 /// The kind most signals report; ties go to the earliest.

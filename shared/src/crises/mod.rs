@@ -22,6 +22,8 @@ pub mod responses;
 
 #[cfg(test)]
 mod scenarios;
+#[cfg(any(test, feature = "testing"))]
+pub mod timelines;
 
 use std::sync::OnceLock;
 
