@@ -571,13 +571,16 @@ pub async fn crisis_detail_at(
         .map(|(crisis, _)| CrisisView::of(crisis, config, now)))
 }
 
-/// Whether a table error means "someone else wrote first": re-read and decide again.
+/// Whether a table error means "read again and decide again": someone else wrote first, or
+/// the table asked to retry (throttling, a timeout, DynamoDB's `TransactionConflict` when a
+/// plain write meets another reconciler's transaction). Retried here, because redelivery
+/// cannot redo the crisis stage: a redelivered item is unchanged and skips it.
 pub(crate) fn lost_race(e: &TableError) -> bool {
     matches!(
         e,
         TableError::ConditionFailed { .. } | TableError::TransactionCanceled { .. }
-    )
+    ) || e.is_retryable()
 }
 
 /// How often a crisis write is re-decided after losing a race.
-pub(crate) const MAX_ATTEMPTS: u32 = 8;
+pub(crate) const MAX_ATTEMPTS: u32 = 10;

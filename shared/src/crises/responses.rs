@@ -248,6 +248,24 @@ pub async fn link_official(
     config: &CrisisConfig,
     item: &OfficialItem,
 ) -> Result<usize, TableError> {
+    let mut attempt = 1;
+    loop {
+        match link_official_once(table, config, item).await {
+            Err(e) if lost_race(&e) && attempt < MAX_ATTEMPTS => {
+                let pause = fastrand::u64(5..20) * u64::from(attempt);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn link_official_once(
+    table: &dyn Table,
+    config: &CrisisConfig,
+    item: &OfficialItem,
+) -> Result<usize, TableError> {
     let latest_start = item.published_at + config.response_tolerance;
     let page = table
         .query(
@@ -281,8 +299,28 @@ pub async fn link_official(
 }
 
 /// Links the official items already stored that answer a crisis (its missions' items since
-/// its first signal minus the tolerance); returns how many links are new.
+/// its first signal minus the tolerance); returns how many links are new. Retried here: the
+/// crisis is written already, so nothing else would redo it.
 pub async fn backlink(
+    table: &dyn Table,
+    registry: &Registry,
+    config: &CrisisConfig,
+    crisis_id: &str,
+) -> Result<usize, TableError> {
+    let mut attempt = 1;
+    loop {
+        match backlink_once(table, registry, config, crisis_id).await {
+            Err(e) if lost_race(&e) && attempt < MAX_ATTEMPTS => {
+                let pause = fastrand::u64(5..20) * u64::from(attempt);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn backlink_once(
     table: &dyn Table,
     registry: &Registry,
     config: &CrisisConfig,

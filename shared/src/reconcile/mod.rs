@@ -293,17 +293,15 @@ impl Reconciler {
                     report.crises_opened += outcome.opened;
                     report.responses_linked += outcome.responses_linked;
                 }
+                // Not handed back to the queue: the redelivered item would be unchanged and
+                // skip this stage (which retried already; see `crises::lost_race`).
                 Err(source) => {
                     let e = ReconcileError::Table {
                         key: items_key.to_owned(),
                         item_id: input.item_id().to_owned(),
                         source,
                     };
-                    if e.is_retryable() {
-                        retryable = Some(e);
-                    } else {
-                        tracing::error!(key = %items_key, error = %e, "item not fed to crises");
-                    }
+                    tracing::error!(key = %items_key, error = %e, "item not fed to crises");
                 }
             }
         }
