@@ -190,6 +190,8 @@ impl ReconcileTotals {
         items.unchanged += report.unchanged;
         items.stale += report.stale;
         items.skipped_lines += report.skipped_lines;
+        items.crises_opened += report.crises_opened;
+        items.responses_linked += report.responses_linked;
     }
 }
 
@@ -203,6 +205,8 @@ pub fn reconcile_batch(function: &str, at: DateTime<Utc>, totals: &ReconcileTota
         .count("unchanged", items.unchanged)
         .count("stale", items.stale)
         .count("skipped", items.skipped_lines)
+        .count("crises_opened", items.crises_opened)
+        .count("responses_linked", items.responses_linked)
 }
 
 #[cfg(test)]
@@ -379,11 +383,12 @@ mod tests {
                 unchanged: 9,
                 stale: 2,
                 skipped_lines: 1,
+                ..Default::default()
             },
         };
         let line = reconcile_batch("reconcile", at(), &totals).to_json();
         let values = validate_emf(&line.to_string());
-        assert_eq!(values.len(), 7);
+        assert_eq!(values.len(), 9);
         assert_eq!(values["new"], json!(5.0));
         assert_eq!(values["skipped"], json!(1.0));
         assert_eq!(line["Function"], "reconcile");
@@ -433,6 +438,7 @@ mod tests {
             unchanged: 3,
             stale: 4,
             skipped_lines: 5,
+            ..Default::default()
         };
         reconcile.record(Some(&one));
         reconcile.record(Some(&one));
@@ -446,6 +452,7 @@ mod tests {
                 unchanged: 6,
                 stale: 8,
                 skipped_lines: 10,
+                ..Default::default()
             }
         );
     }

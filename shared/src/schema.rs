@@ -20,6 +20,10 @@
 //! | story sentence entry | `STORY_SENT#{hash}` | `{published}#{item_id}`   |                                       |                                       |
 //! | story name entry  | `STORY_NAME#{name}`   | `{published}#{item_id}`    |                                       |                                       |
 //! | story membership  | `STORY#{story_id}`    | `{published}#{item_id}`    |                                       |                                       |
+//! | crisis            | `CRISIS#{id}`         | `META`                     | `CRISES#{cc}` / `{first_signal}#{id}` | `CRISES` / `{last_signal}#{id}`       |
+//! | crisis head       | `CRISIS_HEAD#{cc}#{group}` | `HEAD`                |                                       |                                       |
+//! | crisis event      | `CRISIS_EVENT#{event_id}` | `EVENT`                |                                       |                                       |
+//! | crisis signal entry | `CSIG#{cc}`         | `{signal_at}#{item_id}`    |                                       |                                       |
 //!
 //! Story entries (see `crate::stories`) are small index records: an item is written under each
 //! of its candidate keys (4 SimHash bands, `{band}` 0–3 and `{value}` 4 hex digits; the first
@@ -64,6 +68,23 @@
 //! | is this API key valid (every request)      | get `APIKEY#{sha256 of the key}` / `KEY`                         | api::access |
 //! | every API key (`pantau keys list/revoke`)  | query GSI1 `APIKEYS`                                             | api::access |
 //! | the cursor-signing key when not configured | get `SECRET#cursor-key` / `SECRET` (created once, put if absent) | api::cursor |
+//!
+//! Crisis records (see `crate::crises`) hold the whole `crises::Crisis` (evidence and responses
+//! included) and `rev`, the optimistic lock of every write. A head record holds `crisis_id`, the
+//! latest crisis of a country and kind group (what a new signal joins or follows); an event
+//! record holds the `crisis_id` a hazard event (every GDACS episode of it) belongs to; a signal
+//! entry is one crisis-tagged media item or hazard event (`crises::Evidence` plus `group`), so a
+//! media surge is one range query.
+//!
+//! | question                                   | operation                                                        | owner |
+//! |--------------------------------------------|------------------------------------------------------------------|-------|
+//! | a crisis with evidence and responses       | get `CRISIS#{id}` / `META`                                       | crises |
+//! | a country's crises, newest first           | query GSI1 `CRISES#{cc}`, backward                               | crises |
+//! | the crises an official item may answer     | query GSI1 `CRISES#{cc}`, backward, sk <= `{published+tolerance}~`, at most 20 | crises::responses |
+//! | active crises (the crisis board)           | query GSI2 `CRISES`, backward, sk > `{now-quiet period}`         | crises |
+//! | the crisis a signal joins                  | get `CRISIS_EVENT#{event}` / `EVENT`, else `CRISIS_HEAD#{cc}#{group}` / `HEAD` | crises::detect |
+//! | a country's signals around a time (surge)  | query `CSIG#{cc}`, sk between `{t-window}` and `{t+window}~`     | crises::detect |
+//! | a new crisis's earlier responses           | query GSI1 `MITEMS#{mission}`, sk >= `{first_signal-tolerance}`, per mission of the country | crises::responses |
 //!
 //! Key records hold `key_id`, `name`, `key_hash`, `created_at` and, once revoked, `revoked_at`;
 //! never the key itself.
@@ -159,6 +180,38 @@ pub fn story_pk(story_id: &str) -> String {
 /// `publication`: `{mission}/{source}/{guid}` of a portal post.
 pub fn story_publication_pk(publication: &str) -> String {
     format!("STORY_PUB#{publication}")
+}
+
+/// A crisis: `CRISIS#{id}` / `META`.
+pub fn crisis_pk(id: &str) -> String {
+    format!("CRISIS#{id}")
+}
+
+/// GSI1 partition of a country's crises.
+pub fn country_crises_pk(cc: &str) -> String {
+    format!("CRISES#{cc}")
+}
+
+/// GSI2 partition of every crisis, by last signal.
+pub const ALL_CRISES: &str = "CRISES";
+
+pub const CRISIS_HEAD_SK: &str = "HEAD";
+
+/// The latest crisis of a country and kind group (`crises::CrisisKind::group`).
+pub fn crisis_head_pk(cc: &str, group: &str) -> String {
+    format!("CRISIS_HEAD#{cc}#{group}")
+}
+
+pub const CRISIS_EVENT_SK: &str = "EVENT";
+
+/// The crisis a hazard event belongs to.
+pub fn crisis_event_pk(event_id: &str) -> String {
+    format!("CRISIS_EVENT#{event_id}")
+}
+
+/// A country's crisis signals, sort key `{signal_at}#{item_id}`.
+pub fn crisis_signals_pk(cc: &str) -> String {
+    format!("CSIG#{cc}")
 }
 
 pub fn done_pk(stage: &str, key: &str) -> String {

@@ -47,6 +47,7 @@ use futures::StreamExt;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
+use crate::crises::CrisisInput;
 use crate::enrich::Enrichment;
 use crate::events::{Retryable, for_each_object};
 use crate::keys::ITEMS_PREFIX;
@@ -116,6 +117,10 @@ pub struct ReconcileReport {
     pub stale: usize,
     /// Lines that could not be read as an item (or an item the table refused); logged.
     pub skipped_lines: usize,
+    /// Crises these items opened (`crate::crises`).
+    pub crises_opened: usize,
+    /// Official items newly linked to a crisis as responses.
+    pub responses_linked: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -237,9 +242,11 @@ impl Reconciler {
             .await;
         let mut retryable = None;
         let mut story_jobs = Vec::new();
+        let mut crisis_inputs = Vec::new();
         for outcome in outcomes {
             match outcome {
-                Ok((outcome, job)) => {
+                Ok((outcome, job, crisis_input)) => {
+                    crisis_inputs.extend(crisis_input);
                     match outcome {
                         Outcome::New => report.new += 1,
                         Outcome::Changed => report.changed += 1,
@@ -272,6 +279,34 @@ impl Reconciler {
                 }
             }
         }
+        // Crises after stories, in line order too (a signal and a response in one object).
+        for input in &crisis_inputs {
+            match crate::crises::observe(
+                self.table.as_ref(),
+                &self.registry,
+                crate::crises::config(),
+                input,
+            )
+            .await
+            {
+                Ok(outcome) => {
+                    report.crises_opened += outcome.opened;
+                    report.responses_linked += outcome.responses_linked;
+                }
+                Err(source) => {
+                    let e = ReconcileError::Table {
+                        key: items_key.to_owned(),
+                        item_id: input.item_id().to_owned(),
+                        source,
+                    };
+                    if e.is_retryable() {
+                        retryable = Some(e);
+                    } else {
+                        tracing::error!(key = %items_key, error = %e, "item not fed to crises");
+                    }
+                }
+            }
+        }
         // Whatever did land stays: reconciling is idempotent, so the redelivery redoes only
         // what is missing.
         match retryable {
@@ -284,7 +319,7 @@ impl Reconciler {
         &self,
         items_key: &str,
         mut item: NormalizedItem,
-    ) -> Result<(Outcome, Option<story::StoryJob>), ReconcileError> {
+    ) -> Result<(Outcome, Option<story::StoryJob>, Option<CrisisInput>), ReconcileError> {
         fit_for_table(&mut item);
         let id = item.identity();
         let country = self
@@ -321,7 +356,19 @@ impl Reconciler {
                         source: item.source.clone(),
                         language: item.language.clone(),
                     });
-                    return Ok((outcome, job));
+                    // Only what changed can open, join or answer a crisis.
+                    let crisis = matches!(outcome, Outcome::New | Outcome::Changed)
+                        .then(|| {
+                            CrisisInput::of(
+                                &id,
+                                &item,
+                                &enrichment,
+                                &self.registry,
+                                crate::crises::config(),
+                            )
+                        })
+                        .flatten();
+                    return Ok((outcome, job, crisis));
                 }
                 Err(Attempt::Lost) => {
                     tracing::debug!(item_id = %id, attempt, "lost a race; re-reading");

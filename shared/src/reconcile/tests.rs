@@ -141,6 +141,7 @@ fn report(new: usize, changed: usize, unchanged: usize, stale: usize) -> Reconci
         unchanged,
         stale,
         skipped_lines: 0,
+        ..Default::default()
     }
 }
 

@@ -1,0 +1,430 @@
+//! Mission responses: official publications that answer a crisis, and what kind of answer.
+//!
+//! An official item of a mission answers a crisis of the mission's country when it was
+//! published within the crisis (from `response_tolerance` before its first signal to a quiet
+//! period after its last) and matches it: by topic (a crisis topic of the crisis's kind group),
+//! or, when it names no other crisis, by response terms (an advisory, a hotline...) alone.
+//! Its kind comes from an Indonesian and English lexicon: the title decides when it has a
+//! response term, else the body; among several, the more specific kind wins (evacuation,
+//! hotline, citizen data, advisory, statement). The matched terms are kept.
+//!
+//! Linking happens from both sides, so delivery order does not matter: an official item looks
+//! up its country's crises when it is reconciled, and a crisis, once opened, reads its
+//! missions' official items since its first signal (minus the tolerance) from the mission
+//! time index. A response already linked is never written again.
+
+use std::sync::OnceLock;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{
+    Crisis, CrisisConfig, CrisisKind, MAX_ATTEMPTS, Response, crisis_record, get_crisis, lost_race,
+    parse_crisis,
+};
+use crate::enrich::Enrichment;
+use crate::lexicon::{self, Lexicon};
+use crate::model::{NormalizedItem, Role};
+use crate::reconcile::attr;
+use crate::registry::Registry;
+use crate::schema;
+use crate::store::table::{Index, SortKeyRange};
+use crate::store::{Condition, Item, Query, Table, TableError};
+
+/// What a mission did, most specific first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ResponseKind {
+    Evacuation,
+    Hotline,
+    /// Pendataan WNI: collecting citizens' whereabouts.
+    CitizenData,
+    /// Imbauan: a travel or safety advisory.
+    Advisory,
+    /// A statement, condolence or expression of solidarity.
+    Statement,
+    Other,
+}
+
+impl ResponseKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ResponseKind::Evacuation => "evacuation",
+            ResponseKind::Hotline => "hotline",
+            ResponseKind::CitizenData => "citizen_data",
+            ResponseKind::Advisory => "advisory",
+            ResponseKind::Statement => "statement",
+            ResponseKind::Other => "other",
+        }
+    }
+}
+
+/// The response lexicon: `~` an Indonesian root with affixes, `*` a prefix (`crate::lexicon`).
+#[rustfmt::skip]
+const KIND_TERMS: &[(ResponseKind, &[&str])] = &[
+    (ResponseKind::Evacuation, &[
+        "evakuasi~", "pemulangan", "dipulangkan", "memulangkan", "repatriasi~",
+        "evacuat*", "repatriat*",
+    ]),
+    (ResponseKind::Hotline, &[
+        "hotline*", "nomor darurat", "nomor kontak darurat", "kontak darurat", "layanan darurat",
+        "saluran darurat", "call center", "posko~",
+        "helpline*", "emergency number*", "emergency contact*", "emergency line*",
+    ]),
+    (ResponseKind::CitizenData, &[
+        "pendataan", "mendata", "didata", "lapor diri", "melaporkan diri", "data wni",
+        "self report*", "registration of citizens", "data collection", "register with",
+    ]),
+    (ResponseKind::Advisory, &[
+        "imbau~", "himbau~", "peringatan perjalanan", "waspada", "kewaspadaan", "berhati hati",
+        "travel advisory", "advisory", "advise*", "urge*", "caution*", "vigilant",
+    ]),
+    (ResponseKind::Statement, &[
+        "belasungkawa", "bela sungkawa", "dukacita", "duka cita", "berduka", "keprihatinan",
+        "prihatin", "solidaritas", "pernyataan",
+        "condolence*", "sympath*", "solidarity", "statement", "mourn*",
+    ]),
+];
+
+fn lexicon() -> &'static Lexicon<ResponseKind> {
+    static LEXICON: OnceLock<Lexicon<ResponseKind>> = OnceLock::new();
+    LEXICON.get_or_init(|| {
+        let mut lexicon = Lexicon::default();
+        for (kind, terms) in KIND_TERMS {
+            for term in *terms {
+                lexicon.add(term, *kind);
+            }
+        }
+        lexicon
+    })
+}
+
+/// The kind of a publication and the terms that decided it (title first, each once).
+pub fn classify(title: &str, body: &str) -> (ResponseKind, Vec<String>) {
+    let title_hits = lexicon().find(&lexicon::words(title));
+    let body_hits = lexicon().find(&lexicon::words(body));
+    let deciding = if title_hits.is_empty() {
+        &body_hits
+    } else {
+        &title_hits
+    };
+    let kind = deciding
+        .iter()
+        .map(|h| *h.key)
+        .min()
+        .unwrap_or(ResponseKind::Other);
+    let mut terms: Vec<String> = Vec::new();
+    for hit in deciding.iter().filter(|h| *h.key == kind) {
+        if !terms.contains(&hit.matched) {
+            terms.push(hit.matched.clone());
+        }
+    }
+    (kind, terms)
+}
+
+/// A mission's official publication, as response matching needs it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OfficialItem {
+    pub item_id: String,
+    pub mission: String,
+    /// The mission's country: the crises it can answer.
+    pub country: String,
+    pub published_at: DateTime<Utc>,
+    pub title: String,
+    pub url: Option<String>,
+    /// Topic ids (`crate::topics`).
+    pub topics: Vec<String>,
+    pub kind: ResponseKind,
+    pub terms: Vec<String>,
+}
+
+impl OfficialItem {
+    /// The official item `item` is, when it may answer a crisis (a crisis or evacuation topic,
+    /// or a response term); None for routine publications and for anything not official.
+    pub fn of_item(
+        item_id: &str,
+        item: &NormalizedItem,
+        enrichment: &Enrichment,
+        registry: &Registry,
+    ) -> Option<OfficialItem> {
+        let country = registry.mission(&item.mission)?.country_code.to_uppercase();
+        let topics = enrichment.topics.iter().map(|t| t.id.clone()).collect();
+        OfficialItem::of_parts(item_id, item, topics, country)
+    }
+
+    fn of_parts(
+        item_id: &str,
+        item: &NormalizedItem,
+        topics: Vec<String>,
+        country: String,
+    ) -> Option<OfficialItem> {
+        if item.role != Role::Official {
+            return None;
+        }
+        let (kind, terms) = classify(&item.title, &crate::topics::item_body(item));
+        let relevant = kind != ResponseKind::Other
+            || topics.iter().any(|t| {
+                crate::topics::is_crisis_tag(t)
+                    || t.starts_with("evacuation.")
+                    || t == "protection.citizens"
+            });
+        relevant.then(|| OfficialItem {
+            item_id: item_id.to_owned(),
+            mission: item.mission.clone(),
+            country,
+            published_at: item.published_at,
+            title: item.title.clone(),
+            url: item.url.clone(),
+            topics,
+            kind,
+            terms,
+        })
+    }
+
+    /// From a stored `CURRENT` record of a mission in `country`.
+    fn of_record(record: &Item, country: &str) -> Option<OfficialItem> {
+        let item: NormalizedItem = serde_json::from_value(Value::Object(record.clone())).ok()?;
+        let item_id = record.get(attr::ITEM_ID)?.as_str()?;
+        let topics = record
+            .get(attr::TOPICS)
+            .and_then(Value::as_array)
+            .map(|a| {
+                a.iter()
+                    .filter_map(Value::as_str)
+                    .map(str::to_owned)
+                    .collect()
+            })
+            .unwrap_or_default();
+        OfficialItem::of_parts(item_id, &item, topics, country.to_owned())
+    }
+
+    /// Why this item answers `crisis`, or None when it does not.
+    pub fn matches(&self, crisis: &Crisis, config: &CrisisConfig) -> Option<Vec<String>> {
+        let within = self.published_at >= crisis.first_signal_at - config.response_tolerance
+            && self.published_at < crisis.last_signal_at + config.quiet_period;
+        if self.country != crisis.country || !within {
+            return None;
+        }
+        let crisis_topics: Vec<&String> = self
+            .topics
+            .iter()
+            .filter(|t| CrisisKind::of_topic(t).is_some())
+            .collect();
+        let mut why = vec![format!("place:{}", crisis.country)];
+        let same_group: Vec<String> = crisis_topics
+            .iter()
+            .filter(|t| CrisisKind::of_topic(t).is_some_and(|k| k.group() == crisis.group))
+            .map(|t| format!("topic:{t}"))
+            .collect();
+        if !same_group.is_empty() {
+            why.extend(same_group);
+        } else if crisis_topics.is_empty() && self.kind != ResponseKind::Other {
+            why.push("terms".into());
+        } else {
+            return None;
+        }
+        Some(why)
+    }
+
+    fn response(&self, matched_by: Vec<String>) -> Response {
+        Response {
+            item_id: self.item_id.clone(),
+            mission: self.mission.clone(),
+            published_at: self.published_at,
+            title: self.title.clone(),
+            url: self.url.clone(),
+            kind: self.kind,
+            terms: self.terms.clone(),
+            matched_by,
+        }
+    }
+}
+
+/// Links an official item to every crisis of its country it answers; returns how many links
+/// are new.
+pub async fn link_official(
+    table: &dyn Table,
+    config: &CrisisConfig,
+    item: &OfficialItem,
+) -> Result<usize, TableError> {
+    let latest_start = item.published_at + config.response_tolerance;
+    let page = table
+        .query(
+            Query::partition(Index::Gsi1, schema::country_crises_pk(&item.country))
+                .range(SortKeyRange::Le(format!(
+                    "{}~",
+                    schema::sortable_time(latest_start)
+                )))
+                .backward()
+                .limit(20),
+        )
+        .await?;
+    let mut linked = 0;
+    for record in &page.items {
+        let (crisis, rev) = parse_crisis(record)?;
+        if item.matches(&crisis, config).is_some()
+            && add_responses(
+                table,
+                config,
+                &crisis.id,
+                Some((crisis.clone(), rev)),
+                &[item],
+            )
+            .await?
+                > 0
+        {
+            linked += 1;
+        }
+    }
+    Ok(linked)
+}
+
+/// Links the official items already stored that answer a crisis (its missions' items since
+/// its first signal minus the tolerance); returns how many links are new.
+pub async fn backlink(
+    table: &dyn Table,
+    registry: &Registry,
+    config: &CrisisConfig,
+    crisis_id: &str,
+) -> Result<usize, TableError> {
+    let Some((crisis, rev)) = get_crisis(table, crisis_id).await? else {
+        return Ok(0);
+    };
+    let since = schema::sortable_time(crisis.first_signal_at - config.response_tolerance);
+    let mut found = Vec::new();
+    for mission in registry
+        .missions
+        .iter()
+        .filter(|m| m.country_code.eq_ignore_ascii_case(&crisis.country))
+    {
+        let mut cursor = None;
+        loop {
+            let page = table
+                .query(
+                    Query::partition(Index::Gsi1, schema::mission_items_pk(&mission.id))
+                        .range(SortKeyRange::Ge(since.clone()))
+                        .limit(200)
+                        .after(cursor),
+                )
+                .await?;
+            for record in &page.items {
+                let official = record.get("role").and_then(Value::as_str) == Some("official");
+                if let Some(item) = official
+                    .then(|| OfficialItem::of_record(record, &crisis.country))
+                    .flatten()
+                {
+                    found.push(item);
+                }
+            }
+            match page.cursor {
+                // A crisis's window holds few official items; stop at a generous bound.
+                Some(c) if found.len() < 1000 => cursor = Some(c),
+                _ => break,
+            }
+        }
+    }
+    let candidates: Vec<&OfficialItem> = found.iter().collect();
+    add_responses(table, config, crisis_id, Some((crisis, rev)), &candidates).await
+}
+
+/// Adds the items that answer the crisis and are not linked yet, conditioned on its `rev`
+/// (re-read and re-decided after losing a race). Returns how many were added.
+async fn add_responses(
+    table: &dyn Table,
+    config: &CrisisConfig,
+    crisis_id: &str,
+    mut known: Option<(Crisis, u64)>,
+    items: &[&OfficialItem],
+) -> Result<usize, TableError> {
+    for attempt in 1..=MAX_ATTEMPTS {
+        let (mut crisis, rev) = match known.take() {
+            Some(k) => k,
+            None => match get_crisis(table, crisis_id).await? {
+                Some(k) => k,
+                None => return Ok(0),
+            },
+        };
+        let mut added = 0;
+        for item in items {
+            if crisis.responses.iter().any(|r| r.item_id == item.item_id) {
+                continue;
+            }
+            if let Some(why) = item.matches(&crisis, config) {
+                crisis.responses.push(item.response(why));
+                added += 1;
+            }
+        }
+        if added == 0 {
+            return Ok(0);
+        }
+        crisis.sort();
+        let condition = Condition::Equals {
+            attr: super::REV.into(),
+            value: Value::String(rev.to_string()),
+        };
+        match table.put(crisis_record(&crisis, rev + 1)?, condition).await {
+            Ok(()) => return Ok(added),
+            Err(e) if lost_race(&e) => {
+                let pause = fastrand::u64(5..20) * u64::from(attempt);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Err(TableError::Backend {
+        op: "crisis",
+        message: format!("responses of crisis {crisis_id} still contended"),
+        retryable: true,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_title_decides_the_kind_and_the_terms_are_kept() {
+        let (kind, terms) = classify(
+            "Imbauan KBRI Ankara terkait Gempa di Türkiye",
+            "Hubungi hotline KBRI di +90 ...",
+        );
+        assert_eq!(kind, ResponseKind::Advisory);
+        assert_eq!(terms, ["imbauan"]);
+        let (kind, terms) = classify(
+            "KJRI Istanbul membuka hotline bagi WNI terdampak gempa",
+            "Mengimbau WNI tetap waspada.",
+        );
+        assert_eq!(kind, ResponseKind::Hotline);
+        assert_eq!(terms, ["hotline"]);
+        assert_eq!(
+            classify("Pendataan WNI terdampak banjir", "").0,
+            ResponseKind::CitizenData
+        );
+        assert_eq!(
+            classify("KBRI mengevakuasi 40 WNI dari zona konflik", "").0,
+            ResponseKind::Evacuation
+        );
+        assert_eq!(
+            classify("Ucapan belasungkawa Duta Besar", "").0,
+            ResponseKind::Statement
+        );
+        assert_eq!(
+            classify("Embassy urges citizens to avoid the protest area", "").0,
+            ResponseKind::Advisory
+        );
+        // Only the body speaks: it decides.
+        assert_eq!(
+            classify(
+                "Gempa di Kahramanmaraş",
+                "WNI diimbau menjauhi bangunan rusak."
+            )
+            .0,
+            ResponseKind::Advisory
+        );
+        assert_eq!(
+            classify("Pekan Budaya Indonesia", "Pameran batik.").0,
+            ResponseKind::Other
+        );
+    }
+}

@@ -1,0 +1,360 @@
+//! The crisis scenario suite: timelines of realistic events (`timelines`) fed as items objects
+//! through the real reconcile on the embedded SQLite store, with the exact crises, evidence,
+//! responses, latencies and flags each must produce.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, Utc};
+use serde_json::Value;
+
+use super::timelines::{self, at};
+use super::*;
+use crate::model::NormalizedItem;
+use crate::reconcile::{ReconcileReport, Reconciler};
+use crate::store::disk::DiskBlobStore;
+use crate::store::sqlite::SqliteTable;
+use crate::store::testing::CountingTable;
+use crate::store::{BlobMeta, BlobStore};
+
+struct Fixture {
+    table: Arc<CountingTable<SqliteTable>>,
+    blobs: Arc<DiskBlobStore>,
+    reconciler: Reconciler,
+    objects: std::sync::atomic::AtomicUsize,
+    _dir: tempfile::TempDir,
+}
+
+fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let table = Arc::new(CountingTable::new(
+        SqliteTable::open(&dir.path().join("pantau.sqlite")).unwrap(),
+    ));
+    let blobs = Arc::new(DiskBlobStore::new(dir.path().join("bucket")).unwrap());
+    let reconciler = Reconciler {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: Arc::new(Registry::load_default().unwrap()),
+    };
+    Fixture {
+        table,
+        blobs,
+        reconciler,
+        objects: Default::default(),
+        _dir: dir,
+    }
+}
+
+impl Fixture {
+    /// Lands one items object holding `items` and reconciles it.
+    async fn land(&self, items: &[NormalizedItem]) -> ReconcileReport {
+        let n = self
+            .objects
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let key = format!("items/scenario/{n:04}.jsonl");
+        let body: String = items
+            .iter()
+            .map(|i| serde_json::to_string(i).unwrap() + "\n")
+            .collect();
+        self.blobs
+            .put(&key, Bytes::from(body), &BlobMeta::default())
+            .await
+            .unwrap();
+        self.reconciler.reconcile_object(&key).await.unwrap()
+    }
+
+    /// Lands each item in its own object, in the order given.
+    async fn land_each(&self, items: &[NormalizedItem]) -> ReconcileReport {
+        let mut sum = ReconcileReport::default();
+        for item in items {
+            let r = self.land(std::slice::from_ref(item)).await;
+            sum.new += r.new;
+            sum.changed += r.changed;
+            sum.unchanged += r.unchanged;
+            sum.crises_opened += r.crises_opened;
+            sum.responses_linked += r.responses_linked;
+        }
+        sum
+    }
+
+    async fn crises(&self, country: Option<&str>, now: DateTime<Utc>) -> Vec<CrisisView> {
+        list_crises_at(
+            self.table.as_ref(),
+            &CrisisConfig::default(),
+            country,
+            false,
+            100,
+            now,
+        )
+        .await
+        .unwrap()
+    }
+}
+
+/// A crisis as compared across delivery orders: everything but its id (which names the signal
+/// that happened to open it).
+fn canonical(view: &CrisisView) -> Value {
+    let mut v = serde_json::to_value(view).unwrap();
+    v.as_object_mut().unwrap().remove("id");
+    v
+}
+
+fn id_of(items: &[NormalizedItem], guid: &str) -> String {
+    items
+        .iter()
+        .find(|i| i.guid.as_deref() == Some(guid))
+        .unwrap()
+        .identity()
+}
+
+fn kinds(view: &CrisisView) -> Vec<(&str, ResponseKind, i64)> {
+    view.responses
+        .iter()
+        .map(|r| {
+            (
+                r.response.mission.as_str(),
+                r.response.kind,
+                r.latency_seconds,
+            )
+        })
+        .collect()
+}
+
+/// (a) One earthquake, two feeds: one crisis with both events merged, the local media as
+/// evidence, the advisory and the hotline as responses at 3 h and 4 h 30 min.
+#[tokio::test]
+async fn a_turkiye_earthquake_is_one_crisis_with_two_timed_responses() {
+    let f = fixture();
+    let items = timelines::turkiye_earthquake();
+    let report = f.land_each(&items).await;
+    assert_eq!(report.new, 7);
+    assert_eq!(report.crises_opened, 1);
+    assert_eq!(report.responses_linked, 2);
+
+    let now = at("2023-02-06T12:00:00Z");
+    let crises = f.crises(Some("TR"), now).await;
+    assert_eq!(crises.len(), 1, "{crises:#?}");
+    let c = &crises[0];
+    assert_eq!(c.kind, CrisisKind::Earthquake);
+    assert_eq!(c.state, CrisisState::Active);
+    assert_eq!(c.first_signal_at, at("2023-02-06T01:17:34Z"));
+    assert_eq!(c.last_signal_at, at("2023-02-06T03:17:34Z"));
+    assert_eq!(c.opened_by, "USGS M7.8 >= 6.0");
+    assert_eq!(c.hazard_events, ["EQ1357714", "us6000jllz"]);
+    let signals: Vec<(&str, bool, &str)> = c
+        .signals
+        .iter()
+        .map(|s| (s.source.as_str(), s.qualifies, s.reason.as_str()))
+        .collect();
+    assert_eq!(
+        signals,
+        [
+            ("global/usgs", true, "USGS M7.8 >= 6.0"),
+            ("global/gdacs", true, "GDACS alert red >= orange"),
+            (
+                "ankara/media-dailysabah",
+                false,
+                "media: crisis terms earthquake, magnitude (disaster.earthquake)"
+            ),
+            (
+                "istanbul/media-hurriyetdaily",
+                false,
+                "media: crisis terms earthquake (disaster.earthquake)"
+            ),
+        ]
+    );
+    assert_eq!(
+        kinds(c),
+        [
+            ("ankara", ResponseKind::Advisory, 3 * 3600),
+            ("istanbul", ResponseKind::Hotline, 4 * 3600 + 30 * 60)
+        ]
+    );
+    assert_eq!(c.responses[0].response.terms, ["imbauan"]);
+    assert_eq!(
+        c.responses[0].response.matched_by,
+        ["place:TR", "topic:disaster.earthquake"]
+    );
+    assert_eq!(c.responses[1].response.terms, ["hotline"]);
+    assert_eq!(
+        c.responses[0].response.item_id,
+        id_of(&items, "imbauan-gempa")
+    );
+    assert!(!c.no_response);
+
+    // The board and the detail agree.
+    let board = list_crises_at(
+        f.table.as_ref(),
+        &CrisisConfig::default(),
+        None,
+        true,
+        10,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(board, crises);
+    let detail = crisis_detail_at(f.table.as_ref(), &CrisisConfig::default(), &c.id, now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(&detail, c);
+
+    // Redelivered as is: every item costs one read, nothing is written, nothing changes.
+    f.table.reset();
+    let again = f.land(&items).await;
+    assert_eq!(
+        (again.unchanged, again.crises_opened, again.responses_linked),
+        (7, 0, 0)
+    );
+    let counts = f.table.counts();
+    assert_eq!((counts.reads(), counts.writes()), (7, 0), "{counts:?}");
+    assert_eq!(f.crises(Some("TR"), now).await, crises);
+}
+
+/// (b) A protest surge in Bangladesh with no word from the mission: one crisis opened by the
+/// surge, flagged once a day has passed.
+#[tokio::test]
+async fn a_protest_surge_without_a_response_is_flagged() {
+    let f = fixture();
+    let items = timelines::bangladesh_protests();
+    let report = f.land_each(&items).await;
+    assert_eq!((report.crises_opened, report.responses_linked), (1, 0));
+    let start = at("2024-07-18T06:00:00Z");
+
+    let early = f.crises(Some("BD"), start + Duration::hours(13)).await;
+    assert_eq!(early.len(), 1);
+    let c = &early[0];
+    assert_eq!(c.kind, CrisisKind::Unrest);
+    assert_eq!(c.signals.len(), 5);
+    assert_eq!(c.first_signal_at, start);
+    assert_eq!(c.last_signal_at, start + Duration::hours(12));
+    assert_eq!(
+        c.opened_by,
+        "media surge: 5 crisis items from 3 sources within 24 h (>= 4 from >= 2)"
+    );
+    assert!(!c.no_response, "not yet a day");
+
+    let late = f.crises(Some("BD"), start + Duration::hours(24)).await;
+    assert!(late[0].no_response);
+    assert_eq!(late[0].state, CrisisState::Active);
+}
+
+/// (c) A minor flood never crosses a threshold: no crisis, only its signals recorded.
+#[tokio::test]
+async fn a_minor_flood_opens_no_crisis() {
+    let f = fixture();
+    let items = timelines::malaysia_minor_flood();
+    let report = f.land_each(&items).await;
+    assert_eq!(report.crises_opened, 0);
+    assert!(f.crises(None, at("2024-11-30T00:00:00Z")).await.is_empty());
+    let signals = f
+        .table
+        .query(Query::partition(
+            Index::Primary,
+            schema::crisis_signals_pk("MY"),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(signals.items.len(), 3);
+}
+
+/// (d) Every event of (a), (b), (c) and (f) delivered twice, shuffled, in objects of mixed
+/// sizes: the same crises as in order.
+#[tokio::test]
+async fn shuffled_redelivered_events_give_identical_crises() {
+    let mut all = timelines::turkiye_earthquake();
+    all.extend(timelines::bangladesh_protests());
+    all.extend(timelines::malaysia_minor_flood());
+    all.extend(timelines::japan_two_quakes());
+    let now = at("2024-12-31T00:00:00Z");
+
+    let in_order = fixture();
+    in_order.land_each(&all).await;
+    let expected: Vec<Value> = in_order
+        .crises(None, now)
+        .await
+        .iter()
+        .map(canonical)
+        .collect();
+    assert_eq!(expected.len(), 4);
+
+    for seed in [1, 2, 3] {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let mut deliveries: Vec<NormalizedItem> = all.iter().chain(all.iter()).cloned().collect();
+        rng.shuffle(&mut deliveries);
+        let f = fixture();
+        let mut rest = &deliveries[..];
+        while !rest.is_empty() {
+            let n = rng.usize(1..=4).min(rest.len());
+            f.land(&rest[..n]).await;
+            rest = &rest[n..];
+        }
+        let got: Vec<Value> = f.crises(None, now).await.iter().map(canonical).collect();
+        assert_eq!(got, expected, "seed {seed}");
+    }
+}
+
+/// (e) The mission's advisory arrives before any hazard signal: linked when the crisis opens.
+#[tokio::test]
+async fn a_response_delivered_before_the_signal_is_still_linked() {
+    let f = fixture();
+    let items = timelines::turkiye_earthquake();
+    let advisory: Vec<_> = items
+        .iter()
+        .filter(|i| i.guid.as_deref() == Some("imbauan-gempa"))
+        .cloned()
+        .collect();
+    let first = f.land(&advisory).await;
+    assert_eq!(
+        (first.new, first.crises_opened, first.responses_linked),
+        (1, 0, 0)
+    );
+    let usgs = f.land(&items[..1]).await;
+    assert_eq!((usgs.crises_opened, usgs.responses_linked), (1, 1));
+    let c = &f.crises(Some("TR"), at("2023-02-06T12:00:00Z")).await[0];
+    assert_eq!(kinds(c), [("ankara", ResponseKind::Advisory, 3 * 3600)]);
+}
+
+/// (f) A crisis closes a quiet period after its last signal; a later quake is a new crisis.
+#[tokio::test]
+async fn a_crisis_closes_after_the_quiet_period_and_a_new_one_opens_later() {
+    let f = fixture();
+    let items = timelines::japan_two_quakes();
+    f.land_each(&items[..2]).await;
+    let first_quake = at("2024-01-01T07:10:09Z");
+    let last_signal = first_quake + Duration::hours(20);
+
+    let during = f.crises(Some("JP"), first_quake + Duration::days(2)).await;
+    assert_eq!(during.len(), 1);
+    assert_eq!(during[0].state, CrisisState::Active);
+    assert_eq!(during[0].signals.len(), 2, "the aftershock report joined");
+    let after = f.crises(Some("JP"), first_quake + Duration::days(5)).await;
+    assert_eq!(after[0].state, CrisisState::Closed);
+    assert_eq!(after[0].closed_at, Some(last_signal + Duration::hours(72)));
+    assert!(after[0].no_response);
+
+    let report = f.land(&items[2..]).await;
+    assert_eq!(report.crises_opened, 1);
+    let now = first_quake + Duration::days(12) + Duration::hours(1);
+    let both = f.crises(Some("JP"), now).await;
+    assert_eq!(both.len(), 2);
+    assert_eq!(
+        (both[0].state, both[0].opened_by.as_str()),
+        (CrisisState::Active, "USGS M6.1 >= 6.0")
+    );
+    assert_eq!(both[1].state, CrisisState::Closed);
+    assert_ne!(both[0].id, both[1].id);
+    let active = list_crises_at(
+        f.table.as_ref(),
+        &CrisisConfig::default(),
+        None,
+        true,
+        10,
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(active.len(), 1);
+    assert_eq!(active[0].id, both[0].id);
+}
