@@ -12,6 +12,9 @@
 //! | `GET /stories/{id}`           | a story's members newest first, each with why it joined: `limit`, `cursor` |
 //! | `GET /countries/{cc}/missions` | the missions in a country, with health                        |
 //! | `GET /countries/{cc}/items`   | the items of a country's missions newest first; filters as a mission's items |
+//! | `GET /crises`                 | the crisis board: `country`, `state` (active, closed, all), `limit` |
+//! | `GET /crises/{id}`            | one crisis: evidence, responses with latencies, one timeline   |
+//! | `GET /reports/response-latency` | per mission: crises in its country over `days`, answered, how fast |
 //! | `GET /openapi.json`           | the OpenAPI 3.1 document of all of this                        |
 //!
 //! Every route but `/health`, `/openapi.json` and the dashboard's page and assets (which hold
@@ -22,6 +25,9 @@
 //! Errors are `application/problem+json` with `type`, `title`, `status`, `detail`.
 
 pub mod access;
+mod crises;
+#[cfg(test)]
+mod crises_tests;
 pub mod csv;
 pub mod cursor;
 pub mod openapi;
@@ -149,6 +155,9 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
         Handler::Story => get(story_detail),
         Handler::CountryMissions => get(country_missions),
         Handler::CountryItems => get(country_items),
+        Handler::Crises => get(crises::list),
+        Handler::Crisis => get(crises::detail),
+        Handler::ResponseLatency => get(crises::latency_report),
     }
 }
 
