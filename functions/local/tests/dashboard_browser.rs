@@ -1,4 +1,5 @@
-//! The dashboard in a real browser: headless Chromium against `pantau run --offline`.
+//! The dashboard in a real browser: headless Chromium against `pantau run --offline`: the
+//! map, the crisis board and a mission's page.
 //!
 //! Chromium renders the page with its scripts, waits for the API's answers (virtual time), and
 //! prints the resulting DOM; the test reads what an analyst would see from it. Screenshots are
@@ -115,6 +116,24 @@ fn the_map_and_a_mission_page_render_with_data() {
     assert!(markers >= 90, "a marker per host country: {markers}");
     assert!(missions >= 130, "every mission is listed: {missions}");
     assert!(dom.contains("class=\"legend\""), "the map has its legend");
+    // The crisis board: the recorded world holds crises (an earthquake in Japan, floods in
+    // Malaysia) with the missions' responses and their latencies.
+    let crises = count(&dom, "data-crisis=");
+    let responses = count(&dom, "<span class=\"latency\">");
+    println!("crisis board: {crises} crises, {responses} responses with latencies");
+    assert!(
+        crises >= 2,
+        "the crisis board lists the recorded crises: {crises}"
+    );
+    assert!(
+        responses >= 2,
+        "responses are listed with their latencies: {responses}"
+    );
+    let crisis_markers = count(&dom, "marker crisis-");
+    assert!(
+        crisis_markers >= 1,
+        "the map marks the countries in crisis: {crisis_markers}"
+    );
     assert!(
         !dom.contains(&run.key),
         "the key is taken out of the address and the page"
