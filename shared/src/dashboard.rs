@@ -12,6 +12,7 @@ const SCRIPT: &str = include_str!("../assets/app.js");
 const STYLE: &str = include_str!("../assets/app.css");
 const MAP_SCRIPT: &str = include_str!("../assets/map.js");
 const CHART_SCRIPT: &str = include_str!("../assets/chart.js");
+const CRISES_SCRIPT: &str = include_str!("../assets/crises.js");
 /// Country outlines for the map (Natural Earth; how it is made: tools/worldmap/README.md).
 const WORLD: &str = include_str!("../assets/world.json");
 
@@ -31,7 +32,7 @@ fn asset(content_type: &'static str, body: &'static str) -> impl IntoResponse {
 
 /// The page and its assets: path, content type, body. The router and the OpenAPI document
 /// are both built from this list.
-pub const ASSETS: [(&str, &str, &str); 6] = [
+pub const ASSETS: [(&str, &str, &str); 7] = [
     ("/", "text/html; charset=utf-8", INDEX),
     ("/assets/app.js", "text/javascript; charset=utf-8", SCRIPT),
     (
@@ -43,6 +44,11 @@ pub const ASSETS: [(&str, &str, &str); 6] = [
         "/assets/chart.js",
         "text/javascript; charset=utf-8",
         CHART_SCRIPT,
+    ),
+    (
+        "/assets/crises.js",
+        "text/javascript; charset=utf-8",
+        CRISES_SCRIPT,
     ),
     ("/assets/app.css", "text/css; charset=utf-8", STYLE),
     ("/assets/world.json", "application/json", WORLD),

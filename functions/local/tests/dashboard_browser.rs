@@ -1,4 +1,5 @@
-//! The dashboard in a real browser: headless Chromium against `pantau run --offline`.
+//! The dashboard in a real browser: headless Chromium against `pantau run --offline`: the
+//! map, the crisis board and a mission's page.
 //!
 //! Chromium renders the page with its scripts, waits for the API's answers (virtual time), and
 //! prints the resulting DOM; the test reads what an analyst would see from it. Screenshots are
@@ -96,6 +97,11 @@ fn the_map_and_a_mission_page_render_with_data() {
         run.wait_for_items("/missions/tokyo/items") > 0,
         "no publications served within 60 s"
     );
+    // The first cycle's hazard and media items open crises; the board is drawn once they are in.
+    assert!(
+        run.wait_for_list("/crises", "crises", 2) >= 2,
+        "no crises within 60 s"
+    );
     let shots = Path::new(env!("CARGO_TARGET_TMPDIR"));
 
     // The front page: the map with a marker per host country, and the list of missions.
@@ -115,6 +121,28 @@ fn the_map_and_a_mission_page_render_with_data() {
     assert!(markers >= 90, "a marker per host country: {markers}");
     assert!(missions >= 130, "every mission is listed: {missions}");
     assert!(dom.contains("class=\"legend\""), "the map has its legend");
+    // The crisis board: the recorded world holds crises (an earthquake in Japan, floods in
+    // Malaysia) with the missions' responses and their latencies.
+    let crises = count(&dom, "data-crisis=");
+    let responses = count(&dom, "<span class=\"latency\">");
+    println!("crisis board: {crises} crises, {responses} responses with latencies");
+    assert!(
+        crises >= 2,
+        "the crisis board lists the recorded crises: {crises}"
+    );
+    assert!(
+        responses >= 2,
+        "responses are listed with their latencies: {responses}"
+    );
+    // The recordings are fixed in time: their crises are active only for a few days after
+    // they were made, so the map's crisis colours are checked while there are active ones.
+    let active = run.list_len("/crises?state=active", "crises");
+    let crisis_markers = count(&dom, "marker crisis-");
+    println!("map: {crisis_markers} countries marked in crisis; {active} active crises");
+    assert!(
+        active == 0 || crisis_markers >= 1,
+        "the map marks the countries in crisis: {crisis_markers}"
+    );
     assert!(
         !dom.contains(&run.key),
         "the key is taken out of the address and the page"
@@ -143,5 +171,10 @@ fn the_map_and_a_mission_page_render_with_data() {
         dom.contains("class=\"activity-chart\""),
         "the activity chart is drawn"
     );
-    assert!(bars > 0, "the chart has bars for the mission's items");
+    // Likewise the chart covers the last 90 days, which the recordings leave one day.
+    let days = run.list_len("/missions/tokyo/activity", "days");
+    assert!(
+        days == 0 || bars > 0,
+        "the chart has bars for the mission's {days} days with items"
+    );
 }

@@ -15,6 +15,9 @@
 //! | `GET /search?q=`              | items matching every word of `q` newest first (see `crate::search`); filters as a mission's items plus `mission`, `country`, `topic` |
 //! | `GET /reports/silent-missions` | missions with no official publication for `days` (default 7) |
 //! | `GET /reports/source-health`  | every source's last success, consecutive failures, last error, unhealthy flag |
+//! | `GET /crises`                 | the crisis board: `country`, `state` (active, closed, all), `limit` |
+//! | `GET /crises/{id}`            | one crisis: evidence, responses with latencies, one timeline   |
+//! | `GET /reports/response-latency` | per mission: crises in its country over `days`, answered, how fast |
 //! | `GET /openapi.json`           | the OpenAPI 3.1 document of all of this                        |
 //!
 //! Every route but `/health`, `/openapi.json` and the dashboard's page and assets (which hold
@@ -25,6 +28,9 @@
 //! Errors are `application/problem+json` with `type`, `title`, `status`, `detail`.
 
 pub mod access;
+mod crises;
+#[cfg(test)]
+mod crises_tests;
 pub mod csv;
 pub mod cursor;
 pub mod openapi;
@@ -159,6 +165,9 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
         Handler::Search => get(search_route::search_items),
         Handler::SilentMissions => get(reports::silent_missions),
         Handler::SourceHealth => get(reports::source_health),
+        Handler::Crises => get(crises::list),
+        Handler::Crisis => get(crises::detail),
+        Handler::ResponseLatency => get(crises::latency_report),
     }
 }
 

@@ -23,6 +23,9 @@ pub enum Handler {
     Search,
     SilentMissions,
     SourceHealth,
+    Crises,
+    Crisis,
+    ResponseLatency,
 }
 
 /// One `GET` route.
@@ -340,6 +343,66 @@ pub const OPERATIONS: &[Operation] = &[
         params: &[FORMAT],
         answer: Answer::JsonOrCsv("SourceHealthReport"),
         handler: Handler::SourceHealth,
+    },
+    Operation {
+        path: "/crises",
+        id: "listCrises",
+        summary: "The crisis board: crises newest first, each with its responses, latencies and no-response flag.",
+        needs_key: true,
+        params: &[
+            Param {
+                name: "country",
+                location: "query",
+                description: "Only this country's crises (ISO 3166-1 alpha-2, either case).",
+                schema: r#"{"type":"string","pattern":"^[A-Za-z]{2}$"}"#,
+            },
+            Param {
+                name: "state",
+                location: "query",
+                description: "`active` (going on now), `closed` (quiet for the quiet period) or `all` (default).",
+                schema: r#"{"type":"string","enum":["active","closed","all"]}"#,
+            },
+            Param {
+                name: "limit",
+                location: "query",
+                description: "Crises listed at most (default 50).",
+                schema: r#"{"type":"integer","minimum":1,"maximum":200}"#,
+            },
+            FORMAT,
+        ],
+        answer: Answer::JsonOrCsv("CrisisList"),
+        handler: Handler::Crises,
+    },
+    Operation {
+        path: "/crises/{id}",
+        id: "getCrisis",
+        summary: "One crisis: its evidence, its missions' responses with latencies, and one timeline of both.",
+        needs_key: true,
+        params: &[Param {
+            name: "id",
+            location: "path",
+            description: "A crisis id as `GET /crises` gives it.",
+            schema: r#"{"type":"string","minLength":1}"#,
+        }],
+        answer: Answer::Json("CrisisDetail"),
+        handler: Handler::Crisis,
+    },
+    Operation {
+        path: "/reports/response-latency",
+        id: "responseLatencyReport",
+        summary: "Per mission with a crisis in its country over the last days: crises, answered, no response, latencies.",
+        needs_key: true,
+        params: &[
+            Param {
+                name: "days",
+                location: "query",
+                description: "Crises whose first signal is within this many days (default 90).",
+                schema: r#"{"type":"integer","minimum":1,"maximum":366}"#,
+            },
+            FORMAT,
+        ],
+        answer: Answer::JsonOrCsv("ResponseLatencyReport"),
+        handler: Handler::ResponseLatency,
     },
 ];
 
@@ -729,7 +792,7 @@ fn schemas() -> Value {
         }
     });
     // One `json!` per group of schemas: a single one for all of them is too deep for the macro.
-    for group in [activity_schemas()] {
+    for group in [activity_schemas(), crisis_schemas()] {
         if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), group) {
             all.extend(more);
         }
@@ -761,6 +824,88 @@ fn activity_schemas() -> Value {
                 }},
                 "items_read": {"type": "integer", "minimum": 0},
                 "truncated": {"type": "boolean", "description": "The read cap was reached: the oldest days may be missing items."}
+            }
+        }
+    })
+}
+
+/// The crisis board, a crisis's detail and the response-latency report.
+fn crisis_schemas() -> Value {
+    let time = json!({"type": "string", "format": "date-time"});
+    let text_or_null = json!({"type": ["string", "null"]});
+    json!({
+        "CrisisResponse": {
+            "type": "object",
+            "required": ["item_id", "mission", "published_at", "title", "kind", "terms", "matched_by", "latency_seconds"],
+            "properties": {
+                "item_id": {"type": "string"},
+                "mission": {"type": "string"},
+                "published_at": time,
+                "title": {"type": "string"},
+                "url": text_or_null,
+                "kind": {"type": "string", "description": "advisory, hotline, evacuation, citizen_data, statement or other"},
+                "terms": {"type": "array", "items": {"type": "string"}},
+                "matched_by": {"type": "array", "items": {"type": "string"}},
+                "latency_seconds": {"type": "integer", "description": "From the crisis's first signal to the publication."}
+            }
+        },
+        "CrisisSummary": {
+            "type": "object",
+            "required": ["id", "country_code", "kind", "state", "first_signal_at", "last_signal_at", "opened_by", "signals", "missions", "responses", "no_response"],
+            "properties": {
+                "id": {"type": "string"},
+                "country_code": {"type": "string"},
+                "kind": {"type": "string"},
+                "state": {"type": "string", "enum": ["active", "closed"]},
+                "first_signal_at": time,
+                "last_signal_at": time,
+                "closed_at": {"type": ["string", "null"], "format": "date-time"},
+                "opened_by": {"type": "string"},
+                "signals": {"type": "integer", "minimum": 0},
+                "missions": {"type": "array", "items": {"type": "string"}, "description": "The missions in the crisis country."},
+                "responses": {"type": "array", "items": {"$ref": "#/components/schemas/CrisisResponse"}},
+                "first_response_latency_seconds": {"type": ["integer", "null"]},
+                "no_response": {"type": "boolean", "description": "No response within the configured time after the first signal."}
+            }
+        },
+        "CrisisList": {
+            "type": "object",
+            "required": ["crises"],
+            "properties": {"crises": {"type": "array", "items": {"$ref": "#/components/schemas/CrisisSummary"}}}
+        },
+        "CrisisDetail": {
+            "allOf": [{"$ref": "#/components/schemas/CrisisSummary"}],
+            "type": "object",
+            "required": ["signals", "hazard_events", "timeline"],
+            "properties": {
+                "hazard_events": {"type": "array", "items": {"type": "string"}},
+                "timeline": {"type": "array", "items": {"type": "object", "required": ["at", "type", "item_id", "title"], "properties": {
+                    "at": time,
+                    "type": {"type": "string", "enum": ["signal", "response"]},
+                    "item_id": {"type": "string"},
+                    "title": {"type": "string"},
+                    "since_first_signal_seconds": {"type": "integer"}
+                }}}
+            }
+        },
+        "ResponseLatencyReport": {
+            "type": "object",
+            "required": ["since", "days", "crises", "missions"],
+            "properties": {
+                "since": time,
+                "days": {"type": "integer"},
+                "crises": {"type": "integer", "minimum": 0},
+                "missions": {"type": "array", "items": {"type": "object", "required": ["mission", "country_code", "crises", "answered", "no_response"], "properties": {
+                    "mission": {"type": "string"},
+                    "country_code": {"type": "string"},
+                    "crises": {"type": "integer", "minimum": 0},
+                    "answered": {"type": "integer", "minimum": 0},
+                    "no_response": {"type": "integer", "minimum": 0},
+                    "median_latency_seconds": {"type": ["integer", "null"]},
+                    "fastest_latency_seconds": {"type": ["integer", "null"]},
+                    "slowest_latency_seconds": {"type": ["integer", "null"]},
+                    "answer_rate": {"type": "number", "minimum": 0, "maximum": 1}
+                }}}
             }
         }
     })

@@ -32,7 +32,7 @@ impl Format {
     }
 }
 
-fn format(value: &str) -> Result<Format, ApiError> {
+pub(super) fn format(value: &str) -> Result<Format, ApiError> {
     match value {
         "json" => Ok(Format::Json),
         "csv" => Ok(Format::Csv),

@@ -68,6 +68,23 @@ impl OfflineRun {
 
     /// Waits until `path` lists at least one item (60 s at most); returns how many it lists.
     pub fn wait_for_items(&self, path: &str) -> usize {
+        self.wait_for_list(path, "items", 1)
+    }
+
+    /// How many entries the array `field` of `path`'s answer has now.
+    pub fn list_len(&self, path: &str, field: &str) -> usize {
+        let body: serde_json::Value = reqwest::blocking::Client::new()
+            .get(format!("{}{path}", self.base))
+            .header("x-api-key", &self.key)
+            .send()
+            .and_then(|r| r.json())
+            .unwrap_or_default();
+        body[field].as_array().map_or(0, Vec::len)
+    }
+
+    /// Waits until the array `field` of `path`'s answer has at least `min` entries (60 s at
+    /// most); returns how many it has.
+    pub fn wait_for_list(&self, path: &str, field: &str, min: usize) -> usize {
         let client = reqwest::blocking::Client::new();
         let started = Instant::now();
         while started.elapsed() < Duration::from_secs(60) {
@@ -77,13 +94,13 @@ impl OfflineRun {
                 .send();
             if let Ok(r) = response {
                 let body: serde_json::Value = r.json().unwrap_or_default();
-                let items = body["items"].as_array().map_or(0, Vec::len);
-                if items > 0 {
+                let n = body[field].as_array().map_or(0, Vec::len);
+                if n >= min {
                     println!(
-                        "{path}: {items} items after {:.1} s",
+                        "{path}: {n} {field} after {:.1} s",
                         started.elapsed().as_secs_f64()
                     );
-                    return items;
+                    return n;
                 }
             }
             std::thread::sleep(Duration::from_millis(250));
