@@ -677,6 +677,7 @@ impl Scraper {
             .fetch_linked(
                 src,
                 state,
+                first_run,
                 links,
                 language,
                 now,
@@ -798,7 +799,11 @@ impl Scraper {
                                 .ok()
                                 .filter(|u| matches!(u.scheme(), "http" | "https"))
                         };
-                        links.pages = map.urls.iter().filter_map(|e| parse(&e.loc)).collect();
+                        // Newest first (by lastmod, entries without one last): the per-cycle
+                        // limit then takes the latest pages.
+                        let mut urls = map.urls;
+                        urls.sort_by(|a, b| b.lastmod.cmp(&a.lastmod));
+                        links.pages = urls.iter().filter_map(|e| parse(&e.loc)).collect();
                         // Child sitemaps are the source's own documents: same host only.
                         links.sitemaps = map
                             .sitemaps
@@ -826,14 +831,18 @@ impl Scraper {
         links
     }
 
-    /// Fetches the linked pages not fetched before, at most `max_new_linked`; returns whether
-    /// new pages were left for later. A page that fails is logged and counted; it is tried
-    /// again next cycle when the failure may pass, else remembered as done.
+    /// Fetches the linked pages not fetched before, at most `max_new_linked`, and returns
+    /// whether new pages were left for later cycles. On a source's first run what a listing
+    /// already holds is its past: the pages over the limit are remembered as done instead (the
+    /// backfill is bounded, and the next cycle over an unchanged source fetches nothing).
+    /// A page that fails is logged and counted; it is tried again next cycle when the failure
+    /// may pass, else remembered as done.
     #[allow(clippy::too_many_arguments)]
     async fn fetch_linked(
         &self,
         src: SourceRef<'_>,
         state: &SourceState,
+        first_run: bool,
         links: Vec<Url>,
         language: Option<String>,
         now: DateTime<Utc>,
@@ -844,7 +853,9 @@ impl Scraper {
         let article = source.kind != SourceKind::KemluPortal;
         let mut skip: HashSet<String> = state.seen.iter().cloned().collect();
         let mut fresh = Vec::new();
-        for url in links {
+        // Half the memory at most, so what one listing holds is never forgotten while listed.
+        let considered = (self.config.seen_capacity / 2).max(1);
+        for url in links.into_iter().take(considered) {
             if article && !source.list.follow_other_hosts && !same_host(&url, &source.url) {
                 continue;
             }
@@ -853,8 +864,13 @@ impl Scraper {
                 fresh.push((url, hash));
             }
         }
-        let backlog = fresh.len() > self.config.max_new_linked;
-        fresh.truncate(self.config.max_new_linked);
+        let mut backlog = fresh.len() > self.config.max_new_linked;
+        let left = fresh.split_off(self.config.max_new_linked.min(fresh.len()));
+        if backlog && first_run {
+            tracing::info!(owner = src.owner, source = %source.id, pages = left.len(), "first run: older linked pages not fetched");
+            progress.seen.extend(left.into_iter().map(|(_, hash)| hash));
+            backlog = false;
+        }
         for (url, hash) in fresh {
             match self.fetcher.get(FetchRequest::new(url.clone())).await {
                 Ok(response) => {

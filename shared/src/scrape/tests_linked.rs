@@ -139,20 +139,22 @@ fn article_page(n: &str) -> String {
 
 // ---- html_list ---------------------------------------------------------------------------
 
-/// A listing page with an ETag that honours `If-None-Match`, linking three articles on its
-/// own host and one elsewhere (`localhost` is another host than `127.0.0.1`).
-async fn listing_server(hits: Arc<Hits>) -> Url {
+/// A listing page linking the article numbers in `links` (`9` is on `localhost`, another host
+/// than `127.0.0.1`), with an ETag that follows its content and honours `If-None-Match`.
+async fn listing_server(hits: Arc<Hits>, links: Arc<Mutex<Vec<&'static str>>>) -> Url {
     let page_hits = hits.clone();
     let router = Router::new()
         .route(
             "/list.html",
             get(move |headers: HeaderMap| {
-                let hits = page_hits.clone();
+                let (hits, links) = (page_hits.clone(), links.clone());
                 async move {
                     hits.hit("/list.html");
+                    let links = links.lock().unwrap().clone();
+                    let etag = format!("\"{}\"", links.join("-"));
                     if headers
                         .get(header::IF_NONE_MATCH)
-                        .is_some_and(|v| v == "\"l1\"")
+                        .is_some_and(|v| *v == *etag)
                     {
                         hits.hit("/list.html 304");
                         return StatusCode::NOT_MODIFIED.into_response();
@@ -163,20 +165,23 @@ async fn listing_server(hits: Arc<Hits>) -> Url {
                         .and_then(|h| h.rsplit(':').next())
                         .unwrap_or("0")
                         .to_owned();
-                    let body = format!(
-                        "<html><body><ul class=\"news\">\
-                         <li><a href=\"/berita/1\">Berita 1</a></li>\
-                         <li><a href=\"/berita/2?utm_source=list\">Berita 2</a></li>\
-                         <li><a href=\"http://localhost:{port}/berita/9\">Elsewhere</a></li>\
-                         <li><a href=\"/berita/3\">Berita 3</a></li>\
-                         </ul></body></html>"
-                    );
+                    let items: String = links
+                        .iter()
+                        .map(|n| match *n {
+                            "9" => format!(
+                                "<li><a href=\"http://localhost:{port}/berita/9\">Elsewhere</a></li>"
+                            ),
+                            n => format!(
+                                "<li><a href=\"/berita/{n}?utm_source=list\">Berita {n}</a></li>"
+                            ),
+                        })
+                        .collect();
                     (
                         [
-                            (header::CONTENT_TYPE, "text/html; charset=utf-8"),
-                            (header::ETAG, "\"l1\""),
+                            (header::CONTENT_TYPE, "text/html; charset=utf-8".to_owned()),
+                            (header::ETAG, etag),
                         ],
-                        body,
+                        format!("<html><body><ul class=\"news\">{items}</ul></body></html>"),
                     )
                         .into_response()
                 }
@@ -198,10 +203,15 @@ async fn listing_server(hits: Arc<Hits>) -> Url {
     serve(router).await
 }
 
+fn links(list: &[&'static str]) -> Arc<Mutex<Vec<&'static str>>> {
+    Arc::new(Mutex::new(list.to_vec()))
+}
+
 #[tokio::test]
 async fn html_list_fetches_each_new_article_once_within_the_per_cycle_limit_and_host() {
     let hits = Arc::new(Hits::default());
-    let base = listing_server(hits.clone()).await;
+    let listed = links(&["2", "1"]);
+    let base = listing_server(hits.clone(), listed.clone()).await;
     let mut list = source(
         "berita",
         SourceKind::HtmlList,
@@ -217,7 +227,7 @@ async fn html_list_fetches_each_new_article_once_within_the_per_cycle_limit_and_
     };
     let h = harness(vec![list], loopback_policy(), config);
 
-    // Cycle 1: the listing and the first two articles.
+    // Cycle 1: the listing and its two articles.
     let first = h
         .scraper
         .scrape_source(h.src("berita"), t0())
@@ -226,7 +236,6 @@ async fn html_list_fetches_each_new_article_once_within_the_per_cycle_limit_and_
     assert_eq!(first.linked_fetched, 2);
     assert_eq!(first.written.len(), 3, "{:?}", first.written);
     assert_eq!((hits.of("/berita/1"), hits.of("/berita/2")), (1, 1));
-    assert_eq!(hits.of("/berita/3"), 0, "over the per-cycle limit");
     let (listing_meta, _) = h.raw(&first.written[0]).await;
     assert!(!listing_meta.article);
     for key in &first.written[1..] {
@@ -248,64 +257,105 @@ async fn html_list_fetches_each_new_article_once_within_the_per_cycle_limit_and_
     }
     assert_eq!(first.state.seen.len(), 2);
 
-    // Cycle 2: an article was left over, so the listing is asked for without its ETag (a 304
-    // would hide the links), found unchanged by hash, and the third article is fetched.
+    // Cycle 2: three new articles, one elsewhere: the two listed first are fetched.
+    *listed.lock().unwrap() = vec!["5", "4", "9", "3", "2", "1"];
     let second = h
         .scraper
         .scrape_source(h.src("berita"), t0() + hours(1))
         .await
         .unwrap();
-    assert_eq!(hits.of("/list.html 304"), 0);
-    assert_eq!(second.linked_fetched, 1);
-    assert_eq!(second.written.len(), 1, "only the new article");
-    assert_eq!(hits.of("/berita/3"), 1);
-    assert_eq!(hits.of("/berita/9"), 0, "another host is not followed");
+    assert_eq!(second.linked_fetched, 2);
+    assert_eq!((hits.of("/berita/5"), hits.of("/berita/4")), (1, 1));
+    assert_eq!(hits.of("/berita/3"), 0, "over the per-cycle limit");
 
-    // Cycle 3: nothing left: a 304 and no article fetched again.
+    // Cycle 3: an article was left over, so the listing is asked for without its ETag (a 304
+    // would hide the links), found unchanged by hash, and the last article is fetched.
     let third = h
         .scraper
         .scrape_source(h.src("berita"), t0() + hours(2))
         .await
         .unwrap();
+    assert_eq!(hits.of("/list.html 304"), 0);
+    assert_eq!(third.linked_fetched, 1);
+    assert_eq!(third.written.len(), 1, "only the new article");
+    assert_eq!(hits.of("/berita/3"), 1);
+    assert_eq!(hits.of("/berita/9"), 0, "another host is not followed");
+
+    // Cycle 4: nothing left: a 304 and no article fetched again.
+    let fourth = h
+        .scraper
+        .scrape_source(h.src("berita"), t0() + hours(3))
+        .await
+        .unwrap();
     assert_eq!(hits.of("/list.html 304"), 1);
-    assert!(third.written.is_empty());
-    assert_eq!(third.linked_fetched, 0);
-    for n in ["1", "2", "3"] {
+    assert!(fourth.written.is_empty());
+    assert_eq!(fourth.linked_fetched, 0);
+    for n in ["1", "2", "3", "4", "5"] {
         assert_eq!(hits.of(&format!("/berita/{n}")), 1, "article {n}");
     }
-    assert_eq!(h.state("berita").await.seen.len(), 3);
+    assert_eq!(h.state("berita").await.seen.len(), 5);
+}
+
+#[tokio::test]
+async fn a_first_run_fetches_at_most_the_limit_and_leaves_the_older_articles_for_good() {
+    let hits = Arc::new(Hits::default());
+    let base = listing_server(hits.clone(), links(&["3", "2", "1"])).await;
+    let list = source(
+        "berita",
+        SourceKind::HtmlList,
+        base.join("list.html").unwrap().as_str(),
+    );
+    let config = ScrapeConfig {
+        max_new_linked: 2,
+        ..ScrapeConfig::default()
+    };
+    let h = harness(vec![list], loopback_policy(), config);
+    let report = h.scraper.run_cycle(t0()).await;
+    assert_eq!(report.linked_fetched, 2);
+    assert_eq!(hits.of("/berita/1"), 0);
+    // The next cycle over the unchanged listing writes nothing and fetches no article.
+    let report = h.scraper.run_cycle(t0() + hours(2)).await;
+    assert_eq!((report.due, report.not_modified), (1, 1));
+    assert!(report.written.is_empty());
+    assert_eq!(hits.of("/berita/1"), 0);
 }
 
 #[tokio::test]
 async fn follow_other_hosts_lets_a_listing_link_elsewhere_and_the_seen_set_stays_bounded() {
     let hits = Arc::new(Hits::default());
-    let base = listing_server(hits.clone()).await;
+    let listed = links(&["1", "2", "9"]);
+    let base = listing_server(hits.clone(), listed.clone()).await;
     let mut list = source(
         "berita",
         SourceKind::HtmlList,
         base.join("list.html").unwrap().as_str(),
     );
     list.list.follow_other_hosts = true;
+    // Six remembered pages; a listing's first three links are considered.
     let config = ScrapeConfig {
-        seen_capacity: 3,
+        seen_capacity: 6,
         ..ScrapeConfig::default()
     };
     let h = harness(vec![list], loopback_policy(), config);
-    let outcome = h
-        .scraper
-        .scrape_source(h.src("berita"), t0())
-        .await
-        .unwrap();
-    assert_eq!(outcome.linked_fetched, 4);
-    assert_eq!(hits.of("/berita/9"), 1);
-    // The oldest remembered page is forgotten first.
+    let src = h.src("berita");
+    let first = h.scraper.scrape_source(src, t0()).await.unwrap();
+    assert_eq!(first.linked_fetched, 3);
+    assert_eq!(hits.of("/berita/9"), 1, "the other host is followed");
+
+    *listed.lock().unwrap() = vec!["5", "4", "3", "2", "1"];
+    let second = h.scraper.scrape_source(src, t0() + hours(1)).await.unwrap();
+    assert_eq!(second.linked_fetched, 3);
+    *listed.lock().unwrap() = vec!["7", "6", "5"];
+    let third = h.scraper.scrape_source(src, t0() + hours(2)).await.unwrap();
+    assert_eq!(third.linked_fetched, 2);
+    // Eight pages fetched, six remembered: the oldest are forgotten first.
     let state = h.state("berita").await;
-    assert_eq!(state.seen.len(), 3);
-    assert!(
-        !state
-            .seen
-            .contains(&link_hash(base.join("berita/1").unwrap().as_str()))
-    );
+    assert_eq!(state.seen.len(), 6);
+    let hash = |n: &str| link_hash(base.join(&format!("berita/{n}")).unwrap().as_str());
+    assert!(!state.seen.contains(&hash("1")));
+    assert!(!state.seen.contains(&hash("2")));
+    assert!(state.seen.contains(&hash("7")));
+    assert!(state.seen.contains(&hash("3")));
 }
 
 // ---- sitemap -----------------------------------------------------------------------------
