@@ -20,8 +20,8 @@
 //! sitemap and, for a sitemap index, at most `max_child_sitemaps` of its children; every other
 //! kind is one GET of its URL.
 //!
-//! Linked pages: the links an `html_list` listing page or a sitemap names, and the
-//! publications a portal list names, are fetched once each (an article page, or the portal's
+//! Linked pages: the links an `html_list` listing page or a sitemap names, and (when
+//! `fetch_portal_details`) the publications a portal list names, are fetched once each (an article page, or the portal's
 //! publication detail) and stored as raw objects of their own; at most `max_new_linked` per
 //! source per cycle, newest (first listed) first, the rest on later cycles. The source's
 //! state remembers the pages fetched (`SourceState::seen`, bounded by `seen_capacity`) so no
@@ -78,6 +78,12 @@ pub struct ScrapeConfig {
     pub max_child_sitemaps: usize,
     /// Linked pages a source's state remembers as fetched (the oldest are forgotten).
     pub seen_capacity: usize,
+    /// Whether a portal source fetches each new publication's detail. Off by default: the
+    /// detail parses to the same item identity as its list entry, fetched at the same cycle
+    /// time, and reconcile cannot order two contents observed at one instant (delivery order
+    /// would decide). Turn on once details carry content the list lacks and reconcile prefers
+    /// them.
+    pub fetch_portal_details: bool,
 }
 
 impl Default for ScrapeConfig {
@@ -92,6 +98,7 @@ impl Default for ScrapeConfig {
             max_new_linked: 10,
             max_child_sitemaps: 5,
             seen_capacity: 2000,
+            fetch_portal_details: false,
         }
     }
 }
@@ -817,7 +824,7 @@ impl Scraper {
                     }
                 }
             }
-            SourceKind::KemluPortal => {
+            SourceKind::KemluPortal if self.config.fetch_portal_details => {
                 let portal = source.portal.as_deref().unwrap_or(src.owner);
                 if let Ok(base) = Url::parse(&source.url) {
                     links.pages = portal_slugs(&response.body)

@@ -27,6 +27,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     if let Some(n) = optional_number("PANTAU_MAX_NEW_LINKED")? {
         config.max_new_linked = n;
     }
+    // `true` or `false`; off by default (see `ScrapeConfig::fetch_portal_details`).
+    if let Some(on) = optional_number("PANTAU_PORTAL_DETAILS")? {
+        config.fetch_portal_details = on;
+    }
     let budget_secs = optional_number("PANTAU_CYCLE_BUDGET_SECS")?.unwrap_or(240u64);
     config.cycle_budget = Some(std::time::Duration::from_secs(budget_secs));
     let registry = Arc::new(env.registry()?);

@@ -540,7 +540,11 @@ async fn portal_publication_details_are_fetched_once_each_new_publication() {
     );
     portal.role = Role::Official;
     portal.section = Some("berita".into());
-    let h = harness(vec![portal], loopback_policy(), ScrapeConfig::default());
+    let config = ScrapeConfig {
+        fetch_portal_details: true,
+        ..ScrapeConfig::default()
+    };
+    let h = harness(vec![portal], loopback_policy(), config);
 
     let first = h
         .scraper
