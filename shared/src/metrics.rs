@@ -130,6 +130,8 @@ pub fn scrape_cycle(function: &str, at: DateTime<Utc>, report: &CycleReport) -> 
         .count("deferred", report.deferred)
         .count("written", report.written.len())
         .count("unhealthy_sources", report.unhealthy_sources)
+        .count("linked_fetched", report.linked_fetched)
+        .count("linked_failed", report.linked_failed)
         .metric("bytes", Unit::Bytes, report.bytes as f64)
 }
 
@@ -322,6 +324,8 @@ mod tests {
             ],
             written: vec!["raw/a".into(); 5],
             unhealthy_sources: 1,
+            linked_fetched: 6,
+            linked_failed: 2,
         };
         let json = scrape_cycle("scrape", at(), &report).to_json();
         let values = validate_emf(&json.to_string());
@@ -335,6 +339,8 @@ mod tests {
             ("deferred", 1),
             ("written", 5),
             ("unhealthy_sources", 1),
+            ("linked_fetched", 6),
+            ("linked_failed", 2),
             ("bytes", 123_456),
         ];
         assert_eq!(values.len(), expected.len());
@@ -355,7 +361,7 @@ mod tests {
             .map(|m| m["Unit"].as_str().unwrap())
             .collect();
         assert_eq!(units.iter().filter(|u| **u == "Bytes").count(), 1);
-        assert_eq!(units.iter().filter(|u| **u == "Count").count(), 9);
+        assert_eq!(units.iter().filter(|u| **u == "Count").count(), 11);
     }
 
     #[test]

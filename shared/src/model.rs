@@ -186,6 +186,9 @@ pub struct ListSelectors {
     pub title: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date: Option<String>,
+    /// Article links to other hosts are fetched too (default: the source's host only).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub follow_other_hosts: bool,
 }
 
 fn default_cadence_minutes() -> u32 {
@@ -220,6 +223,10 @@ pub struct RawMeta {
     /// Standard name; the body is stored as served, so readers decode with
     /// `fetch::decode_to_utf8(body, charset)`.
     pub charset: Option<String>,
+    /// The body is one article page a listing or sitemap linked to (parsed with the article
+    /// extractor), not the source's own document.
+    #[serde(default)]
+    pub article: bool,
 }
 
 impl RawMeta {
@@ -246,6 +253,9 @@ impl RawMeta {
             if let Some(v) = v {
                 m.insert(k.into(), ascii_only(v));
             }
+        }
+        if self.article {
+            m.insert("page".into(), "article".into());
         }
         m
     }
@@ -283,6 +293,7 @@ impl RawMeta {
             sha256: m.get("sha256").cloned().unwrap_or_default(),
             language: m.get("language").cloned(),
             charset: m.get("charset").cloned(),
+            article: m.get("page").is_some_and(|p| p == "article"),
         })
     }
 }
@@ -319,6 +330,17 @@ pub struct SourceState {
     /// Whether the first-run backfill of older pages is done.
     #[serde(default)]
     pub backfilled: bool,
+    /// Set when the source has failed `unhealthy_after_failures` times in a row; cleared by
+    /// the next success. Such a source is still retried, slowly.
+    #[serde(default)]
+    pub unhealthy_since: Option<DateTime<Utc>>,
+    /// Why it is unhealthy: the last error when it was marked.
+    #[serde(default)]
+    pub unhealthy_reason: Option<String>,
+    /// Linked pages already fetched (article pages, portal publication details), as short
+    /// hashes of their URLs, oldest first and bounded, so no page is fetched twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub seen: Vec<String>,
 }
 
 /// What lets a fetch say "unchanged": the server's validators and our own hash.
@@ -651,11 +673,13 @@ mod tests {
             sha256: "00".into(),
             language: None,
             charset: Some("windows-1252".into()),
+            article: true,
         };
         let m = meta.to_metadata();
         assert!(m.values().all(|v| v.is_ascii()));
         let back = RawMeta::from_metadata(&m).unwrap();
         assert_eq!(back.url, "https://example.org/%C3%BC");
+        assert!(back.article);
         assert_eq!(back.etag, meta.etag);
         assert_eq!(back.charset, meta.charset);
         assert_eq!(back.kind, SourceKind::Feed);

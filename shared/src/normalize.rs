@@ -297,6 +297,7 @@ mod tests {
             sha256: sha,
             language: None,
             charset: None,
+            article: false,
         };
         let blob_meta = BlobMeta {
             content_type: Some("application/json".into()),

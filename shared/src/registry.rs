@@ -474,7 +474,7 @@ fn check_source_field(key: &str, value: &toml::Value) -> Option<Result<(), Strin
         "kind" => typed::<SourceKind>(value),
         "role" => typed::<Role>(value),
         "cadence_minutes" => typed::<u32>(value),
-        "conditional_get" => typed::<bool>(value),
+        "conditional_get" | "follow_other_hosts" => typed::<bool>(value),
         _ => return None,
     })
 }
@@ -962,6 +962,7 @@ conditional_get = false
                 link: Some("a".into()),
                 title: Some("h2".into()),
                 date: Some("time".into()),
+                follow_other_hosts: true,
             },
         };
         let toml::Value::Table(fields) = toml::Value::try_from(&source).unwrap() else {

@@ -16,10 +16,23 @@
 //!    the others.
 //!
 //! What a source fetches: a `kemlu_portal` source reads its section's list from the portal
-//! API (`backfill_pages` pages on its first run, page 1 afterwards); every other kind is one
-//! GET of its URL (right for `feed`; deeper handling of the other kinds comes later).
+//! API (`backfill_pages` pages on its first run, page 1 afterwards); a `sitemap` source its
+//! sitemap and, for a sitemap index, at most `max_child_sitemaps` of its children; every other
+//! kind is one GET of its URL.
+//!
+//! Linked pages: the links an `html_list` listing page or a sitemap names, and (when
+//! `fetch_portal_details`) the publications a portal list names, are fetched once each (an article page, or the portal's
+//! publication detail) and stored as raw objects of their own; at most `max_new_linked` per
+//! source per cycle, newest (first listed) first, the rest on later cycles. The source's
+//! state remembers the pages fetched (`SourceState::seen`, bounded by `seen_capacity`) so no
+//! page is fetched twice. Article links stay on the source's host unless the registry says
+//! `follow_other_hosts`. A linked page that fails is logged, not the source's failure.
+//!
+//! Health: a source failing `unhealthy_after_failures` times in a row is marked unhealthy in
+//! its state (`unhealthy_since`, `unhealthy_reason`), retried no sooner than
+//! `unhealthy_retry_delay`, and cleared by its next success.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -29,9 +42,10 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::fetch::{FetchError, FetchRequest, Fetcher};
+use crate::fetch::{FetchError, FetchRequest, FetchResponse, Fetcher};
 use crate::keys;
 use crate::model::{RawMeta, SourceKind, SourceState, Validators};
+use crate::parse::{html_list, sitemap};
 use crate::registry::{Registry, SourceRef};
 use crate::schema;
 use crate::store::table::{GSI1_PK, GSI1_SK, PK, SK};
@@ -54,6 +68,22 @@ pub struct ScrapeConfig {
     /// Wall time a cycle may spend starting sources; None for no limit. Sources already
     /// running finish; the rest are deferred (they stay due and go first next time).
     pub cycle_budget: Option<Duration>,
+    /// Failures in a row after which a source is marked unhealthy.
+    pub unhealthy_after_failures: u32,
+    /// An unhealthy source is retried no sooner than this after each failure.
+    pub unhealthy_retry_delay: Duration,
+    /// Linked pages (articles, portal publication details) fetched per source per cycle.
+    pub max_new_linked: usize,
+    /// Child sitemaps of a sitemap index read per source per cycle.
+    pub max_child_sitemaps: usize,
+    /// Linked pages a source's state remembers as fetched (the oldest are forgotten).
+    pub seen_capacity: usize,
+    /// Whether a portal source fetches each new publication's detail. Off by default: the
+    /// detail parses to the same item identity as its list entry, fetched at the same cycle
+    /// time, and reconcile cannot order two contents observed at one instant (delivery order
+    /// would decide). Turn on once details carry content the list lacks and reconcile prefers
+    /// them.
+    pub fetch_portal_details: bool,
 }
 
 impl Default for ScrapeConfig {
@@ -63,6 +93,12 @@ impl Default for ScrapeConfig {
             backfill_pages: 3,
             max_concurrent_sources: 8,
             cycle_budget: None,
+            unhealthy_after_failures: UNHEALTHY_AFTER_FAILURES,
+            unhealthy_retry_delay: Duration::from_secs(2 * 3600),
+            max_new_linked: 10,
+            max_child_sitemaps: 5,
+            seen_capacity: 2000,
+            fetch_portal_details: false,
         }
     }
 }
@@ -94,13 +130,17 @@ pub struct CycleReport {
     pub failed: Vec<SourceFailure>,
     /// Raw keys written, including those a source wrote before it failed.
     pub written: Vec<String>,
-    /// Registry sources that have now failed [`UNHEALTHY_AFTER_FAILURES`] or more times in a
-    /// row (due or not this cycle): the "silent sources" the deployment alarms on.
+    /// Registry sources that are now unhealthy (failed `unhealthy_after_failures` or more
+    /// times in a row, due or not this cycle): the "silent sources" the deployment alarms on.
     pub unhealthy_sources: usize,
+    /// Linked pages (articles, portal publication details) fetched, and those that failed.
+    pub linked_fetched: usize,
+    pub linked_failed: usize,
 }
 
-/// A source failing this many times in a row counts as unhealthy (the API calls its mission
-/// `failing` at the same count).
+/// A source failing this many times in a row counts as unhealthy by default
+/// (`ScrapeConfig::unhealthy_after_failures`; the API calls its mission `failing` at the same
+/// count).
 pub const UNHEALTHY_AFTER_FAILURES: u32 = 3;
 
 #[derive(Debug, Clone, PartialEq)]
@@ -121,6 +161,8 @@ pub struct SourceOutcome {
     pub unchanged_responses: usize,
     /// Raw keys written.
     pub written: Vec<String>,
+    /// Linked pages fetched (articles, portal publication details).
+    pub linked_fetched: usize,
     /// The state as written back.
     pub state: SourceState,
 }
@@ -217,9 +259,16 @@ pub fn is_due(state: Option<&SourceState>, now: DateTime<Utc>) -> bool {
     }
 }
 
-/// Whether a source has failed [`UNHEALTHY_AFTER_FAILURES`] or more times in a row.
+/// Whether a source is marked unhealthy, or (a state written before the mark existed) has
+/// failed [`UNHEALTHY_AFTER_FAILURES`] or more times in a row.
 pub fn is_unhealthy(state: &SourceState) -> bool {
-    state.consecutive_failures >= UNHEALTHY_AFTER_FAILURES
+    state.unhealthy_since.is_some() || state.consecutive_failures >= UNHEALTHY_AFTER_FAILURES
+}
+
+/// How a linked page is remembered in `SourceState::seen`: 16 hex digits of its URL's SHA-256
+/// (collisions at this size only cost a skipped page, one in ~10^19).
+pub fn link_hash(url: &str) -> String {
+    hex::encode(&Sha256::digest(url.as_bytes())[..8])
 }
 
 /// The table record of a source state: its fields plus the key attributes.
@@ -262,14 +311,22 @@ struct Progress {
     validators: BTreeMap<String, Validators>,
     /// The longest "come back later" the server asked for (max-age or Expires, Retry-After).
     hint: Option<Duration>,
+    /// Linked pages fetched (or given up on) this run, as `link_hash`es.
+    seen: Vec<String>,
+    linked_fetched: usize,
+    linked_failed: usize,
 }
 
 /// One source's attempt: what it wrote, whatever the result.
 struct Attempt {
     written: Vec<String>,
     bytes: u64,
+    linked_fetched: usize,
+    linked_failed: usize,
     /// Every response was a 304.
     not_modified: bool,
+    /// The source's failures in a row after this attempt.
+    failures_after: u32,
     result: Result<SourceOutcome, ScrapeError>,
 }
 
@@ -300,7 +357,7 @@ impl Scraper {
                 let state = states.remove(&(src.owner.to_owned(), src.source.id.clone()));
                 let due = is_due(state.as_ref(), now);
                 // A source not due keeps its count; a due one's is counted after its attempt.
-                if !due && state.as_ref().is_some_and(is_unhealthy) {
+                if !due && state.as_ref().is_some_and(|s| self.unhealthy(s)) {
                     report.unhealthy_sources += 1;
                 }
                 due.then_some((src, state))
@@ -313,32 +370,35 @@ impl Scraper {
 
         let started = tokio::time::Instant::now();
         let budget = self.config.cycle_budget;
-        let attempts: Vec<(SourceRef<'_>, u32, Option<Attempt>)> = futures::stream::iter(due)
+        let threshold = self.config.unhealthy_after_failures.max(1);
+        let attempts: Vec<(SourceRef<'_>, bool, Option<Attempt>)> = futures::stream::iter(due)
             .map(|(src, state)| async move {
-                let failures_before = state.as_ref().map_or(0, |s| s.consecutive_failures);
+                let unhealthy_before = state.as_ref().is_some_and(|s| self.unhealthy(s));
                 // Checked when the source would start, not when the cycle began.
                 if budget.is_some_and(|b| started.elapsed() >= b) {
-                    return (src, failures_before, None);
+                    return (src, unhealthy_before, None);
                 }
                 (
                     src,
-                    failures_before,
+                    unhealthy_before,
                     Some(self.attempt(src, state, now).await),
                 )
             })
             .buffer_unordered(self.config.max_concurrent_sources.max(1))
             .collect()
             .await;
-        for (src, failures_before, attempt) in attempts {
+        for (src, unhealthy_before, attempt) in attempts {
             let Some(attempt) = attempt else {
                 report.deferred += 1;
-                if failures_before >= UNHEALTHY_AFTER_FAILURES {
+                if unhealthy_before {
                     report.unhealthy_sources += 1;
                 }
                 continue;
             };
             report.written.extend(attempt.written);
             report.bytes += attempt.bytes;
+            report.linked_fetched += attempt.linked_fetched;
+            report.linked_failed += attempt.linked_failed;
             match attempt.result {
                 Ok(outcome) => {
                     report.fetched += 1;
@@ -352,8 +412,7 @@ impl Scraper {
                     }
                 }
                 Err(e) => {
-                    // A failed attempt is one more failure in a row.
-                    if failures_before.saturating_add(1) >= UNHEALTHY_AFTER_FAILURES {
+                    if attempt.failures_after >= threshold {
                         report.unhealthy_sources += 1;
                     }
                     report.failed.push(SourceFailure {
@@ -373,12 +432,20 @@ impl Scraper {
             failed = report.failed.len(),
             deferred = report.deferred,
             unhealthy_sources = report.unhealthy_sources,
+            linked_fetched = report.linked_fetched,
+            linked_failed = report.linked_failed,
             written = report.written.len(),
             bytes = report.bytes,
             elapsed_ms = started.elapsed().as_millis() as u64,
             "scrape cycle done"
         );
         report
+    }
+
+    /// Whether a state counts as unhealthy under this scraper's threshold.
+    fn unhealthy(&self, state: &SourceState) -> bool {
+        state.unhealthy_since.is_some()
+            || state.consecutive_failures >= self.config.unhealthy_after_failures.max(1)
     }
 
     /// Fetches one source now, due or not (reads its state with one get).
@@ -424,6 +491,10 @@ impl Scraper {
         if !progress.written.is_empty() {
             state.last_change_at = Some(now);
         }
+        // Linked pages fetched are remembered whatever the outcome: they are stored.
+        state.seen.append(&mut progress.seen);
+        let excess = state.seen.len().saturating_sub(self.config.seen_capacity);
+        state.seen.drain(..excess);
         match &fetched {
             Ok(()) => {
                 // Only this run's URLs: pages read once for the backfill drop out.
@@ -431,6 +502,8 @@ impl Scraper {
                 state.last_success_at = Some(now);
                 state.consecutive_failures = 0;
                 state.last_error = None;
+                state.unhealthy_since = None;
+                state.unhealthy_reason = None;
                 state.backfilled = true;
                 state.next_due_at = Some(now + to_chrono(success_delay(cadence, progress.hint)));
             }
@@ -438,7 +511,23 @@ impl Scraper {
                 state.validators.append(&mut progress.validators);
                 state.consecutive_failures = state.consecutive_failures.saturating_add(1);
                 state.last_error = Some(e.to_string());
-                let delay = failure_delay(cadence, state.consecutive_failures, e.retry_after());
+                let mut delay = failure_delay(cadence, state.consecutive_failures, e.retry_after());
+                if state.consecutive_failures >= self.config.unhealthy_after_failures.max(1) {
+                    if state.unhealthy_since.is_none() {
+                        state.unhealthy_since = Some(now);
+                        tracing::warn!(
+                            owner,
+                            source = id,
+                            failures = state.consecutive_failures,
+                            "source marked unhealthy"
+                        );
+                    }
+                    state.unhealthy_reason = Some(format!(
+                        "{} failures in a row; last: {e}",
+                        state.consecutive_failures
+                    ));
+                    delay = delay.max(self.config.unhealthy_retry_delay).min(MAX_DELAY);
+                }
                 state.next_due_at = Some(now + to_chrono(delay));
                 tracing::warn!(
                     owner,
@@ -462,7 +551,8 @@ impl Scraper {
                 requests: progress.requests,
                 unchanged_responses: progress.unchanged,
                 written: progress.written.clone(),
-                state,
+                linked_fetched: progress.linked_fetched,
+                state: state.clone(),
             }),
             (Ok(()), Err(error)) => Err(ScrapeError::Table {
                 owner: owner.to_owned(),
@@ -479,13 +569,16 @@ impl Scraper {
         Attempt {
             written: progress.written,
             bytes: progress.bytes,
+            linked_fetched: progress.linked_fetched,
+            linked_failed: progress.linked_failed,
+            failures_after: state.consecutive_failures,
             not_modified: progress.requests > 0 && progress.not_modified == progress.requests,
             result,
         }
     }
 
     /// Fetches the source's URLs in order, recording into `progress` as it goes; stops at the
-    /// first failure.
+    /// first failure of the source's own documents. Then fetches the new pages they link to.
     async fn fetch_source(
         &self,
         src: SourceRef<'_>,
@@ -495,11 +588,13 @@ impl Scraper {
         progress: &mut Progress,
     ) -> Result<(), ScrapeError> {
         let source = src.source;
-        let urls = self.urls_for(src, first_run)?;
+        let mut queue: VecDeque<Url> = self.urls_for(src, first_run)?.into();
         let language = (source.kind == SourceKind::KemluPortal).then(|| PORTAL_LANGUAGE.to_owned());
         // Two pages with the same body in one run would share a key; store it once.
         let mut written_this_run = HashSet::new();
-        for url in urls {
+        let mut links: Vec<Url> = Vec::new();
+        let mut child_sitemaps_left = self.config.max_child_sitemaps;
+        while let Some(url) = queue.pop_front() {
             let url_key = url.to_string();
             let known = state.validators.get(&url_key).cloned().unwrap_or_default();
             let request = FetchRequest {
@@ -514,11 +609,7 @@ impl Scraper {
                 .fetcher
                 .get(request)
                 .await
-                .map_err(|error| ScrapeError::Fetch {
-                    owner: src.owner.to_owned(),
-                    source_id: source.id.clone(),
-                    error,
-                })?;
+                .map_err(|error| fetch_error(src, error))?;
             progress.requests += 1;
             progress.bytes += response.body.len() as u64;
             // `max-age` overrides `Expires` (RFC 9111 §5.3).
@@ -546,62 +637,278 @@ impl Scraper {
                 continue;
             }
 
-            let sha256 = hex::encode(Sha256::digest(&response.body));
-            let validators = Validators {
-                etag: response.etag.clone(),
-                last_modified: response.last_modified.clone(),
-                sha256: Some(sha256.clone()),
-            };
-            progress.validators.insert(url_key.clone(), validators);
-            let bytes = response.body.len();
-            if known.sha256.as_deref() == Some(sha256.as_str())
-                || !written_this_run.insert(sha256.clone())
-            {
-                progress.unchanged += 1;
-                log_response(src, &url, response.status, bytes, "unchanged");
-                if last_page {
-                    break;
+            // Links are read from every body, changed or not, so pages left over by the
+            // per-cycle limit are fetched on the next cycles.
+            let found = self.links_in(src, &response);
+            links.extend(found.pages);
+            for child in found.sitemaps {
+                if child_sitemaps_left == 0 {
+                    tracing::info!(owner = src.owner, source = %source.id, sitemap = %child, "child sitemap left: limit reached");
+                    continue;
                 }
-                continue;
+                child_sitemaps_left -= 1;
+                queue.push_back(child);
             }
 
-            let ext = keys::ext_for(response.content_type.as_deref(), &response.body);
-            let key = keys::raw_key(src.owner, &source.id, now, &sha256, ext);
-            let meta = RawMeta {
-                mission: src.owner.to_owned(),
-                source: source.id.clone(),
-                kind: source.kind,
-                role: source.role,
-                url: url_key,
-                final_url: response.final_url.to_string(),
-                status: response.status,
-                content_type: response.content_type.clone(),
-                etag: response.etag.clone(),
-                last_modified: response.last_modified.clone(),
-                fetched_at: now,
-                sha256,
-                language: language.clone(),
-                charset: response.charset.clone(),
-            };
-            let blob_meta = BlobMeta {
-                content_type: response.content_type.clone(),
-                metadata: meta.to_metadata(),
-            };
-            self.blobs
-                .put(&key, response.body, &blob_meta)
-                .await
-                .map_err(|error| ScrapeError::Blob {
-                    owner: src.owner.to_owned(),
-                    source_id: source.id.clone(),
-                    error: Box::new(error),
-                })?;
-            log_response(src, &url, response.status, bytes, "changed");
-            progress.written.push(key);
+            let sha256 = hex::encode(Sha256::digest(&response.body));
+            progress.validators.insert(
+                url_key,
+                Validators {
+                    etag: response.etag.clone(),
+                    last_modified: response.last_modified.clone(),
+                    sha256: Some(sha256.clone()),
+                },
+            );
+            if known.sha256.as_deref() == Some(sha256.as_str()) {
+                progress.unchanged += 1;
+                log_response(src, &url, response.status, response.body.len(), "unchanged");
+            } else {
+                self.store(
+                    src,
+                    &url,
+                    response,
+                    sha256,
+                    language.clone(),
+                    false,
+                    now,
+                    progress,
+                    &mut written_this_run,
+                )
+                .await?;
+            }
             if last_page {
                 break;
             }
         }
+        let backlog = self
+            .fetch_linked(
+                src,
+                state,
+                first_run,
+                links,
+                language,
+                now,
+                progress,
+                &mut written_this_run,
+            )
+            .await?;
+        if backlog {
+            // Pages are left for the next cycles; drop the listings' validators so the next
+            // fetch gets their bodies (and links) instead of a 304. The hash still says
+            // "unchanged", so nothing is stored twice.
+            for validators in progress.validators.values_mut() {
+                validators.etag = None;
+                validators.last_modified = None;
+            }
+        }
         Ok(())
+    }
+
+    /// Stores one response as a raw object, unless a body with the same hash was stored
+    /// earlier this run; returns whether it wrote.
+    #[allow(clippy::too_many_arguments)]
+    async fn store(
+        &self,
+        src: SourceRef<'_>,
+        url: &Url,
+        response: FetchResponse,
+        sha256: String,
+        language: Option<String>,
+        article: bool,
+        now: DateTime<Utc>,
+        progress: &mut Progress,
+        written_this_run: &mut HashSet<String>,
+    ) -> Result<bool, ScrapeError> {
+        let source = src.source;
+        let bytes = response.body.len();
+        if !written_this_run.insert(sha256.clone()) {
+            progress.unchanged += 1;
+            log_response(src, url, response.status, bytes, "unchanged");
+            return Ok(false);
+        }
+        let ext = keys::ext_for(response.content_type.as_deref(), &response.body);
+        let key = keys::raw_key(src.owner, &source.id, now, &sha256, ext);
+        let meta = RawMeta {
+            mission: src.owner.to_owned(),
+            source: source.id.clone(),
+            kind: source.kind,
+            role: source.role,
+            url: url.to_string(),
+            final_url: response.final_url.to_string(),
+            status: response.status,
+            content_type: response.content_type.clone(),
+            etag: response.etag.clone(),
+            last_modified: response.last_modified.clone(),
+            fetched_at: now,
+            sha256,
+            language,
+            charset: response.charset.clone(),
+            article,
+        };
+        let blob_meta = BlobMeta {
+            content_type: response.content_type.clone(),
+            metadata: meta.to_metadata(),
+        };
+        self.blobs
+            .put(&key, response.body, &blob_meta)
+            .await
+            .map_err(|error| ScrapeError::Blob {
+                owner: src.owner.to_owned(),
+                source_id: source.id.clone(),
+                error: Box::new(error),
+            })?;
+        log_response(
+            src,
+            url,
+            response.status,
+            bytes,
+            if article { "article" } else { "changed" },
+        );
+        progress.written.push(key);
+        Ok(true)
+    }
+
+    /// The pages and child sitemaps a source document links to, by the source's kind.
+    fn links_in(&self, src: SourceRef<'_>, response: &FetchResponse) -> Links {
+        let source = src.source;
+        let page_url = response.final_url.as_str();
+        let mut links = Links::default();
+        match source.kind {
+            SourceKind::HtmlList => {
+                let (html, _) =
+                    crate::fetch::decode_to_utf8(&response.body, response.charset.as_deref());
+                match html_list::entries(
+                    &html,
+                    page_url,
+                    &source.list,
+                    chrono_tz::UTC,
+                    Utc::now(),
+                    page_url,
+                ) {
+                    Ok(entries) => {
+                        links.pages = entries
+                            .iter()
+                            .filter_map(|e| Url::parse(&e.url).ok())
+                            .collect()
+                    }
+                    Err(e) => {
+                        tracing::warn!(owner = src.owner, source = %source.id, error = %e, "listing page unreadable; no articles")
+                    }
+                }
+            }
+            SourceKind::Sitemap => {
+                let (xml, _) =
+                    crate::fetch::decode_xml_to_utf8(&response.body, response.charset.as_deref());
+                match sitemap::read(&xml) {
+                    Ok(map) => {
+                        let parse = |u: &String| {
+                            Url::parse(u)
+                                .ok()
+                                .filter(|u| matches!(u.scheme(), "http" | "https"))
+                        };
+                        // Newest first (by lastmod, entries without one last): the per-cycle
+                        // limit then takes the latest pages.
+                        let mut urls = map.urls;
+                        urls.sort_by(|a, b| b.lastmod.cmp(&a.lastmod));
+                        links.pages = urls.iter().filter_map(|e| parse(&e.loc)).collect();
+                        // Child sitemaps are the source's own documents: same host only.
+                        links.sitemaps = map
+                            .sitemaps
+                            .iter()
+                            .filter_map(parse)
+                            .filter(|u| same_host(u, &source.url))
+                            .collect();
+                    }
+                    Err(reason) => {
+                        tracing::warn!(owner = src.owner, source = %source.id, %reason, "sitemap unreadable; no articles")
+                    }
+                }
+            }
+            SourceKind::KemluPortal if self.config.fetch_portal_details => {
+                let portal = source.portal.as_deref().unwrap_or(src.owner);
+                if let Ok(base) = Url::parse(&source.url) {
+                    links.pages = portal_slugs(&response.body)
+                        .iter()
+                        .filter_map(|slug| portal_detail_url(&base, portal, slug))
+                        .collect();
+                }
+            }
+            _ => {}
+        }
+        links
+    }
+
+    /// Fetches the linked pages not fetched before, at most `max_new_linked`, and returns
+    /// whether new pages were left for later cycles. On a source's first run what a listing
+    /// already holds is its past: the pages over the limit are remembered as done instead (the
+    /// backfill is bounded, and the next cycle over an unchanged source fetches nothing).
+    /// A page that fails is logged and counted; it is tried again next cycle when the failure
+    /// may pass, else remembered as done.
+    #[allow(clippy::too_many_arguments)]
+    async fn fetch_linked(
+        &self,
+        src: SourceRef<'_>,
+        state: &SourceState,
+        first_run: bool,
+        links: Vec<Url>,
+        language: Option<String>,
+        now: DateTime<Utc>,
+        progress: &mut Progress,
+        written_this_run: &mut HashSet<String>,
+    ) -> Result<bool, ScrapeError> {
+        let source = src.source;
+        let article = source.kind != SourceKind::KemluPortal;
+        let mut skip: HashSet<String> = state.seen.iter().cloned().collect();
+        let mut fresh = Vec::new();
+        // Half the memory at most, so what one listing holds is never forgotten while listed.
+        let considered = (self.config.seen_capacity / 2).max(1);
+        for url in links.into_iter().take(considered) {
+            if article && !source.list.follow_other_hosts && !same_host(&url, &source.url) {
+                continue;
+            }
+            let hash = link_hash(url.as_str());
+            if skip.insert(hash.clone()) {
+                fresh.push((url, hash));
+            }
+        }
+        let mut backlog = fresh.len() > self.config.max_new_linked;
+        let left = fresh.split_off(self.config.max_new_linked.min(fresh.len()));
+        if backlog && first_run {
+            tracing::info!(owner = src.owner, source = %source.id, pages = left.len(), "first run: older linked pages not fetched");
+            progress.seen.extend(left.into_iter().map(|(_, hash)| hash));
+            backlog = false;
+        }
+        for (url, hash) in fresh {
+            match self.fetcher.get(FetchRequest::new(url.clone())).await {
+                Ok(response) => {
+                    progress.requests += 1;
+                    progress.bytes += response.body.len() as u64;
+                    progress.linked_fetched += 1;
+                    let sha256 = hex::encode(Sha256::digest(&response.body));
+                    self.store(
+                        src,
+                        &url,
+                        response,
+                        sha256,
+                        language.clone(),
+                        article,
+                        now,
+                        progress,
+                        written_this_run,
+                    )
+                    .await?;
+                    progress.seen.push(hash);
+                }
+                Err(error) => {
+                    progress.linked_failed += 1;
+                    tracing::warn!(owner = src.owner, source = %source.id, url = %url, error = %error, retryable = error.is_retryable(), "linked page failed");
+                    if !error.is_retryable() {
+                        progress.seen.push(hash);
+                    }
+                }
+            }
+        }
+        Ok(backlog)
     }
 
     /// The URLs one run of a source reads.
@@ -639,6 +946,65 @@ impl Scraper {
             })
             .collect()
     }
+}
+
+/// What a source document links to.
+#[derive(Default)]
+struct Links {
+    /// Pages to fetch once each (articles, portal publication details), in listed order.
+    pages: Vec<Url>,
+    /// Child sitemaps of a sitemap index.
+    sitemaps: Vec<Url>,
+}
+
+fn fetch_error(src: SourceRef<'_>, error: FetchError) -> ScrapeError {
+    ScrapeError::Fetch {
+        owner: src.owner.to_owned(),
+        source_id: src.source.id.clone(),
+        error,
+    }
+}
+
+/// Whether `url` is on the host of the source URL `source_url`.
+fn same_host(url: &Url, source_url: &str) -> bool {
+    Url::parse(source_url).is_ok_and(|s| {
+        s.host_str()
+            .is_some_and(|h| url.host_str().is_some_and(|u| u.eq_ignore_ascii_case(h)))
+    })
+}
+
+/// The publication slugs of a portal list page, in list order (newest first).
+fn portal_slugs(body: &[u8]) -> Vec<String> {
+    let Ok(value) = serde_json::from_slice::<Value>(body) else {
+        return Vec::new();
+    };
+    value
+        .pointer("/data/publication")
+        .and_then(Value::as_array)
+        .map(|list| {
+            list.iter()
+                .filter_map(|p| p.get("slug").and_then(Value::as_str))
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// One publication of a portal: `{base}/content/publication?portal={portal}&slug={slug}`.
+pub fn portal_detail_url(base: &Url, portal: &str, slug: &str) -> Option<Url> {
+    let mut url = base.clone();
+    url.path_segments_mut()
+        .ok()?
+        .pop_if_empty()
+        .push("content")
+        .push("publication");
+    url.set_query(None);
+    url.query_pairs_mut()
+        .append_pair("portal", portal)
+        .append_pair("slug", slug);
+    Some(url)
 }
 
 /// Whether a portal list page holds fewer publications than asked for. A body that is not
@@ -723,5 +1089,7 @@ fn log_response(src: SourceRef<'_>, url: &Url, status: u16, bytes: usize, outcom
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_linked;
 #[cfg(test)]
 mod tests_sources;

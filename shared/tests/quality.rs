@@ -81,6 +81,7 @@ fn meta(final_url: &str, content_type: Option<String>) -> RawMeta {
         sha256: "00".into(),
         language: None,
         charset: None,
+        article: false,
     }
 }
 

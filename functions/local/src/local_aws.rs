@@ -137,7 +137,14 @@ pub async fn run(args: LocalAwsArgs) -> anyhow::Result<()> {
         tokio::spawn(poller.clone().run());
     }
 
-    let scraper = crate::pipeline::scraper(&registry, &blobs, &table, !args.live)?;
+    let contact_url = std::env::var(pantau::fetch::CONTACT_URL_ENV).ok();
+    let scraper = crate::pipeline::scraper(
+        &registry,
+        &blobs,
+        &table,
+        !args.live,
+        contact_url.as_deref(),
+    )?;
 
     if args.once {
         let report = scraper.run_cycle(chrono::Utc::now()).await;

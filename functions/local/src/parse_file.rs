@@ -71,6 +71,7 @@ pub fn run(args: ParseArgs) -> anyhow::Result<()> {
         sha256: String::new(),
         language: None,
         charset: None,
+        article: is_article,
     };
     let raw_key = args.file.display().to_string();
     let input = ParseInput {

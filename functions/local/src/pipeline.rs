@@ -45,6 +45,9 @@ pub struct RunArgs {
     /// Run one scrape cycle, wait for the stages to settle, print a summary and exit.
     #[arg(long)]
     pub once: bool,
+    /// A page (or mailto:) saying who runs this Pantau, named in the User-Agent.
+    #[arg(long, env = pantau::fetch::CONTACT_URL_ENV)]
+    pub contact_url: Option<String>,
 }
 
 pub async fn run(args: RunArgs) -> anyhow::Result<()> {
@@ -102,7 +105,13 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         tokio::spawn(work(items_queue, items_rx, reconcile, dead_letters.clone())),
     ];
 
-    let scraper = scraper(&registry, &blobs, &table, args.offline)?;
+    let scraper = scraper(
+        &registry,
+        &blobs,
+        &table,
+        args.offline,
+        args.contact_url.as_deref(),
+    )?;
 
     println!(
         "data: {} (table) and {} (objects); {} missions, {} sources",
@@ -208,13 +217,15 @@ pub(crate) fn stage_handlers(
 
 /// The scraper over these stores. `recorded`: the sources are the offline server on our own
 /// loopback, which needs no politeness and must be reachable despite the private-network guard.
+/// `contact_url` is named in the User-Agent.
 pub(crate) fn scraper(
     registry: &Arc<Registry>,
     blobs: &Arc<dyn BlobStore>,
     table: &Arc<dyn Table>,
     recorded: bool,
+    contact_url: Option<&str>,
 ) -> anyhow::Result<Scraper> {
-    let mut policy = FetchPolicy::default();
+    let mut policy = FetchPolicy::default().with_contact_url(contact_url);
     if recorded {
         policy.allow_private_networks = true;
         policy.per_host_min_interval = Duration::ZERO;

@@ -54,6 +54,7 @@ mod tests {
             sha256: "0123456789abcdef".into(),
             language: Some("id".into()),
             charset: None,
+            article: false,
         };
         let body = r#"{"data":{"publication":[{"slug":"pelayanan-paspor","title":"Pelayanan Paspor","title_eng":"","publish_date":"2026-11-26 10:00:00","content_detail":"<p>KBRI Tokyo membuka layanan paspor.</p>"}],"meta":{"filtered":1}}}"#;
         blobs

@@ -24,6 +24,8 @@ pub async fn handle(scraper: &Scraper, _event: Value) -> Result<Value, lambda_ru
         "failed": report.failed.len(),
         "deferred": report.deferred,
         "unhealthy_sources": report.unhealthy_sources,
+        "linked_fetched": report.linked_fetched,
+        "linked_failed": report.linked_failed,
         "written": report.written.len(),
         "bytes": report.bytes,
     }))

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{LambdaEvent, service_fn};
 use pantau::config::{FunctionEnv, init_lambda_logging, optional_number};
-use pantau::fetch::{FetchPolicy, Fetcher};
+use pantau::fetch::{CONTACT_URL_ENV, FetchPolicy, Fetcher};
 use pantau::scrape::{ScrapeConfig, Scraper};
 
 #[tokio::main]
@@ -21,6 +21,16 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     }
     // The function's timeout is 300 s (infra/template.yaml): stop starting sources after 240 s
     // so those in flight finish (a fetch times out after 30 s); the rest go first next cycle.
+    if let Some(n) = optional_number("PANTAU_UNHEALTHY_AFTER_FAILURES")? {
+        config.unhealthy_after_failures = n;
+    }
+    if let Some(n) = optional_number("PANTAU_MAX_NEW_LINKED")? {
+        config.max_new_linked = n;
+    }
+    // `true` or `false`; off by default (see `ScrapeConfig::fetch_portal_details`).
+    if let Some(on) = optional_number("PANTAU_PORTAL_DETAILS")? {
+        config.fetch_portal_details = on;
+    }
     let budget_secs = optional_number("PANTAU_CYCLE_BUDGET_SECS")?.unwrap_or(240u64);
     config.cycle_budget = Some(std::time::Duration::from_secs(budget_secs));
     let registry = Arc::new(env.registry()?);
@@ -32,7 +42,10 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         registry,
         blobs,
         table,
-        fetcher: Fetcher::new(FetchPolicy::default())?,
+        // The User-Agent names the operator's contact page when one is configured.
+        fetcher: Fetcher::new(
+            FetchPolicy::default().with_contact_url(std::env::var(CONTACT_URL_ENV).ok().as_deref()),
+        )?,
         config,
     };
     let scraper = &scraper;

@@ -751,15 +751,18 @@ fn mission_json(
             })
         })
         .collect();
-    let failures: Vec<u32> = mission
+    let known: Vec<&SourceHealth> = mission
         .sources
         .iter()
         .filter_map(|s| states.iter().find(|h| h.source == s.id))
-        .map(|h| h.consecutive_failures)
         .collect();
+    let failures: Vec<u32> = known.iter().map(|h| h.consecutive_failures).collect();
+    // Scrape's own mark decides; the count stands in for states written before it existed.
     let status = if failures.is_empty() {
         "unknown"
-    } else if failures.iter().any(|f| *f >= FAILING_AFTER) {
+    } else if known.iter().any(|h| h.unhealthy_since.is_some())
+        || failures.iter().any(|f| *f >= FAILING_AFTER)
+    {
         "failing"
     } else if failures.iter().any(|f| *f > 0) {
         "degraded"
@@ -791,6 +794,8 @@ fn source_state_json(h: &SourceHealth) -> Value {
         "consecutive_failures": h.consecutive_failures,
         "last_error": h.last_error,
         "next_due_at": h.next_due_at,
+        "unhealthy_since": h.unhealthy_since,
+        "unhealthy_reason": h.unhealthy_reason,
     })
 }
 

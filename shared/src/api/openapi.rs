@@ -581,7 +581,9 @@ fn schemas() -> Value {
                 "last_change_at": time_or_null,
                 "consecutive_failures": {"type": "integer", "minimum": 0},
                 "last_error": text_or_null,
-                "next_due_at": time_or_null
+                "next_due_at": time_or_null,
+                "unhealthy_since": time_or_null,
+                "unhealthy_reason": text_or_null
             }
         },
         "Source": {

@@ -81,7 +81,9 @@ pub(super) async fn fixture() -> Fixture {
     insert("items/2.jsonl", jsonl(&[edited])).await;
     reconciler.reconcile_object("items/2.jsonl").await.unwrap();
 
-    for (owner, failures, error) in [("tokyo", 0, None), ("canberra", 4, Some("HTTP 503"))] {
+    // Canberra's two failures are under the API's own count: its status comes from the
+    // unhealthy mark scrape stored (a lower threshold configured there).
+    for (owner, failures, error) in [("tokyo", 0, None), ("canberra", 2, Some("HTTP 503"))] {
         let state = SourceState {
             owner: owner.into(),
             source: "portal-berita".into(),
@@ -89,6 +91,8 @@ pub(super) async fn fixture() -> Fixture {
             last_success_at: Some(at("2025-03-03T00:00:00Z")),
             consecutive_failures: failures,
             last_error: error.map(str::to_owned),
+            unhealthy_since: error.map(|_| at("2025-03-04T00:00:00Z")),
+            unhealthy_reason: error.map(|e| format!("2 failures in a row; last: {e}")),
             ..SourceState::default()
         };
         let Value::Object(mut record) = serde_json::to_value(&state).unwrap() else {
@@ -217,6 +221,11 @@ async fn missions_list_every_mission_with_health() {
     );
     assert_eq!(canberra["sources"][0]["state"]["last_error"], "HTTP 503");
     assert_eq!(
+        canberra["sources"][0]["state"]["unhealthy_reason"],
+        "2 failures in a row; last: HTTP 503"
+    );
+    assert_eq!(tokyo["sources"][0]["state"]["unhealthy_since"], Value::Null);
+    assert_eq!(
         canberra["sources"][0]["state"]["last_success_at"],
         "2025-03-03T00:00:00Z"
     );
@@ -228,7 +237,7 @@ async fn one_mission_or_404() {
     let (status, _, body) = get(&f.app, "/missions/canberra").await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["id"], "canberra");
-    assert_eq!(body["sources"][0]["state"]["consecutive_failures"], 4);
+    assert_eq!(body["sources"][0]["state"]["consecutive_failures"], 2);
     assert_problem(
         get(&f.app, "/missions/atlantis").await,
         StatusCode::NOT_FOUND,

@@ -2,7 +2,7 @@
 //! the starts of two requests to it. ~132 mission portals sit behind one API host, so the gate
 //! is keyed by host and shared by every clone of the `Fetcher`.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -11,12 +11,15 @@ use tokio::time::Instant;
 
 pub(crate) struct HostGates {
     min_interval: Duration,
+    /// Hosts with their own minimum interval.
+    host_min_intervals: BTreeMap<String, Duration>,
     max_in_flight: usize,
     hosts: Mutex<HashMap<String, Arc<HostGate>>>,
 }
 
 struct HostGate {
     in_flight: Arc<Semaphore>,
+    min_interval: Duration,
     /// The earliest time the next request to this host may start.
     next_start: Mutex<Instant>,
 }
@@ -27,9 +30,14 @@ pub(crate) struct HostPass {
 }
 
 impl HostGates {
-    pub(crate) fn new(min_interval: Duration, max_in_flight: usize) -> HostGates {
+    pub(crate) fn new(
+        min_interval: Duration,
+        max_in_flight: usize,
+        host_min_intervals: BTreeMap<String, Duration>,
+    ) -> HostGates {
         HostGates {
             min_interval,
+            host_min_intervals,
             max_in_flight: max_in_flight.max(1),
             hosts: Mutex::new(HashMap::new()),
         }
@@ -44,6 +52,11 @@ impl HostGates {
                 .or_insert_with(|| {
                     Arc::new(HostGate {
                         in_flight: Arc::new(Semaphore::new(self.max_in_flight)),
+                        min_interval: self
+                            .host_min_intervals
+                            .get(host)
+                            .copied()
+                            .unwrap_or(self.min_interval),
                         next_start: Mutex::new(Instant::now()),
                     })
                 })
@@ -57,7 +70,7 @@ impl HostGates {
         let start = {
             let mut next = gate.next_start.lock().unwrap_or_else(|p| p.into_inner());
             let start = (*next).max(Instant::now());
-            *next = start + self.min_interval;
+            *next = start + gate.min_interval;
             start
         };
         tokio::time::sleep_until(start).await;

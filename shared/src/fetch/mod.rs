@@ -10,7 +10,8 @@
 //! - honours robots.txt (`robots`): fetched once per origin per `robots_ttl`, a disallowed URL
 //!   (or redirect target) is `FetchError::DisallowedByRobots`;
 //! - waits for its host's gate (`gate`): at most `per_host_max_in_flight` requests at once
-//!   and `per_host_min_interval` between request starts, across all clones;
+//!   and `per_host_min_interval` (or the host's own entry in `host_min_intervals`) between
+//!   request starts, across all clones;
 //! - reads the body in chunks and stops past `max_body_bytes` (after gzip decoding, so a
 //!   compressed bomb is caught too);
 //! - reports the body's character set (`charset`) without converting it: raw objects keep
@@ -23,6 +24,7 @@ mod gate;
 mod guard;
 pub mod robots;
 
+use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -63,9 +65,28 @@ pub struct FetchPolicy {
     /// Minimum time between the starts of two requests to one host.
     pub per_host_min_interval: Duration,
     pub per_host_max_in_flight: usize,
+    /// Hosts that ask for a different minimum interval than `per_host_min_interval` (news
+    /// search APIs that throttle hard), by lower-case host name.
+    pub host_min_intervals: BTreeMap<String, Duration>,
 }
 
 pub const USER_AGENT: &str = "Pantau/0.1 (+https://kemlu.go.id; monitoring of Indonesian missions)";
+
+/// Where operators put the contact URL the User-Agent names.
+pub const CONTACT_URL_ENV: &str = "PANTAU_CONTACT_URL";
+
+/// The User-Agent naming Pantau and `contact_url` (a page or `mailto:` saying who runs this
+/// deployment); [`USER_AGENT`] when there is none.
+pub fn user_agent(contact_url: Option<&str>) -> String {
+    match contact_url.map(str::trim).filter(|c| !c.is_empty()) {
+        Some(contact) => {
+            // A header value cannot hold control characters; drop them rather than fail.
+            let contact: String = contact.chars().filter(|c| !c.is_control()).collect();
+            format!("Pantau/0.1 (+{contact}; monitoring of Indonesian missions)")
+        }
+        None => USER_AGENT.to_owned(),
+    }
+}
 
 impl Default for FetchPolicy {
     fn default() -> FetchPolicy {
@@ -81,7 +102,16 @@ impl Default for FetchPolicy {
             robots_ttl: Duration::from_secs(3600),
             per_host_min_interval: Duration::from_secs(1),
             per_host_max_in_flight: 2,
+            host_min_intervals: crate::registry::media::search_host_intervals(),
         }
+    }
+}
+
+impl FetchPolicy {
+    /// This policy with the User-Agent naming `contact_url` (see [`user_agent`]).
+    pub fn with_contact_url(mut self, contact_url: Option<&str>) -> FetchPolicy {
+        self.user_agent = user_agent(contact_url);
+        self
     }
 }
 
@@ -240,6 +270,7 @@ impl Fetcher {
             gates: Arc::new(HostGates::new(
                 policy.per_host_min_interval,
                 policy.per_host_max_in_flight,
+                policy.host_min_intervals.clone(),
             )),
             robots: Arc::new(RobotsCache::new(policy.robots_ttl)),
             policy: Arc::new(policy),

@@ -166,6 +166,7 @@ mod tests {
             link: Some(".news-title a".into()),
             title: Some(".news-title".into()),
             date: Some(".news-date".into()),
+            follow_other_hosts: false,
         }
     }
 

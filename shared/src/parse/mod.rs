@@ -1,8 +1,10 @@
 //! Raw bytes of one fetch → normalized items.
 //!
 //! [`parse`] dispatches on the source's kind: the kemlu portal's JSON API ([`kemlu`]),
-//! RSS/Atom/JSON feeds ([`feed`]) and the hazard feeds ([`hazard`]: USGS, GDACS, BMKG,
-//! ReliefWeb); the other kinds come later. The helpers every format
+//! RSS/Atom/JSON feeds ([`feed`]), sitemaps ([`sitemap`]) and the hazard feeds ([`hazard`]:
+//! USGS, GDACS, BMKG, ReliefWeb). An article page a listing or sitemap linked to
+//! (`RawMeta::article`) goes to [`article`] whatever its source's kind; an `html_list`
+//! listing page itself gives no items (its articles do). The helpers every format
 //! shares live beside them: [`text`] (HTML → plain text), [`url`] (canonical URLs) and
 //! [`date`] (dates, with how their zone was decided).
 //!
@@ -15,6 +17,7 @@ pub mod feed;
 pub mod hazard;
 pub mod html_list;
 pub mod kemlu;
+pub mod sitemap;
 pub mod text;
 pub mod url;
 
@@ -84,18 +87,15 @@ type FormatParser = fn(&ParseInput, Tz) -> Result<Vec<NormalizedItem>, ParseErro
 /// The items in one raw object, in the order the source lists them.
 pub fn parse(input: &ParseInput) -> Result<Vec<NormalizedItem>, ParseError> {
     let (name, run): (&'static str, FormatParser) = match input.meta.kind {
+        _ if input.meta.article => ("article", article::parse),
         SourceKind::KemluPortal => ("kemlu portal", kemlu::parse),
         SourceKind::Feed => ("feed", feed::parse),
+        SourceKind::Sitemap => ("sitemap", sitemap::parse),
+        SourceKind::HtmlList => ("html listing", listing_page),
         SourceKind::Usgs => ("USGS", hazard::parse_usgs),
         SourceKind::Gdacs => ("GDACS", hazard::parse_gdacs),
         SourceKind::Bmkg => ("BMKG", hazard::parse_bmkg),
         SourceKind::Reliefweb => ("ReliefWeb", hazard::parse_reliefweb),
-        kind => {
-            return Err(ParseError::Unsupported {
-                raw_key: input.raw_key.to_owned(),
-                kind,
-            });
-        }
     };
     let zone = date::zone(input.time_zone).ok_or_else(|| ParseError::UnknownTimeZone {
         raw_key: input.raw_key.to_owned(),
@@ -113,6 +113,12 @@ pub fn parse(input: &ParseInput) -> Result<Vec<NormalizedItem>, ParseError> {
             message,
         })
     })
+}
+
+/// An `html_list` listing page: its entries become items through their article pages, which
+/// scrape fetches and stores, so the page itself gives none.
+fn listing_page(_input: &ParseInput, _zone: Tz) -> Result<Vec<NormalizedItem>, ParseError> {
+    Ok(Vec::new())
 }
 
 /// An item with the fetch's facts filled in and the publication's left empty.
@@ -181,6 +187,7 @@ pub(crate) mod test_support {
             sha256: "00".into(),
             language: None,
             charset: None,
+            article: false,
         }
     }
 }
@@ -190,24 +197,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn other_kinds_and_bad_zones_are_errors_naming_the_key() {
+    fn listing_pages_give_no_items_articles_go_to_the_extractor_and_bad_zones_fail() {
         let meta = test_support::meta(SourceKind::HtmlList, "global", "https://example.org/");
+        let page = "<html lang=\"en\"><head><title>Envoy visits port</title></head><body><article>\
+            <h1>Envoy visits port</h1><p>The ambassador visited the port on Monday to meet \
+            Indonesian crew members working on fishing vessels there.</p><p>He listened to \
+            their concerns about contracts, wages and passports, and promised help.</p>\
+            </article></body></html>";
         let input = ParseInput {
-            body: b"{}",
+            body: page.as_bytes(),
             meta: &meta,
-            raw_key: "raw/k.json",
+            raw_key: "raw/k.html",
             time_zone: "UTC",
             source_language: None,
         };
-        let err = parse(&input).unwrap_err();
-        assert!(matches!(
-            err,
-            ParseError::Unsupported {
-                kind: SourceKind::HtmlList,
-                ..
-            }
-        ));
-        assert!(err.to_string().contains("raw/k.json"), "{err}");
+        assert!(parse(&input).unwrap().is_empty(), "a listing page");
+
+        let article_meta = RawMeta {
+            article: true,
+            ..meta.clone()
+        };
+        let input = ParseInput {
+            meta: &article_meta,
+            ..input
+        };
+        let items = parse(&input).unwrap();
+        assert_eq!(items.len(), 1, "an article page");
+        assert_eq!(items[0].title, "Envoy visits port");
+        assert_eq!(items[0].kind, SourceKind::HtmlList);
 
         let meta = test_support::meta(SourceKind::Feed, "tokyo", "https://example.org/");
         let input = ParseInput {
@@ -217,6 +234,7 @@ mod tests {
         };
         let err = parse(&input).unwrap_err();
         assert!(matches!(err, ParseError::UnknownTimeZone { .. }), "{err}");
+        assert!(err.to_string().contains("raw/k.html"), "{err}");
     }
 
     #[test]

@@ -107,6 +107,12 @@ pub struct SourceHealth {
     pub last_error: Option<String>,
     #[serde(default)]
     pub next_due_at: Option<DateTime<Utc>>,
+    /// Set by scrape when the source is marked unhealthy; None when healthy (or for a state
+    /// written before the mark existed).
+    #[serde(default)]
+    pub unhealthy_since: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub unhealthy_reason: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -21,6 +21,9 @@
 //! Permanent missions to organisations (PTRI) get none: their host country's press is
 //! watched by the embassy there, and the press about an organisation is not host-country media.
 
+use std::collections::BTreeMap;
+use std::time::Duration;
+
 use url::Url;
 
 use crate::model::{Mission, MissionKind, Role, Source, SourceKind};
@@ -36,6 +39,26 @@ pub const GOOGLE_NEWS_SEARCH: &str = "https://news.google.com/rss/search";
 pub const GDELT_DOC_API: &str = "https://api.gdeltproject.org/api/v2/doc/doc";
 
 /// Terms GDELT searches for in every country (it searches translations, so English is enough).
+/// GDELT asks for at most one request every 5 seconds from a client.
+pub const GDELT_MIN_INTERVAL: Duration = Duration::from_secs(5);
+/// Google News RSS publishes no limit; ~132 missions × languages share it, so space them.
+pub const GOOGLE_NEWS_MIN_INTERVAL: Duration = Duration::from_secs(2);
+
+/// The news-search hosts' own minimum intervals between requests, by host, for the fetcher
+/// (`FetchPolicy::host_min_intervals`): politeness across the whole fleet, not per source.
+pub fn search_host_intervals() -> BTreeMap<String, Duration> {
+    [
+        (GDELT_DOC_API, GDELT_MIN_INTERVAL),
+        (GOOGLE_NEWS_SEARCH, GOOGLE_NEWS_MIN_INTERVAL),
+    ]
+    .into_iter()
+    .filter_map(|(base, interval)| {
+        let host = Url::parse(base).ok()?.host_str()?.to_ascii_lowercase();
+        Some((host, interval))
+    })
+    .collect()
+}
+
 const GDELT_TERMS: &str = "(Indonesia OR Indonesian OR Indonesians OR WNI)";
 
 /// One host country: ISO 3166-1 alpha-2 (the registry's code), FIPS 10-4 (GDELT's), and the
@@ -390,6 +413,24 @@ pub fn missing_country_problem(mission: &Mission) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn news_search_hosts_are_spaced_by_their_own_intervals() {
+        let intervals = search_host_intervals();
+        assert_eq!(
+            intervals.get("api.gdeltproject.org"),
+            Some(&Duration::from_secs(5))
+        );
+        assert_eq!(
+            intervals.get("news.google.com"),
+            Some(&GOOGLE_NEWS_MIN_INTERVAL)
+        );
+        // The fetcher's production policy carries them.
+        assert_eq!(
+            crate::fetch::FetchPolicy::default().host_min_intervals,
+            intervals
+        );
+    }
 
     fn tokyo() -> Mission {
         Mission {

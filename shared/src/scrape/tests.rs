@@ -304,6 +304,7 @@ async fn a_feed_is_fetched_once_stored_with_its_facts_and_not_again_until_due() 
             sha256: sha_hex(body),
             language: None,
             charset: Some("UTF-8".into()),
+            article: false,
         }
     );
 
