@@ -528,10 +528,9 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
                 && kept.last().is_some_and(|previous: &String| {
                     is_label(previous) && (previous.ends_with(':') || headings.contains(previous))
                 })
+                && let Some(label) = kept.pop()
             {
-                if let Some(label) = kept.pop() {
-                    kept_chars -= label.len();
-                }
+                kept_chars -= label.len();
             }
             continue;
         }
@@ -613,10 +612,8 @@ fn blocks(content_html: &str, rules: Rules) -> Blocks {
     let headings = selector("h1, h2, h3, h4, h5, h6")
         .map(|css| fragment.select(&css).map(text_of).collect())
         .unwrap_or_default();
-    if rules.captions {
-        if let Some(captions) = selector("figcaption") {
-            dense.extend(fragment.select(&captions).map(text_of));
-        }
+    if let Some(captions) = selector("figcaption").filter(|_| rules.captions) {
+        dense.extend(fragment.select(&captions).map(text_of));
     }
     if !rules.link_dense_blocks {
         return Blocks {

@@ -38,7 +38,7 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
         return Some(declared);
     }
     let text_is_latin = mostly_latin(&sample);
-    let script_disagrees = text_is_latin != !NON_LATIN.contains(&declared.as_str());
+    let script_disagrees = text_is_latin == NON_LATIN.contains(&declared.as_str());
     let text_decides = (letters >= SHORT_TEXT_LETTERS && info.is_reliable())
         || (script_disagrees && letters > 0 && detected_script_matches(detected, text_is_latin));
     if text_decides {
