@@ -1128,6 +1128,34 @@ fn extraction_rules() {
                     ..all
                 },
             ),
+            (
+                "- link_box_labels",
+                Rules {
+                    link_box_labels: false,
+                    ..all
+                },
+            ),
+            (
+                "- captions",
+                Rules {
+                    captions: false,
+                    ..all
+                },
+            ),
+            (
+                "+ short_tail",
+                Rules {
+                    short_tail: true,
+                    ..all
+                },
+            ),
+            (
+                "+ author_boxes",
+                Rules {
+                    author_boxes: true,
+                    ..all
+                },
+            ),
             ("no rules (rs-trafilatura alone)", none),
         ]);
     }
