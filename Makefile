@@ -6,6 +6,7 @@
 #   make quality      the parsers measured on the public corpora in ../shared/extdata
 #   make bench-scrape scrape cycles over 1,000 fixture sources and the real registry on loopback
 #   make bench-reconcile  reconcile throughput and table requests per item (release build)
+#   make bench-normalize  Pantau's parsers against feedparser and trafilatura, same files
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
 #   make deploy       sam build + sam deploy of infra/template.yaml (first time: GUIDED=1; STAGE=prod)
 #   make local-aws    the whole pipeline against moto's S3, SQS and DynamoDB on loopback
@@ -39,7 +40,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile build deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile bench-normalize build deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -69,6 +70,25 @@ bench-scrape:
 BENCH_ITEMS ?= 100000
 bench-reconcile:
 	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --release -p pantau-tests --test bench_reconcile -- --ignored --nocapture
+
+# Throughput of Pantau's normalize (release build of shared/examples/bench_normalize.rs) and
+# of the Python reference stack on the same files, their ratio, and Pantau's peak memory on a
+# generated 5 MB feed (bench/normalize.py). The reference is pinned like the test tools.
+FEEDPARSER_VERSION := 6.0.14
+TRAFILATURA_VERSION := 2.3.1
+EXTDATA ?= $(abspath ../shared/extdata)
+BENCH_TOOLS := $(VENV)/.bench-feedparser-$(FEEDPARSER_VERSION)-trafilatura-$(TRAFILATURA_VERSION)
+BENCH_TARGET := $(or $(CARGO_TARGET_DIR),target)
+
+bench-normalize: $(BENCH_TOOLS)
+	$(CARGO) build --quiet --release -p pantau --example bench_normalize
+	$(PY) bench/normalize.py $(BENCH_TARGET)/release/examples/bench_normalize $(EXTDATA) $(BENCH_TARGET)/bench-normalize
+
+$(BENCH_TOOLS):
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
+		"feedparser==$(FEEDPARSER_VERSION)" "trafilatura==$(TRAFILATURA_VERSION)"
+	touch $@
 
 # cargo-lambda with --no-deps: its dependency ziglang (~100 MB) is the cross-linker, needed by
 # `make build` only; watch and invoke are cargo-lambda's own binary (a 14 MB wheel).

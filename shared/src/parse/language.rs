@@ -1,0 +1,257 @@
+//! Which language an item is written in.
+//!
+//! The text decides when it says enough: whatlang (trigram and script models, 69 languages,
+//! Indonesian, English, Japanese and Arabic among them) reads the title and the start of the
+//! summary or body. What the source declared (the feed's or page's own tag, else the
+//! registry's language for the source) is the prior: it stands when the text is short or
+//! the detector is unsure, unless the text is plainly in another script (a Japanese title
+//! in a source declared `id` is Japanese).
+
+use whatlang::Lang;
+
+use super::primary_language;
+use crate::model::NormalizedItem;
+
+/// Letters of text below which the declared language is trusted over the detector.
+const SHORT_TEXT_LETTERS: usize = 60;
+
+/// Without a declared language, shorter texts get no language at all.
+const TOO_SHORT_TO_GUESS: usize = 12;
+
+/// How much of the item's text is read: the language does not change halfway through.
+const SAMPLE_CHARS: usize = 1500;
+
+/// The language of `text` (ISO 639-1 where it has one: `id`, `en`, `ja`, `ar`), with
+/// `declared` (any language tag) as the prior.
+pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
+    let declared = declared.and_then(primary_language);
+    let sample: String = text.chars().take(SAMPLE_CHARS).collect();
+    let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
+    let Some(info) = whatlang::detect(&sample) else {
+        return declared;
+    };
+    let detected = iso_639_1(info.lang());
+    let Some(declared) = declared else {
+        return (letters >= TOO_SHORT_TO_GUESS).then(|| detected.to_owned());
+    };
+    if declared == detected {
+        return Some(declared);
+    }
+    let text_is_latin = mostly_latin(&sample);
+    let script_disagrees = text_is_latin == NON_LATIN.contains(&declared.as_str());
+    let text_decides = (letters >= SHORT_TEXT_LETTERS && info.is_reliable())
+        || (script_disagrees && letters > 0 && detected_script_matches(detected, text_is_latin));
+    if text_decides {
+        Some(detected.to_owned())
+    } else {
+        Some(declared)
+    }
+}
+
+/// Sets `item.language` from its text, its own tag or `source_language` as the prior.
+pub fn assign(item: &mut NormalizedItem, source_language: Option<&str>) {
+    let declared = item.language.clone();
+    let declared = declared.as_deref().or(source_language);
+    let mut text = item.title.clone();
+    for part in [item.summary.as_deref(), item.body.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        if text.chars().count() >= SAMPLE_CHARS {
+            break;
+        }
+        text.push('\n');
+        text.push_str(part);
+    }
+    item.language = detect(&text, declared);
+}
+
+/// Languages whose usual script is not Latin.
+const NON_LATIN: &[&str] = &[
+    "ja", "zh", "ko", "ar", "fa", "ur", "he", "yi", "ru", "uk", "be", "bg", "sr", "mk", "el", "ka",
+    "hy", "th", "km", "my", "lo", "hi", "mr", "ne", "bn", "ta", "te", "kn", "ml", "gu", "pa", "si",
+    "am", "or",
+];
+
+fn detected_script_matches(detected: &str, text_is_latin: bool) -> bool {
+    text_is_latin != NON_LATIN.contains(&detected)
+}
+
+/// More than half of the letters are Latin (ASCII or the Latin extensions).
+fn mostly_latin(text: &str) -> bool {
+    let (mut latin, mut other) = (0usize, 0usize);
+    for c in text.chars().filter(|c| c.is_alphabetic()) {
+        if (c as u32) < 0x0250 || ('\u{1E00}'..='\u{1EFF}').contains(&c) {
+            latin += 1;
+        } else {
+            other += 1;
+        }
+    }
+    latin > other
+}
+
+/// whatlang's ISO 639-3 codes → the two-letter codes the rest of Pantau uses.
+fn iso_639_1(lang: Lang) -> &'static str {
+    match lang {
+        Lang::Epo => "eo",
+        Lang::Eng => "en",
+        Lang::Rus => "ru",
+        Lang::Cmn => "zh",
+        Lang::Spa => "es",
+        Lang::Por => "pt",
+        Lang::Ita => "it",
+        Lang::Ben => "bn",
+        Lang::Fra => "fr",
+        Lang::Deu => "de",
+        Lang::Ukr => "uk",
+        Lang::Kat => "ka",
+        Lang::Ara => "ar",
+        Lang::Hin => "hi",
+        Lang::Jpn => "ja",
+        Lang::Heb => "he",
+        Lang::Yid => "yi",
+        Lang::Pol => "pl",
+        Lang::Amh => "am",
+        Lang::Jav => "jv",
+        Lang::Kor => "ko",
+        Lang::Nob => "nb",
+        Lang::Dan => "da",
+        Lang::Swe => "sv",
+        Lang::Fin => "fi",
+        Lang::Tur => "tr",
+        Lang::Nld => "nl",
+        Lang::Hun => "hu",
+        Lang::Ces => "cs",
+        Lang::Ell => "el",
+        Lang::Bul => "bg",
+        Lang::Bel => "be",
+        Lang::Mar => "mr",
+        Lang::Kan => "kn",
+        Lang::Ron => "ro",
+        Lang::Slv => "sl",
+        Lang::Hrv => "hr",
+        Lang::Srp => "sr",
+        Lang::Mkd => "mk",
+        Lang::Lit => "lt",
+        Lang::Lav => "lv",
+        Lang::Est => "et",
+        Lang::Tam => "ta",
+        Lang::Vie => "vi",
+        Lang::Urd => "ur",
+        Lang::Tha => "th",
+        Lang::Guj => "gu",
+        Lang::Uzb => "uz",
+        Lang::Pan => "pa",
+        Lang::Aze => "az",
+        Lang::Ind => "id",
+        Lang::Tel => "te",
+        Lang::Pes => "fa",
+        Lang::Mal => "ml",
+        Lang::Ori => "or",
+        Lang::Mya => "my",
+        Lang::Nep => "ne",
+        Lang::Sin => "si",
+        Lang::Khm => "km",
+        Lang::Tuk => "tk",
+        Lang::Aka => "ak",
+        Lang::Zul => "zu",
+        Lang::Sna => "sn",
+        Lang::Afr => "af",
+        Lang::Lat => "la",
+        Lang::Slk => "sk",
+        Lang::Cat => "ca",
+        Lang::Tgl => "tl",
+        Lang::Hye => "hy",
+        Lang::Cym => "cy",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Real sentences of the kind Pantau reads: an embassy notice in Indonesian, a news
+    // lead in English, a Japanese ministry notice, an Arabic news lead.
+    const INDONESIAN: &str = "Kedutaan Besar Republik Indonesia di Tokyo mengimbau seluruh \
+        warga negara Indonesia untuk melakukan lapor diri dan selalu waspada terhadap \
+        perkembangan situasi keamanan setempat.";
+    const ENGLISH: &str = "The Embassy of the Republic of Indonesia in London held a trade \
+        and investment forum on Tuesday, attended by more than two hundred business leaders \
+        from both countries.";
+    const JAPANESE: &str = "外務省は、在留邦人に対し、最新の治安情報に注意し、不要不急の外出を\
+        控えるよう呼びかけています。";
+    const ARABIC: &str = "أعلنت وزارة الخارجية اليوم عن افتتاح سفارة جديدة في العاصمة، وذلك في \
+        إطار تعزيز العلاقات الثنائية بين البلدين.";
+
+    #[test]
+    fn long_texts_speak_for_themselves() {
+        for (text, want) in [
+            (INDONESIAN, "id"),
+            (ENGLISH, "en"),
+            (JAPANESE, "ja"),
+            (ARABIC, "ar"),
+        ] {
+            assert_eq!(detect(text, None).as_deref(), Some(want), "{text}");
+            // A wrong declaration does not override a text that says enough.
+            let wrong = if want == "en" { "id" } else { "en" };
+            assert_eq!(detect(text, Some(wrong)).as_deref(), Some(want), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_declared_language_holds_for_short_latin_text() {
+        // Four words could be several languages: the source's word stands.
+        assert_eq!(
+            detect("Pameran Batik di Tokyo", Some("id")).as_deref(),
+            Some("id")
+        );
+        assert_eq!(
+            detect("Batik Exhibition Tokyo", Some("en-GB")).as_deref(),
+            Some("en")
+        );
+        assert_eq!(detect("", Some("ja")).as_deref(), Some("ja"));
+        assert_eq!(detect("OK", None), None, "too short to guess");
+    }
+
+    #[test]
+    fn another_script_overrides_the_declared_language_even_when_short() {
+        assert_eq!(
+            detect("大使館からのお知らせ", Some("id")).as_deref(),
+            Some("ja")
+        );
+        assert_eq!(detect("سفارة إندونيسيا", Some("en")).as_deref(), Some("ar"));
+        // Latin text in a source declared Japanese is not Japanese.
+        assert_eq!(detect(INDONESIAN, Some("ja")).as_deref(), Some("id"));
+    }
+
+    fn item(title: &str) -> NormalizedItem {
+        use crate::model::SourceKind;
+        use crate::parse::{ParseInput, new_item, test_support};
+        let meta = test_support::meta(SourceKind::Feed, "london", "https://example.org/");
+        let input = ParseInput {
+            body: b"",
+            meta: &meta,
+            raw_key: "raw/k.xml",
+            time_zone: "UTC",
+            source_language: None,
+        };
+        new_item(&input, title.to_owned())
+    }
+
+    #[test]
+    fn items_take_the_language_of_their_text() {
+        let mut english = item("KBRI London gelar forum");
+        english.summary = Some(ENGLISH.into());
+        english.language = Some("id".into());
+        assign(&mut english, Some("id"));
+        assert_eq!(english.language.as_deref(), Some("en"));
+
+        let mut short = item("Forum Bisnis");
+        assign(&mut short, Some("id"));
+        assert_eq!(
+            short.language.as_deref(),
+            Some("id"),
+            "the source's language"
+        );
+    }
+}
