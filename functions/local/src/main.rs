@@ -1,5 +1,6 @@
 //! `pantau`: the whole pipeline in one process on the embedded store, and the tools around it.
 
+mod cost;
 mod fetch_url;
 mod keys;
 mod local_aws;
@@ -38,6 +39,8 @@ enum Command {
     Replay(replay::ReplayArgs),
     /// Make, list and revoke the API's access keys.
     Keys(keys::KeysArgs),
+    /// Count a first and a steady-state cycle's requests and price a month on AWS.
+    Cost(cost::CostArgs),
     /// Check a registry file (or the built-in one) and print what it holds.
     Registry {
         /// A registry TOML file; the built-in registry when omitted.
@@ -56,6 +59,7 @@ async fn main() -> std::process::ExitCode {
         Command::LocalAws(args) => local_aws::run(args).await,
         Command::Replay(args) => replay::run(args).await,
         Command::Keys(args) => keys::run(args).await,
+        Command::Cost(args) => cost::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
