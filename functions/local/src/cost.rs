@@ -17,13 +17,13 @@
 //! source to `--sources` sources every `--interval-minutes` and prices it; docs/cost.md
 //! explains the model and its assumptions.
 
-use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use async_trait::async_trait;
+use aws_lambda_events::event::sqs::SqsEvent;
 use clap::Args;
 use futures::FutureExt;
 use pantau::offline::{self, OfflineServer};
@@ -247,7 +247,7 @@ async fn run_stage(
     let busy = Arc::new(Mutex::new(Duration::ZERO));
     let counting: Handler = {
         let (invocations, messages, busy) = (invocations.clone(), messages.clone(), busy.clone());
-        Arc::new(move |event| {
+        Arc::new(move |event: SqsEvent| {
             invocations.fetch_add(1, Ordering::SeqCst);
             messages.fetch_add(event.records.len(), Ordering::SeqCst);
             let (handler, busy) = (handler.clone(), busy.clone());
