@@ -8,6 +8,9 @@
 #   make bench-reconcile  reconcile throughput and table requests per item (release build)
 #   make bench-normalize  Pantau's parsers against feedparser and trafilatura, same files
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
+#   make sizes        each function's zip from `make build` (aim: under 10 MB)
+#   make startup      cold and warm invocation and peak memory of each function under cargo lambda watch
+#   make cost         requests counted in two local cycles, priced as a month on AWS (docs/cost.md)
 #   make deploy       sam build + sam deploy of infra/template.yaml (first time: GUIDED=1; STAGE=prod)
 #   make local-aws    the whole pipeline against moto's S3, SQS and DynamoDB on loopback
 #   make replay FROM=2025-06-01 TO=2025-06-07 [MISSION=tokyo]   re-run normalize and reconcile
@@ -40,7 +43,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile bench-normalize build deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile bench-normalize build sizes startup cost deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -127,6 +130,31 @@ build: $(VENV)/.cargo-lambda-zig-$(ZIGLANG_VERSION)
 	rustup target add aarch64-unknown-linux-gnu 2>/dev/null || true
 	PATH="$(abspath $(VENV))/bin:$$PATH" cargo lambda build --release --arm64 --output-format zip \
 		-p pantau-scrape -p pantau-normalize -p pantau-reconcile -p pantau-api
+
+# Where cargo (and so cargo lambda) writes: CARGO_TARGET_DIR when set.
+TARGET_DIR = $(or $(CARGO_TARGET_DIR),target)
+
+# Each function's zip as `make build` left it, and the bootstrap binary inside.
+sizes:
+	@for fn in scrape normalize reconcile api; do \
+		zip=$(TARGET_DIR)/lambda/$$fn/bootstrap.zip; \
+		test -f $$zip || { echo "$$zip is missing: run make build first"; exit 1; }; \
+		python3 -c 'import sys, zipfile, os; z = sys.argv[2]; \
+			b = sum(i.file_size for i in zipfile.ZipFile(z).infolist()); \
+			print(f"{sys.argv[1]:<10} {os.path.getsize(z) / 1e6:6.2f} MB zip  {b / 1e6:6.2f} MB unzipped")' $$fn $$zip; \
+	done
+
+# Cold and warm invocation and peak RSS of each function's host binary under cargo lambda
+# watch's emulator, stores in moto (scripts/startup.py). RELEASE=1 measures release builds.
+startup: test-setup
+	$(CARGO) build --quiet $(if $(RELEASE),--release,) -p pantau-scrape -p pantau-normalize -p pantau-reconcile -p pantau-api
+	$(PY) scripts/startup.py --bin-dir $(TARGET_DIR)/$(if $(RELEASE),release,debug) \
+		--cargo-lambda $(PANTAU_CARGO_LAMBDA) --moto-server $(PANTAU_MOTO_SERVER)
+
+# A first and a steady-state cycle on recorded sources, their requests counted per function,
+# and the month they make at ARGS (defaults: --sources 800 --interval-minutes 15).
+cost:
+	$(CARGO) run --quiet -p pantau-local -- cost $(ARGS)
 
 # `sam build` compiles each function with cargo lambda (the template's rust-cargolambda build
 # method) into infra/.aws-sam/; `sam deploy` uploads that. The SAM CLI is not installed by this

@@ -256,7 +256,7 @@ fn print_stages(normalize: &Queue, reconcile: &Queue, dead_letters: &std::path::
 
 /// Waits until both queues are empty and idle: every raw object normalized, every items
 /// object reconciled (or dead-lettered).
-async fn settle(queues: &[&Queue]) {
+pub(crate) async fn settle(queues: &[&Queue]) {
     let started = std::time::Instant::now();
     let mut idle_polls = 0;
     while started.elapsed() < Duration::from_secs(300) {

@@ -3,7 +3,8 @@
 //! Tests run on the embedded adapters (`SqliteTable::in_memory()`, a `DiskBlobStore` in a
 //! temporary folder) and wrap them when they need to see or bend what happens:
 //! - [`CountingTable`] counts the reads and writes each call costs, per kind of call, so a
-//!   test can say "an unchanged item costs one read and no write";
+//!   test can say "an unchanged item costs one read and no write"; [`CountingBlobStore`] does
+//!   the same for object requests and bytes (what S3 bills);
 //! - [`FaultyTable`] and [`FaultyBlobStore`] make chosen calls fail as a throttled or broken
 //!   backend would: the next N calls of one kind, or each call with a seeded probability.
 //!
@@ -218,6 +219,94 @@ impl<T: Table> Table for CountingTable<T> {
             c.transact_writes += ops.len() - checks;
         });
         self.inner.transact_write(ops).await
+    }
+}
+
+/// What a [`CountingBlobStore`] has forwarded since it was made or reset.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BlobCounts {
+    pub puts: usize,
+    pub gets: usize,
+    pub heads: usize,
+    /// List calls: one per page.
+    pub lists: usize,
+    /// Body bytes sent by puts.
+    pub put_bytes: u64,
+    /// Body bytes returned by gets that found their object.
+    pub get_bytes: u64,
+}
+
+/// Forwards every call to `B` and counts it, like [`CountingTable`]: counted when made,
+/// whatever the outcome (S3 bills a GET that answers 404 too).
+pub struct CountingBlobStore<B> {
+    inner: B,
+    counts: Mutex<BlobCounts>,
+}
+
+impl<B: BlobStore> CountingBlobStore<B> {
+    pub fn new(inner: B) -> CountingBlobStore<B> {
+        CountingBlobStore {
+            inner,
+            counts: Mutex::new(BlobCounts::default()),
+        }
+    }
+
+    pub fn inner(&self) -> &B {
+        &self.inner
+    }
+
+    pub fn counts(&self) -> BlobCounts {
+        *lock(&self.counts)
+    }
+
+    /// Starts counting from zero.
+    pub fn reset(&self) {
+        *lock(&self.counts) = BlobCounts::default();
+    }
+
+    fn count(&self, add: impl FnOnce(&mut BlobCounts)) {
+        add(&mut lock(&self.counts));
+    }
+}
+
+#[async_trait]
+impl<B: BlobStore> BlobStore for CountingBlobStore<B> {
+    fn bucket(&self) -> &str {
+        self.inner.bucket()
+    }
+
+    async fn put(&self, key: &str, body: Bytes, meta: &BlobMeta) -> Result<(), BlobError> {
+        let size = body.len() as u64;
+        self.count(|c| {
+            c.puts += 1;
+            c.put_bytes += size;
+        });
+        self.inner.put(key, body, meta).await
+    }
+
+    async fn get(&self, key: &str) -> Result<Option<Blob>, BlobError> {
+        self.count(|c| c.gets += 1);
+        let blob = self.inner.get(key).await?;
+        if let Some(found) = &blob {
+            let size = found.body.len() as u64;
+            self.count(|c| c.get_bytes += size);
+        }
+        Ok(blob)
+    }
+
+    async fn head(&self, key: &str) -> Result<Option<BlobInfo>, BlobError> {
+        self.count(|c| c.heads += 1);
+        self.inner.head(key).await
+    }
+
+    async fn list(
+        &self,
+        prefix: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<ListPage, BlobError> {
+        self.count(|c| c.lists += 1);
+        self.inner.list(prefix, after, limit).await
     }
 }
 
@@ -608,6 +697,34 @@ mod tests {
                 .unwrap()
                 .is_some()
         );
+    }
+
+    #[tokio::test]
+    async fn counting_blob_store_counts_requests_and_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = CountingBlobStore::new(DiskBlobStore::new(dir.path()).unwrap());
+        store
+            .put("a/b", Bytes::from_static(b"hello"), &BlobMeta::default())
+            .await
+            .unwrap();
+        assert!(store.get("a/b").await.unwrap().is_some());
+        // A miss is a request too, with no bytes.
+        assert!(store.get("a/missing").await.unwrap().is_none());
+        assert!(store.head("a/b").await.unwrap().is_some());
+        assert_eq!(list_all(&store, "a/").await.unwrap(), ["a/b"]);
+        assert_eq!(
+            store.counts(),
+            BlobCounts {
+                puts: 1,
+                gets: 2,
+                heads: 1,
+                lists: 1,
+                put_bytes: 5,
+                get_bytes: 5,
+            }
+        );
+        store.reset();
+        assert_eq!(store.counts(), BlobCounts::default());
     }
 
     #[tokio::test]
