@@ -4,6 +4,7 @@
 #   make run-offline  the same on recorded sources served from loopback (no network)
 #   make test         install what the tests need (moto in .venv), then run every test
 #   make quality      the parsers measured on the public corpora in ../shared/extdata
+#   make fuzz [FUZZ_SECONDS=60]  every parser under cargo-fuzz; table in fuzz/RESULTS.md
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
 #   make deploy       sam build + sam deploy of infra/template.yaml (first time: GUIDED=1; STAGE=prod)
 #   make local-aws    the whole pipeline against moto's S3, SQS and DynamoDB on loopback
@@ -37,7 +38,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup quality build deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup quality fuzz build deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -53,6 +54,11 @@ test-setup: $(TEST_TOOLS) $(CHROMIUM)
 # A table per corpus (cases run, passed, not applicable, score); fails below the floors.
 quality:
 	$(CARGO) test --quiet -p pantau --test quality -- --include-ignored --nocapture
+
+# cargo-fuzz on the stable toolchain (RUSTC_BOOTSTRAP), seeded from fixtures and extdata.
+FUZZ_SECONDS ?= 60
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # cargo-lambda with --no-deps: its dependency ziglang (~100 MB) is the cross-linker, needed by
 # `make build` only; watch and invoke are cargo-lambda's own binary (a 14 MB wheel).
