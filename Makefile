@@ -7,6 +7,7 @@
 #   make bench-scrape scrape cycles over 1,000 fixture sources and the real registry on loopback
 #   make bench-reconcile  reconcile throughput and table requests per item (release build)
 #   make bench-normalize  Pantau's parsers against feedparser and trafilatura, same files
+#   make fuzz [FUZZ_SECONDS=60]  every parser under cargo-fuzz; table in fuzz/RESULTS.md
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
 #   make sizes        each function's zip from `make build` (aim: under 10 MB)
 #   make startup      cold and warm invocation and peak memory of each function under cargo lambda watch
@@ -43,7 +44,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile bench-normalize build sizes startup cost deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -92,6 +93,10 @@ $(BENCH_TOOLS):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		"feedparser==$(FEEDPARSER_VERSION)" "trafilatura==$(TRAFILATURA_VERSION)"
 	touch $@
+# cargo-fuzz on the stable toolchain (RUSTC_BOOTSTRAP), seeded from fixtures and extdata.
+FUZZ_SECONDS ?= 60
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 # cargo-lambda with --no-deps: its dependency ziglang (~100 MB) is the cross-linker, needed by
 # `make build` only; watch and invoke are cargo-lambda's own binary (a 14 MB wheel).

@@ -230,6 +230,35 @@ pub struct RawMeta {
 }
 
 impl RawMeta {
+    /// A fetch of `url` with status 200 and nothing else known (no headers, no hash): what
+    /// tests, fuzz targets and `pantau parse` start from before filling in what they know.
+    pub fn fetched(
+        kind: SourceKind,
+        role: Role,
+        mission: &str,
+        source: &str,
+        url: &str,
+        fetched_at: DateTime<Utc>,
+    ) -> RawMeta {
+        RawMeta {
+            mission: mission.into(),
+            source: source.into(),
+            kind,
+            role,
+            url: url.into(),
+            final_url: url.into(),
+            status: 200,
+            content_type: None,
+            etag: None,
+            last_modified: None,
+            fetched_at,
+            sha256: String::new(),
+            language: None,
+            charset: None,
+            article: false,
+        }
+    }
+
     /// As S3 user metadata (lower-case keys, ASCII values).
     pub fn to_metadata(&self) -> BTreeMap<String, String> {
         let mut m = BTreeMap::new();

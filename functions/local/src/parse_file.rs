@@ -57,21 +57,15 @@ pub fn run(args: ParseArgs) -> anyhow::Result<()> {
         .clone()
         .unwrap_or_else(|| format!("file://{}", args.file.display()));
     let meta = RawMeta {
-        mission: args.mission.clone(),
-        source: "cli".into(),
-        kind,
-        role: Role::Official,
-        url: url.clone(),
-        final_url: url,
-        status: 200,
-        content_type: None,
-        etag: None,
-        last_modified: None,
-        fetched_at: chrono::Utc::now(),
-        sha256: String::new(),
-        language: None,
-        charset: None,
         article: is_article,
+        ..RawMeta::fetched(
+            kind,
+            Role::Official,
+            &args.mission,
+            "cli",
+            &url,
+            chrono::Utc::now(),
+        )
     };
     let raw_key = args.file.display().to_string();
     let input = ParseInput {

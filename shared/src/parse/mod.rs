@@ -180,24 +180,12 @@ pub(crate) mod test_support {
     use crate::model::{RawMeta, Role, SourceKind};
 
     pub fn meta(kind: SourceKind, mission: &str, url: &str) -> RawMeta {
+        let fetched_at = DateTime::parse_from_rfc3339("2025-02-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
         RawMeta {
-            mission: mission.into(),
-            source: "src".into(),
-            kind,
-            role: Role::Official,
-            url: url.into(),
-            final_url: url.into(),
-            status: 200,
-            content_type: None,
-            etag: None,
-            last_modified: None,
-            fetched_at: DateTime::parse_from_rfc3339("2025-02-01T00:00:00Z")
-                .unwrap()
-                .with_timezone(&Utc),
             sha256: "00".into(),
-            language: None,
-            charset: None,
-            article: false,
+            ..RawMeta::fetched(kind, Role::Official, mission, "src", url, fetched_at)
         }
     }
 }
