@@ -56,7 +56,11 @@ impl MotoServer {
             .args(["-H", "127.0.0.1", "-p", &port.to_string()])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            // PANTAU_MOTO_LOG=FILE keeps moto's log (its tracebacks explain a 500).
+            .stderr(match std::env::var_os("PANTAU_MOTO_LOG") {
+                Some(path) => Stdio::from(std::fs::File::create(path)?),
+                None => Stdio::null(),
+            })
             .spawn()
             .with_context(|| format!("starting {}", bin.display()))?;
         let mut server = MotoServer {

@@ -100,7 +100,14 @@ pub enum Delivery {
     TwiceShuffled { seed: u64 },
 }
 
-/// Delivers a notification per key in SQS batches of up to 10; any reported failure fails.
+/// Times SQS hands a message to the function before it goes to the dead-letter queue (the
+/// template's `maxReceiveCount`).
+pub const MAX_RECEIVES: usize = 3;
+
+/// Delivers a notification per key in SQS batches of up to 10. A message the handler reports
+/// failed is delivered again, as SQS does after its visibility timeout (moto's server answers
+/// 500 now and then under concurrent transactions, as AWS throttles); one that fails
+/// [`MAX_RECEIVES`] times would land in the dead-letter queue, and fails the delivery.
 pub async fn deliver<F, Fut>(
     bucket: &str,
     keys: &[String],
@@ -117,17 +124,32 @@ where
         fastrand::Rng::with_seed(seed).shuffle(&mut events);
     }
     for (batch_no, batch) in events.chunks(10).enumerate() {
-        let bodies = batch.iter().enumerate().map(|(i, key)| {
-            (
-                format!("m-{batch_no}-{i}"),
-                s3_put_notification(bucket, key, 0, Utc::now()),
-            )
-        });
-        let response = handler(sqs_event(bodies)).await;
+        let mut pending: Vec<(String, &String)> = batch
+            .iter()
+            .enumerate()
+            .map(|(i, key)| (format!("m-{batch_no}-{i}"), *key))
+            .collect();
+        for receive in 1..=MAX_RECEIVES {
+            let bodies = pending
+                .iter()
+                .map(|(id, key)| (id.clone(), s3_put_notification(bucket, key, 0, Utc::now())));
+            let response = handler(sqs_event(bodies)).await;
+            let failed: Vec<String> = response
+                .batch_item_failures
+                .iter()
+                .map(|f| f.item_identifier.clone())
+                .collect();
+            pending.retain(|(id, _)| failed.contains(id));
+            if pending.is_empty() {
+                break;
+            }
+            eprintln!("receive {receive}: redelivering {failed:?}");
+        }
         ensure!(
-            response.batch_item_failures.is_empty(),
-            "handler reported failures: {:?}",
-            response.batch_item_failures
+            pending.is_empty(),
+            "{} message(s) failed {MAX_RECEIVES} times (dead-letter queue): {:?}",
+            pending.len(),
+            pending
         );
     }
     Ok(())
