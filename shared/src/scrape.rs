@@ -366,6 +366,7 @@ impl Scraper {
         // Oldest-due first (never fetched before all), so a cycle cut short by its budget
         // leaves the most recently served sources for next time. Stable: registry order on ties.
         due.sort_by_key(|(_, state)| state.as_ref().and_then(|s| s.next_due_at));
+        let due = interleave_by_host(due, |(src, _)| host_of(&src.source.url));
         report.due = due.len();
 
         let started = tokio::time::Instant::now();
@@ -1023,6 +1024,36 @@ fn portal_page_is_short(body: &[u8], page_size: u32) -> bool {
 /// One page of a portal section's list, newest first:
 /// `{base}/contentMenu?type=menu&slug[]={portal}&slug[]={section}&portal={portal}&page={n}&limit={size}&order_by=publish_date&order_dir=desc&lang=id`.
 /// None when `base` cannot take a path (`mailto:` and the like).
+/// The host part of a source URL (the whole string when it has none), for grouping.
+fn host_of(url: &str) -> String {
+    url::Url::parse(url)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_owned))
+        .unwrap_or_else(|| url.to_owned())
+}
+
+/// `due` reordered round-robin over hosts, each host's own order kept: the concurrent source
+/// slots then spread over hosts. In plain oldest-due order the ~130 portals, all on one host
+/// and all due together, would fill every slot while they wait at that host's politeness gate,
+/// and every other host would wait for them.
+fn interleave_by_host<T>(due: Vec<T>, host: impl Fn(&T) -> String) -> Vec<T> {
+    let mut queues: Vec<(String, std::collections::VecDeque<T>)> = Vec::new();
+    for entry in due {
+        let h = host(&entry);
+        match queues.iter_mut().find(|(q, _)| *q == h) {
+            Some((_, queue)) => queue.push_back(entry),
+            None => queues.push((h, std::collections::VecDeque::from([entry]))),
+        }
+    }
+    let mut out = Vec::new();
+    while queues.iter().any(|(_, q)| !q.is_empty()) {
+        for (_, queue) in queues.iter_mut() {
+            out.extend(queue.pop_front());
+        }
+    }
+    out
+}
+
 pub fn portal_list_url(
     base: &Url,
     portal: &str,

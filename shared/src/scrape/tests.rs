@@ -796,3 +796,14 @@ async fn unhealthy_sources_counts_sources_failing_in_a_row() {
     let report = h.scraper.run_cycle(at + minutes(2)).await;
     assert_eq!((report.fetched, report.unhealthy_sources), (1, 0));
 }
+
+#[test]
+fn due_sources_take_turns_by_host_keeping_each_hosts_order() {
+    let due = vec!["a/1", "a/2", "a/3", "b/1", "a/4", "c/1", "b/2"];
+    let host = |s: &&str| s.split('/').next().unwrap_or("").to_owned();
+    assert_eq!(
+        interleave_by_host(due, host),
+        vec!["a/1", "b/1", "c/1", "a/2", "b/2", "a/3", "a/4"]
+    );
+    assert_eq!(host_of("https://News.Google.com/rss?q=x"), "news.google.com");
+}
