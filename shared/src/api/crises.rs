@@ -11,7 +11,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::params::{Format, format};
+use super::params::{DaysParams, Format, format};
 use super::{ApiError, ApiState, csv, list_format, text, vary_on_accept};
 use crate::crises::{self, CrisisState, CrisisView};
 
@@ -226,47 +226,8 @@ pub(super) async fn detail(
     Ok(Json(body))
 }
 
-/// `GET /reports/response-latency`'s parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LatencyParams {
-    pub days: u32,
-    pub format: Option<Format>,
-}
-
 pub const DEFAULT_REPORT_DAYS: u32 = 90;
 pub const MAX_REPORT_DAYS: u32 = 366;
-
-impl LatencyParams {
-    pub fn parse(query: Option<&str>) -> Result<LatencyParams, ApiError> {
-        let mut params = LatencyParams {
-            days: DEFAULT_REPORT_DAYS,
-            format: None,
-        };
-        let mut seen = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if seen.contains(&name) {
-                return Err(ApiError::bad(&name, "given more than once"));
-            }
-            seen.push(name.clone());
-            match name.as_ref() {
-                "days" => {
-                    params.days = match value.parse::<u32>() {
-                        Ok(n) if (1..=MAX_REPORT_DAYS).contains(&n) => n,
-                        _ => {
-                            return Err(ApiError::bad(
-                                "days",
-                                format!("must be a whole number from 1 to {MAX_REPORT_DAYS}"),
-                            ));
-                        }
-                    }
-                }
-                "format" => params.format = Some(format(&value)?),
-                other => return Err(ApiError::bad(other, "unknown; expected days or format")),
-            }
-        }
-        Ok(params)
-    }
-}
 
 /// One mission's record over the period's crises in its country.
 #[derive(Debug, Default)]
@@ -302,7 +263,7 @@ pub(super) async fn latency_report(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let params = LatencyParams::parse(query.as_deref())?;
+    let params = DaysParams::parse(query.as_deref(), DEFAULT_REPORT_DAYS, MAX_REPORT_DAYS)?;
     let since = Utc::now() - Duration::days(i64::from(params.days));
     let views = crises::list_crises(state.table.as_ref(), None, false, MAX_CRISES * 5)
         .await

@@ -56,7 +56,7 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 pub use cursor::CursorSigner;
-pub use params::{ActivityParams, Format, ItemsParams, PageParams, SearchParams, SilentParams};
+pub use params::{DaysParams, Format, ItemsParams, PageParams, SearchParams};
 pub use problem::ApiError;
 
 use crate::config::{ConfigError, optional};
@@ -394,7 +394,11 @@ async fn mission_activity(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let mission = known_mission(&state, &id)?;
-    let params = ActivityParams::parse(query.as_deref())?;
+    let params = DaysParams::parse(
+        query.as_deref(),
+        params::DEFAULT_ACTIVITY_DAYS,
+        params::MAX_ACTIVITY_DAYS,
+    )?;
     let until = Utc::now();
     let since = until - chrono::Duration::days(i64::from(params.days));
     let activity = read::mission_activity(

@@ -761,7 +761,9 @@ fn schemas() -> Value {
                         "consecutive_failures": {"type": "integer", "minimum": 0},
                         "last_error": text_or_null,
                         "next_due_at": time_or_null,
-                        "unhealthy": {"type": "boolean", "description": "Failing 3 times in a row, or tried and never successful."}
+                        "unhealthy": {"type": "boolean", "description": "Marked unhealthy by scrape, failing 3 times in a row, or tried and never successful."},
+                        "unhealthy_since": time_or_null,
+                        "unhealthy_reason": text_or_null
                     }
                 }}
             }

@@ -189,20 +189,19 @@ impl PageParams {
     }
 }
 
-/// `GET /missions/{id}/activity`'s parameters: how many days back, and the format.
+/// The parameters of a report over the last days (`GET /missions/{id}/activity`,
+/// `/reports/silent-missions`, `/reports/response-latency`): `days` and `format`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ActivityParams {
+pub struct DaysParams {
     pub days: u32,
     pub format: Option<Format>,
 }
 
-pub const DEFAULT_ACTIVITY_DAYS: u32 = 90;
-pub const MAX_ACTIVITY_DAYS: u32 = 366;
-
-impl ActivityParams {
-    pub fn parse(query: Option<&str>) -> Result<ActivityParams, ApiError> {
-        let mut params = ActivityParams {
-            days: DEFAULT_ACTIVITY_DAYS,
+impl DaysParams {
+    /// `days` from 1 to `max`, `default` when absent.
+    pub fn parse(query: Option<&str>, default: u32, max: u32) -> Result<DaysParams, ApiError> {
+        let mut params = DaysParams {
+            days: default,
             format: None,
         };
         let mut seen = Vec::new();
@@ -214,11 +213,11 @@ impl ActivityParams {
             match name.as_ref() {
                 "days" => {
                     params.days = match value.parse::<u32>() {
-                        Ok(n) if (1..=MAX_ACTIVITY_DAYS).contains(&n) => n,
+                        Ok(n) if (1..=max).contains(&n) => n,
                         _ => {
                             return Err(ApiError::bad(
                                 "days",
-                                format!("must be a whole number from 1 to {MAX_ACTIVITY_DAYS}"),
+                                format!("must be a whole number from 1 to {max}"),
                             ));
                         }
                     }
@@ -230,6 +229,9 @@ impl ActivityParams {
         Ok(params)
     }
 }
+
+pub const DEFAULT_ACTIVITY_DAYS: u32 = 90;
+pub const MAX_ACTIVITY_DAYS: u32 = 366;
 
 /// An ISO 3166-1 alpha-2 country code, upper-cased; None when it cannot be one.
 pub fn country_code(value: &str) -> Option<String> {
@@ -421,45 +423,6 @@ fn topic(value: &str) -> Result<String, ApiError> {
         })
 }
 
-/// `GET /reports/silent-missions`' parameters.
-#[derive(Debug, Clone, PartialEq)]
-pub struct SilentParams {
-    pub days: i64,
-    pub format: Option<Format>,
-}
-
 /// Longest silence a report asks about, in days.
-pub const MAX_SILENT_DAYS: i64 = 365;
-pub const DEFAULT_SILENT_DAYS: i64 = 7;
-
-impl SilentParams {
-    pub fn parse(query: Option<&str>) -> Result<SilentParams, ApiError> {
-        let mut params = SilentParams {
-            days: DEFAULT_SILENT_DAYS,
-            format: None,
-        };
-        let mut seen = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if seen.contains(&name) {
-                return Err(ApiError::bad(&name, "given more than once"));
-            }
-            seen.push(name.clone());
-            match name.as_ref() {
-                "days" => {
-                    params.days = match value.parse::<i64>() {
-                        Ok(n) if (1..=MAX_SILENT_DAYS).contains(&n) => n,
-                        _ => {
-                            return Err(ApiError::bad(
-                                "days",
-                                format!("must be a whole number from 1 to {MAX_SILENT_DAYS}"),
-                            ));
-                        }
-                    }
-                }
-                "format" => params.format = Some(format(&value)?),
-                other => return Err(ApiError::bad(other, "unknown; expected days or format")),
-            }
-        }
-        Ok(params)
-    }
-}
+pub const MAX_SILENT_DAYS: u32 = 365;
+pub const DEFAULT_SILENT_DAYS: u32 = 7;

@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use futures::StreamExt;
 use serde_json::{Value, json};
 
-use super::params::{self, Format, SilentParams};
+use super::params::{self, DaysParams, Format};
 use super::{
     ApiError, ApiState, FAILING_AFTER, HEALTH_QUERIES_IN_FLIGHT, csv, list_format, text,
     vary_on_accept,
@@ -34,10 +34,14 @@ pub(super) async fn silent_missions(
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
-    let params = SilentParams::parse(query.as_deref())?;
+    let params = DaysParams::parse(
+        query.as_deref(),
+        params::DEFAULT_SILENT_DAYS,
+        params::MAX_SILENT_DAYS,
+    )?;
     let format = list_format(params.format, &headers);
     let now = Utc::now();
-    let cutoff = now - Duration::days(params.days);
+    let cutoff = now - Duration::days(i64::from(params.days));
     let mut states: HashMap<String, Vec<SourceHealth>> = HashMap::new();
     for h in read::all_source_health(state.table.as_ref())
         .await
@@ -132,9 +136,11 @@ pub(super) async fn source_health(
     for s in state.registry.sources() {
         let h = states.remove(&(s.owner.to_owned(), s.source.id.clone()));
         let failures = h.as_ref().map_or(0, |h| h.consecutive_failures);
-        // Unhealthy: failing repeatedly, or tried and never successful. Never tried yet is
-        // not unhealthy (a new source), but shows with null times.
-        let unhealthy = failures >= FAILING_AFTER
+        // Unhealthy: marked so by scrape, failing repeatedly (states from before the mark),
+        // or tried and never successful. Never tried yet is not unhealthy (a new source), but
+        // shows with null times.
+        let unhealthy = h.as_ref().is_some_and(|h| h.unhealthy_since.is_some())
+            || failures >= FAILING_AFTER
             || h.as_ref()
                 .is_some_and(|h| h.last_attempt_at.is_some() && h.last_success_at.is_none());
         sources.push(json!({
@@ -148,6 +154,8 @@ pub(super) async fn source_health(
             "last_error": h.as_ref().and_then(|h| h.last_error.clone()),
             "next_due_at": h.as_ref().and_then(|h| h.next_due_at),
             "unhealthy": unhealthy,
+            "unhealthy_since": h.as_ref().and_then(|h| h.unhealthy_since),
+            "unhealthy_reason": h.as_ref().and_then(|h| h.unhealthy_reason.clone()),
         }));
     }
     // Unhealthy first, then by owner and source (the registry's order within each).

@@ -257,14 +257,15 @@ async fn silent_missions_and_source_health_reports() {
     assert_eq!(records[1][0], "canberra");
     assert_eq!(headers["vary"], "accept");
 
-    // Source health: Canberra's portal has failed 4 times in a row.
+    // Source health: Canberra's portal has failed twice in a row and scrape marked it unhealthy.
     let (status, _, body) = get(&f.app, "/reports/source-health").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["unhealthy"], 1);
     let first = &body["sources"][0];
     assert_eq!(first["owner"], "canberra");
     assert_eq!(first["unhealthy"], true);
-    assert_eq!(first["consecutive_failures"], 4);
+    assert_eq!(first["consecutive_failures"], 2);
+    assert!(first["unhealthy_since"].is_string(), "{first}");
     assert_eq!(first["last_error"], "HTTP 503");
     let tokyo = &body["sources"][1];
     assert_eq!(tokyo["owner"], "tokyo");

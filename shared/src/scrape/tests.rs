@@ -805,5 +805,8 @@ fn due_sources_take_turns_by_host_keeping_each_hosts_order() {
         interleave_by_host(due, host),
         vec!["a/1", "b/1", "c/1", "a/2", "b/2", "a/3", "a/4"]
     );
-    assert_eq!(host_of("https://News.Google.com/rss?q=x"), "news.google.com");
+    assert_eq!(
+        host_of("https://News.Google.com/rss?q=x"),
+        "news.google.com"
+    );
 }
