@@ -39,10 +39,20 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     }
     let text_is_latin = mostly_latin(&sample);
     let script_disagrees = text_is_latin == NON_LATIN.contains(&declared.as_str());
+    // A script says much about a language except for Latin, which dozens share: a short Latin
+    // text is guessed from only when the guess is reliable.
+    let script_guess_holds = !text_is_latin || info.is_reliable();
     let text_decides = (letters >= SHORT_TEXT_LETTERS && info.is_reliable())
-        || (script_disagrees && letters > 0 && detected_script_matches(detected, text_is_latin));
+        || (script_disagrees
+            && letters > 0
+            && script_guess_holds
+            && detected_script_matches(detected, text_is_latin));
     if text_decides {
         Some(detected.to_owned())
+    } else if script_disagrees && letters > 0 {
+        // The declared language cannot be right (wrong script) and the text is too short to
+        // tell: unknown rather than wrong.
+        None
     } else {
         Some(declared)
     }
