@@ -172,7 +172,7 @@ def invoke(port, body, function, log):
 
     def post():
         try:
-            with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT) as response:
+            with urllib.request.urlopen(request, timeout=INVOKE_TIMEOUT + 5) as response:
                 outcome["answer"] = response.read()
         except OSError as e:
             outcome["error"] = e
