@@ -220,7 +220,8 @@ pub(super) async fn detail(
     }
     timeline.sort_by(|a, b| a.0.cmp(&b.0));
     let mut body = crisis_summary(&state, &crisis);
-    body["signals"] = json!(crisis.signals);
+    // `signals` stays the count, as on the board; the signals themselves are the evidence.
+    body["evidence"] = json!(crisis.signals);
     body["hazard_events"] = json!(crisis.hazard_events);
     body["timeline"] = Value::Array(timeline.into_iter().map(|(_, v)| v).collect());
     Ok(Json(body))

@@ -176,7 +176,9 @@ async fn the_board_a_crisis_and_the_latency_report_show_who_answered_and_how_fas
     let mut sorted = times.clone();
     sorted.sort();
     assert_eq!(times, sorted, "the timeline is in time order");
-    assert!(detail["signals"].as_array().unwrap().len() >= 2);
+    let evidence = detail["evidence"].as_array().unwrap();
+    assert!(evidence.len() >= 2);
+    assert_eq!(detail["signals"], evidence.len());
 
     // The report: each Turkish mission's crises, answers and latency.
     let report = get_json(&app, "/reports/response-latency?days=30").await;

@@ -880,8 +880,18 @@ fn crisis_schemas() -> Value {
         "CrisisDetail": {
             "allOf": [{"$ref": "#/components/schemas/CrisisSummary"}],
             "type": "object",
-            "required": ["signals", "hazard_events", "timeline"],
+            "required": ["evidence", "hazard_events", "timeline"],
             "properties": {
+                "evidence": {"type": "array", "description": "Every signal the crisis counted, and why.", "items": {"type": "object", "required": ["item_id", "at", "source", "title", "kind", "qualifies", "reason"], "properties": {
+                    "item_id": {"type": "string"},
+                    "at": time,
+                    "source": {"type": "string"},
+                    "title": {"type": "string"},
+                    "kind": {"type": "string"},
+                    "qualifies": {"type": "boolean"},
+                    "reason": {"type": "string"},
+                    "hazard_event_id": {"type": "string"}
+                }}},
                 "hazard_events": {"type": "array", "items": {"type": "string"}},
                 "timeline": {"type": "array", "items": {"type": "object", "required": ["at", "type", "item_id", "title"], "properties": {
                     "at": time,
