@@ -680,7 +680,7 @@ pub fn monthly_lines(model: &Model, measured: &Measured, prices: &Prices) -> Vec
         },
         Line {
             service: "DynamoDB",
-            what: "write request units (GSI copies, start-up sync each run)".into(),
+            what: "write request units (GSI copies)".into(),
             quantity: wru,
             price: prices.dynamo_wru,
             free: 0.0,
