@@ -14,6 +14,12 @@
 //! The `Function` dimension is the Lambda function's name (`AWS_LAMBDA_FUNCTION_NAME`), which
 //! names the stage's stack too, so the alarms in `infra/template.yaml` can select it with
 //! `!Ref ScrapeFunction`; outside Lambda it is the stage's short name (`scrape`, ...).
+//!
+//! Every declared metric is a billed CloudWatch custom metric (0.30 USD a month each, see
+//! docs/cost.md), so a line declares only what the alarms watch and what issue 7 lists as
+//! metrics; its other counts are plain members of the same JSON line ("fields"), searchable
+//! with Logs Insights but not metrics. A line that declares nothing carries no `_aws`
+//! directive at all: EMF requires 1 to 100 metrics per directive.
 
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value, json};
@@ -46,12 +52,15 @@ impl Unit {
     }
 }
 
-/// One EMF log line: a function's metrics at one moment.
+/// One EMF log line: a function's metrics and plain fields at one moment.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricLine {
     function: String,
     timestamp: DateTime<Utc>,
+    /// Declared in the directive: CloudWatch metrics.
     metrics: Vec<(&'static str, Unit, f64)>,
+    /// Only in the log line.
+    fields: Vec<(&'static str, f64)>,
 }
 
 impl MetricLine {
@@ -60,6 +69,7 @@ impl MetricLine {
             function: function.into(),
             timestamp,
             metrics: Vec::new(),
+            fields: Vec::new(),
         }
     }
 
@@ -75,28 +85,49 @@ impl MetricLine {
         self.metric(name, Unit::Count, value as f64)
     }
 
-    /// The line as a JSON value: the directive under `_aws`, the dimension's value and each
-    /// metric's value as members of the root.
+    /// Adds a plain field: in the line, not declared, so not a (billed) metric.
+    pub fn field(mut self, name: &'static str, value: f64) -> MetricLine {
+        debug_assert!(name != FUNCTION_DIMENSION && name != "_aws");
+        self.fields.push((name, value));
+        self
+    }
+
+    pub fn field_count(self, name: &'static str, value: usize) -> MetricLine {
+        self.field(name, value as f64)
+    }
+
+    /// The names this line declares as metrics, in order.
+    pub fn metric_names(&self) -> Vec<&'static str> {
+        self.metrics.iter().map(|(name, _, _)| *name).collect()
+    }
+
+    /// The line as a JSON value: the directive under `_aws` (only when a metric is declared;
+    /// without it the log event's own time stands), the dimension's value and each metric's and field's value as members of the root.
     pub fn to_json(&self) -> Value {
-        let definitions: Vec<Value> = self
-            .metrics
-            .iter()
-            .map(|(name, unit, _)| json!({"Name": name, "Unit": unit.as_str()}))
-            .collect();
         let mut root = Map::new();
-        root.insert(
-            "_aws".into(),
-            json!({
-                "Timestamp": self.timestamp.timestamp_millis(),
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": [[FUNCTION_DIMENSION]],
-                    "Metrics": definitions,
-                }],
-            }),
-        );
+        if !self.metrics.is_empty() {
+            let definitions: Vec<Value> = self
+                .metrics
+                .iter()
+                .map(|(name, unit, _)| json!({"Name": name, "Unit": unit.as_str()}))
+                .collect();
+            root.insert(
+                "_aws".into(),
+                json!({
+                    "Timestamp": self.timestamp.timestamp_millis(),
+                    "CloudWatchMetrics": [{
+                        "Namespace": NAMESPACE,
+                        "Dimensions": [[FUNCTION_DIMENSION]],
+                        "Metrics": definitions,
+                    }],
+                }),
+            );
+        }
         root.insert(FUNCTION_DIMENSION.into(), json!(self.function));
         for (name, _, value) in &self.metrics {
+            root.insert((*name).into(), json!(value));
+        }
+        for (name, value) in &self.fields {
             root.insert((*name).into(), json!(value));
         }
         Value::Object(root)
@@ -117,22 +148,28 @@ pub fn function_name(local_name: &str) -> String {
         .unwrap_or_else(|| local_name.to_owned())
 }
 
-/// A scrape cycle's metrics. `failed / due` is the failure rate the template alarms on, and
-/// `unhealthy_sources` the silent-sources alarm.
+/// The metrics the scrape line declares. `failed / due` is the failure rate the template
+/// alarms on, and `unhealthy_sources` the silent-sources alarm.
+pub const SCRAPE_METRICS: &[&str] = &["due", "fetched", "changed", "failed", "unhealthy_sources"];
+
+/// The metrics the reconcile line declares (issue 7's list; no alarm reads them).
+pub const RECONCILE_METRICS: &[&str] = &["new", "changed", "crises_opened", "responses_linked"];
+
+/// A scrape cycle's line: [`SCRAPE_METRICS`] declared, the other counts plain fields.
 pub fn scrape_cycle(function: &str, at: DateTime<Utc>, report: &CycleReport) -> MetricLine {
     MetricLine::new(function, at)
         .count("due", report.due)
         .count("fetched", report.fetched)
-        .count("not_modified", report.not_modified)
         .count("changed", report.changed)
-        .count("unchanged", report.unchanged)
         .count("failed", report.failed.len())
-        .count("deferred", report.deferred)
-        .count("written", report.written.len())
         .count("unhealthy_sources", report.unhealthy_sources)
-        .count("linked_fetched", report.linked_fetched)
-        .count("linked_failed", report.linked_failed)
-        .metric("bytes", Unit::Bytes, report.bytes as f64)
+        .field_count("not_modified", report.not_modified)
+        .field_count("unchanged", report.unchanged)
+        .field_count("deferred", report.deferred)
+        .field_count("written", report.written.len())
+        .field_count("linked_fetched", report.linked_fetched)
+        .field_count("linked_failed", report.linked_failed)
+        .field("bytes", report.bytes as f64)
 }
 
 /// What one SQS batch of the normalize stage did.
@@ -161,11 +198,13 @@ impl NormalizeTotals {
     }
 }
 
+/// A normalize batch's line: plain fields only, no metric (failures surface as Lambda's own
+/// `Errors` and the queue's depth, which the alarms watch for free).
 pub fn normalize_batch(function: &str, at: DateTime<Utc>, totals: &NormalizeTotals) -> MetricLine {
     MetricLine::new(function, at)
-        .count("objects", totals.objects)
-        .count("items", totals.items)
-        .count("failures", totals.failures)
+        .field_count("objects", totals.objects)
+        .field_count("items", totals.items)
+        .field_count("failures", totals.failures)
 }
 
 /// What one SQS batch of the reconcile stage did: the items objects and their reports summed.
@@ -197,18 +236,19 @@ impl ReconcileTotals {
     }
 }
 
+/// A reconcile batch's line: [`RECONCILE_METRICS`] declared, the other counts plain fields.
 pub fn reconcile_batch(function: &str, at: DateTime<Utc>, totals: &ReconcileTotals) -> MetricLine {
     let items = &totals.items;
     MetricLine::new(function, at)
-        .count("objects", totals.objects)
-        .count("failures", totals.failures)
         .count("new", items.new)
         .count("changed", items.changed)
-        .count("unchanged", items.unchanged)
-        .count("stale", items.stale)
-        .count("skipped", items.skipped_lines)
         .count("crises_opened", items.crises_opened)
         .count("responses_linked", items.responses_linked)
+        .field_count("objects", totals.objects)
+        .field_count("failures", totals.failures)
+        .field_count("unchanged", items.unchanged)
+        .field_count("stale", items.stale)
+        .field_count("skipped", items.skipped_lines)
 }
 
 #[cfg(test)]
@@ -249,12 +289,16 @@ mod tests {
     ];
 
     /// Checks `line` against the EMF specification's rules, panicking with the rule broken;
-    /// returns the metrics' values by name.
+    /// returns the declared metrics' values by name (none for a line without a directive,
+    /// which CloudWatch keeps as a plain log event).
     fn validate_emf(line: &str) -> Map<String, Value> {
         assert!(!line.contains('\n'), "one log event is one line");
         let root: Value = serde_json::from_str(line).expect("a JSON object");
         let root = root.as_object().expect("the root is an object");
-        let aws = root["_aws"].as_object().expect("_aws is an object");
+        let Some(aws) = root.get("_aws") else {
+            return Map::new();
+        };
+        let aws = aws.as_object().expect("_aws is an object");
         let timestamp = aws["Timestamp"].as_i64().expect("Timestamp is an integer");
         // Milliseconds since the epoch, not seconds: after 2001 in ms is > 1e12.
         assert!(
@@ -304,8 +348,18 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 11, 28, 3, 0, 0).unwrap()
     }
 
+    /// The names `json` declares as metrics, in order.
+    fn declared(json: &Value) -> Vec<String> {
+        json["_aws"]["CloudWatchMetrics"][0]["Metrics"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|m| m["Name"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+
     #[test]
-    fn scrape_cycle_line_is_valid_emf_with_every_counter() {
+    fn scrape_cycle_declares_only_the_alarmed_and_listed_counts() {
         let report = CycleReport {
             due: 10,
             fetched: 7,
@@ -329,23 +383,31 @@ mod tests {
         };
         let json = scrape_cycle("scrape", at(), &report).to_json();
         let values = validate_emf(&json.to_string());
-        let expected = [
+        assert_eq!(declared(&json), SCRAPE_METRICS);
+        let metrics = [
             ("due", 10),
             ("fetched", 7),
-            ("not_modified", 2),
             ("changed", 3),
-            ("unchanged", 4),
             ("failed", 2),
+            ("unhealthy_sources", 1),
+        ];
+        assert_eq!(values.len(), metrics.len());
+        for (name, value) in metrics {
+            assert_eq!(values[name], json!(value as f64), "{name}");
+        }
+        // The other counts stay in the line, as plain fields.
+        let fields = [
+            ("not_modified", 2),
+            ("unchanged", 4),
             ("deferred", 1),
             ("written", 5),
-            ("unhealthy_sources", 1),
             ("linked_fetched", 6),
             ("linked_failed", 2),
             ("bytes", 123_456),
         ];
-        assert_eq!(values.len(), expected.len());
-        for (name, value) in expected {
-            assert_eq!(values[name], json!(value as f64), "{name}");
+        for (name, value) in fields {
+            assert_eq!(json[name], json!(value as f64), "{name}");
+            assert!(!values.contains_key(name), "{name} is not declared");
         }
         assert_eq!(json["_aws"]["Timestamp"], json!(1_795_834_800_000i64));
         assert_eq!(json["_aws"]["CloudWatchMetrics"][0]["Namespace"], "Pantau");
@@ -354,32 +416,34 @@ mod tests {
             json!([["Function"]])
         );
         assert_eq!(json["Function"], "scrape");
-        let units: Vec<&str> = json["_aws"]["CloudWatchMetrics"][0]["Metrics"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|m| m["Unit"].as_str().unwrap())
-            .collect();
-        assert_eq!(units.iter().filter(|u| **u == "Bytes").count(), 1);
-        assert_eq!(units.iter().filter(|u| **u == "Count").count(), 11);
+        let units = &json["_aws"]["CloudWatchMetrics"][0]["Metrics"];
+        assert!(
+            units
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|m| m["Unit"] == "Count")
+        );
     }
 
     #[test]
-    fn normalize_and_reconcile_lines_are_valid_emf() {
+    fn normalize_line_declares_nothing_and_carries_no_directive() {
         let totals = NormalizeTotals {
             objects: 3,
             items: 40,
             failures: 1,
         };
-        let values = validate_emf(
-            &normalize_batch("normalize", at(), &totals)
-                .to_json()
-                .to_string(),
-        );
-        assert_eq!(values["objects"], json!(3.0));
-        assert_eq!(values["items"], json!(40.0));
-        assert_eq!(values["failures"], json!(1.0));
+        let json = normalize_batch("normalize", at(), &totals).to_json();
+        assert!(validate_emf(&json.to_string()).is_empty());
+        assert!(json.get("_aws").is_none(), "no directive without metrics");
+        assert_eq!(json["objects"], json!(3.0));
+        assert_eq!(json["items"], json!(40.0));
+        assert_eq!(json["failures"], json!(1.0));
+        assert_eq!(json["Function"], "normalize");
+    }
 
+    #[test]
+    fn reconcile_line_declares_issue_7s_counts() {
         let totals = ReconcileTotals {
             objects: 2,
             failures: 0,
@@ -389,14 +453,21 @@ mod tests {
                 unchanged: 9,
                 stale: 2,
                 skipped_lines: 1,
-                ..Default::default()
+                crises_opened: 3,
+                responses_linked: 4,
             },
         };
         let line = reconcile_batch("reconcile", at(), &totals).to_json();
         let values = validate_emf(&line.to_string());
-        assert_eq!(values.len(), 9);
+        assert_eq!(declared(&line), RECONCILE_METRICS);
+        assert_eq!(values.len(), 4);
         assert_eq!(values["new"], json!(5.0));
-        assert_eq!(values["skipped"], json!(1.0));
+        assert_eq!(values["changed"], json!(1.0));
+        assert_eq!(values["crises_opened"], json!(3.0));
+        assert_eq!(values["responses_linked"], json!(4.0));
+        assert_eq!(line["skipped"], json!(1.0));
+        assert_eq!(line["objects"], json!(2.0));
+        assert!(!values.contains_key("skipped"));
         assert_eq!(line["Function"], "reconcile");
     }
 
@@ -414,6 +485,22 @@ mod tests {
     fn validator_rejects_a_metric_without_a_value() {
         let mut json = MetricLine::new("f", at()).count("x", 1).to_json();
         json.as_object_mut().unwrap().remove("x");
+        validate_emf(&json.to_string());
+    }
+
+    #[test]
+    #[should_panic(expected = "1 to 100 metrics per directive")]
+    fn validator_rejects_a_directive_without_metrics() {
+        let mut json = MetricLine::new("f", at()).count("x", 1).to_json();
+        json["_aws"]["CloudWatchMetrics"][0]["Metrics"] = json!([]);
+        validate_emf(&json.to_string());
+    }
+
+    #[test]
+    #[should_panic(expected = "_aws is an object")]
+    fn validator_rejects_a_malformed_directive() {
+        let mut json = MetricLine::new("f", at()).field("x", 1.0).to_json();
+        json["_aws"] = json!("metrics");
         validate_emf(&json.to_string());
     }
 

@@ -7,6 +7,7 @@
 //! | record            | pk                    | sk                         | gsi1pk / gsi1sk                       | gsi2pk / gsi2sk                       |
 //! |-------------------|-----------------------|----------------------------|---------------------------------------|---------------------------------------|
 //! | mission           | `MISSION#{id}`        | `META`                     | `MISSIONS` / `{id}`                   | `COUNTRY#{cc}` / `MISSION#{id}`       |
+//! | registry digest   | `REGISTRY`            | `META`                     |                                       |                                       |
 //! | source state      | `MISSION#{owner}`     | `SOURCE#{source}`          | `SOURCES` / `{owner}/{source}`        |                                       |
 //! | item (current)    | `ITEM#{item_id}`      | `CURRENT`                  | `MITEMS#{mission}` / `{published}#{item_id}` | `CITEMS#{cc}` / `{published}#{item_id}` |
 //! | item version      | `ITEM#{item_id}`      | `V#{version_at}#{hash}`    |                                       |                                       |
@@ -58,6 +59,7 @@
 //! | a mission's items, newest first, in a time window | query GSI1 `MITEMS#{mission}`, backward, sk between `{since}` and `{until}$` | reconcile::read |
 //! | a country's items, newest first            | query GSI2 `CITEMS#{cc}`, backward, sk between `{since}` and `{until}$` | reconcile::read |
 //! | every mission                              | query GSI1 `MISSIONS`                                            | reconcile::read |
+//! | were these mission records written already | get `REGISTRY` / `META` (`digest`: SHA-256 of the records)       | reconcile (sync_registry) |
 //! | a country's missions                       | the registry (GSI2 `COUNTRY#{cc}` holds the same records)        | api |
 //! | one owner's source states                  | query `MISSION#{owner}`, sk begins_with `SOURCE#`                | reconcile::read |
 //! | every source state                         | query GSI1 `SOURCES`                                             | reconcile::read |
@@ -97,6 +99,8 @@ pub const META: &str = "META";
 pub const CURRENT: &str = "CURRENT";
 pub const ALL_MISSIONS: &str = "MISSIONS";
 pub const ALL_SOURCES: &str = "SOURCES";
+/// Partition key of the record holding the digest of the mission records last written.
+pub const REGISTRY_DIGEST_PK: &str = "REGISTRY";
 /// Partition and sort key of a record nobody writes: a read of it checks the table answers.
 pub const HEALTH_PROBE: &str = "HEALTH";
 

@@ -34,8 +34,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     let budget_secs = optional_number("PANTAU_CYCLE_BUDGET_SECS")?.unwrap_or(240u64);
     config.cycle_budget = Some(std::time::Duration::from_secs(budget_secs));
     let registry = Arc::new(env.registry()?);
-    // The registry ships with the code: write its mission records once per cold start, so the
-    // table's mission index follows each deployment (idempotent puts, ~134 items).
+    // The registry ships with the code: sync its mission records at each cold start, so the
+    // table's mission index follows each deployment. One read when the registry is unchanged;
+    // the ~134 records are written only after a deployment that changed it.
     let missions = pantau::reconcile::sync_registry(table.as_ref(), &registry).await?;
     tracing::info!(missions, "registry written to the table");
     let scraper = Scraper {

@@ -583,32 +583,94 @@ impl Reconciler {
     }
 }
 
-/// Writes one mission record per registry mission; returns how many.
+/// Writes one mission record per registry mission, unless the table already holds this
+/// registry; returns how many missions the registry has. See [`sync_registry_report`].
 pub async fn sync_registry(table: &dyn Table, registry: &Registry) -> Result<usize, TableError> {
-    let mut ops = Vec::with_capacity(registry.missions.len());
+    Ok(sync_registry_report(table, registry).await?.missions)
+}
+
+/// What [`sync_registry_report`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegistrySync {
+    /// Missions in the registry.
+    pub missions: usize,
+    /// Records written: 0 when the table held this registry already, else every mission's
+    /// record and the digest record.
+    pub written: usize,
+}
+
+/// The registry's mission records, written only when they differ from the last ones written.
+///
+/// The scrape function calls this at every cold start (the registry ships with the code), so
+/// an unchanged registry must cost one read, not ~134 puts: the digest record holds the
+/// SHA-256 of the records last written, and the records are rewritten when it differs. The
+/// digest is written after the records, so a sync cut short is redone at the next start.
+pub async fn sync_registry_report(
+    table: &dyn Table,
+    registry: &Registry,
+) -> Result<RegistrySync, TableError> {
+    let mut records = Vec::with_capacity(registry.missions.len());
     for mission in &registry.missions {
-        let Ok(Value::Object(mut record)) = serde_json::to_value(mission) else {
-            return Err(TableError::Validation(format!(
-                "mission {} does not serialize to an object",
-                mission.id
-            )));
-        };
-        let keys = [
-            (table::PK, schema::mission_pk(&mission.id)),
-            (table::SK, schema::META.to_owned()),
-            (table::GSI1_PK, schema::ALL_MISSIONS.to_owned()),
-            (table::GSI1_SK, mission.id.clone()),
-            (table::GSI2_PK, schema::country_pk(&mission.country_code)),
-            (table::GSI2_SK, schema::mission_pk(&mission.id)),
-        ];
-        for (name, value) in keys {
-            record.insert(name.into(), Value::String(value));
-        }
-        ops.push(WriteOp::Put(record));
+        records.push(mission_record(mission)?);
     }
-    let count = ops.len();
-    table.batch_write(ops).await?;
-    Ok(count)
+    let digest = registry_digest(&records)?;
+    let digest_key = Key::new(schema::REGISTRY_DIGEST_PK, schema::META);
+    let stored = table.get(&digest_key).await?;
+    let missions = records.len();
+    if stored.as_ref().and_then(|r| r.get(REGISTRY_DIGEST_ATTR))
+        == Some(&Value::String(digest.clone()))
+    {
+        return Ok(RegistrySync {
+            missions,
+            written: 0,
+        });
+    }
+    table
+        .batch_write(records.into_iter().map(WriteOp::Put).collect())
+        .await?;
+    let mut record = Item::new();
+    record.insert(table::PK.into(), Value::String(digest_key.pk));
+    record.insert(table::SK.into(), Value::String(digest_key.sk));
+    record.insert(REGISTRY_DIGEST_ATTR.into(), Value::String(digest));
+    record.insert("missions".into(), Value::from(missions));
+    table.put(record, Condition::None).await?;
+    Ok(RegistrySync {
+        missions,
+        written: missions + 1,
+    })
+}
+
+/// The digest record's attribute holding the SHA-256 (hex) of the mission records.
+const REGISTRY_DIGEST_ATTR: &str = "digest";
+
+/// A mission's table record: the mission's fields and its keys.
+fn mission_record(mission: &crate::model::Mission) -> Result<Item, TableError> {
+    let Ok(Value::Object(mut record)) = serde_json::to_value(mission) else {
+        return Err(TableError::Validation(format!(
+            "mission {} does not serialize to an object",
+            mission.id
+        )));
+    };
+    let keys = [
+        (table::PK, schema::mission_pk(&mission.id)),
+        (table::SK, schema::META.to_owned()),
+        (table::GSI1_PK, schema::ALL_MISSIONS.to_owned()),
+        (table::GSI1_SK, mission.id.clone()),
+        (table::GSI2_PK, schema::country_pk(&mission.country_code)),
+        (table::GSI2_SK, schema::mission_pk(&mission.id)),
+    ];
+    for (name, value) in keys {
+        record.insert(name.into(), Value::String(value));
+    }
+    Ok(record)
+}
+
+/// SHA-256 (hex) of the records as JSON: any change to a mission, its keys or the set of
+/// missions changes it.
+fn registry_digest(records: &[Item]) -> Result<String, TableError> {
+    let json = serde_json::to_vec(records)
+        .map_err(|e| TableError::Validation(format!("mission records as JSON: {e}")))?;
+    Ok(hex::encode(Sha256::digest(&json)))
 }
 
 /// What story grouping needs from the item's state before this delivery.

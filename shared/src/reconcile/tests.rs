@@ -518,9 +518,67 @@ async fn registry_sync_writes_one_record_per_mission() {
         .await
         .unwrap();
     assert_eq!(jp.items.len(), 1);
-    // Syncing again rewrites the same records.
+    // Syncing again keeps the same records.
     sync_registry(&table, &registry).await.unwrap();
     assert_eq!(read::missions(&table).await.unwrap().len(), 2);
+}
+
+#[tokio::test]
+async fn registry_sync_writes_only_when_the_registry_changed() {
+    let table = SqliteTable::in_memory().unwrap();
+    let mut registry = registry();
+    let first = sync_registry_report(&table, &registry).await.unwrap();
+    assert_eq!(
+        first,
+        RegistrySync {
+            missions: 2,
+            written: 3
+        }
+    );
+
+    // Same registry (a later cold start): nothing written. A record changed behind the sync's
+    // back stays as it is, which shows no put reached it.
+    let mut tampered = table
+        .get(&Key::new(schema::mission_pk("tokyo"), schema::META))
+        .await
+        .unwrap()
+        .unwrap();
+    tampered.insert("city".into(), Value::String("tampered".into()));
+    table.put(tampered, Condition::None).await.unwrap();
+    let again = sync_registry_report(&table, &registry).await.unwrap();
+    assert_eq!(
+        again,
+        RegistrySync {
+            missions: 2,
+            written: 0
+        }
+    );
+    let tokyo = table
+        .get(&Key::new(schema::mission_pk("tokyo"), schema::META))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(tokyo["city"], "tampered");
+
+    // A changed mission (a new deployment's registry): every record rewritten.
+    registry.missions[0].city = "Tokio".into();
+    let changed = sync_registry_report(&table, &registry).await.unwrap();
+    assert_eq!(
+        changed,
+        RegistrySync {
+            missions: 2,
+            written: 3
+        }
+    );
+    let missions = read::missions(&table).await.unwrap();
+    assert!(missions.contains(&registry.missions[0]));
+    assert_eq!(
+        sync_registry_report(&table, &registry)
+            .await
+            .unwrap()
+            .written,
+        0
+    );
 }
 
 #[tokio::test]
