@@ -218,7 +218,7 @@ pub(super) async fn detail(
                    "since_first_signal_seconds": r.latency_seconds}),
         ));
     }
-    timeline.sort_by(|a, b| a.0.cmp(&b.0));
+    timeline.sort_by_key(|(at, _)| *at);
     let mut body = crisis_summary(&state, &crisis);
     // `signals` stays the count, as on the board; the signals themselves are the evidence.
     body["evidence"] = json!(crisis.signals);

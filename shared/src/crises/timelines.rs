@@ -15,6 +15,7 @@ pub fn at(s: &str) -> DateTime<Utc> {
         .unwrap_or_default()
 }
 
+#[allow(clippy::too_many_arguments)] // a test fixture: every field named at the call
 fn base(
     mission: &str,
     source: &str,
