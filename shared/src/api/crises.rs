@@ -11,12 +11,12 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 
-use super::params::{DaysParams, Format, format};
+use super::params::{DaysParams, Format, distinct_pairs, format, limit};
 use super::{ApiError, ApiState, csv, list_format, text, vary_on_accept};
 use crate::crises::{self, CrisisState, CrisisView};
 
 /// Crises a list answers at most (they are few: dozens a year).
-pub const MAX_CRISES: usize = 200;
+pub const MAX_CRISES: usize = super::params::MAX_LIMIT;
 pub const DEFAULT_CRISES: usize = 50;
 
 /// Which crises `GET /crises` lists.
@@ -37,12 +37,7 @@ impl CrisesParams {
             limit: DEFAULT_CRISES,
             format: None,
         };
-        let mut seen = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if seen.contains(&name) {
-                return Err(ApiError::bad(&name, "given more than once"));
-            }
-            seen.push(name.clone());
+        for (name, value) in distinct_pairs(query)? {
             match name.as_ref() {
                 "country" => {
                     params.country =
@@ -61,17 +56,7 @@ impl CrisesParams {
                         _ => return Err(ApiError::bad("state", "must be active, closed or all")),
                     }
                 }
-                "limit" => {
-                    params.limit = match value.parse::<usize>() {
-                        Ok(n) if (1..=MAX_CRISES).contains(&n) => n,
-                        _ => {
-                            return Err(ApiError::bad(
-                                "limit",
-                                format!("must be a whole number from 1 to {MAX_CRISES}"),
-                            ));
-                        }
-                    }
-                }
+                "limit" => params.limit = limit(&value)?,
                 "format" => params.format = Some(format(&value)?),
                 other => {
                     return Err(ApiError::bad(

@@ -55,6 +55,19 @@ pub fn parse_list_format(query: Option<&str>) -> Result<Option<Format>, ApiError
     Ok(chosen)
 }
 
+/// The query's parameters in order. A name given twice is refused, so a repeated filter never
+/// silently overrides the first.
+pub(super) fn distinct_pairs(query: Option<&str>) -> Result<Vec<(String, String)>, ApiError> {
+    let mut pairs: Vec<(String, String)> = Vec::new();
+    for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
+        if pairs.iter().any(|(seen, _)| *seen == name) {
+            return Err(ApiError::bad(&name, "given more than once"));
+        }
+        pairs.push((name.into_owned(), value.into_owned()));
+    }
+    Ok(pairs)
+}
+
 pub const DEFAULT_LIMIT: usize = 50;
 pub const MAX_LIMIT: usize = 200;
 
@@ -79,13 +92,8 @@ impl ItemsParams {
             filter: ItemFilter::default(),
             format: None,
         };
-        let mut seen = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if seen.contains(&name) {
-                return Err(ApiError::bad(&name, "given more than once"));
-            }
-            seen.push(name.clone());
-            let value = value.as_ref();
+        for (name, value) in distinct_pairs(query)? {
+            let value = value.as_str();
             match name.as_ref() {
                 "limit" => params.limit = limit(value)?,
                 "cursor" => params.cursor = Some(cursor(value)?),
@@ -111,7 +119,7 @@ impl ItemsParams {
     }
 }
 
-fn limit(value: &str) -> Result<usize, ApiError> {
+pub(super) fn limit(value: &str) -> Result<usize, ApiError> {
     let reason = format!("must be a whole number from 1 to {MAX_LIMIT}");
     match value.parse::<usize>() {
         Ok(n) if (1..=MAX_LIMIT).contains(&n) => Ok(n),
@@ -167,12 +175,7 @@ impl PageParams {
             cursor: None,
             format: None,
         };
-        let mut seen = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if seen.contains(&name) {
-                return Err(ApiError::bad(&name, "given more than once"));
-            }
-            seen.push(name.clone());
+        for (name, value) in distinct_pairs(query)? {
             match name.as_ref() {
                 "limit" => params.limit = limit(&value)?,
                 "cursor" => params.cursor = Some(cursor(&value)?),
@@ -204,12 +207,7 @@ impl DaysParams {
             days: default,
             format: None,
         };
-        let mut seen = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if seen.contains(&name) {
-                return Err(ApiError::bad(&name, "given more than once"));
-            }
-            seen.push(name.clone());
+        for (name, value) in distinct_pairs(query)? {
             match name.as_ref() {
                 "days" => {
                     params.days = match value.parse::<u32>() {
@@ -302,13 +300,8 @@ impl SearchParams {
             format: None,
         };
         let mut text = None;
-        let mut seen = Vec::new();
-        for (name, value) in url::form_urlencoded::parse(query.unwrap_or("").as_bytes()) {
-            if seen.contains(&name) {
-                return Err(ApiError::bad(&name, "given more than once"));
-            }
-            seen.push(name.clone());
-            let value = value.as_ref();
+        for (name, value) in distinct_pairs(query)? {
+            let value = value.as_str();
             let q = &mut params.query;
             match name.as_ref() {
                 "q" => text = Some(value.to_owned()),
