@@ -230,9 +230,32 @@ async fn list_missions(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     let format = list_format(params::parse_list_format(query.as_deref())?, &headers);
-    let table = state.table.as_ref();
+    let missions: Vec<Value> = every_mission_health(&state)
+        .await?
+        .into_iter()
+        .map(|(mission, sources, last)| mission_json(mission, &sources, last))
+        .collect();
+    if format == Format::Csv {
+        let rows: Vec<Vec<String>> = missions.iter().map(mission_row).collect();
+        return Ok(vary_on_accept(csv::response(
+            &MISSION_COLUMNS,
+            &rows,
+            None,
+            "missions.csv",
+        )));
+    }
+    Ok(vary_on_accept(
+        Json(json!({ "missions": missions })).into_response(),
+    ))
+}
+
+/// Every registry mission with its sources' health and its last official publication: one
+/// query for all source states, one bounded query per mission.
+async fn every_mission_health(
+    state: &ApiState,
+) -> Result<Vec<(&Mission, Vec<SourceHealth>, Option<DateTime<Utc>>)>, ApiError> {
     let mut states: HashMap<String, Vec<SourceHealth>> = HashMap::new();
-    for h in read::all_source_health(table)
+    for h in read::all_source_health(state.table.as_ref())
         .await
         .map_err(ApiError::internal)?
     {
@@ -257,20 +280,9 @@ async fn list_missions(
     for (mission, last) in state.registry.missions.iter().zip(last_official) {
         let last = last.map_err(ApiError::internal)?;
         let sources = states.remove(&mission.id).unwrap_or_default();
-        missions.push(mission_json(mission, &sources, last));
+        missions.push((mission, sources, last));
     }
-    if format == Format::Csv {
-        let rows: Vec<Vec<String>> = missions.iter().map(mission_row).collect();
-        return Ok(vary_on_accept(csv::response(
-            &MISSION_COLUMNS,
-            &rows,
-            None,
-            "missions.csv",
-        )));
-    }
-    Ok(vary_on_accept(
-        Json(json!({ "missions": missions })).into_response(),
-    ))
+    Ok(missions)
 }
 
 /// Lists answer JSON or CSV by `Accept`: caches must key on it.

@@ -7,16 +7,11 @@ use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
-use chrono::{DateTime, Duration, Utc};
-use futures::StreamExt;
+use chrono::{Duration, Utc};
 use serde_json::{Value, json};
 
 use super::params::{self, DaysParams, Format};
-use super::{
-    ApiError, ApiState, FAILING_AFTER, HEALTH_QUERIES_IN_FLIGHT, csv, list_format, text,
-    vary_on_accept,
-};
-use crate::model::Role;
+use super::{ApiError, ApiState, FAILING_AFTER, csv, list_format, text, vary_on_accept};
 use crate::reconcile::read::{self, SourceHealth};
 
 const SILENT_COLUMNS: [&str; 7] = [
@@ -42,34 +37,11 @@ pub(super) async fn silent_missions(
     let format = list_format(params.format, &headers);
     let now = Utc::now();
     let cutoff = now - Duration::days(i64::from(params.days));
-    let mut states: HashMap<String, Vec<SourceHealth>> = HashMap::new();
-    for h in read::all_source_health(state.table.as_ref())
-        .await
-        .map_err(ApiError::internal)?
-    {
-        states.entry(h.owner.clone()).or_default().push(h);
-    }
-    let ids: Vec<String> = state
-        .registry
-        .missions
-        .iter()
-        .map(|m| m.id.clone())
-        .collect();
-    let last_official: Vec<_> = futures::stream::iter(ids)
-        .map(|id| {
-            let table = state.table.clone();
-            async move { read::last_published(table.as_ref(), &id, Role::Official).await }
-        })
-        .buffered(HEALTH_QUERIES_IN_FLIGHT)
-        .collect()
-        .await;
     let mut silent = Vec::new();
-    for (mission, last) in state.registry.missions.iter().zip(last_official) {
-        let last: Option<DateTime<Utc>> = last.map_err(ApiError::internal)?;
+    for (mission, sources, last) in super::every_mission_health(&state).await? {
         if last.is_some_and(|t| t >= cutoff) {
             continue;
         }
-        let sources = states.remove(&mission.id).unwrap_or_default();
         let health = super::mission_json(mission, &sources, last);
         silent.push(json!({
             "id": mission.id,
