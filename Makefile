@@ -73,7 +73,7 @@ bench-scrape:
 # requests per new, changed and unchanged item. BENCH_ITEMS=10000 for a quicker run.
 BENCH_ITEMS ?= 100000
 bench-reconcile:
-	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --release -p pantau-tests --test bench_reconcile -- --ignored --nocapture
+	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --profile perf -p pantau-tests --test bench_reconcile -- --ignored --nocapture
 
 # Throughput of Pantau's normalize (release build of shared/examples/bench_normalize.rs) and
 # of the Python reference stack on the same files, their ratio, and Pantau's peak memory on a
@@ -85,8 +85,8 @@ BENCH_TOOLS := $(VENV)/.bench-feedparser-$(FEEDPARSER_VERSION)-trafilatura-$(TRA
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
 bench-normalize: $(BENCH_TOOLS)
-	$(CARGO) build --quiet --release -p pantau --example bench_normalize
-	$(PY) bench/normalize.py $(BENCH_TARGET)/release/examples/bench_normalize $(EXTDATA) $(BENCH_TARGET)/bench-normalize
+	$(CARGO) build --quiet --profile perf -p pantau --example bench_normalize
+	$(PY) bench/normalize.py $(BENCH_TARGET)/perf/examples/bench_normalize $(EXTDATA) $(BENCH_TARGET)/bench-normalize
 
 $(BENCH_TOOLS):
 	test -x $(PY) || python3 -m venv $(VENV)
