@@ -223,10 +223,34 @@ fn key_info(record: &Item) -> Option<(KeyInfo, String)> {
     ))
 }
 
-/// Middleware on the data routes: refuses a request without a valid, unrevoked key.
+/// The key a request was let in with, as the key check leaves it in the request's extensions:
+/// cursors are bound to it and the rate limit counts by it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Caller {
+    /// The key's public id (`key_…`), never the secret.
+    pub key_id: String,
+}
+
+impl Caller {
+    /// The caller holding the key `secret`.
+    pub fn of_secret(secret: &str) -> Caller {
+        Caller {
+            key_id: key_id(&hash_hex(secret)),
+        }
+    }
+
+    /// A cursor scope that only this key's requests can open.
+    pub fn bind(&self, scope: String) -> String {
+        format!("{scope}\x1fkey={}", self.key_id)
+    }
+}
+
+/// Middleware on the data routes: refuses a request without a valid, unrevoked key, and one
+/// over its key's rate limit. The key is checked against the table on every request, so a
+/// revocation takes effect at once.
 pub(super) async fn require_key(
     State(state): State<ApiState>,
-    request: Request,
+    mut request: Request,
     next: Next,
 ) -> Response {
     let presented = match request.headers().get(KEY_HEADER).map(|v| v.to_str()) {
@@ -242,6 +266,11 @@ pub(super) async fn require_key(
     };
     match check_key(state.table.as_ref(), &presented).await {
         Ok(KeyCheck::Valid) => {
+            let caller = Caller::of_secret(&presented);
+            if let Err(wait) = state.limits.take(&caller.key_id, std::time::Instant::now()) {
+                return super::limits::too_many_requests(wait);
+            }
+            request.extensions_mut().insert(caller);
             let mut response = next.run(request).await;
             // Answers given for a key are that key-holder's: no shared cache may keep them.
             response.headers_mut().insert(

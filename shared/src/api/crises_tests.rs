@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::{ApiState, CursorSigner, access, router};
+use super::{ApiState, CursorSigner, access, limits, router};
 use crate::crises::timelines;
 use crate::model::NormalizedItem;
 use crate::reconcile::Reconciler;
@@ -71,6 +71,7 @@ async fn app_with_turkiye_quake() -> (Router, tempfile::TempDir) {
         registry,
         cursors: CursorSigner::new(&[7; 32]),
         cors_origins: Vec::new(),
+        limits: Arc::new(limits::RateLimiter::new(limits::LimitsConfig::default())),
     };
     (router(state), dir)
 }

@@ -1,9 +1,11 @@
 //! Signed pagination cursors.
 //!
-//! A `next_cursor` is the table's cursor (where the query stopped) and an HMAC-SHA256 over it
-//! and the query it belongs to (mission and filters): `{table cursor}.{mac}`, both URL-safe
-//! base64. A cursor that was edited, forged, or made for another mission or other filters
-//! fails the check, so a client cannot steer the table query by crafting keys.
+//! A `next_cursor` is the table's cursor (where the query stopped), when it expires, and an
+//! HMAC-SHA256 over both and the query it belongs to: `{table cursor}.{expiry}.{mac}` (URL-safe
+//! base64, expiry in Unix seconds). The scope the handlers sign with names the route, the
+//! normalized filters and the id of the access key that asked, so a cursor that was edited,
+//! forged, made for another route, mission or filters, replayed by another key, or presented
+//! after its expiry fails the check: a client cannot steer the table query by crafting keys.
 //!
 //! The signing key is `PANTAU_CURSOR_KEY` when set; otherwise one is generated on first use and
 //! kept in the table (`SECRET#cursor-key`), so every process serving that table signs alike.
@@ -11,6 +13,7 @@
 use std::sync::Arc;
 
 use base64::Engine;
+use chrono::{DateTime, Duration, Utc};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use hmac::{KeyInit, Mac};
 use serde_json::Value;
@@ -27,10 +30,15 @@ pub const MIN_KEY_LEN: usize = 32;
 
 const TABLE_SECRET: &str = "cursor-key";
 
+/// How long a cursor stays valid by default: long enough to page through a listing, short
+/// enough that a leaked one soon stops working.
+pub const DEFAULT_TTL: Duration = Duration::hours(24);
+
 /// Signs cursors and checks them.
 #[derive(Clone)]
 pub struct CursorSigner {
     key: Arc<[u8]>,
+    ttl: Duration,
 }
 
 impl std::fmt::Debug for CursorSigner {
@@ -41,39 +49,75 @@ impl std::fmt::Debug for CursorSigner {
 
 /// Why a cursor was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("not a cursor this API returned for this query")]
+#[error("not a cursor this API returned for this query, or expired")]
 pub struct CursorRefused;
 
 impl CursorSigner {
+    /// A signer whose cursors live `DEFAULT_TTL`.
     pub fn new(key: &[u8]) -> CursorSigner {
-        CursorSigner { key: key.into() }
+        CursorSigner {
+            key: key.into(),
+            ttl: DEFAULT_TTL,
+        }
     }
 
-    fn mac(&self, scope: &str, cursor: &str) -> HmacSha256 {
+    /// The same signer with cursors living `ttl` (`PANTAU_CURSOR_TTL_MINUTES`).
+    pub fn with_ttl(mut self, ttl: Duration) -> CursorSigner {
+        self.ttl = ttl;
+        self
+    }
+
+    fn mac(&self, scope: &str, expires: &str, cursor: &str) -> HmacSha256 {
         // HMAC takes keys of any length; this cannot fail.
         let mut mac = <HmacSha256 as KeyInit>::new_from_slice(&self.key)
             .unwrap_or_else(|_| unreachable!("HMAC accepts any key length"));
-        // The scope cannot contain NUL, so (scope, cursor) pairs cannot collide.
+        // Neither the scope nor the expiry can contain NUL, so the triples cannot collide.
         mac.update(scope.as_bytes());
+        mac.update(&[0]);
+        mac.update(expires.as_bytes());
         mac.update(&[0]);
         mac.update(cursor.as_bytes());
         mac
     }
 
-    /// The opaque cursor handed to clients for `cursor` within `scope` (the query's identity).
+    /// The opaque cursor handed to clients for `cursor` within `scope` (the query's identity),
+    /// valid for the signer's lifetime from now.
     pub fn sign(&self, scope: &str, cursor: &Cursor) -> String {
-        let tag = self.mac(scope, &cursor.0).finalize().into_bytes();
-        format!("{}.{}", cursor.0, URL_SAFE_NO_PAD.encode(tag))
+        self.sign_at(scope, cursor, Utc::now())
     }
 
-    /// The table cursor inside `token`, if this signer made it for `scope`.
+    /// `sign` as if it were `now`.
+    pub fn sign_at(&self, scope: &str, cursor: &Cursor, now: DateTime<Utc>) -> String {
+        let expires = (now + self.ttl).timestamp().to_string();
+        let tag = self.mac(scope, &expires, &cursor.0).finalize().into_bytes();
+        format!("{}.{expires}.{}", cursor.0, URL_SAFE_NO_PAD.encode(tag))
+    }
+
+    /// The table cursor inside `token`, if this signer made it for `scope` and it has not
+    /// expired.
     pub fn open(&self, scope: &str, token: &str) -> Result<Cursor, CursorRefused> {
-        let (cursor, tag) = token.rsplit_once('.').ok_or(CursorRefused)?;
+        self.open_at(scope, token, Utc::now())
+    }
+
+    /// `open` as if it were `now`.
+    pub fn open_at(
+        &self,
+        scope: &str,
+        token: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Cursor, CursorRefused> {
+        let (signed, tag) = token.rsplit_once('.').ok_or(CursorRefused)?;
+        let (cursor, expires) = signed.rsplit_once('.').ok_or(CursorRefused)?;
         let tag = URL_SAFE_NO_PAD.decode(tag).map_err(|_| CursorRefused)?;
         // `verify_slice` compares in constant time.
-        self.mac(scope, cursor)
+        self.mac(scope, expires, cursor)
             .verify_slice(&tag)
             .map_err(|_| CursorRefused)?;
+        // Signed by us, so a number; checked only now so junk costs no parsing.
+        let expires: i64 = expires.parse().map_err(|_| CursorRefused)?;
+        if now.timestamp() > expires {
+            return Err(CursorRefused);
+        }
         Ok(Cursor(cursor.to_owned()))
     }
 }
@@ -152,9 +196,25 @@ mod tests {
         assert_eq!(other.open("items|tokyo", &token), Err(CursorRefused));
         let tampered = token.replacen("eyJ", "eyK", 1);
         assert_eq!(signer.open("items|tokyo", &tampered), Err(CursorRefused));
-        for junk in ["", ".", "abc", "abc.", "abc.%%%"] {
+        for junk in ["", ".", "..", "abc", "abc.", "abc.%%%", "abc.1.%%%"] {
             assert_eq!(signer.open("items|tokyo", junk), Err(CursorRefused));
         }
+    }
+
+    #[test]
+    fn a_cursor_expires_and_its_expiry_cannot_be_extended() {
+        let signer = CursorSigner::new(&[7; 32]).with_ttl(Duration::minutes(10));
+        let cursor = Cursor("eyJwayI6IklURU0jMSJ9".into());
+        let t0 = Utc::now();
+        let token = signer.sign_at("s", &cursor, t0);
+        let at = |minutes| t0 + Duration::minutes(minutes);
+        assert_eq!(signer.open_at("s", &token, at(9)), Ok(cursor.clone()));
+        assert_eq!(signer.open_at("s", &token, at(11)), Err(CursorRefused));
+        // Pushing the expiry forward breaks the signature.
+        let (rest, tag) = token.rsplit_once('.').unwrap();
+        let (table_cursor, _) = rest.rsplit_once('.').unwrap();
+        let extended = format!("{table_cursor}.{}.{tag}", at(600).timestamp());
+        assert_eq!(signer.open_at("s", &extended, at(1)), Err(CursorRefused));
     }
 
     #[tokio::test]

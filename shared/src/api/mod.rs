@@ -28,11 +28,14 @@
 //! Errors are `application/problem+json` with `type`, `title`, `status`, `detail`.
 
 pub mod access;
+#[cfg(test)]
+mod attack_tests;
 mod crises;
 #[cfg(test)]
 mod crises_tests;
 pub mod csv;
 pub mod cursor;
+pub mod limits;
 pub mod openapi;
 mod params;
 mod problem;
@@ -50,7 +53,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodRouter, get};
-use axum::{Json, Router, middleware};
+use axum::{Extension, Json, Router, middleware};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde_json::{Value, json};
@@ -75,6 +78,8 @@ pub struct ApiState {
     pub cursors: CursorSigner,
     /// Origins whose pages may call the API (CORS); empty: none but the API's own.
     pub cors_origins: Vec<HeaderValue>,
+    /// The body limit and each key's rate limit (buckets in this process's memory).
+    pub limits: Arc<limits::RateLimiter>,
 }
 
 /// The API's own settings, from the environment.
@@ -85,6 +90,10 @@ pub struct ApiConfig {
     pub cursor_key: Option<String>,
     /// `PANTAU_CORS_ORIGINS`: comma-separated origins such as `https://hq.example.go.id`.
     pub cors_origins: Vec<HeaderValue>,
+    /// `PANTAU_CURSOR_TTL_MINUTES`: how long a `next_cursor` stays valid (default 24 hours).
+    pub cursor_ttl: Option<chrono::Duration>,
+    /// `PANTAU_RATE_LIMIT_PER_SECOND`, `PANTAU_RATE_LIMIT_BURST`, `PANTAU_MAX_BODY_BYTES`.
+    pub limits: limits::LimitsConfig,
 }
 
 impl ApiConfig {
@@ -108,9 +117,14 @@ impl ApiConfig {
                 reason: format!("must be at least {} bytes", cursor::MIN_KEY_LEN),
             });
         }
+        let cursor_ttl = crate::config::optional_number::<u32>("PANTAU_CURSOR_TTL_MINUTES")?
+            .filter(|m| *m > 0)
+            .map(|m| chrono::Duration::minutes(i64::from(m)));
         Ok(ApiConfig {
             cursor_key,
             cors_origins,
+            cursor_ttl,
+            limits: limits::LimitsConfig::from_env()?,
         })
     }
 }
@@ -140,12 +154,16 @@ impl ApiState {
         registry: Arc<Registry>,
         config: &ApiConfig,
     ) -> Result<ApiState, cursor::CursorKeyError> {
-        let cursors = cursor::signer(table.as_ref(), config.cursor_key.as_deref()).await?;
+        let mut cursors = cursor::signer(table.as_ref(), config.cursor_key.as_deref()).await?;
+        if let Some(ttl) = config.cursor_ttl {
+            cursors = cursors.with_ttl(ttl);
+        }
         Ok(ApiState {
             table,
             registry,
             cursors,
             cors_origins: config.cors_origins.clone(),
+            limits: Arc::new(limits::RateLimiter::new(config.limits.clone())),
         })
     }
 }
@@ -190,6 +208,11 @@ pub fn router(state: ApiState) -> Router {
         .merge(crate::dashboard::routes())
         .fallback(not_found_route)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            limits::limit_body,
+        ))
+        .layer(middleware::from_fn(limits::catch_panics))
         .with_state(state.clone());
     if state.cors_origins.is_empty() {
         // Closed: no CORS headers, so browsers keep other origins' pages out.
@@ -372,6 +395,7 @@ async fn mission_detail(
 
 async fn mission_items(
     State(state): State<ApiState>,
+    Extension(caller): Extension<access::Caller>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -379,7 +403,7 @@ async fn mission_items(
     let mission = known_mission(&state, &id)?;
     let params = ItemsParams::parse(query.as_deref())?;
     let format = list_format(params.format, &headers);
-    let scope = params.cursor_scope(&mission.id);
+    let scope = caller.bind(params.cursor_scope(&mission.id));
     let cursor = open_cursor(
         &state,
         &scope,
@@ -539,6 +563,7 @@ fn story_member_row(m: &Value) -> Vec<String> {
 
 async fn story_detail(
     State(state): State<ApiState>,
+    Extension(caller): Extension<access::Caller>,
     Path(id): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -552,7 +577,7 @@ async fn story_detail(
     }
     let params = PageParams::parse(query.as_deref())?;
     let format = list_format(params.format, &headers);
-    let scope = format!("story\x1f{id}");
+    let scope = caller.bind(format!("story\x1f{id}"));
     let cursor = open_cursor(&state, &scope, params.cursor.as_deref(), "this story")?;
     let first_page = cursor.is_none();
     let page = read::story_members(state.table.as_ref(), &id, params.limit, cursor)
@@ -634,6 +659,7 @@ async fn country_missions(
 
 async fn country_items(
     State(state): State<ApiState>,
+    Extension(caller): Extension<access::Caller>,
     Path(cc): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -642,7 +668,7 @@ async fn country_items(
     let params = ItemsParams::parse(query.as_deref())?;
     let format = list_format(params.format, &headers);
     // Mission ids have no `/`: a country's scope never equals a mission's.
-    let scope = params.cursor_scope(&format!("country/{code}"));
+    let scope = caller.bind(params.cursor_scope(&format!("country/{code}")));
     let cursor = open_cursor(
         &state,
         &scope,
@@ -673,7 +699,7 @@ fn open_cursor(
             state.cursors.open(scope, token).map_err(|_| {
                 ApiError::bad(
                     "cursor",
-                    format!("not a cursor this API returned for {listing} (tampered with, or from another query)"),
+                    format!("not a cursor this API returned for {listing} and this key (tampered with, from another query, or expired)"),
                 )
             })
         })

@@ -440,7 +440,19 @@ fn problem_responses(op: &Operation) -> Map<String, Value> {
             "401".into(),
             problem("No `x-api-key`, or one that is unknown or revoked."),
         );
+        out.insert(
+            "429".into(),
+            json!({
+                "description": "This key made too many requests (a token bucket per key); retry after `Retry-After` seconds.",
+                "headers": {"Retry-After": {"schema": {"type": "integer", "minimum": 1}}},
+                "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+            }),
+        );
     }
+    out.insert(
+        "413".into(),
+        problem("The request carries a body over the limit (every route is a GET)."),
+    );
     if op.params.iter().any(|p| p.location == "path") {
         out.insert(
             "404".into(),

@@ -1,7 +1,7 @@
 //! `GET /search`: keyword search over items (see `crate::search`), with the filters of a
 //! mission's items plus `mission`, `country` and `topic`.
 
-use axum::Json;
+use axum::{Extension, Json};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,7 @@ use super::{
 
 pub(super) async fn search_items(
     State(state): State<ApiState>,
+    Extension(caller): Extension<super::access::Caller>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
@@ -26,7 +27,7 @@ pub(super) async fn search_items(
         return Err(ApiError::bad("mission", format!("no mission `{mission}`")));
     }
     let format = list_format(params.format, &headers);
-    let scope = params.cursor_scope();
+    let scope = caller.bind(params.cursor_scope());
     let cursor = open_cursor(
         &state,
         &scope,

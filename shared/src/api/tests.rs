@@ -124,6 +124,7 @@ fn state(table: Arc<dyn Table>, registry: Arc<Registry>) -> ApiState {
         registry,
         cursors: CursorSigner::new(&[42; 32]),
         cors_origins: Vec::new(),
+        limits: Arc::new(limits::RateLimiter::new(limits::LimitsConfig::default())),
     }
 }
 
