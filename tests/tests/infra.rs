@@ -343,3 +343,351 @@ fn alarms_read_metrics_the_code_emits_and_notify_the_topic() {
         serde_json::json!({"Fn::If": ["IsProd", true, false]})
     );
 }
+
+// ---------------------------------------------------------------- security checks
+//
+// No public bucket, no wildcard action granted, encryption at rest everywhere, TLS only. Each
+// check returns what it found wrong, so the tests can also show that a check catches a
+// template edited to break it.
+
+fn report(tried: &str, count: usize, outcome: &str) {
+    println!("RELIABILITY\tinfra\t{tried}\t{count}\t{outcome}");
+}
+
+/// The decoded template, decoded once for the three security tests (decoding starts Python).
+fn decoded_template(cfn_lint: &Path) -> Value {
+    static DECODED: std::sync::OnceLock<Value> = std::sync::OnceLock::new();
+    DECODED.get_or_init(|| template_json(cfn_lint)).clone()
+}
+
+/// The template's resources of `kind`: (logical id, properties).
+fn resources_of<'a>(template: &'a Value, kind: &str) -> Vec<(&'a str, &'a Value)> {
+    template["Resources"]
+        .as_object()
+        .map(|all| {
+            all.iter()
+                .filter(|(_, r)| r["Type"] == kind)
+                .map(|(id, r)| (id.as_str(), &r["Properties"]))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A scalar or a list as a list.
+fn as_list(v: &Value) -> Vec<&Value> {
+    match v {
+        Value::Array(items) => items.iter().collect(),
+        Value::Null => Vec::new(),
+        one => vec![one],
+    }
+}
+
+/// `true`, or the string "true" as CloudFormation also accepts.
+fn is_true(v: &Value) -> bool {
+    v == &Value::Bool(true) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("true"))
+}
+
+fn is_false(v: &Value) -> bool {
+    v == &Value::Bool(false) || v.as_str().is_some_and(|s| s.eq_ignore_ascii_case("false"))
+}
+
+/// Every policy statement in the template: (where, statement). Inline statements of SAM
+/// functions, IAM roles and policies, and resource policies of buckets, queues, topics and keys.
+fn policy_statements(template: &Value) -> Vec<(String, &Value)> {
+    let mut out = Vec::new();
+    let Some(resources) = template["Resources"].as_object() else {
+        return out;
+    };
+    for (id, resource) in resources {
+        let p = &resource["Properties"];
+        let mut documents: Vec<&Value> = vec![
+            &p["PolicyDocument"],
+            &p["KeyPolicy"],
+            &p["AssumeRolePolicyDocument"],
+        ];
+        for policy in as_list(&p["Policies"]) {
+            // SAM: a list of inline documents ({Statement: ...}) and policy templates; IAM
+            // roles: {PolicyName, PolicyDocument}.
+            documents.push(policy);
+            documents.push(&policy["PolicyDocument"]);
+        }
+        for document in documents {
+            for statement in as_list(&document["Statement"]) {
+                out.push((id.clone(), statement));
+            }
+        }
+    }
+    out
+}
+
+/// SAM policy templates this project uses, with the actions SAM expands them to (from SAM's
+/// policy_templates.json). Any other template, or a managed policy, must be reviewed and added.
+const REVIEWED_SAM_POLICY_TEMPLATES: [(&str, &[&str]); 2] = [
+    (
+        "DynamoDBCrudPolicy",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:PutItem",
+            "dynamodb:Scan",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DescribeTable",
+            "dynamodb:ConditionCheckItem",
+        ],
+    ),
+    (
+        "DynamoDBReadPolicy",
+        &[
+            "dynamodb:GetItem",
+            "dynamodb:Scan",
+            "dynamodb:Query",
+            "dynamodb:BatchGetItem",
+            "dynamodb:DescribeTable",
+        ],
+    ),
+];
+
+/// `*` or `service:*`: every action (of a service).
+fn is_wildcard_action(action: &str) -> bool {
+    action == "*" || action.ends_with(":*")
+}
+
+/// Allowed actions that are wildcards (Deny statements may use them: denying more is
+/// safe), `NotAction` in an Allow, and policies nobody reviewed. (violations, statements checked)
+fn wildcard_actions(template: &Value) -> (Vec<String>, usize) {
+    let statements = policy_statements(template);
+    let mut wrong = Vec::new();
+    for (id, statement) in &statements {
+        if statement["Effect"] != "Allow" {
+            continue;
+        }
+        if !statement["NotAction"].is_null() {
+            wrong.push(format!(
+                "{id}: an Allow with NotAction grants nearly everything"
+            ));
+        }
+        for action in as_list(&statement["Action"]) {
+            match action.as_str() {
+                Some(a) if is_wildcard_action(a) => wrong.push(format!("{id}: allows `{a}`")),
+                Some(_) => {}
+                None => wrong.push(format!("{id}: an action that is not a plain string")),
+            }
+        }
+    }
+    for (id, function) in resources_of(template, "AWS::Serverless::Function") {
+        for policy in as_list(&function["Policies"]) {
+            match policy {
+                Value::String(managed) => {
+                    wrong.push(format!("{id}: managed policy `{managed}` not reviewed"))
+                }
+                Value::Object(map) if !map.contains_key("Statement") => {
+                    for name in map.keys() {
+                        if !REVIEWED_SAM_POLICY_TEMPLATES.iter().any(|(n, _)| n == name) {
+                            wrong.push(format!("{id}: SAM policy template `{name}` not reviewed"));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    for (id, role) in resources_of(template, "AWS::IAM::Role") {
+        for arn in as_list(&role["ManagedPolicyArns"]) {
+            wrong.push(format!("{id}: managed policy {arn} not reviewed"));
+        }
+    }
+    (wrong, statements.len())
+}
+
+/// Buckets reachable by the public or over plain HTTP. (violations, buckets checked)
+fn public_or_plaintext_buckets(template: &Value) -> (Vec<String>, usize) {
+    let mut wrong = Vec::new();
+    let buckets = resources_of(template, "AWS::S3::Bucket");
+    let policies = resources_of(template, "AWS::S3::BucketPolicy");
+    for (id, bucket) in &buckets {
+        let block = &bucket["PublicAccessBlockConfiguration"];
+        for setting in [
+            "BlockPublicAcls",
+            "BlockPublicPolicy",
+            "IgnorePublicAcls",
+            "RestrictPublicBuckets",
+        ] {
+            if !is_true(&block[setting]) {
+                wrong.push(format!("{id}: {setting} is not true"));
+            }
+        }
+        if !bucket["AccessControl"].is_null() {
+            wrong.push(format!("{id}: a canned ACL is set"));
+        }
+        // The bucket's policies: those whose Bucket is a !Ref to it.
+        let own: Vec<&Value> = policies
+            .iter()
+            .filter(|(_, p)| p["Bucket"]["Ref"] == *id)
+            .map(|(_, p)| &p["PolicyDocument"])
+            .collect();
+        let tls_only = own.iter().flat_map(|d| as_list(&d["Statement"])).any(|s| {
+            s["Effect"] == "Deny"
+                && is_false(&s["Condition"]["Bool"]["aws:SecureTransport"])
+                && as_list(&s["Action"])
+                    .iter()
+                    .any(|a| a.as_str().is_some_and(|a| a == "s3:*" || a == "*"))
+        });
+        if !tls_only {
+            wrong.push(format!(
+                "{id}: no bucket policy denies requests without TLS (aws:SecureTransport false)"
+            ));
+        }
+    }
+    for (id, policy) in &policies {
+        for statement in as_list(&policy["PolicyDocument"]["Statement"]) {
+            let principal = &statement["Principal"];
+            let everyone = principal == "*" || as_list(&principal["AWS"]).iter().any(|p| *p == "*");
+            if statement["Effect"] == "Allow" && everyone {
+                wrong.push(format!("{id}: allows the `*` principal"));
+            }
+        }
+    }
+    (wrong, buckets.len())
+}
+
+/// Data at rest that is not encrypted. (violations, resources checked)
+fn unencrypted(template: &Value) -> (Vec<String>, usize) {
+    let mut wrong = Vec::new();
+    let mut checked = 0;
+    for (id, bucket) in resources_of(template, "AWS::S3::Bucket") {
+        checked += 1;
+        let rules = as_list(&bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"]);
+        let sse = rules.iter().any(|r| {
+            matches!(
+                r["ServerSideEncryptionByDefault"]["SSEAlgorithm"].as_str(),
+                Some("AES256" | "aws:kms" | "aws:kms:dsse")
+            )
+        });
+        if !sse {
+            wrong.push(format!("{id}: no default server-side encryption"));
+        }
+    }
+    for (id, table) in resources_of(template, "AWS::DynamoDB::Table") {
+        checked += 1;
+        if !is_true(&table["SSESpecification"]["SSEEnabled"]) {
+            wrong.push(format!("{id}: SSESpecification.SSEEnabled is not true"));
+        }
+    }
+    for (id, queue) in resources_of(template, "AWS::SQS::Queue") {
+        checked += 1;
+        if !is_true(&queue["SqsManagedSseEnabled"]) && queue["KmsMasterKeyId"].is_null() {
+            wrong.push(format!("{id}: neither SQS-managed SSE nor a KMS key"));
+        }
+    }
+    for (id, topic) in resources_of(template, "AWS::SNS::Topic") {
+        checked += 1;
+        if topic["KmsMasterKeyId"].is_null() {
+            wrong.push(format!("{id}: no KmsMasterKeyId"));
+        }
+    }
+    for (id, key) in resources_of(template, "AWS::KMS::Key") {
+        checked += 1;
+        if !is_true(&key["EnableKeyRotation"]) {
+            wrong.push(format!("{id}: key rotation is off"));
+        }
+    }
+    // CloudWatch Logs encrypts every log group at rest; a KmsKeyId, when set, must name a key.
+    for (id, group) in resources_of(template, "AWS::Logs::LogGroup") {
+        checked += 1;
+        if group.get("KmsKeyId").is_some_and(Value::is_null) {
+            wrong.push(format!("{id}: KmsKeyId is empty"));
+        }
+    }
+    (wrong, checked)
+}
+
+#[test]
+fn reliability_infra_no_public_bucket_and_tls_only() {
+    let Some(cfn_lint) = cfn_lint() else { return };
+    let template = decoded_template(&cfn_lint);
+    let (wrong, buckets) = public_or_plaintext_buckets(&template);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert!(buckets >= 1);
+
+    // The check catches a bucket opened to the world, or its TLS-only policy removed.
+    let mut opened = template.clone();
+    opened["Resources"]["Bucket"]["Properties"]["PublicAccessBlockConfiguration"]["RestrictPublicBuckets"] =
+        Value::Bool(false);
+    opened["Resources"]["BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "x"}));
+    assert_eq!(public_or_plaintext_buckets(&opened).0.len(), 2);
+    let mut plaintext = template.clone();
+    plaintext["Resources"]["BucketPolicy"]["Properties"]["PolicyDocument"]["Statement"] =
+        serde_json::json!([]);
+    assert_eq!(public_or_plaintext_buckets(&plaintext).0.len(), 1);
+    report(
+        "buckets checked for public access blocks, `*` principals and a TLS-only policy",
+        buckets,
+        "none public, all TLS only (and the check flags a bucket edited to break each)",
+    );
+}
+
+#[test]
+fn reliability_infra_no_wildcard_action_is_allowed() {
+    let Some(cfn_lint) = cfn_lint() else { return };
+    let template = decoded_template(&cfn_lint);
+    let (wrong, statements) = wildcard_actions(&template);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert!(
+        statements >= 5,
+        "{statements} statements found: the walk misses policies"
+    );
+
+    let mut widened = template.clone();
+    let policies = &mut widened["Resources"]["ApiFunction"]["Properties"]["Policies"];
+    policies.as_array_mut().unwrap().extend([
+        serde_json::json!({"Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}),
+        serde_json::json!("AdministratorAccess"),
+        serde_json::json!({"S3FullAccessPolicy": {"BucketName": "b"}}),
+    ]);
+    assert_eq!(
+        wildcard_actions(&widened).0.len(),
+        3,
+        "{:?}",
+        wildcard_actions(&widened).0
+    );
+    report(
+        "policy statements checked for `*` or `service:*` actions in Allow, and unreviewed policies",
+        statements,
+        "none (Deny s3:* on plain HTTP is the only wildcard); the check flags 3 of 3 planted",
+    );
+}
+
+#[test]
+fn reliability_infra_encrypts_everything_at_rest() {
+    let Some(cfn_lint) = cfn_lint() else { return };
+    let template = decoded_template(&cfn_lint);
+    let (wrong, checked) = unencrypted(&template);
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    assert!(!resources_of(&template, "AWS::SNS::Topic").is_empty());
+
+    let mut bare = template.clone();
+    let resources = &mut bare["Resources"];
+    for (id, property) in [
+        ("Bucket", "BucketEncryption"),
+        ("Table", "SSESpecification"),
+        ("NormalizeQueue", "SqsManagedSseEnabled"),
+        ("AlarmTopic", "KmsMasterKeyId"),
+    ] {
+        resources[id]["Properties"]
+            .as_object_mut()
+            .unwrap()
+            .remove(property);
+    }
+    assert_eq!(unencrypted(&bare).0.len(), 4, "{:?}", unencrypted(&bare).0);
+    report(
+        "buckets, tables, queues, topics, keys and log groups checked for encryption at rest",
+        checked,
+        "all encrypted (SNS under a rotated customer key CloudWatch may use); the check flags 4 of 4 removed",
+    );
+}

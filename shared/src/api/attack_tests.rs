@@ -122,13 +122,19 @@ async fn reliability_api_refuses_missing_wrong_and_revoked_keys_without_leaking_
             refused += 1;
         }
         let (status, _, _) = get(&f.app, uri).await;
-        assert!(status.is_success() || status == StatusCode::NOT_FOUND, "{uri}");
+        assert!(
+            status.is_success() || status == StatusCode::NOT_FOUND,
+            "{uri}"
+        );
     }
     report(
         "api",
         "missing, empty, wrong and revoked keys on every data route",
         refused,
-        &format!("all 401 problem+json over {} routes, no key echoed", uris.len()),
+        &format!(
+            "all 401 problem+json over {} routes, no key echoed",
+            uris.len()
+        ),
     );
 
     // Many wrong keys, as a guesser would send them.
@@ -573,7 +579,9 @@ async fn reliability_api_refuses_oversized_bodies() {
     }
     report(
         "api",
-        &format!("request bodies over {max} bytes (declared, streamed up to 1 MiB) and a small one"),
+        &format!(
+            "request bodies over {max} bytes (declared, streamed up to 1 MiB) and a small one"
+        ),
         tried,
         "oversized all 413 problem+json, the small one 200",
     );
@@ -619,7 +627,10 @@ async fn reliability_api_rate_limits_each_key() {
     let elapsed = started.elapsed().as_secs_f64();
     // The burst, plus what refilled while the flood ran.
     let allowed = burst as usize + (elapsed * rate).ceil() as usize;
-    assert!(served >= burst as usize && served <= allowed, "{served} > {allowed}");
+    assert!(
+        served >= burst as usize && served <= allowed,
+        "{served} > {allowed}"
+    );
     // Another key is not slowed by the flood.
     let (status, _, _) = get_with(&app, "/missions/tokyo", &[("x-api-key", &other.secret)]).await;
     assert_eq!(status, StatusCode::OK);
@@ -646,8 +657,14 @@ async fn reliability_api_answers_a_panic_with_a_bare_500() {
     for uri in &uris {
         let (status, content_type, _, body) = send(&app, uri, &[("x-api-key", TEST_KEY)]).await;
         let body = String::from_utf8_lossy(&body);
-        assert!(!body.contains("password") && !body.contains("spy table"), "{uri}");
-        assert!(!body.contains("panicked at") && !body.contains(".rs:"), "{uri}");
+        assert!(
+            !body.contains("password") && !body.contains("spy table"),
+            "{uri}"
+        );
+        assert!(
+            !body.contains("panicked at") && !body.contains(".rs:"),
+            "{uri}"
+        );
         if status == StatusCode::INTERNAL_SERVER_ERROR {
             assert_eq!(content_type, "application/problem+json");
             panicked += 1;

@@ -13,8 +13,8 @@
 use std::sync::Arc;
 
 use base64::Engine;
-use chrono::{DateTime, Duration, Utc};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::{DateTime, Duration, Utc};
 use hmac::{KeyInit, Mac};
 use serde_json::Value;
 

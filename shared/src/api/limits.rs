@@ -177,7 +177,8 @@ pub(super) async fn limit_body(
     let Ok(bytes) = axum::body::to_bytes(body, max).await else {
         return too_large(max);
     };
-    next.run(Request::from_parts(parts, Body::from(bytes))).await
+    next.run(Request::from_parts(parts, Body::from(bytes)))
+        .await
 }
 
 /// Middleware: a handler that panics is answered 500 problem+json without any detail; the
@@ -222,8 +223,16 @@ mod tests {
         // Another key has its own bucket.
         assert!(limiter.take("key_b", t0).is_ok());
         // Half a second at 2/s gives one token back, not more than the burst ever.
-        assert!(limiter.take("key_a", t0 + Duration::from_millis(500)).is_ok());
-        assert!(limiter.take("key_a", t0 + Duration::from_millis(500)).is_err());
+        assert!(
+            limiter
+                .take("key_a", t0 + Duration::from_millis(500))
+                .is_ok()
+        );
+        assert!(
+            limiter
+                .take("key_a", t0 + Duration::from_millis(500))
+                .is_err()
+        );
         let later = t0 + Duration::from_secs(3600);
         for _ in 0..3 {
             assert!(limiter.take("key_a", later).is_ok());

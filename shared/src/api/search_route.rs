@@ -1,10 +1,10 @@
 //! `GET /search`: keyword search over items (see `crate::search`), with the filters of a
 //! mission's items plus `mission`, `country` and `topic`.
 
-use axum::{Extension, Json};
 use axum::extract::{RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
+use axum::{Extension, Json};
 use chrono::Utc;
 use serde_json::{Value, json};
 
