@@ -106,6 +106,8 @@ pub fn parse(input: &ParseInput) -> Result<Vec<NormalizedItem>, ParseError> {
     let run_and_detect = || {
         run(input, zone).map(|mut items| {
             for item in &mut items {
+                // Every parser's titles, made safe to show in one place (see the function).
+                item.title = text::display_safe_title(&item.title);
                 language::assign(item, input.source_language);
             }
             items

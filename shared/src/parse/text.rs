@@ -136,6 +136,39 @@ pub fn normalize_title(text: &str) -> String {
     collapse_whitespace(&decode_entities(text))
 }
 
+/// A title as it is stored and shown: without the characters that can disguise it where it
+/// is displayed. Removed: bidi embeddings, overrides and isolates (U+202A–U+202E,
+/// U+2066–U+2069), which reorder the text after them ("Trojan Source" tricks such as
+/// `\u{202e}fdp.exe`); zero-width spaces and word joiners (U+200B, U+2060, U+FEFF, U+180E),
+/// which hide inside words to dodge matching; and control characters (NUL and the rest of
+/// C0, DEL, and the C1 ones that are not Windows-1252 text, see `demoronize`). Kept: the left-to-right and right-to-left marks (U+200E, U+200F, U+061C)
+/// and the zero-width (non-)joiners (U+200C, U+200D), which Arabic, Persian, Indic scripts
+/// and emoji need. Summaries and bodies are left as they are: only titles are shown in lists
+/// and links, where a reordered string misleads most.
+pub fn display_safe_title(title: &str) -> String {
+    let unsafe_char = |c: char| {
+        matches!(
+            c,
+            '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200b}'
+                | '\u{2060}'
+                | '\u{feff}'
+                | '\u{180e}'
+        ) || (c.is_control() && !c.is_whitespace())
+    };
+    if !title.chars().any(unsafe_char) {
+        return title.to_owned();
+    }
+    // C1 characters are first read as the Windows-1252 ones they almost always are.
+    let kept: String = title
+        .chars()
+        .map(demoronize)
+        .filter(|c| !unsafe_char(*c))
+        .collect();
+    collapse_whitespace(&kept)
+}
+
 /// Decodes HTML character references and nothing else.
 pub fn decode_entities(text: &str) -> String {
     if !text.contains('&') {
@@ -370,6 +403,29 @@ mod tests {
             inline_text("<b>Kunjungan</b>\n<i>Menlu</i>"),
             "Kunjungan Menlu"
         );
+    }
+
+    #[test]
+    fn display_safe_titles_lose_bidi_overrides_zero_widths_and_controls() {
+        assert_eq!(
+            display_safe_title("Invoice \u{202e}fdp.exe"),
+            "Invoice fdp.exe"
+        );
+        assert_eq!(
+            display_safe_title("Pay\u{200b}pal \u{2066}x\u{2069}"),
+            "Paypal x"
+        );
+        assert_eq!(display_safe_title("A\u{0}B\u{7f}C\u{81}"), "ABC");
+        assert_eq!(display_safe_title("don\u{92}t"), "don\u{2019}t");
+        // What scripts and emoji need stays.
+        for kept in [
+            "\u{200f}مرحبا",
+            "می\u{200c}خواهم",
+            "👩\u{200d}🚒",
+            "Kedutaan Besar",
+        ] {
+            assert_eq!(display_safe_title(kept), kept);
+        }
     }
 
     #[test]
