@@ -332,7 +332,7 @@ fn main_text(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Fa
 /// is what must be protected): start tags minus end tags, leaving out void elements and
 /// those whose end tag may be omitted (`p`, `li`, `td`, ...), which the parser closes
 /// by itself.
-fn nesting_depth(html: &str) -> usize {
+pub(super) fn nesting_depth(html: &str) -> usize {
     const UNCOUNTED: &[&str] = &[
         "area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
         "track", "wbr", "param", "keygen", "p", "li", "dt", "dd", "option", "optgroup", "tr", "td",

@@ -30,6 +30,13 @@ const IMAGE_ENDINGS: &[&str] = &[".jpg", ".jpeg", ".png", ".gif", ".webp", ".avi
 /// whether its zone was stated.
 type DatesSeen = Arc<Mutex<HashMap<DateTime<Utc>, (String, TimeBasis)>>>;
 
+/// Entries read from one feed document; the rest are dropped with a warning. Real feeds list
+/// tens of entries (Google News 100, the largest seen a few hundred): a feed of many thousands
+/// is broken or hostile, and keeping all of it would make one raw object outlast normalize's
+/// and reconcile's time limits, failing again on every retry. The first entries are kept:
+/// feeds list the newest first.
+pub const MAX_ENTRIES: usize = 1_000;
+
 pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>, ParseError> {
     let dates_seen: DatesSeen = Arc::default();
     let fetched_at = input.meta.fetched_at;
@@ -65,8 +72,16 @@ pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>,
         })?;
     let dates_seen = dates_seen.lock().map(|d| d.clone()).unwrap_or_default();
 
-    let mut items = Vec::with_capacity(feed.entries.len());
-    for (index, entry) in feed.entries.iter().enumerate() {
+    if feed.entries.len() > MAX_ENTRIES {
+        tracing::warn!(
+            raw_key = input.raw_key,
+            entries = feed.entries.len(),
+            kept = MAX_ENTRIES,
+            "feed has more entries than any real one; the first ones kept"
+        );
+    }
+    let mut items = Vec::with_capacity(feed.entries.len().min(MAX_ENTRIES));
+    for (index, entry) in feed.entries.iter().take(MAX_ENTRIES).enumerate() {
         match entry_item(input, &feed, entry, &dates_seen) {
             Some(item) => items.push(item),
             None => tracing::warn!(
@@ -89,6 +104,9 @@ pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
         body = Cow::Owned(utf8);
     } else if let Some(declared) = declare_http_charset(&body, content_type) {
         body = Cow::Owned(declared);
+    }
+    if let Some(repaired) = utf8_repaired(&body) {
+        body = Cow::Owned(repaired);
     }
     const ATOM_03: &[u8] = b"http://purl.org/atom/ns#";
     const ATOM_10: &[u8] = b"http://www.w3.org/2005/Atom";
@@ -565,6 +583,43 @@ fn declare_http_charset(body: &[u8], content_type: Option<&str>) -> Option<Vec<u
     }
     let declaration = format!("<?xml version=\"1.0\" encoding=\"{charset}\"?>");
     Some([declaration.as_bytes(), &body[start..]].concat())
+}
+
+/// A document meant as UTF-8 (its XML declaration says so or names no encoding) with bytes
+/// that are not UTF-8: those bytes as U+FFFD, so one bad byte costs one character instead of
+/// the whole feed (the XML reader refuses the document). None when it is valid or declared
+/// in another encoding (the reader decodes those).
+fn utf8_repaired(body: &[u8]) -> Option<Vec<u8>> {
+    if std::str::from_utf8(body).is_ok() {
+        return None;
+    }
+    let head = &body[..body.len().min(256)];
+    let start = head
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    let head = head[start..]
+        .strip_prefix(b"\xef\xbb\xbf")
+        .unwrap_or(&head[start..]);
+    if head.starts_with(b"<?xml") {
+        let end = head
+            .windows(2)
+            .position(|w| w == b"?>")
+            .unwrap_or(head.len());
+        let declaration = String::from_utf8_lossy(&head[..end]).to_ascii_lowercase();
+        if let Some((_, rest)) = declaration.split_once("encoding") {
+            let name = rest
+                .trim_start_matches([' ', '='])
+                .trim_start_matches(['"', '\''])
+                .split(['"', '\''])
+                .next()
+                .unwrap_or("");
+            if !matches!(name.trim(), "utf-8" | "utf8") {
+                return None;
+            }
+        }
+    }
+    Some(String::from_utf8_lossy(body).into_owned().into_bytes())
 }
 
 /// A UTF-16 document (by its byte-order mark, or by `<?` written in UTF-16) as UTF-8, with
