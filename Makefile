@@ -7,6 +7,7 @@
 #   make bench-scrape scrape cycles over 1,000 fixture sources and the real registry on loopback
 #   make bench-reconcile  reconcile throughput and table requests per item (release build)
 #   make bench-normalize  Pantau's parsers against feedparser and trafilatura, same files
+#   make reliability-full  hostile input at full scale: 100,000 nesting levels, a 100,000-entry feed
 #   make fuzz [FUZZ_SECONDS=60]  every parser under cargo-fuzz; table in fuzz/RESULTS.md
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
 #   make sizes        each function's zip from `make build` (aim: under 10 MB)
@@ -44,7 +45,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile bench-normalize reliability-full fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -93,6 +94,11 @@ $(BENCH_TOOLS):
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
 		"feedparser==$(FEEDPARSER_VERSION)" "trafilatura==$(TRAFILATURA_VERSION)"
 	touch $@
+# The hostile-input cases too slow for `make test` (minutes in a debug build): 100,000 nested
+# elements in each format and a 7 MB feed of 100,000 entries. Prints RELIABILITY lines.
+reliability-full:
+	$(CARGO) test -p pantau-tests --test hostile_input -- --ignored --nocapture reliability_full_
+
 # cargo-fuzz on the stable toolchain (RUSTC_BOOTSTRAP), seeded from fixtures and extdata.
 FUZZ_SECONDS ?= 60
 fuzz:
