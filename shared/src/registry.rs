@@ -611,15 +611,47 @@ fn zone_problem(zone: &str) -> Option<String> {
         .then(|| format!("{zone:?} is not a known IANA zone"))
 }
 
+/// What is wrong with a source URL, if anything. Besides being an absolute http(s) URL, it
+/// must not point the scraper inside the network it runs in (the fetcher refuses those again
+/// at fetch time, and checks what names resolve to): no address that is not public, no
+/// `localhost` or internal-only name, no credentials, no port but the scheme's own.
 fn url_problem(raw: &str) -> Option<String> {
-    match url::Url::parse(raw) {
-        Err(e) => Some(format!("{raw:?} is not an absolute URL ({e})")),
-        Ok(u) if !matches!(u.scheme(), "http" | "https") => {
-            Some(format!("{raw:?} is not an http(s) URL"))
-        }
-        Ok(u) if u.host_str().is_none_or(str::is_empty) => Some(format!("{raw:?} has no host")),
-        Ok(_) => None,
+    let u = match url::Url::parse(raw) {
+        Err(e) => return Some(format!("{raw:?} is not an absolute URL ({e})")),
+        Ok(u) => u,
+    };
+    if !matches!(u.scheme(), "http" | "https") {
+        return Some(format!("{raw:?} is not an http(s) URL"));
     }
+    if !u.username().is_empty() || u.password().is_some() {
+        return Some(format!("{raw:?} carries a user name or password"));
+    }
+    let literal: Option<std::net::IpAddr> = match u.host() {
+        None => return Some(format!("{raw:?} has no host")),
+        Some(url::Host::Domain(d)) if d.is_empty() => return Some(format!("{raw:?} has no host")),
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            let internal = [".localhost", ".local", ".internal", ".home.arpa"];
+            if d == "localhost" || internal.iter().any(|suffix| d.ends_with(suffix)) {
+                return Some(format!("{raw:?} names a host that is not on the internet"));
+            }
+            None
+        }
+        Some(url::Host::Ipv4(v4)) => Some(v4.into()),
+        Some(url::Host::Ipv6(v6)) => Some(v6.into()),
+    };
+    if let Some(ip) = literal.filter(|ip| !crate::fetch::is_public(*ip)) {
+        return Some(format!(
+            "{raw:?} points at {ip}, which is not a public address"
+        ));
+    }
+    // `Url` drops the scheme's default port, so any port left is another one.
+    if let Some(port) = u.port() {
+        return Some(format!(
+            "{raw:?} names port {port}; sources are fetched on their scheme's own port"
+        ));
+    }
+    None
 }
 
 #[cfg(test)]
@@ -1096,6 +1128,52 @@ conditional_get = false
         assert_error(
             &with_url("ftp://backpanel.kemlu.go.id/api"),
             &format!(r#"{entry}: url "ftp://backpanel.kemlu.go.id/api" is not an http(s) URL"#),
+        );
+    }
+
+    #[test]
+    fn reliability_registry_urls_that_would_reach_inside_the_network_are_refused() {
+        let with_url =
+            |url: &str| mission_toml("tokyo", &portal_source("tokyo").replace(PORTAL_API, url));
+        let entry = r#"test.toml: mission "tokyo" (entry 1), source 1 "portal-berita""#;
+        let cases = [
+            ("http://127.0.0.1/api", "is not a public address"),
+            (
+                "http://169.254.169.254/latest/meta-data/",
+                "is not a public address",
+            ),
+            ("https://10.0.0.1/", "is not a public address"),
+            ("http://[::1]/", "is not a public address"),
+            ("http://[::ffff:127.0.0.2]/", "is not a public address"),
+            ("http://0x7f000001/", "is not a public address"),
+            ("http://2130706433/", "is not a public address"),
+            ("http://localhost/api", "not on the internet"),
+            ("http://metadata.google.internal/", "not on the internet"),
+            ("https://printer.local/", "not on the internet"),
+            (
+                "https://user:secret@backpanel.kemlu.go.id/api",
+                "user name or password",
+            ),
+            ("https://backpanel.kemlu.go.id:8443/api", "port 8443"),
+            ("http://backpanel.kemlu.go.id:22/api", "port 22"),
+            ("file:///etc/passwd", "not an http(s) URL"),
+            ("gopher://backpanel.kemlu.go.id/", "not an http(s) URL"),
+        ];
+        for (url, reason) in cases {
+            let lines = error_lines(&with_url(url));
+            assert!(
+                lines[0].starts_with(&format!("{entry}: url ")) && lines[0].contains(reason),
+                "{url}: {}",
+                lines[0]
+            );
+        }
+        // The scheme's own port, written out, is fine.
+        assert!(
+            Registry::from_toml(&with_url("https://backpanel.kemlu.go.id:443/api"), "t").is_ok()
+        );
+        println!(
+            "RELIABILITY\tscraper\tregistry source URLs with private literals, internal names, credentials, odd ports, other schemes\t{}\tall refused at load, naming the entry",
+            cases.len()
         );
     }
 

@@ -88,15 +88,20 @@ impl std::error::Error for BlockedAddress {}
 /// The system resolver, refusing names with any non-public address not in `allowed`.
 pub(crate) struct PublicOnlyResolver {
     pub allowed: std::sync::Arc<[IpAddr]>,
+    /// Names answered without DNS (`FetchPolicy::static_hosts`), checked all the same.
+    pub static_hosts: std::sync::Arc<std::collections::BTreeMap<String, Vec<IpAddr>>>,
 }
 
 impl Resolve for PublicOnlyResolver {
     fn resolve(&self, name: Name) -> Resolving {
         let host = name.as_str().to_owned();
         let allowed = self.allowed.clone();
+        let pinned = self.static_hosts.get(&host.to_ascii_lowercase()).cloned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
+            let addrs: Vec<SocketAddr> = match pinned {
+                Some(ips) => ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect(),
+                None => tokio::net::lookup_host((host.as_str(), 0)).await?.collect(),
+            };
             // Any private address refuses the name: a mixed answer is as suspect as a private one.
             let refused = |a: &&SocketAddr| !is_public(a.ip()) && !allowed.contains(&a.ip());
             if let Some(bad) = addrs.iter().find(refused) {

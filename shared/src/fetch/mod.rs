@@ -58,6 +58,10 @@ pub struct FetchPolicy {
     /// Non-public addresses that may be reached all the same (e.g. exactly 127.0.0.1 for a
     /// local fixture), while every other non-public address stays refused.
     pub allowed_addresses: Vec<IpAddr>,
+    /// Answers given instead of DNS for these lower-case host names (an `/etc/hosts`): the
+    /// addresses still pass the private-network check, as DNS answers do. Tests use it to
+    /// point a name at a forbidden address without any DNS server.
+    pub static_hosts: BTreeMap<String, Vec<IpAddr>>,
     /// Whether robots.txt is fetched and obeyed.
     pub obey_robots: bool,
     /// How long one origin's robots.txt is trusted before it is fetched again.
@@ -98,6 +102,7 @@ impl Default for FetchPolicy {
             user_agent: USER_AGENT.to_owned(),
             allow_private_networks: false,
             allowed_addresses: Vec::new(),
+            static_hosts: BTreeMap::new(),
             obey_robots: true,
             robots_ttl: Duration::from_secs(3600),
             per_host_min_interval: Duration::from_secs(1),
@@ -260,7 +265,14 @@ impl Fetcher {
         if !policy.allow_private_networks {
             builder = builder.dns_resolver(Arc::new(guard::PublicOnlyResolver {
                 allowed: policy.allowed_addresses.clone().into(),
+                static_hosts: Arc::new(policy.static_hosts.clone()),
             }));
+        } else {
+            for (name, addrs) in &policy.static_hosts {
+                let addrs: Vec<std::net::SocketAddr> =
+                    addrs.iter().map(|ip| (*ip, 0).into()).collect();
+                builder = builder.resolve_to_addrs(name, &addrs);
+            }
         }
         let client = builder
             .build()
@@ -371,6 +383,10 @@ impl Fetcher {
         };
         if !matches!(url.scheme(), "http" | "https") {
             return Err(invalid("only http and https are fetched"));
+        }
+        // Credentials in a URL (from the registry or a redirect) would be sent as a login.
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(invalid("a URL with a user name or password is not fetched"));
         }
         let host = match url.host() {
             Some(host) => host,
