@@ -583,3 +583,92 @@ async fn reliability_hostile_titles_are_stored_as_text_and_served_escaped() {
         "JSON strings and CSV cells only (formulas neutralized); the dashboard draws them with textContent",
     );
 }
+
+/// Headless Chromium (`PANTAU_CHROMIUM`, as `make test` sets, or Debian's), or None.
+fn chromium() -> Option<std::path::PathBuf> {
+    std::env::var_os("PANTAU_CHROMIUM")
+        .map(std::path::PathBuf::from)
+        .into_iter()
+        .chain(["/usr/bin/chromium", "/usr/bin/chromium-browser"].map(Into::into))
+        .find(|p| p.exists())
+}
+
+#[tokio::test]
+async fn reliability_the_dashboard_runs_no_script_from_an_item_title() {
+    let Some(browser) = chromium() else {
+        println!("skipped: no Chromium (install Debian's chromium, or set PANTAU_CHROMIUM)");
+        return;
+    };
+    let p = Pipeline::new().await;
+    // Each would mark the page if it ran; escaped in the XML, so they are the titles' text.
+    let attacks = [
+        "&lt;img src=x onerror=\"document.body.setAttribute('data-pwned','img')\"&gt;Pameran",
+        "&lt;script&gt;document.body.setAttribute('data-pwned','script')&lt;/script&gt;Kunjungan",
+        "&lt;svg onload=\"document.body.setAttribute('data-pwned','svg')\"&gt;Rapat",
+        "&lt;a href=\"javascript:document.body.setAttribute('data-pwned','link')\"&gt;Klik&lt;/a&gt;",
+    ];
+    let mut items: String = attacks
+        .iter()
+        .enumerate()
+        .map(|(n, title)| rss_item(n, title))
+        .collect();
+    // A link that is script, not an address.
+    items.push_str(
+        "<item><title>Tautan</title><link>javascript:document.body.setAttribute('data-pwned','href')</link>\
+         <guid isPermaLink=\"false\">js-link</guid><pubDate>Mon, 03 Mar 2025 11:00:00 +0900</pubDate></item>",
+    );
+    p.ingest("feed", SourceKind::Feed, rss(&items).as_bytes())
+        .await
+        .unwrap();
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let app = p.app.clone();
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let page = format!("http://{addr}/#mission=tokyo&key={}", p.key);
+    let profile = tempfile::tempdir().unwrap();
+    let profile_arg = format!("--user-data-dir={}", profile.path().display());
+    let output = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(browser)
+            .args([
+                "--headless",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--no-first-run",
+                "--virtual-time-budget=15000",
+                &profile_arg,
+                "--dump-dom",
+                &page,
+            ])
+            .output()
+            .expect("chromium runs")
+    })
+    .await
+    .unwrap();
+    let dom = String::from_utf8_lossy(&output.stdout);
+    let shown = dom.matches("<div class=\"title\">").count();
+    assert!(
+        shown >= attacks.len(),
+        "the items are listed ({shown}):\n{dom}"
+    );
+    assert!(
+        dom.contains("&lt;img src=x onerror=") && dom.contains("&lt;script&gt;document.body"),
+        "titles are shown as their text"
+    );
+    assert!(
+        !dom.contains("data-pwned=\""),
+        "a title's script ran:\n{dom}"
+    );
+    // An element, not the escaped text of one (`&lt;a href=...` in a title is fine).
+    assert!(
+        !dom.contains("<a href=\"javascript:"),
+        "a script link was drawn"
+    );
+    report(
+        "script in titles (img onerror, script, svg onload, javascript: link) and a javascript: item link, in headless Chromium",
+        attacks.len() + 1,
+        "shown as text; no script ran, no javascript: link drawn",
+    );
+}
