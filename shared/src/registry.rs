@@ -628,7 +628,7 @@ fn url_problem(raw: &str) -> Option<String> {
     }
     let literal: Option<std::net::IpAddr> = match u.host() {
         None => return Some(format!("{raw:?} has no host")),
-        Some(url::Host::Domain(d)) if d.is_empty() => return Some(format!("{raw:?} has no host")),
+        Some(url::Host::Domain("")) => return Some(format!("{raw:?} has no host")),
         Some(url::Host::Domain(d)) => {
             let d = d.trim_end_matches('.').to_ascii_lowercase();
             let internal = [".localhost", ".local", ".internal", ".home.arpa"];

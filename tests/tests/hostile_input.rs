@@ -402,7 +402,7 @@ fn deep_nesting(depth: usize) {
     let json_feed = format!(
         "{{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"t\",\"items\":[{{\"id\":\"1\",\"title\":\"Berita\",\"x\":{}{}}}]}}",
         "{\"a\":".repeat(depth),
-        format!("1{}", "}".repeat(depth))
+        "1".to_owned() + &"}".repeat(depth)
     );
     let json_feed_result =
         on_small_stack(move || parse_as(SourceKind::Feed, json_feed.as_bytes(), false));
@@ -563,7 +563,7 @@ async fn reliability_hostile_titles_are_stored_as_text_and_served_escaped() {
     let mut pages = 0;
     for item in &stored {
         let id = item["id"].as_str().unwrap();
-        for uri in [format!("/items/{id}"), format!("/search?q=kunjungan")] {
+        for uri in [format!("/items/{id}"), "/search?q=kunjungan".to_owned()] {
             let request = Request::get(&uri)
                 .header(access::KEY_HEADER, &p.key)
                 .body(Body::empty())
