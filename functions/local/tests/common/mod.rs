@@ -34,6 +34,9 @@ impl OfflineRun {
             .args(["run", "--offline", "--listen", "127.0.0.1:0", "--data-dir"])
             .arg(data_dir)
             .env("RUST_LOG", "warn")
+            // The tests are one client exploring the API as fast as it can; the per-key rate
+            // limit has its own tests (shared/src/api/attack_tests.rs) and would only answer 429s.
+            .env("PANTAU_RATE_LIMIT_PER_SECOND", "0")
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
