@@ -19,10 +19,11 @@
 //!   webhooks, SNS.
 //!
 //! Where it runs: reconcile calls [`on_crisis_change`] when a crisis opened or a response was
-//! linked (crisis rules only, at once); the scrape function runs [`Evaluator::evaluate`] with
-//! [`Scope::All`] and [`outbox::Deliverer::deliver_due`] at the end of every cycle, which
-//! covers the time-based conditions (no response after T, silent for N days, unhealthy for N
-//! cycles) and retries.
+//! linked (crisis rules only, at once); the scrape function runs [`AlertStep`] (every rule,
+//! then every due delivery) at the end of every cycle, which covers the time-based conditions
+//! (no response after T, silent for N days, unhealthy for N cycles) and retries. No new
+//! function and no new schedule: the scrape schedule is already the system's clock, and one
+//! scraper runs at a time.
 
 pub mod channels;
 pub mod conditions;
@@ -113,11 +114,16 @@ pub fn install_channels(channels: Channels) {
 /// the crisis rules as of now and delivers what is due. Failures are logged: the scheduled
 /// evaluation catches up.
 pub async fn on_crisis_change(table: Arc<dyn Table>, registry: Arc<Registry>) {
+    let installed = INSTALLED_CHANNELS.get();
+    let mut settings = settings().clone();
+    if let Some(channels) = installed {
+        settings.channels = channels.names();
+    }
     let evaluator = Evaluator {
         table: table.clone(),
         registry,
         crisis_config: crate::crises::config().clone(),
-        settings: settings().clone(),
+        settings,
         hq: None,
     };
     let now = Utc::now();
@@ -132,7 +138,7 @@ pub async fn on_crisis_change(table: Arc<dyn Table>, registry: Arc<Registry>) {
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "crisis alerts not evaluated"),
     }
-    if let Some(channels) = INSTALLED_CHANNELS.get() {
+    if let Some(channels) = installed {
         let deliverer = Deliverer::new(table, channels.clone());
         if let Err(e) = deliverer.deliver_due(now).await {
             tracing::error!(error = %e, "crisis alerts not delivered");
@@ -140,13 +146,58 @@ pub async fn on_crisis_change(table: Arc<dyn Table>, registry: Arc<Registry>) {
     }
 }
 
-/// The scheduled step (`evaluate_alerts`): every rule, then every delivery that is due.
-pub async fn evaluate_alerts(
-    evaluator: &Evaluator,
-    deliverer: &Deliverer,
-    now: chrono::DateTime<Utc>,
-) -> Result<(EvaluationReport, DeliveryReport), AlertError> {
-    let evaluation = evaluator.evaluate(Scope::All, now).await?;
-    let delivery = deliverer.deliver_due(now).await?;
-    Ok((evaluation, delivery))
+/// The scheduled step (`evaluate_alerts`), run at the end of every scrape cycle: every rule,
+/// then every delivery that is due.
+pub struct AlertStep {
+    pub evaluator: Evaluator,
+    pub deliverer: Deliverer,
+}
+
+impl AlertStep {
+    /// The step for `table`: settings from the environment, deliveries for `channels`.
+    pub fn new(table: Arc<dyn Table>, registry: Arc<Registry>, channels: Channels) -> AlertStep {
+        let mut settings = settings().clone();
+        settings.channels = channels.names();
+        AlertStep {
+            evaluator: Evaluator {
+                table: table.clone(),
+                registry,
+                crisis_config: crate::crises::config().clone(),
+                settings,
+                hq: None,
+            },
+            deliverer: Deliverer::new(table, channels),
+        }
+    }
+
+    pub async fn run(
+        &self,
+        now: chrono::DateTime<Utc>,
+    ) -> Result<(EvaluationReport, DeliveryReport), AlertError> {
+        let evaluation = self.evaluator.evaluate(Scope::All, now).await?;
+        let delivery = self.deliverer.deliver_due(now).await?;
+        Ok((evaluation, delivery))
+    }
+
+    /// [`AlertStep::run`] with its outcome as JSON for a function's summary; a failure is
+    /// logged and reported, never fatal (the next cycle runs it again).
+    pub async fn run_and_summarize(&self, now: chrono::DateTime<Utc>) -> serde_json::Value {
+        match self.run(now).await {
+            Ok((evaluation, delivery)) => {
+                if evaluation.messages + delivery.delivered + delivery.failed > 0 {
+                    tracing::info!(
+                        messages = evaluation.messages,
+                        delivered = delivery.delivered,
+                        failed = delivery.failed,
+                        "alerts"
+                    );
+                }
+                serde_json::json!({"evaluation": evaluation, "delivery": delivery})
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "alerts not evaluated");
+                serde_json::json!({"error": e.to_string()})
+            }
+        }
+    }
 }
