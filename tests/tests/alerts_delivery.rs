@@ -26,6 +26,7 @@ use pantau::alerts::{
 };
 use pantau::registry::Registry;
 use pantau::schema;
+use pantau::store::dynamo::DynamoTable;
 use pantau::store::sqlite::SqliteTable;
 use pantau::store::{Condition, Item, Table};
 use pantau_tests::moto::MotoServer;
@@ -127,8 +128,16 @@ async fn three_messages(table: Arc<dyn Table>, channels: &[&str], now: DateTime<
             .unwrap()
             .into_rule(now);
     rules::add_rule(table.as_ref(), &rule).await.unwrap();
-    let evaluator = Evaluator {
-        table: table.clone(),
+    let report = evaluator(table, channels)
+        .evaluate(Scope::All, now)
+        .await
+        .unwrap();
+    assert_eq!(report.messages, 3);
+}
+
+fn evaluator(table: Arc<dyn Table>, channels: &[&str]) -> Evaluator {
+    Evaluator {
+        table,
         registry: Arc::new(Registry::load_default().unwrap()),
         crisis_config: Default::default(),
         settings: AlertSettings {
@@ -136,9 +145,7 @@ async fn three_messages(table: Arc<dyn Table>, channels: &[&str], now: DateTime<
             channels: channels.iter().map(|c| c.to_string()).collect(),
         },
         hq: None,
-    };
-    let report = evaluator.evaluate(Scope::All, now).await.unwrap();
-    assert_eq!(report.messages, 3);
+    }
 }
 
 #[tokio::test]
@@ -313,8 +320,11 @@ async fn sns_on_moto_receives_the_alert() {
         .await
         .unwrap();
 
-    let dir = tempfile::tempdir().unwrap();
-    let table: Arc<dyn Table> = Arc::new(SqliteTable::open(&dir.path().join("t.sqlite")).unwrap());
+    // The AWS path end to end: rule, states, outbox and deliveries in DynamoDB (its
+    // conditional writes and transactions), the message through SNS.
+    let dynamo = DynamoTable::new(moto.dynamodb().await, "pantau-alerts");
+    dynamo.create_table_if_missing().await.unwrap();
+    let table: Arc<dyn Table> = Arc::new(dynamo);
     let t0 = at("2025-06-01T00:00:00Z");
     three_messages(table.clone(), &["sns"], t0).await;
     let deliverer = Deliverer::new(
@@ -322,6 +332,20 @@ async fn sns_on_moto_receives_the_alert() {
         Channels(vec![Arc::new(SnsChannel::new(sns, topic.clone()))]),
     );
     assert_eq!(deliverer.deliver_due(t0).await.unwrap().delivered, 3);
+    // Evaluated and delivered again (a redelivered tick): nothing new, nothing resent.
+    let again = evaluator(table.clone(), &["sns"])
+        .evaluate(Scope::All, t0 + Duration::minutes(1))
+        .await
+        .unwrap();
+    assert_eq!(again.messages, 0);
+    assert_eq!(
+        deliverer
+            .deliver_due(t0 + Duration::days(1))
+            .await
+            .unwrap()
+            .delivered,
+        0
+    );
 
     let mut received = Vec::new();
     for _ in 0..5 {
