@@ -201,28 +201,24 @@ impl<'a> Snapshot<'a> {
             // Only a mission seen publishing can fall silent: one with no official
             // publication at all (just added, or its portal never reached) is listed by the
             // silent-missions report and the source-health rule, not alerted every cycle.
-            let last = self.last_official(&mission.id).await?;
-            let silent = last.is_some_and(|t| t < cutoff);
-            if !silent {
+            let Some(last) = self
+                .last_official(&mission.id)
+                .await?
+                .filter(|t| *t < cutoff)
+            else {
                 continue;
-            }
-            let name = mission.display_name();
-            let days_silent = last.map(|t| (self.now - t).num_days());
-            let (text_id, text_en) = match (last, days_silent) {
-                (Some(t), Some(d)) => (
-                    format!(
-                        "{name} ({}) tidak mempublikasikan berita resmi selama {d} hari. Publikasi terakhir {}.",
-                        mission.country,
-                        t.format("%Y-%m-%d %H:%M UTC")
-                    ),
-                    format!(
-                        "{name} ({}) has published nothing official for {d} days. Last publication {}.",
-                        mission.country,
-                        t.format("%Y-%m-%d %H:%M UTC")
-                    ),
-                ),
-                _ => continue,
             };
+            let name = mission.display_name();
+            let days_silent = (self.now - last).num_days();
+            let last_text = last.format("%Y-%m-%d %H:%M UTC");
+            let text_id = format!(
+                "{name} ({}) tidak mempublikasikan berita resmi selama {days_silent} hari. Publikasi terakhir {last_text}.",
+                mission.country
+            );
+            let text_en = format!(
+                "{name} ({}) has published nothing official for {days_silent} days. Last publication {last_text}.",
+                mission.country
+            );
             out.insert(
                 format!("mission:{}", mission.id),
                 Finding {
