@@ -95,9 +95,23 @@ async function loadCrises() {
     document.getElementById("crisis-count").textContent =
       `(${active.length} aktif · active, ${active.filter((c) => c.no_response).length} tanpa tanggapan · unanswered)`;
     document.dispatchEvent(new CustomEvent("pantau:crises", { detail: active }));
+    showLinkedCrisis();
   } catch (e) {
     board.replaceChildren(el("li", {}, String(e.message || e)));
   }
+}
+
+// An alert links to `#crisis=ID`: that crisis's card is marked, scrolled to, and its
+// timeline opened (crises older than the board's 50 are not on the page).
+function showLinkedCrisis() {
+  const id = hashParams().get("crisis");
+  if (!id) return;
+  const card = [...document.querySelectorAll("[data-crisis]")].find((c) => c.dataset.crisis === id);
+  if (!card) return;
+  card.classList.add("linked");
+  card.scrollIntoView({ block: "center" });
+  const timeline = card.querySelector(".timeline");
+  if (timeline && timeline.hidden) showTimeline(id, timeline);
 }
 
 // The board loads once the missions are in (for names), and with them on every reload.

@@ -7,6 +7,7 @@
 //! table's access patterns, `keys` the bucket's layout, `events` the event shapes between
 //! stages, and `offline` the recorded sources `pantau run --offline` serves.
 
+pub mod alerts;
 pub mod api;
 pub mod config;
 pub mod crises;

@@ -26,6 +26,10 @@
 //! | crisis head       | `CRISIS_HEAD#{cc}#{group}` | `HEAD`                |                                       |                                       |
 //! | crisis event      | `CRISIS_EVENT#{event_id}` | `EVENT`                |                                       |                                       |
 //! | crisis signal entry | `CSIG#{cc}`         | `{signal_at}#{item_id}`    |                                       |                                       |
+//! | alert rule        | `ALERT_RULE#{id}`     | `RULE`                     | `ALERT_RULES` / `{created_at}#{id}`   |                                       |
+//! | alert state       | `ALERT_STATE#{rule}`  | `SUBJECT#{subject}`        |                                       |                                       |
+//! | alert message     | `ALERT_MSG#{id}`      | `MSG`                      | `ALERTS` / `{created_at}#{id}`        |                                       |
+//! | alert delivery    | `ALERT_MSG#{id}`      | `DELIVERY#{channel}`       |                                       | `ALERT_PENDING` / `{next_attempt_at}#{id}#{channel}` (only while pending) |
 //!
 //! Story entries (see `crate::stories`) are small index records: an item is written under each
 //! of its candidate keys (4 SimHash bands, `{band}` 0–3 and `{value}` 4 hex digits; the first
@@ -89,6 +93,21 @@
 //! | the crisis a signal joins                  | get `CRISIS_EVENT#{event}` / `EVENT`, else `CRISIS_HEAD#{cc}#{group}` / `HEAD` | crises::detect |
 //! | a country's signals around a time (surge)  | query `CSIG#{cc}`, sk between `{t-window}` and `{t+window}~`     | crises::detect |
 //! | a new crisis's earlier responses           | query GSI1 `MITEMS#{mission}`, sk >= `{first_signal-tolerance}`, per mission of the country | crises::responses |
+//!
+//! Alert records (see `crate::alerts`): a rule holds the whole `alerts::Rule`; a state is one
+//! condition of one rule for one subject (a crisis, a mission, a source), written with a
+//! condition on its `rev` so it fires once however many evaluators race; a message is what was
+//! said (both languages, links, evidence) and each of its deliveries, one per channel, is
+//! pending (in GSI2) until a conditional write marks it delivered.
+//!
+//! | question                                   | operation                                                        | owner |
+//! |--------------------------------------------|------------------------------------------------------------------|-------|
+//! | every alert rule                           | query GSI1 `ALERT_RULES`                                         | alerts::rules |
+//! | one rule                                   | get `ALERT_RULE#{id}` / `RULE`                                   | alerts::rules |
+//! | a rule's states (what fires, what clears)  | query `ALERT_STATE#{rule}`                                       | alerts::evaluate |
+//! | alert history, newest first                | query GSI1 `ALERTS`, backward                                    | alerts::outbox |
+//! | a message with its deliveries              | query `ALERT_MSG#{id}`                                           | alerts::outbox |
+//! | deliveries due now                         | query GSI2 `ALERT_PENDING`, sk <= `{now}~`                       | alerts::outbox |
 //!
 //! Key records hold `key_id`, `name`, `key_hash`, `created_at` and, once revoked, `revoked_at`;
 //! never the key itself.
@@ -224,6 +243,39 @@ pub fn crisis_event_pk(event_id: &str) -> String {
 /// A country's crisis signals, sort key `{signal_at}#{item_id}`.
 pub fn crisis_signals_pk(cc: &str) -> String {
     format!("CSIG#{cc}")
+}
+
+pub const ALERT_RULE_SK: &str = "RULE";
+/// GSI1 partition of every alert rule, by creation time.
+pub const ALL_ALERT_RULES: &str = "ALERT_RULES";
+
+pub fn alert_rule_pk(id: &str) -> String {
+    format!("ALERT_RULE#{id}")
+}
+
+/// One rule's condition states, one record per subject.
+pub fn alert_state_pk(rule_id: &str) -> String {
+    format!("ALERT_STATE#{rule_id}")
+}
+
+pub fn alert_state_sk(subject: &str) -> String {
+    format!("SUBJECT#{subject}")
+}
+
+pub const ALERT_MESSAGE_SK: &str = "MSG";
+/// GSI1 partition of every alert message, by creation time (the history).
+pub const ALL_ALERTS: &str = "ALERTS";
+/// GSI2 partition of the deliveries still to make, by next attempt time.
+pub const ALERT_PENDING: &str = "ALERT_PENDING";
+
+pub fn alert_message_pk(id: &str) -> String {
+    format!("ALERT_MSG#{id}")
+}
+
+pub const ALERT_DELIVERY_PREFIX: &str = "DELIVERY#";
+
+pub fn alert_delivery_sk(channel: &str) -> String {
+    format!("{ALERT_DELIVERY_PREFIX}{channel}")
 }
 
 pub fn done_pk(stage: &str, key: &str) -> String {

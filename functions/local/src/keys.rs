@@ -96,7 +96,7 @@ fn describe(k: &KeyInfo) -> String {
     )
 }
 
-fn open(data_dir: &Path, create: bool) -> anyhow::Result<SqliteTable> {
+pub(crate) fn open(data_dir: &Path, create: bool) -> anyhow::Result<SqliteTable> {
     let path = data_dir.join(TABLE_FILE);
     if !path.exists() {
         if !create {

@@ -1,5 +1,6 @@
 //! `pantau`: the whole pipeline in one process on the embedded store, and the tools around it.
 
+mod alerts;
 mod cost;
 mod crises;
 mod fetch_url;
@@ -42,6 +43,8 @@ enum Command {
     Keys(keys::KeysArgs),
     /// List crises with each mission's responses and their latencies.
     Crises(crises::CrisesArgs),
+    /// Alert rules, history, a channel test, an evaluation now.
+    Alerts(alerts::AlertsArgs),
     /// Count a first and a steady-state cycle's requests and price a month on AWS.
     Cost(cost::CostArgs),
     /// Check a registry file (or the built-in one) and print what it holds.
@@ -63,6 +66,7 @@ async fn main() -> std::process::ExitCode {
         Command::Replay(args) => replay::run(args).await,
         Command::Keys(args) => keys::run(args).await,
         Command::Crises(args) => crises::run(args).await,
+        Command::Alerts(args) => alerts::run(args).await,
         Command::Cost(args) => cost::run(args).await,
     };
     match result {

@@ -112,6 +112,16 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         args.offline,
         args.contact_url.as_deref(),
     )?;
+    // Alerts: the channels PANTAU_ALERT_* configure, the console when none is; reconcile's
+    // crisis hook delivers through them at once, the scheduler after each cycle.
+    let mut channels = pantau::alerts::Channels::from_env().await;
+    if channels.0.is_empty() {
+        channels
+            .0
+            .push(Arc::new(pantau::alerts::channels::console::ConsoleChannel));
+    }
+    pantau::alerts::install_channels(channels.clone());
+    let alerts = pantau::alerts::AlertStep::new(table.clone(), registry.clone(), channels);
 
     println!(
         "data: {} (table) and {} (objects); {} missions, {} sources",
@@ -159,6 +169,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
                 settle(&[&raw_queue_handle, &items_queue_handle]).await;
                 print_stages(&raw_queue_handle, &items_queue_handle, &dead_letters);
             }
+            alerts.run_and_summarize(chrono::Utc::now()).await;
         }
     };
     tokio::select! {

@@ -1,11 +1,17 @@
 //! Turns a schedule tick into one scrape cycle and its summary.
 
+use pantau::alerts::AlertStep;
 use pantau::scrape::Scraper;
 use serde_json::{Value, json};
 
 /// Runs one cycle. The event is EventBridge's scheduled event; its time is informational
 /// only, since due times are decided against the clock when the cycle runs.
-pub async fn handle(scraper: &Scraper, _event: Value) -> Result<Value, lambda_runtime::Error> {
+/// After the cycle, the alert step evaluates every rule and delivers the outbox.
+pub async fn handle(
+    scraper: &Scraper,
+    alerts: &AlertStep,
+    _event: Value,
+) -> Result<Value, lambda_runtime::Error> {
     // `run_cycle` logs the cycle's one-line summary itself.
     let started = chrono::Utc::now();
     let report = scraper.run_cycle(started).await;
@@ -14,8 +20,10 @@ pub async fn handle(scraper: &Scraper, _event: Value) -> Result<Value, lambda_ru
     for failure in &report.failed {
         tracing::warn!(owner = %failure.owner, source = %failure.source, error = %failure.error, "source failed");
     }
+    let alerts = alerts.run_and_summarize(chrono::Utc::now()).await;
     // A failing source is the source's problem, recorded in its state; the cycle succeeded.
     Ok(json!({
+        "alerts": alerts,
         "due": report.due,
         "fetched": report.fetched,
         "changed": report.changed,
@@ -45,16 +53,22 @@ mod tests {
     #[tokio::test]
     async fn scheduled_event_runs_a_cycle_and_summarizes_it() {
         let dir = tempfile::tempdir().unwrap();
+        let table: Arc<dyn pantau::store::Table> =
+            Arc::new(SqliteTable::open(&dir.path().join("t.sqlite")).unwrap());
+        let registry = Arc::new(Registry::default());
         let scraper = Scraper {
-            registry: Arc::new(Registry::default()),
+            registry: registry.clone(),
             blobs: Arc::new(DiskBlobStore::new(dir.path().join("bucket")).unwrap()),
-            table: Arc::new(SqliteTable::open(&dir.path().join("t.sqlite")).unwrap()),
+            table: table.clone(),
             fetcher: Fetcher::new(FetchPolicy::default()).unwrap(),
             config: ScrapeConfig::default(),
         };
+        let alerts = AlertStep::new(table, registry, Default::default());
         let event: Value = serde_json::from_str(include_str!("../events/schedule.json")).unwrap();
-        let summary = handle(&scraper, event).await.unwrap();
+        let summary = handle(&scraper, &alerts, event).await.unwrap();
         assert_eq!(summary["due"], 0);
         assert_eq!(summary["failed"], 0);
+        assert_eq!(summary["alerts"]["evaluation"]["rules"], 0);
+        assert_eq!(summary["alerts"]["delivery"]["delivered"], 0);
     }
 }

@@ -39,6 +39,13 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     // the ~134 records are written only after a deployment that changed it.
     let missions = pantau::reconcile::sync_registry(table.as_ref(), &registry).await?;
     tracing::info!(missions, "registry written to the table");
+    // Alert channels from the environment (the SNS topic the template makes; webhooks when
+    // their variables are set).
+    let alerts = pantau::alerts::AlertStep::new(
+        table.clone(),
+        registry.clone(),
+        pantau::alerts::Channels::from_env().await,
+    );
     let scraper = Scraper {
         registry,
         blobs,
@@ -49,9 +56,9 @@ async fn main() -> Result<(), lambda_runtime::Error> {
         )?,
         config,
     };
-    let scraper = &scraper;
+    let (scraper, alerts) = (&scraper, &alerts);
     lambda_runtime::run(service_fn(move |event: LambdaEvent<serde_json::Value>| {
-        handler::handle(scraper, event.payload)
+        handler::handle(scraper, alerts, event.payload)
     }))
     .await
 }

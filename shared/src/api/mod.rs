@@ -18,6 +18,10 @@
 //! | `GET /crises`                 | the crisis board: `country`, `state` (active, closed, all), `limit` |
 //! | `GET /crises/{id}`            | one crisis: evidence, responses with latencies, one timeline   |
 //! | `GET /reports/response-latency` | per mission: crises in its country over `days`, answered, how fast |
+//! | `GET /alerts/rules`           | every alert rule (`crate::alerts`)                             |
+//! | `POST /alerts/rules`          | create one from JSON (201 with the rule; 400 says what is wrong) |
+//! | `GET`/`DELETE /alerts/rules/{id}` | one rule; delete it and its condition states (204)         |
+//! | `GET /alerts`                 | alert messages newest first with their deliveries: `limit`    |
 //! | `GET /openapi.json`           | the OpenAPI 3.1 document of all of this                        |
 //!
 //! Every route but `/health`, `/openapi.json` and the dashboard's page and assets (which hold
@@ -28,6 +32,9 @@
 //! Errors are `application/problem+json` with `type`, `title`, `status`, `detail`.
 
 pub mod access;
+mod alerts;
+#[cfg(test)]
+mod alerts_tests;
 #[cfg(test)]
 mod attack_tests;
 mod crises;
@@ -52,7 +59,7 @@ use std::sync::Arc;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{MethodRouter, get};
+use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Extension, Json, Router, middleware};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
@@ -186,6 +193,11 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
         Handler::Crises => get(crises::list),
         Handler::Crisis => get(crises::detail),
         Handler::ResponseLatency => get(crises::latency_report),
+        Handler::AlertRules => get(alerts::list_rules),
+        Handler::AlertRuleCreate => post(alerts::create_rule),
+        Handler::AlertRule => get(alerts::get_rule),
+        Handler::AlertRuleDelete => delete(alerts::delete_rule),
+        Handler::AlertHistory => get(alerts::history),
     }
 }
 

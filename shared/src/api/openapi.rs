@@ -26,12 +26,39 @@ pub enum Handler {
     Crises,
     Crisis,
     ResponseLatency,
+    AlertRules,
+    AlertRuleCreate,
+    AlertRule,
+    AlertRuleDelete,
+    AlertHistory,
 }
 
-/// One `GET` route.
+/// An operation's HTTP method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Post,
+    Delete,
+}
+
+impl Method {
+    /// The method's key in an OpenAPI path item.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "get",
+            Method::Post => "post",
+            Method::Delete => "delete",
+        }
+    }
+}
+
+/// One route and method.
 #[derive(Debug)]
 pub struct Operation {
     pub path: &'static str,
+    pub method: Method,
+    /// The component schema of a JSON request body, when the operation takes one.
+    pub request: Option<&'static str>,
     pub id: &'static str,
     pub summary: &'static str,
     /// Whether the route needs `x-api-key`.
@@ -48,6 +75,10 @@ pub enum Answer {
     Json(&'static str),
     /// JSON of this schema, or CSV (`?format=csv` or `Accept: text/csv`).
     JsonOrCsv(&'static str),
+    /// 201 with JSON of this schema.
+    Created(&'static str),
+    /// 204, no body.
+    NoContent,
 }
 
 #[derive(Debug)]
@@ -182,6 +213,8 @@ const DAYS: Param = Param {
 pub const OPERATIONS: &[Operation] = &[
     Operation {
         path: "/health",
+        method: Method::Get,
+        request: None,
         id: "health",
         summary: "Whether the API and its table answer (no key needed).",
         needs_key: false,
@@ -191,6 +224,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/openapi.json",
+        method: Method::Get,
+        request: None,
         id: "openapi",
         summary: "This document (no key needed: it holds no data).",
         needs_key: false,
@@ -200,6 +235,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/missions",
+        method: Method::Get,
+        request: None,
         id: "listMissions",
         summary: "Every registry mission with its sources and health.",
         needs_key: true,
@@ -209,6 +246,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/missions/{id}",
+        method: Method::Get,
+        request: None,
         id: "getMission",
         summary: "One mission, its sources and health.",
         needs_key: true,
@@ -218,6 +257,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/missions/{id}/items",
+        method: Method::Get,
+        request: None,
         id: "listMissionItems",
         summary: "A mission's items, newest first, a page at a time.",
         needs_key: true,
@@ -229,6 +270,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/missions/{id}/activity",
+        method: Method::Get,
+        request: None,
         id: "getMissionActivity",
         summary: "A mission's items per day and role (publication dates, UTC) over the last days.",
         needs_key: true,
@@ -247,6 +290,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/items/{id}",
+        method: Method::Get,
+        request: None,
         id: "getItem",
         summary: "An item, all its versions newest first, and the other members of its story.",
         needs_key: true,
@@ -261,6 +306,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/stories/{id}",
+        method: Method::Get,
+        request: None,
         id: "getStory",
         summary: "A story's members, newest first, each with why it joined, a page at a time.",
         needs_key: true,
@@ -280,6 +327,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/countries/{cc}/missions",
+        method: Method::Get,
+        request: None,
         id: "listCountryMissions",
         summary: "The missions in one country, with their sources and health.",
         needs_key: true,
@@ -289,6 +338,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/countries/{cc}/items",
+        method: Method::Get,
+        request: None,
         id: "listCountryItems",
         summary: "The items of every mission in one country, newest first, a page at a time.",
         needs_key: true,
@@ -307,6 +358,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/search",
+        method: Method::Get,
+        request: None,
         id: "searchItems",
         summary: "Items whose title, summary or start of body hold every word of `q`, newest first, a page at a time.",
         needs_key: true,
@@ -328,6 +381,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/reports/silent-missions",
+        method: Method::Get,
+        request: None,
         id: "reportSilentMissions",
         summary: "Missions with no official publication for `days`, longest silence first.",
         needs_key: true,
@@ -337,6 +392,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/reports/source-health",
+        method: Method::Get,
+        request: None,
         id: "reportSourceHealth",
         summary: "Every source: last success, consecutive failures, last error, whether unhealthy (unhealthy first).",
         needs_key: true,
@@ -346,6 +403,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/crises",
+        method: Method::Get,
+        request: None,
         id: "listCrises",
         summary: "The crisis board: crises newest first, each with its responses, latencies and no-response flag.",
         needs_key: true,
@@ -375,6 +434,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/crises/{id}",
+        method: Method::Get,
+        request: None,
         id: "getCrisis",
         summary: "One crisis: its evidence, its missions' responses with latencies, and one timeline of both.",
         needs_key: true,
@@ -389,6 +450,8 @@ pub const OPERATIONS: &[Operation] = &[
     },
     Operation {
         path: "/reports/response-latency",
+        method: Method::Get,
+        request: None,
         id: "responseLatencyReport",
         summary: "Per mission with a crisis in its country over the last days: crises, answered, no response, latencies.",
         needs_key: true,
@@ -404,7 +467,69 @@ pub const OPERATIONS: &[Operation] = &[
         answer: Answer::JsonOrCsv("ResponseLatencyReport"),
         handler: Handler::ResponseLatency,
     },
+    Operation {
+        path: "/alerts/rules",
+        method: Method::Get,
+        request: None,
+        id: "listAlertRules",
+        summary: "Every alert rule, oldest first.",
+        needs_key: true,
+        params: &[],
+        answer: Answer::Json("AlertRuleList"),
+        handler: Handler::AlertRules,
+    },
+    Operation {
+        path: "/alerts/rules",
+        method: Method::Post,
+        request: Some("NewAlertRule"),
+        id: "createAlertRule",
+        summary: "Create an alert rule: crisis opened, crisis without a response, mission silent, source unhealthy, headquarters record unmatched.",
+        needs_key: true,
+        params: &[],
+        answer: Answer::Created("AlertRule"),
+        handler: Handler::AlertRuleCreate,
+    },
+    Operation {
+        path: "/alerts/rules/{id}",
+        method: Method::Get,
+        request: None,
+        id: "getAlertRule",
+        summary: "One alert rule.",
+        needs_key: true,
+        params: &[ALERT_RULE_ID],
+        answer: Answer::Json("AlertRule"),
+        handler: Handler::AlertRule,
+    },
+    Operation {
+        path: "/alerts/rules/{id}",
+        method: Method::Delete,
+        request: None,
+        id: "deleteAlertRule",
+        summary: "Delete an alert rule and its condition states.",
+        needs_key: true,
+        params: &[ALERT_RULE_ID],
+        answer: Answer::NoContent,
+        handler: Handler::AlertRuleDelete,
+    },
+    Operation {
+        path: "/alerts",
+        method: Method::Get,
+        request: None,
+        id: "alertHistory",
+        summary: "Alert messages newest first, each with its deliveries per channel.",
+        needs_key: true,
+        params: &[LIMIT],
+        answer: Answer::Json("AlertHistory"),
+        handler: Handler::AlertHistory,
+    },
 ];
+
+const ALERT_RULE_ID: Param = Param {
+    name: "id",
+    location: "path",
+    description: "An alert rule id such as `rul_0123456789ab`.",
+    schema: r#"{"type":"string","minLength":1}"#,
+};
 
 /// `limit`'s schema; kept beside `DEFAULT_LIMIT` and `MAX_LIMIT` by a test.
 const fn const_format_limit() -> &'static str {
@@ -414,11 +539,15 @@ const fn const_format_limit() -> &'static str {
 /// Every path the router serves: `OPERATIONS` and the dashboard's `ASSETS`, the two lists
 /// the router is built from.
 pub fn paths() -> Vec<&'static str> {
-    OPERATIONS
+    let mut paths: Vec<&'static str> = OPERATIONS
         .iter()
         .map(|o| o.path)
         .chain(crate::dashboard::ASSETS.iter().map(|a| a.0))
-        .collect()
+        .collect();
+    // A path served with several methods is one path.
+    let mut seen = std::collections::BTreeSet::new();
+    paths.retain(|p| seen.insert(*p));
+    paths
 }
 
 fn problem_responses(op: &Operation) -> Map<String, Value> {
@@ -429,10 +558,10 @@ fn problem_responses(op: &Operation) -> Map<String, Value> {
             "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
         })
     };
-    if !op.params.is_empty() {
+    if !op.params.iter().all(|p| p.location == "path") || op.request.is_some() {
         out.insert(
             "400".into(),
-            problem("A parameter is malformed; `parameter` names it."),
+            problem("A parameter or the body is malformed; `parameter` names it."),
         );
     }
     if op.needs_key {
@@ -456,7 +585,7 @@ fn problem_responses(op: &Operation) -> Map<String, Value> {
     if op.params.iter().any(|p| p.location == "path") {
         out.insert(
             "404".into(),
-            problem("No such mission, item, story or country with missions."),
+            problem("No such mission, item, story, crisis, alert rule or country with missions."),
         );
     }
     out.insert("500".into(), problem("Internal error (logged, not shown)."));
@@ -486,6 +615,11 @@ fn operation(op: &Operation) -> Value {
             "description": "OK",
             "content": {"application/json": {"schema": schema_ref(schema)}}
         }),
+        Answer::Created(schema) => json!({
+            "description": "Created",
+            "content": {"application/json": {"schema": schema_ref(schema)}}
+        }),
+        Answer::NoContent => json!({"description": "Done; no content."}),
         Answer::JsonOrCsv(schema) => json!({
             "description": "OK; CSV with a header row when asked (cells starting with = + - @ tab or CR are prefixed with ')",
             "headers": {
@@ -500,8 +634,13 @@ fn operation(op: &Operation) -> Value {
             }
         }),
     };
+    let status = match op.answer {
+        Answer::Created(_) => "201",
+        Answer::NoContent => "204",
+        _ => "200",
+    };
     let mut responses = Map::new();
-    responses.insert("200".into(), ok);
+    responses.insert(status.into(), ok);
     responses.extend(problem_responses(op));
     let mut out = json!({
         "operationId": op.id,
@@ -509,6 +648,12 @@ fn operation(op: &Operation) -> Value {
         "parameters": params,
         "responses": responses,
     });
+    if let Some(schema) = op.request {
+        out["requestBody"] = json!({
+            "required": true,
+            "content": {"application/json": {"schema": schema_ref(schema)}}
+        });
+    }
     if !op.needs_key {
         // Overrides the document-wide requirement.
         out["security"] = json!([]);
@@ -520,7 +665,8 @@ fn operation(op: &Operation) -> Value {
 pub fn document() -> Value {
     let mut paths = Map::new();
     for op in OPERATIONS {
-        paths.insert(op.path.into(), json!({ "get": operation(op) }));
+        let item = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
+        item[op.method.as_str()] = operation(op);
     }
     for (path, content_type, _) in crate::dashboard::ASSETS {
         let media_type = content_type.split(';').next().unwrap_or(content_type);
@@ -808,7 +954,7 @@ fn schemas() -> Value {
         }
     });
     // One `json!` per group of schemas: a single one for all of them is too deep for the macro.
-    for group in [activity_schemas(), crisis_schemas()] {
+    for group in [activity_schemas(), crisis_schemas(), alert_schemas()] {
         if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), group) {
             all.extend(more);
         }
@@ -933,6 +1079,126 @@ fn crisis_schemas() -> Value {
                     "answer_rate": {"type": "number", "minimum": 0, "maximum": 1}
                 }}}
             }
+        }
+    })
+}
+
+/// Alert rules and the alert history. The rule schema says exactly what `NewRule::from_json`
+/// accepts, so a schema-invalid rule is refused (400).
+fn alert_schemas() -> Value {
+    let time = json!({"type": "string", "format": "date-time"});
+    let country = json!({"type": ["string", "null"], "pattern": "^[A-Za-z]{2}$", "description": "ISO 3166-1 alpha-2."});
+    let region = json!({"type": ["string", "null"], "enum": [
+        "southeast_asia", "east_asia", "south_asia", "central_asia", "oceania",
+        "middle_east", "africa", "europe", "americas", "other", null
+    ]});
+    let count = |max: u32, description: &str| json!({"type": "integer", "minimum": 1, "maximum": max, "description": description});
+    let common = json!({
+        "name": {"type": "string", "minLength": 1, "maxLength": 200},
+        "remind_every_hours": {"type": ["integer", "null"], "minimum": 1, "maximum": 2160, "description": "Remind this often while the condition holds."},
+        "channels": {"type": "array", "items": {"type": "string", "enum": ["console", "file", "webhook", "telegram", "slack", "sns"]}, "description": "Every configured channel when empty or absent."}
+    });
+    let variant = |kind: &str, own: Value, required: &[&str]| {
+        let mut properties = common.clone();
+        if let (Some(all), Value::Object(more)) = (properties.as_object_mut(), own) {
+            all.extend(more);
+        }
+        properties["kind"] = json!({"const": kind});
+        let mut needed = vec!["name", "kind"];
+        needed.extend_from_slice(required);
+        json!({"type": "object", "additionalProperties": false, "required": needed, "properties": properties})
+    };
+    let new_rule = json!({"oneOf": [
+        variant("crisis_opened", json!({
+            "country": country,
+            "region": region,
+            "crisis_kind": {"type": ["string", "null"], "enum": [
+                "earthquake", "tsunami", "flood", "landslide", "cyclone", "volcano", "wildfire",
+                "heatwave", "drought", "war", "unrest", "coup", "attack", "security", "accident",
+                "epidemic", "other", null
+            ]},
+            "min_severity": {"type": ["string", "null"], "enum": ["watch", "warning", "severe", null]}
+        }), &[]),
+        variant("crisis_no_response", json!({
+            "after_hours": count(2160, "Hours after the first signal."),
+            "country": country,
+            "region": region
+        }), &["after_hours"]),
+        variant("mission_silent", json!({
+            "days": count(365, "Days without an official publication."),
+            "country": country,
+            "region": region
+        }), &["days"]),
+        variant("source_unhealthy", json!({
+            "cycles": count(1000, "Failed scrape cycles in a row.")
+        }), &["cycles"]),
+        variant("hq_record_unmatched", json!({
+            "after_days": count(365, "Days after the record's date.")
+        }), &["after_days"])
+    ]});
+    let rule = json!({
+        "type": "object",
+        "required": ["id", "name", "kind", "channels", "created_at"],
+        "properties": {
+            "id": {"type": "string"},
+            "name": {"type": "string"},
+            "kind": {"type": "string", "enum": ["crisis_opened", "crisis_no_response", "mission_silent", "source_unhealthy", "hq_record_unmatched"]},
+            "channels": {"type": "array", "items": {"type": "string"}},
+            "remind_every_hours": {"type": "integer"},
+            "created_at": time
+        }
+    });
+    let subject = json!({
+        "type": "object",
+        "required": ["subject", "link", "text_id", "text_en", "facts"],
+        "properties": {
+            "subject": {"type": "string", "description": "crisis:ID, mission:ID, source:OWNER/SOURCE or hq:ID"},
+            "link": {"type": "string", "description": "Its dashboard page."},
+            "text_id": {"type": "string", "description": "The evidence in Indonesian."},
+            "text_en": {"type": "string", "description": "The evidence in English."},
+            "facts": {"type": "object"}
+        }
+    });
+    let delivery = json!({
+        "type": "object",
+        "required": ["channel", "status", "attempts"],
+        "properties": {
+            "channel": {"type": "string"},
+            "status": {"type": "string", "enum": ["pending", "delivered"]},
+            "attempts": {"type": "integer", "minimum": 0},
+            "delivered_at": {"type": ["string", "null"]},
+            "next_attempt_at": {"type": ["string", "null"]},
+            "last_error": {"type": ["string", "null"]}
+        }
+    });
+    json!({
+        "NewAlertRule": new_rule,
+        "AlertRule": rule,
+        "AlertRuleList": {
+            "type": "object",
+            "required": ["rules"],
+            "properties": {"rules": {"type": "array", "items": {"$ref": "#/components/schemas/AlertRule"}}}
+        },
+        "AlertHistory": {
+            "type": "object",
+            "required": ["alerts"],
+            "properties": {"alerts": {"type": "array", "items": {
+                "type": "object",
+                "required": ["id", "rule_id", "rule_name", "rule_kind", "event", "created_at", "title_id", "title_en", "subjects", "deliveries"],
+                "properties": {
+                    "id": {"type": "string"},
+                    "rule_id": {"type": "string"},
+                    "rule_name": {"type": "string"},
+                    "rule_kind": {"type": "string"},
+                    "event": {"type": "string", "enum": ["fired", "reminder", "resolved"]},
+                    "created_at": time,
+                    "region": {"type": ["string", "null"]},
+                    "title_id": {"type": "string"},
+                    "title_en": {"type": "string"},
+                    "subjects": {"type": "array", "items": subject},
+                    "deliveries": {"type": "array", "items": delivery}
+                }
+            }}}
         }
     })
 }

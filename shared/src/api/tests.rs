@@ -752,6 +752,15 @@ async fn the_openapi_document_lists_exactly_the_routes_served() {
             // The fixture has no crisis: the route itself (not the fallback) says so.
             assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
             assert!(body["detail"].as_str().unwrap().contains("crisis `tokyo`"));
+        } else if path == "/alerts/rules/{id}" {
+            // Nor an alert rule.
+            assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+            assert!(
+                body["detail"]
+                    .as_str()
+                    .unwrap()
+                    .contains("alert rule `tokyo`")
+            );
         } else {
             assert_eq!(
                 status,

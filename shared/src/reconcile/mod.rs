@@ -305,6 +305,11 @@ impl Reconciler {
                 }
             }
         }
+        // A crisis opened or answered: crisis alert rules are evaluated at once (a small,
+        // idempotent step; the scheduled evaluation catches up if it fails).
+        if report.crises_opened + report.responses_linked > 0 {
+            crate::alerts::on_crisis_change(self.table.clone(), self.registry.clone()).await;
+        }
         // Whatever did land stays: reconciling is idempotent, so the redelivery redoes only
         // what is missing.
         match retryable {
