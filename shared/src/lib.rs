@@ -9,6 +9,7 @@
 
 pub mod api;
 pub mod config;
+pub mod crash;
 pub mod crises;
 pub mod dashboard;
 pub mod enrich;

@@ -87,27 +87,38 @@ impl MotoServer {
 
     /// SDK configuration for this server: fixed test credentials, `us-east-1`.
     pub async fn sdk_config(&self) -> aws_config::SdkConfig {
-        aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .region(aws_config::Region::new("us-east-1"))
-            .endpoint_url(&self.endpoint)
-            .credentials_provider(aws_sdk_s3::config::Credentials::new(
-                "testing", "testing", None, None, "moto",
-            ))
-            .load()
-            .await
+        sdk_config_for(&self.endpoint).await
     }
 
     /// An S3 client using path-style addressing (moto serves buckets on one host).
     pub async fn s3(&self) -> aws_sdk_s3::Client {
-        let conf = aws_sdk_s3::config::Builder::from(&self.sdk_config().await)
-            .force_path_style(true)
-            .build();
-        aws_sdk_s3::Client::from_conf(conf)
+        s3_client_for(&self.endpoint).await
     }
 
     pub async fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         aws_sdk_dynamodb::Client::new(&self.sdk_config().await)
     }
+}
+
+/// SDK configuration for any endpoint standing in for AWS (moto, or a proxy in front of it):
+/// fixed test credentials, `us-east-1`, the SDK's default retry policy.
+pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .load()
+        .await
+}
+
+/// An S3 client for `endpoint` using path-style addressing (moto serves buckets on one host).
+pub async fn s3_client_for(endpoint: &str) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(&sdk_config_for(endpoint).await)
+        .force_path_style(true)
+        .build();
+    aws_sdk_s3::Client::from_conf(conf)
 }
 
 impl Drop for MotoServer {

@@ -182,6 +182,7 @@ impl Reconciler {
         let totals_ref = &totals;
         let response = for_each_object(event, |object| async move {
             let result = self.reconcile_object(&object.key).await;
+            crate::crash::crashpoint("after_reconcile_object");
             if let Ok(mut totals) = totals_ref.lock() {
                 totals.record(result.as_ref().ok());
             }
@@ -264,6 +265,7 @@ impl Reconciler {
         }
         // Stories one item at a time, in line order: two items of one story in one object
         // then always see each other (concurrently, each could miss the other).
+        crate::crash::crashpoint("before_story_writes");
         let window = story::story_window();
         for job in story_jobs {
             if let Err(source) = self.group_story(job.clone(), window).await {
@@ -405,6 +407,7 @@ impl Reconciler {
             let current = obs.current_record(1, &obs.version_at, &obs.version_sk, None);
             // Search postings first: a failure here is retried before the item exists.
             crate::search::write_postings(self.table.as_ref(), obs.search_postings.clone()).await?;
+            crate::crash::crashpoint("after_postings_write");
             self.table
                 .transact_write(vec![
                     put(obs.version_record(), Condition::None),
