@@ -11,6 +11,8 @@
 //! - `after_items_write`: normalize stored an items object (its event is not acknowledged);
 //! - `after_postings_write`: reconcile wrote a new item's search postings, not yet the item;
 //! - `before_story_writes`: reconcile wrote an object's items, not yet their stories and crises;
+//! - `before_crisis_writes`: the same, reached only by objects with crisis evidence, after
+//!   their stories;
 //! - `after_reconcile_object`: one object of an SQS batch is reconciled, the batch is not done.
 
 use std::sync::OnceLock;

@@ -115,10 +115,44 @@ pub async fn sdk_config_for(endpoint: &str) -> aws_config::SdkConfig {
 
 /// An S3 client for `endpoint` using path-style addressing (moto serves buckets on one host).
 pub async fn s3_client_for(endpoint: &str) -> aws_sdk_s3::Client {
-    let conf = aws_sdk_s3::config::Builder::from(&sdk_config_for(endpoint).await)
+    s3_client_from(&sdk_config_for(endpoint).await)
+}
+
+fn s3_client_from(config: &aws_config::SdkConfig) -> aws_sdk_s3::Client {
+    let conf = aws_sdk_s3::config::Builder::from(config)
         .force_path_style(true)
         .build();
     aws_sdk_s3::Client::from_conf(conf)
+}
+
+/// [`sdk_config_for`] with the SDK's standard retry policy (3 attempts, exponential backoff
+/// with jitter) on a 100 times shorter clock: first backoff 10 ms instead of 1 s, at most
+/// 200 ms instead of 20 s. Retried the same way, a fault-injection run then takes minutes
+/// rather than hours.
+pub async fn sdk_config_with_quick_retries(endpoint: &str) -> aws_config::SdkConfig {
+    let retry = aws_config::retry::RetryConfig::standard()
+        .with_initial_backoff(Duration::from_millis(10))
+        .with_max_backoff(Duration::from_millis(200));
+    aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(aws_sdk_s3::config::Credentials::new(
+            "testing", "testing", None, None, "moto",
+        ))
+        .retry_config(retry)
+        .load()
+        .await
+}
+
+/// S3 and DynamoDB clients for `endpoint` with [`sdk_config_with_quick_retries`].
+pub async fn clients_with_quick_retries(
+    endpoint: &str,
+) -> (aws_sdk_s3::Client, aws_sdk_dynamodb::Client) {
+    let config = sdk_config_with_quick_retries(endpoint).await;
+    (
+        s3_client_from(&config),
+        aws_sdk_dynamodb::Client::new(&config),
+    )
 }
 
 impl Drop for MotoServer {
