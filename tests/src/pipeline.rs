@@ -115,7 +115,7 @@ pub enum Delivery {
 }
 
 /// What a delivery did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeliveryStats {
     /// Distinct events (object keys).
     pub events: usize,
@@ -125,6 +125,10 @@ pub struct DeliveryStats {
     pub invocations: usize,
     /// Messages a handler reported failed and that were delivered again.
     pub redelivered: usize,
+    /// Keys of the messages that failed [`MAX_RECEIVES`] times: the dead-letter queue.
+    pub dead_letters: Vec<String>,
+    /// Dead letters moved back to the queue and delivered again (a DLQ redrive).
+    pub redriven: usize,
 }
 
 impl std::ops::AddAssign for DeliveryStats {
@@ -133,6 +137,8 @@ impl std::ops::AddAssign for DeliveryStats {
         self.messages += other.messages;
         self.invocations += other.invocations;
         self.redelivered += other.redelivered;
+        self.dead_letters.extend(other.dead_letters);
+        self.redriven += other.redriven;
     }
 }
 
@@ -150,6 +156,28 @@ pub async fn deliver<F, Fut>(
     delivery: Delivery,
     handler: F,
 ) -> anyhow::Result<DeliveryStats>
+where
+    F: Fn(SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = SqsBatchResponse>,
+{
+    let stats = deliver_to_dead_letters(bucket, keys, delivery, handler).await;
+    ensure!(
+        stats.dead_letters.is_empty(),
+        "{} message(s) failed {MAX_RECEIVES} times (dead-letter queue): {:?}",
+        stats.dead_letters.len(),
+        stats.dead_letters
+    );
+    Ok(stats)
+}
+
+/// [`deliver`], but a message that fails [`MAX_RECEIVES`] times goes to the dead-letter queue
+/// (`DeliveryStats::dead_letters`) instead of failing the delivery.
+pub async fn deliver_to_dead_letters<F, Fut>(
+    bucket: &str,
+    keys: &[String],
+    delivery: Delivery,
+    handler: F,
+) -> DeliveryStats
 where
     F: Fn(SqsEvent) -> Fut,
     Fut: std::future::Future<Output = SqsBatchResponse>,
@@ -195,7 +223,7 @@ where
         ..DeliveryStats::default()
     });
     let (handler, stats_ref) = (&handler, &stats);
-    let outcomes: Vec<anyhow::Result<()>> = futures::stream::iter(batches.into_iter().enumerate())
+    let _: Vec<()> = futures::stream::iter(batches.into_iter().enumerate())
         .map(|(batch_no, (batch, pause_ms))| async move {
             if pause_ms > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
@@ -205,8 +233,7 @@ where
         .buffer_unordered(in_flight)
         .collect()
         .await;
-    outcomes.into_iter().collect::<anyhow::Result<Vec<()>>>()?;
-    Ok(stats.into_inner().unwrap_or_default())
+    stats.into_inner().unwrap_or_default()
 }
 
 /// One batch, redelivered until every message succeeds or has been received
@@ -217,8 +244,7 @@ async fn deliver_batch<F, Fut>(
     batch: &[&String],
     handler: &F,
     stats: &std::sync::Mutex<DeliveryStats>,
-) -> anyhow::Result<()>
-where
+) where
     F: Fn(SqsEvent) -> Fut,
     Fut: std::future::Future<Output = SqsBatchResponse>,
 {
@@ -249,13 +275,13 @@ where
         }
         eprintln!("receive {receive}: redelivering {failed:?}");
     }
-    ensure!(
-        pending.is_empty(),
-        "{} message(s) failed {MAX_RECEIVES} times (dead-letter queue): {:?}",
-        pending.len(),
-        pending
-    );
-    Ok(())
+    if !pending.is_empty()
+        && let Ok(mut stats) = stats.lock()
+    {
+        stats
+            .dead_letters
+            .extend(pending.iter().map(|(_, key)| (*key).clone()));
+    }
 }
 
 /// Normalizes the raw keys, then reconciles their items objects into `table`.

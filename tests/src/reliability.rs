@@ -27,7 +27,7 @@ use pantau::store::{BlobMeta, BlobStore, Item, Table};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use crate::pipeline::{Delivery, DeliveryStats, World, deliver};
+use crate::pipeline::{Delivery, DeliveryStats, World, deliver_to_dead_letters};
 
 /// Prints one report line (tabs and newlines inside a field become spaces, so the line
 /// stays one row of five fields).
@@ -168,6 +168,37 @@ pub async fn list_all(blobs: &dyn BlobStore, prefix: &str) -> anyhow::Result<Vec
             None => return Ok(keys),
         }
     }
+}
+
+/// Delivers the keys' events; what reaches the dead-letter queue is redriven once (moved back
+/// to the queue, as `aws sqs start-message-move-task` does, and delivered with the same
+/// receive limit). Fails when a message dead-letters again. `stats.dead_letters` keeps what
+/// the first pass dead-lettered.
+async fn redriving<F, Fut>(
+    bucket: &str,
+    keys: &[String],
+    delivery: Delivery,
+    handler: F,
+) -> anyhow::Result<DeliveryStats>
+where
+    F: Fn(aws_lambda_events::event::sqs::SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = aws_lambda_events::event::sqs::SqsBatchResponse>,
+{
+    let mut stats = deliver_to_dead_letters(bucket, keys, delivery, &handler).await;
+    if !stats.dead_letters.is_empty() {
+        let again =
+            deliver_to_dead_letters(bucket, &stats.dead_letters, Delivery::Once, &handler).await;
+        anyhow::ensure!(
+            again.dead_letters.is_empty(),
+            "{} message(s) dead-lettered again after a redrive: {:?}",
+            again.dead_letters.len(),
+            again.dead_letters
+        );
+        stats.redriven += stats.dead_letters.len();
+        stats.invocations += again.invocations;
+        stats.redelivered += again.redelivered;
+    }
+    Ok(stats)
 }
 
 /// Copies these objects (body and metadata) from one store to another.
@@ -353,7 +384,7 @@ impl Run {
             blobs: self.blobs.clone(),
             registry: registry.clone(),
         };
-        let mut stats = deliver(&bucket, &scraped.raw_keys, delivery, |e| {
+        let mut stats = redriving(&bucket, &scraped.raw_keys, delivery, |e| {
             normalizer.handle(e)
         })
         .await?;
@@ -367,7 +398,7 @@ impl Run {
             table: self.table.clone(),
             registry,
         };
-        stats += deliver(&bucket, &items_keys, delivery, |e| reconciler.handle(e)).await?;
+        stats += redriving(&bucket, &items_keys, delivery, |e| reconciler.handle(e)).await?;
         Ok(stats)
     }
 
