@@ -102,7 +102,11 @@ async fn repeated_delivery(
                 "FAILED in {} of {} comparisons: {}",
                 failures.len(),
                 seeds * 2,
-                failures.join(" / ")
+                failures
+                    .iter()
+                    .map(|f| f.lines().next().unwrap_or(""))
+                    .collect::<Vec<_>>()
+                    .join(" / ")
             )
         },
     );
