@@ -272,7 +272,7 @@ async fn forward(shared: &Shared, request: Request) -> Response {
 fn throttled(dynamodb: bool, draw: u64) -> Response {
     if dynamodb {
         // Both names DynamoDB uses: per-table capacity, and the account/control-plane limit.
-        let kind = if draw % 2 == 0 {
+        let kind = if draw.is_multiple_of(2) {
             "ProvisionedThroughputExceededException"
         } else {
             "ThrottlingException"
