@@ -7,6 +7,7 @@
 #   make bench-scrape scrape cycles over 1,000 fixture sources and the real registry on loopback
 #   make bench-reconcile  reconcile throughput and table requests per item (release build)
 #   make bench-normalize  Pantau's parsers against feedparser and trafilatura, same files
+#   make reliability  every reliability_* test (faults, hostile input, attacks); table in docs/reliability.md
 #   make reliability-full  hostile input at full scale: 100,000 nesting levels, a 100,000-entry feed
 #   make fuzz [FUZZ_SECONDS=60]  every parser under cargo-fuzz; table in fuzz/RESULTS.md
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
@@ -45,7 +46,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile bench-normalize reliability-full fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -57,6 +58,15 @@ test: test-setup
 	$(CARGO) test --workspace --no-fail-fast
 
 test-setup: $(TEST_TOOLS) $(CHROMIUM)
+
+# Every test whose name contains `reliability_`, ignored ones included (the soak, the 30%
+# fault rate), across the workspace; scripts/reliability.py gathers the RELIABILITY lines they
+# print into docs/reliability.md. Knobs: PANTAU_RELIABILITY_SEEDS (delivery seeds: 3 here,
+# 1 in `make test`), PANTAU_RELIABILITY_FULL (every crash point, not one per stage),
+# PANTAU_SOAK_CYCLES (soak cycles, 6).
+PANTAU_RELIABILITY_SEEDS ?= 3
+reliability: test-setup
+	PANTAU_RELIABILITY_SEEDS=$(PANTAU_RELIABILITY_SEEDS) PANTAU_RELIABILITY_FULL=1 CARGO="$(CARGO)" python3 scripts/reliability.py --out docs/reliability.md --log $(TARGET_DIR)/reliability.log
 
 # A table per corpus (cases run, passed, not applicable, score); fails below the floors.
 quality:

@@ -10,6 +10,7 @@
 pub mod alerts;
 pub mod api;
 pub mod config;
+pub mod crash;
 pub mod crises;
 pub mod dashboard;
 pub mod enrich;

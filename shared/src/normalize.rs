@@ -140,6 +140,7 @@ impl Normalizer {
                 key: items_key.clone(),
                 source,
             })?;
+        crate::crash::crashpoint("after_items_write");
         tracing::info!(raw_key, items_key, items = items.len(), "normalized");
         Ok(NormalizeReport {
             items_key: Some(items_key),

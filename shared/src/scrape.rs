@@ -758,6 +758,7 @@ impl Scraper {
                 source_id: source.id.clone(),
                 error: Box::new(error),
             })?;
+        crate::crash::crashpoint("after_raw_write");
         log_response(
             src,
             url,

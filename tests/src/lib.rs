@@ -4,7 +4,9 @@
 //! hosts for the scrape benchmark.
 
 pub mod conformance;
+pub mod fault_proxy;
 pub mod fleet;
 pub mod hostile;
 pub mod moto;
 pub mod pipeline;
+pub mod reliability;

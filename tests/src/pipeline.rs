@@ -34,12 +34,7 @@ impl World {
     /// offline server.
     pub async fn new(blobs: Arc<dyn BlobStore>, table: Arc<dyn Table>) -> anyhow::Result<World> {
         let server = OfflineServer::start_loopback().await?;
-        let mut registry = Registry::load_default()?;
-        registry
-            .missions
-            .retain(|m| MISSIONS.contains(&m.id.as_str()));
-        offline::point_registry_at(&mut registry, server.base_url());
-        let registry = Arc::new(registry);
+        let registry = Arc::new(test_registry(server.base_url())?);
         sync_registry(table.as_ref(), &registry).await?;
         Ok(World {
             server,
@@ -91,6 +86,17 @@ impl World {
     }
 }
 
+/// The built-in registry cut down to [`MISSIONS`] and headquarters, pointed at an offline
+/// server's `base_url`.
+pub fn test_registry(base_url: &str) -> anyhow::Result<Registry> {
+    let mut registry = Registry::load_default()?;
+    registry
+        .missions
+        .retain(|m| MISSIONS.contains(&m.id.as_str()));
+    offline::point_registry_at(&mut registry, base_url);
+    Ok(registry)
+}
+
 /// How events reach a handler.
 #[derive(Debug, Clone, Copy)]
 pub enum Delivery {
@@ -98,6 +104,42 @@ pub enum Delivery {
     Once,
     /// Each event twice, all shuffled (S3 and SQS are at-least-once and unordered).
     TwiceShuffled { seed: u64 },
+    /// Each event one to three times (seeded), all shuffled, in batches of 1 to 10 handled
+    /// up to `in_flight` at a time, each batch after a pause of up to `max_delay_ms`: what
+    /// Lambda's concurrent pollers of an at-least-once queue may do.
+    Repeated {
+        seed: u64,
+        max_delay_ms: u64,
+        in_flight: usize,
+    },
+}
+
+/// What a delivery did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Distinct events (object keys).
+    pub events: usize,
+    /// Messages sent, repeats included.
+    pub messages: usize,
+    /// Handler invocations, redeliveries of failed messages included.
+    pub invocations: usize,
+    /// Messages a handler reported failed and that were delivered again.
+    pub redelivered: usize,
+    /// Keys of the messages that failed [`MAX_RECEIVES`] times: the dead-letter queue.
+    pub dead_letters: Vec<String>,
+    /// Dead letters moved back to the queue and delivered again (a DLQ redrive).
+    pub redriven: usize,
+}
+
+impl std::ops::AddAssign for DeliveryStats {
+    fn add_assign(&mut self, other: DeliveryStats) {
+        self.events += other.events;
+        self.messages += other.messages;
+        self.invocations += other.invocations;
+        self.redelivered += other.redelivered;
+        self.dead_letters.extend(other.dead_letters);
+        self.redriven += other.redriven;
+    }
 }
 
 /// Times SQS hands a message to the function before it goes to the dead-letter queue (the
@@ -112,47 +154,134 @@ pub async fn deliver<F, Fut>(
     bucket: &str,
     keys: &[String],
     delivery: Delivery,
-    mut handler: F,
-) -> anyhow::Result<()>
+    handler: F,
+) -> anyhow::Result<DeliveryStats>
 where
-    F: FnMut(SqsEvent) -> Fut,
+    F: Fn(SqsEvent) -> Fut,
     Fut: std::future::Future<Output = SqsBatchResponse>,
 {
+    let stats = deliver_to_dead_letters(bucket, keys, delivery, handler).await;
+    ensure!(
+        stats.dead_letters.is_empty(),
+        "{} message(s) failed {MAX_RECEIVES} times (dead-letter queue): {:?}",
+        stats.dead_letters.len(),
+        stats.dead_letters
+    );
+    Ok(stats)
+}
+
+/// [`deliver`], but a message that fails [`MAX_RECEIVES`] times goes to the dead-letter queue
+/// (`DeliveryStats::dead_letters`) instead of failing the delivery.
+pub async fn deliver_to_dead_letters<F, Fut>(
+    bucket: &str,
+    keys: &[String],
+    delivery: Delivery,
+    handler: F,
+) -> DeliveryStats
+where
+    F: Fn(SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = SqsBatchResponse>,
+{
+    use futures::StreamExt;
+
     let mut events: Vec<&String> = keys.iter().collect();
-    if let Delivery::TwiceShuffled { seed } = delivery {
-        events.extend(keys.iter());
-        fastrand::Rng::with_seed(seed).shuffle(&mut events);
-    }
-    for (batch_no, batch) in events.chunks(10).enumerate() {
-        let mut pending: Vec<(String, &String)> = batch
-            .iter()
-            .enumerate()
-            .map(|(i, key)| (format!("m-{batch_no}-{i}"), *key))
-            .collect();
-        for receive in 1..=MAX_RECEIVES {
-            let bodies = pending
-                .iter()
-                .map(|(id, key)| (id.clone(), s3_put_notification(bucket, key, 0, Utc::now())));
-            let response = handler(sqs_event(bodies)).await;
-            let failed: Vec<String> = response
-                .batch_item_failures
-                .iter()
-                .map(|f| f.item_identifier.clone())
-                .collect();
-            pending.retain(|(id, _)| failed.contains(id));
-            if pending.is_empty() {
-                break;
-            }
-            eprintln!("receive {receive}: redelivering {failed:?}");
+    // (batch, pause before it), and how many batches run at once.
+    let mut batches: Vec<(Vec<&String>, u64)> = Vec::new();
+    let mut in_flight = 1;
+    match delivery {
+        Delivery::Once => {}
+        Delivery::TwiceShuffled { seed } => {
+            events.extend(keys.iter());
+            fastrand::Rng::with_seed(seed).shuffle(&mut events);
         }
-        ensure!(
-            pending.is_empty(),
-            "{} message(s) failed {MAX_RECEIVES} times (dead-letter queue): {:?}",
-            pending.len(),
-            pending
-        );
+        Delivery::Repeated {
+            seed,
+            max_delay_ms,
+            in_flight: concurrency,
+        } => {
+            let mut rng = fastrand::Rng::with_seed(seed);
+            events = keys
+                .iter()
+                .flat_map(|k| std::iter::repeat_n(k, rng.usize(1..=3)))
+                .collect();
+            rng.shuffle(&mut events);
+            let mut rest = &events[..];
+            while !rest.is_empty() {
+                let size = rng.usize(1..=10).min(rest.len());
+                batches.push((rest[..size].to_vec(), rng.u64(0..=max_delay_ms)));
+                rest = &rest[size..];
+            }
+            in_flight = concurrency.max(1);
+        }
     }
-    Ok(())
+    if batches.is_empty() {
+        batches = events.chunks(10).map(|b| (b.to_vec(), 0)).collect();
+    }
+    let stats = std::sync::Mutex::new(DeliveryStats {
+        events: keys.len(),
+        messages: events.len(),
+        ..DeliveryStats::default()
+    });
+    let (handler, stats_ref) = (&handler, &stats);
+    let _: Vec<()> = futures::stream::iter(batches.into_iter().enumerate())
+        .map(|(batch_no, (batch, pause_ms))| async move {
+            if pause_ms > 0 {
+                tokio::time::sleep(std::time::Duration::from_millis(pause_ms)).await;
+            }
+            deliver_batch(bucket, batch_no, &batch, handler, stats_ref).await
+        })
+        .buffer_unordered(in_flight)
+        .collect()
+        .await;
+    stats.into_inner().unwrap_or_default()
+}
+
+/// One batch, redelivered until every message succeeds or has been received
+/// [`MAX_RECEIVES`] times.
+async fn deliver_batch<F, Fut>(
+    bucket: &str,
+    batch_no: usize,
+    batch: &[&String],
+    handler: &F,
+    stats: &std::sync::Mutex<DeliveryStats>,
+) where
+    F: Fn(SqsEvent) -> Fut,
+    Fut: std::future::Future<Output = SqsBatchResponse>,
+{
+    let mut pending: Vec<(String, &String)> = batch
+        .iter()
+        .enumerate()
+        .map(|(i, key)| (format!("m-{batch_no}-{i}"), *key))
+        .collect();
+    for receive in 1..=MAX_RECEIVES {
+        let bodies = pending
+            .iter()
+            .map(|(id, key)| (id.clone(), s3_put_notification(bucket, key, 0, Utc::now())));
+        let response = handler(sqs_event(bodies)).await;
+        let failed: Vec<String> = response
+            .batch_item_failures
+            .iter()
+            .map(|f| f.item_identifier.clone())
+            .collect();
+        pending.retain(|(id, _)| failed.contains(id));
+        if let Ok(mut stats) = stats.lock() {
+            stats.invocations += 1;
+            if receive < MAX_RECEIVES {
+                stats.redelivered += pending.len();
+            }
+        }
+        if pending.is_empty() {
+            break;
+        }
+        eprintln!("receive {receive}: redelivering {failed:?}");
+    }
+    if !pending.is_empty()
+        && let Ok(mut stats) = stats.lock()
+    {
+        stats
+            .dead_letters
+            .extend(pending.iter().map(|(_, key)| (*key).clone()));
+    }
 }
 
 /// Normalizes the raw keys, then reconciles their items objects into `table`.
@@ -167,7 +296,8 @@ pub async fn normalize_and_reconcile(
     deliver(&bucket, raw_keys, delivery, |e| normalizer.handle(e)).await?;
     let items_keys: Vec<String> = raw_keys.iter().filter_map(|k| items_key_for(k)).collect();
     let reconciler = world.reconciler(table);
-    deliver(&bucket, &items_keys, delivery, |e| reconciler.handle(e)).await
+    deliver(&bucket, &items_keys, delivery, |e| reconciler.handle(e)).await?;
+    Ok(())
 }
 
 /// Every item record the pipeline wrote for `missions`, found through the table's own access

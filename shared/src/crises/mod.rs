@@ -573,8 +573,9 @@ pub async fn crisis_detail_at(
 
 /// Whether a table error means "read again and decide again": someone else wrote first, or
 /// the table asked to retry (throttling, a timeout, DynamoDB's `TransactionConflict` when a
-/// plain write meets another reconciler's transaction). Retried here, because redelivery
-/// cannot redo the crisis stage: a redelivered item is unchanged and skips it.
+/// plain write meets another reconciler's transaction). Retried here first: a redelivery
+/// redoes the whole object (reconcile feeds an unchanged item again until its
+/// `crises_fed` mark says its crisis evidence got here).
 pub(crate) fn lost_race(e: &TableError) -> bool {
     matches!(
         e,

@@ -85,6 +85,11 @@ pub mod attr {
     pub const ENRICHMENT: &str = "enrichment";
     /// `CURRENT` only: the item's story (`reconcile::story`); absent until grouped.
     pub const STORY_ID: &str = "story_id";
+    /// `CURRENT` only: the content hash whose crisis evidence reached the crisis stage; absent
+    /// until it has (and for items without any). An unchanged item whose content has not is
+    /// fed again, so a crash or a failure between the item's write and its crisis writes
+    /// loses nothing.
+    pub const CRISES_FED: &str = "crises_fed";
 }
 
 /// Bodies beyond this are cut (at a character boundary) so that both records of an item stay
@@ -166,7 +171,10 @@ impl Retryable for ReconcileError {
 enum Outcome {
     New,
     Changed,
-    Unchanged,
+    /// `crises_fed`: this content's crisis evidence (if any) already reached the crisis stage.
+    Unchanged {
+        crises_fed: bool,
+    },
     Stale,
 }
 
@@ -182,6 +190,7 @@ impl Reconciler {
         let totals_ref = &totals;
         let response = for_each_object(event, |object| async move {
             let result = self.reconcile_object(&object.key).await;
+            crate::crash::crashpoint("after_reconcile_object");
             if let Ok(mut totals) = totals_ref.lock() {
                 totals.record(result.as_ref().ok());
             }
@@ -250,7 +259,7 @@ impl Reconciler {
                     match outcome {
                         Outcome::New => report.new += 1,
                         Outcome::Changed => report.changed += 1,
-                        Outcome::Unchanged => report.unchanged += 1,
+                        Outcome::Unchanged { .. } => report.unchanged += 1,
                         Outcome::Stale => report.stale += 1,
                     }
                     story_jobs.extend(job);
@@ -264,6 +273,7 @@ impl Reconciler {
         }
         // Stories one item at a time, in line order: two items of one story in one object
         // then always see each other (concurrently, each could miss the other).
+        crate::crash::crashpoint("before_story_writes");
         let window = story::story_window();
         for job in story_jobs {
             if let Err(source) = self.group_story(job.clone(), window).await {
@@ -280,8 +290,11 @@ impl Reconciler {
             }
         }
         // Crises after stories, in line order too (a signal and a response in one object).
-        for input in &crisis_inputs {
-            match crate::crises::observe(
+        if !crisis_inputs.is_empty() {
+            crate::crash::crashpoint("before_crisis_writes");
+        }
+        for (input, content_hash) in &crisis_inputs {
+            let fed = match crate::crises::observe(
                 self.table.as_ref(),
                 &self.registry,
                 crate::crises::config(),
@@ -292,15 +305,21 @@ impl Reconciler {
                 Ok(outcome) => {
                     report.crises_opened += outcome.opened;
                     report.responses_linked += outcome.responses_linked;
+                    self.mark_crises_fed(input.item_id(), content_hash).await
                 }
-                // Not handed back to the queue: the redelivered item would be unchanged and
-                // skip this stage (which retried already; see `crises::lost_race`).
-                Err(source) => {
-                    let e = ReconcileError::Table {
-                        key: items_key.to_owned(),
-                        item_id: input.item_id().to_owned(),
-                        source,
-                    };
+                Err(source) => Err(source),
+            };
+            // A failure comes back with the message: the redelivered item is unchanged but
+            // not marked fed, so it is fed again (the crisis stage is idempotent).
+            if let Err(source) = fed {
+                let e = ReconcileError::Table {
+                    key: items_key.to_owned(),
+                    item_id: input.item_id().to_owned(),
+                    source,
+                };
+                if e.is_retryable() {
+                    retryable = Some(e);
+                } else {
                     tracing::error!(key = %items_key, error = %e, "item not fed to crises");
                 }
             }
@@ -322,7 +341,14 @@ impl Reconciler {
         &self,
         items_key: &str,
         mut item: NormalizedItem,
-    ) -> Result<(Outcome, Option<story::StoryJob>, Option<CrisisInput>), ReconcileError> {
+    ) -> Result<
+        (
+            Outcome,
+            Option<story::StoryJob>,
+            Option<(CrisisInput, String)>,
+        ),
+        ReconcileError,
+    > {
         fit_for_table(&mut item);
         let id = item.identity();
         let country = self
@@ -359,8 +385,14 @@ impl Reconciler {
                         source: item.source.clone(),
                         language: item.language.clone(),
                     });
-                    // Only what changed can open, join or answer a crisis.
-                    let crisis = matches!(outcome, Outcome::New | Outcome::Changed)
+                    // Only what changed can open, join or answer a crisis, and what did not
+                    // get there before (a crash or a failure after the item's write).
+                    let feed_crises = match outcome {
+                        Outcome::New | Outcome::Changed => true,
+                        Outcome::Unchanged { crises_fed } => !crises_fed,
+                        Outcome::Stale => false,
+                    };
+                    let crisis = feed_crises
                         .then(|| {
                             CrisisInput::of(
                                 &id,
@@ -370,7 +402,8 @@ impl Reconciler {
                                 crate::crises::config(),
                             )
                         })
-                        .flatten();
+                        .flatten()
+                        .map(|input| (input, observation.content_hash.clone()));
                     return Ok((outcome, job, crisis));
                 }
                 Err(Attempt::Lost) => {
@@ -399,6 +432,23 @@ impl Reconciler {
         })
     }
 
+    /// Records on `CURRENT` that this content's crisis evidence reached the crisis stage. Not
+    /// under the state lock: the mark is no part of the bookkeeping, and a newer content
+    /// written meanwhile replaces the record without it (and is fed itself).
+    async fn mark_crises_fed(&self, item_id: &str, content_hash: &str) -> Result<(), TableError> {
+        let mut update = Update::default();
+        update.set.insert(
+            attr::CRISES_FED.into(),
+            Value::String(content_hash.to_owned()),
+        );
+        let key = Key::new(schema::item_pk(item_id), schema::CURRENT);
+        match self.table.update(&key, update, Condition::Present).await {
+            // Gone meanwhile (never, today: items are not deleted): nothing to mark.
+            Err(TableError::ConditionFailed { .. }) => Ok(()),
+            other => other.map(|_| ()),
+        }
+    }
+
     /// One read-decide-write round for one observation; says whether the item needs grouping
     /// into a story (new, changed, or not grouped yet).
     async fn try_reconcile(
@@ -410,6 +460,7 @@ impl Reconciler {
             let current = obs.current_record(1, &obs.version_at, &obs.version_sk, None);
             // Search postings first: a failure here is retried before the item exists.
             crate::search::write_postings(self.table.as_ref(), obs.search_postings.clone()).await?;
+            crate::crash::crashpoint("after_postings_write");
             self.table
                 .transact_write(vec![
                     put(obs.version_record(), Condition::None),
@@ -432,10 +483,13 @@ impl Reconciler {
             attr: attr::STATE_TAG.into(),
             value: Value::String(current.state_tag.clone()),
         };
+        let unchanged = || Outcome::Unchanged {
+            crises_fed: current.crises_fed.as_deref() == Some(obs.content_hash.as_str()),
+        };
 
         if obs.version_sk >= current.version_sk {
             if obs.content_hash == current.content_hash {
-                return Ok((Outcome::Unchanged, ungrouped()));
+                return Ok((unchanged(), ungrouped()));
             }
             let first_seen = earliest(&current.first_seen_at, &obs.version_at);
             let next = obs.current_record(current.versions + 1, first_seen, &obs.version_sk, story);
@@ -459,7 +513,7 @@ impl Reconciler {
         let before = versions.iter().rev().find(|v| v.sk <= obs.version_sk);
         let after = versions.iter().find(|v| v.sk > obs.version_sk);
         if before.is_some_and(|v| v.hash == obs.content_hash) {
-            return Ok((Outcome::Unchanged, ungrouped()));
+            return Ok((unchanged(), ungrouped()));
         }
         let first_seen = earliest(&current.first_seen_at, &obs.version_at).to_owned();
         let mut ops = Vec::with_capacity(3);
@@ -830,6 +884,7 @@ struct CurrentState {
     first_seen_at: String,
     state_tag: String,
     story_id: Option<String>,
+    crises_fed: Option<String>,
     /// The stored version's story keys and `{published}#{item_id}`, to replace its entries.
     story_entries: Option<(Vec<String>, String)>,
 }
@@ -862,6 +917,10 @@ impl CurrentState {
         Ok(CurrentState {
             story_id: record
                 .get(attr::STORY_ID)
+                .and_then(Value::as_str)
+                .map(str::to_owned),
+            crises_fed: record
+                .get(attr::CRISES_FED)
                 .and_then(Value::as_str)
                 .map(str::to_owned),
             story_entries,
