@@ -8,3 +8,4 @@ pub mod fleet;
 pub mod hostile;
 pub mod moto;
 pub mod pipeline;
+pub mod scale;
