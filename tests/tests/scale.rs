@@ -21,7 +21,9 @@
 //! `PANTAU_SCALE_ITEMS` (3,000,000), `PANTAU_SCALE_CHECKPOINTS` (100000,1000000,3000000;
 //! those up to the items), `PANTAU_SCALE_REQUESTS` (200 per query kind; the whole-fleet
 //! reports a tenth), `PANTAU_SCALE_QUICK=1` (20k items, checkpoints 5k and 20k, 50 requests:
-//! for development).
+//! for development), `PANTAU_SCALE_BUDGET_MINUTES` (none: a checkpoint whose projected
+//! loading would end after the budget is skipped, and so is one the disk cannot hold; the
+//! document says which and why), `PANTAU_SCALE_KEEP=1` (keep the store).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -66,6 +68,8 @@ struct Knobs {
     checkpoints: Vec<usize>,
     requests: usize,
     doc: Option<PathBuf>,
+    /// Loading stops before a checkpoint it would reach after this many minutes in all.
+    budget: Option<Duration>,
 }
 
 fn knobs() -> Knobs {
@@ -94,6 +98,9 @@ fn knobs() -> Knobs {
         checkpoints,
         requests: env_number("PANTAU_SCALE_REQUESTS", if quick { 50 } else { 200 }) as usize,
         doc: std::env::var("PANTAU_SCALE_DOC").ok().map(PathBuf::from),
+        budget: std::env::var("PANTAU_SCALE_BUDGET_MINUTES")
+            .is_ok()
+            .then(|| Duration::from_secs(60 * env_number("PANTAU_SCALE_BUDGET_MINUTES", 0))),
     }
 }
 
@@ -271,6 +278,49 @@ fn store_bytes(dir: &Path) -> u64 {
         .unwrap_or(0)
 }
 
+/// Bytes free on the file system holding `dir` (`df`), if it answers.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(dir)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Rows and bytes of item JSON per record kind (the partition key's prefix; item records
+/// split into `CURRENT` and versions), largest first.
+fn breakdown(sqlite: &Path) -> Vec<(String, u64, u64)> {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(sqlite, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return Vec::new();
+    };
+    let sql = "SELECT CASE WHEN instr(pk, '#') > 0 THEN substr(pk, 1, instr(pk, '#') - 1) ELSE pk END
+                      || CASE WHEN pk LIKE 'ITEM#%' THEN (CASE sk WHEN 'CURRENT' THEN ' (CURRENT)' ELSE ' (version)' END) ELSE '' END
+                      AS kind,
+                      count(*), sum(length(item))
+               FROM items GROUP BY kind ORDER BY 3 DESC";
+    let Ok(mut statement) = conn.prepare(sql) else {
+        return Vec::new();
+    };
+    statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)? as u64,
+                row.get::<_, i64>(2)? as u64,
+            ))
+        })
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}
+
 /// What the checkpoint measured.
 struct Checkpoint {
     items: usize,
@@ -343,6 +393,21 @@ fn query_set(
             )
         },
         n,
+    );
+    many(
+        "mission activity chart, busiest (90 days)".into(),
+        &mut |_| format!("/missions/{busiest}/activity?days=90"),
+        few,
+    );
+    many(
+        "mission activity chart, random (90 days)".into(),
+        &mut |r| {
+            format!(
+                "/missions/{}/activity?days=90",
+                missions[r.usize(..missions.len())]
+            )
+        },
+        few,
     );
     many(
         "country feed, random country".into(),
@@ -520,6 +585,10 @@ async fn scale_store() {
         knobs.checkpoints,
         dir.path().display()
     );
+    let doc_path = knobs
+        .doc
+        .clone()
+        .unwrap_or_else(|| work.join("performance.md"));
     let mut per_mission: HashMap<String, usize> = HashMap::new();
     let mut loaded = 0;
     let mut load_time = Duration::ZERO;
@@ -529,7 +598,38 @@ async fn scale_store() {
     let mut rng = fastrand::Rng::with_seed(7);
     let mut load_lines = Vec::new();
     const BATCH: usize = 20_000;
+    let mut notes: Vec<String> = Vec::new();
+    let started_all = Instant::now();
     for &checkpoint in &knobs.checkpoints {
+        if loaded > 0 {
+            // Will it fit, on disk and in the budget, at the rate and size per item so far?
+            let per_item = store_bytes(dir.path()) as f64 / loaded as f64;
+            let needed = per_item * (checkpoint - loaded) as f64 * 1.1;
+            let free = free_bytes(dir.path()).unwrap_or(u64::MAX) as f64;
+            let reserve = 5.0 * 1024.0 * 1024.0 * 1024.0;
+            let rate = loaded as f64 / load_time.as_secs_f64();
+            let projected = started_all.elapsed()
+                + Duration::from_secs_f64((checkpoint - loaded) as f64 / rate);
+            if needed > free - reserve {
+                notes.push(format!(
+                    "{checkpoint} items not run: at {:.1} KB per item the store would need another \
+                     {:.1} GB, and {:.1} GB are free (5 GiB kept in reserve).",
+                    per_item / 1000.0,
+                    needed / 1e9,
+                    free / 1e9
+                ));
+                break;
+            }
+            if knobs.budget.is_some_and(|b| projected > b) {
+                notes.push(format!(
+                    "{checkpoint} items not run: at {rate:.0} items/s loading would end {:.0} min \
+                     into the run, past the budget of {} min.",
+                    projected.as_secs_f64() / 60.0,
+                    knobs.budget.map_or(0, |b| b.as_secs() / 60)
+                ));
+                break;
+            }
+        }
         let segment_started = Instant::now();
         let segment_from = loaded;
         while loaded < checkpoint {
@@ -589,6 +689,21 @@ async fn scale_store() {
             store_bytes: store_bytes(dir.path()),
             queries,
         });
+        // Written at every checkpoint, so a run stopped later still leaves its figures.
+        let doc = render(&Report {
+            registry: &registry,
+            knobs: &knobs,
+            checkpoints: &checkpoints,
+            load_lines: &load_lines,
+            notes: &notes,
+            breakdown: &breakdown(&dir.path().join("pantau.sqlite")),
+            loaded,
+            load_time,
+            report: &report,
+            table_requests,
+            objects: loader.objects,
+        });
+        std::fs::write(&doc_path, &doc).expect("performance.md written");
     }
     assert_eq!(
         report.new, loaded,
@@ -599,24 +714,22 @@ async fn scale_store() {
         "the planted crises open: {report:?}"
     );
 
-    let doc = render(
-        &registry,
-        &knobs,
-        &checkpoints,
-        &load_lines,
+    let doc = render(&Report {
+        registry: &registry,
+        knobs: &knobs,
+        checkpoints: &checkpoints,
+        load_lines: &load_lines,
+        notes: &notes,
+        breakdown: &breakdown(&dir.path().join("pantau.sqlite")),
         loaded,
         load_time,
-        &report,
+        report: &report,
         table_requests,
-        loader.objects,
-    );
+        objects: loader.objects,
+    });
+    std::fs::write(&doc_path, &doc).expect("performance.md written");
     println!("{doc}");
-    let path = knobs
-        .doc
-        .clone()
-        .unwrap_or_else(|| work.join("performance.md"));
-    std::fs::write(&path, doc).expect("performance.md written");
-    println!("written to {}", path.display());
+    println!("written to {}", doc_path.display());
     drop(api);
     drop(loader);
     if std::env::var("PANTAU_SCALE_KEEP").is_ok_and(|v| v == "1") {
@@ -625,18 +738,35 @@ async fn scale_store() {
     // Otherwise the store directory (and its SQLite file) goes with `dir`.
 }
 
-#[allow(clippy::too_many_arguments)]
-fn render(
-    registry: &Registry,
-    knobs: &Knobs,
-    checkpoints: &[Checkpoint],
-    load_lines: &[String],
+/// Everything the document shows.
+struct Report<'a> {
+    registry: &'a Registry,
+    knobs: &'a Knobs,
+    checkpoints: &'a [Checkpoint],
+    load_lines: &'a [String],
+    notes: &'a [String],
+    breakdown: &'a [(String, u64, u64)],
     loaded: usize,
     load_time: Duration,
-    report: &ReconcileReport,
+    report: &'a ReconcileReport,
     table_requests: (usize, usize),
     objects: usize,
-) -> String {
+}
+
+fn render(r: &Report) -> String {
+    let Report {
+        registry,
+        knobs,
+        checkpoints,
+        load_lines,
+        notes,
+        breakdown,
+        loaded,
+        load_time,
+        report,
+        table_requests,
+        objects,
+    } = *r;
     let mut out = String::new();
     out.push_str("# Performance at scale\n\n");
     out.push_str(
@@ -679,6 +809,24 @@ fn render(
     for l in load_lines {
         out.push_str(l);
         out.push('\n');
+    }
+    for note in notes {
+        out.push_str(&format!("\n{note}\n"));
+    }
+    if !breakdown.is_empty() {
+        out.push_str(&format!(
+            "\nWhat the store holds after {loaded} items (rows and bytes of item JSON by record \
+             kind; SQLite adds its keys and indexes on top):\n\n\
+             | record | rows | rows per item | JSON bytes | bytes per item |\n|---|---|---|---|---|\n"
+        ));
+        for (kind, rows, bytes) in breakdown {
+            out.push_str(&format!(
+                "| {kind} | {rows} | {:.1} | {} | {:.0} |\n",
+                *rows as f64 / loaded.max(1) as f64,
+                mib(*bytes),
+                *bytes as f64 / loaded.max(1) as f64
+            ));
+        }
     }
     out.push_str("\n## API latency (ms) and table requests per call\n\n");
     out.push_str(&format!(
