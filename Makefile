@@ -86,6 +86,8 @@ bench-reconcile:
 SCALE_ITEMS ?= 3000000
 SCALE_CHECKPOINTS ?= 100000,1000000,3000000
 scale:
+	$(if $(filter 1,$(SCALE_QUICK)),PANTAU_BENCH_FLEET_FACTOR=2,) \
+		$(CARGO) test --profile perf -p pantau-tests --test bench_scrape -- --ignored --nocapture --exact tenfold_registry
 	$(if $(filter 1,$(SCALE_QUICK)),PANTAU_SCALE_QUICK=1,PANTAU_SCALE_DOC=$(abspath docs/performance.md) \
 		PANTAU_SCALE_ITEMS=$(SCALE_ITEMS) PANTAU_SCALE_CHECKPOINTS=$(SCALE_CHECKPOINTS)) \
 		$(if $(SCALE_MISSIONS),PANTAU_SCALE_MISSIONS=$(SCALE_MISSIONS),) \

@@ -702,8 +702,9 @@ async fn scale_store() {
             report: &report,
             table_requests,
             objects: loader.objects,
+            fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
         });
-        std::fs::write(&doc_path, &doc).expect("performance.md written");
+        write_doc(&doc_path, &doc);
     }
     assert_eq!(
         report.new, loaded,
@@ -726,8 +727,9 @@ async fn scale_store() {
         report: &report,
         table_requests,
         objects: loader.objects,
+        fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
     });
-    std::fs::write(&doc_path, &doc).expect("performance.md written");
+    write_doc(&doc_path, &doc);
     println!("{doc}");
     println!("written to {}", doc_path.display());
     drop(api);
@@ -736,6 +738,18 @@ async fn scale_store() {
         println!("store kept in {}", dir.keep().display());
     }
     // Otherwise the store directory (and its SQLite file) goes with `dir`.
+}
+
+/// Below this line the document is prose written by hand, kept when the tables are rewritten.
+const KEPT_BELOW: &str = "<!-- Written by hand below this line; `make scale` keeps it. -->";
+
+/// Writes the generated tables, keeping the hand-written part of the file that is there.
+fn write_doc(path: &Path, generated: &str) {
+    let kept = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|old| old.find(KEPT_BELOW).map(|at| old[at..].to_owned()))
+        .unwrap_or_else(|| format!("{KEPT_BELOW}\n"));
+    std::fs::write(path, format!("{generated}\n{kept}")).expect("performance.md written");
 }
 
 /// Everything the document shows.
@@ -751,6 +765,8 @@ struct Report<'a> {
     report: &'a ReconcileReport,
     table_requests: (usize, usize),
     objects: usize,
+    /// What `bench_scrape::tenfold_registry` printed, when it ran before (`make scale`).
+    fleet_cycles: Option<String>,
 }
 
 fn render(r: &Report) -> String {
@@ -766,6 +782,7 @@ fn render(r: &Report) -> String {
         report,
         table_requests,
         objects,
+        ref fleet_cycles,
     } = *r;
     let mut out = String::new();
     out.push_str("# Performance at scale\n\n");
@@ -794,6 +811,15 @@ fn render(r: &Report) -> String {
         knobs.items,
         6
     ));
+    if let Some(cycles) = fleet_cycles {
+        out.push_str(
+            "## Scrape cycles of the 10× fleet on loopback\n\n`bench_scrape::tenfold_registry`: every \
+             host of the registry's sources is its own fixture host on 127.1.x.y; the real scraper and \
+             fetcher, two cycles (all new, then all unchanged); requests as the servers saw them.\n\n```\n",
+        );
+        out.push_str(cycles);
+        out.push_str("```\n\n");
+    }
     out.push_str("## Loading (real reconcile, objects of 100 items, 4 at once)\n\n");
     out.push_str(&format!(
         "{loaded} items in {:.0} s: **{:.0} items/s**; {objects} objects; table requests per item: \
