@@ -517,9 +517,14 @@ fn machine() -> String {
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
     format!(
         "{cores} cores (nproc), {memory} memory, load average {} at the end, {} UTC; \
-         profile `perf` (optimized, see Cargo.toml)",
+         {}",
         load.join(" "),
-        Utc::now().format("%Y-%m-%d %H:%M")
+        Utc::now().format("%Y-%m-%d %H:%M"),
+        if cfg!(debug_assertions) {
+            "a debug build (unoptimized: latencies several times the optimized ones)"
+        } else {
+            "profile `perf` (optimized, see Cargo.toml)"
+        }
     )
 }
 
