@@ -820,7 +820,7 @@ fn render(r: &Report) -> String {
         out.push_str(
             "## Scrape cycles of the 10× fleet on loopback\n\n`bench_scrape::tenfold_registry`: every \
              host of the registry's sources is its own fixture host on 127.1.x.y; the real scraper and \
-             fetcher, two cycles (all new, then all unchanged); requests as the servers saw them.\n\n```\n",
+             fetcher, `PANTAU_BENCH_CYCLES` cycles (the first all new, the second all unchanged); requests as the servers saw them.\n\n```\n",
         );
         out.push_str(cycles);
         out.push_str("```\n\n");
