@@ -13,6 +13,8 @@
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
 #   make sizes        each function's zip from `make build` (aim: under 10 MB)
 #   make startup      cold and warm invocation and peak memory of each function under cargo lambda watch
+#   make scale        10x the fleet and a year of items on the embedded store: API latency at
+#                     100k, 1M, 3M items, load throughput, store size (docs/performance.md)
 #   make cost         requests counted in two local cycles, priced as a month on AWS (docs/cost.md)
 #   make deploy       sam build + sam deploy of infra/template.yaml (first time: GUIDED=1; STAGE=prod)
 #   make local-aws    the whole pipeline against moto's S3, SQS and DynamoDB on loopback
@@ -46,7 +48,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile scale bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -85,6 +87,24 @@ bench-scrape:
 BENCH_ITEMS ?= 100000
 bench-reconcile:
 	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --profile perf -p pantau-tests --test bench_reconcile -- --ignored --nocapture
+
+# Ten times the fleet (1,340 missions: the registry's 134, ten times) and a year of generated
+# items loaded by the real reconcile into an SQLite file under the target dir (deleted after),
+# with the API's main queries timed through the real router at each checkpoint; the tables go
+# to docs/performance.md (tests/tests/scale.rs says more). Knobs: SCALE_ITEMS (3000000),
+# SCALE_CHECKPOINTS (100000,1000000,3000000), SCALE_MISSIONS (1320), SCALE_REQUESTS (200),
+# SCALE_BUDGET_MINUTES (none); SCALE_QUICK=1 for 20k items into the target dir's copy.
+SCALE_ITEMS ?= 3000000
+SCALE_CHECKPOINTS ?= 100000,1000000,3000000
+scale:
+	$(if $(filter 1,$(SCALE_QUICK)),PANTAU_BENCH_FLEET_FACTOR=2,) \
+		$(CARGO) test --profile perf -p pantau-tests --test bench_scrape -- --ignored --nocapture --exact tenfold_registry
+	$(if $(filter 1,$(SCALE_QUICK)),PANTAU_SCALE_QUICK=1,PANTAU_SCALE_DOC=$(abspath docs/performance.md) \
+		PANTAU_SCALE_ITEMS=$(SCALE_ITEMS) PANTAU_SCALE_CHECKPOINTS=$(SCALE_CHECKPOINTS)) \
+		$(if $(SCALE_MISSIONS),PANTAU_SCALE_MISSIONS=$(SCALE_MISSIONS),) \
+		$(if $(SCALE_REQUESTS),PANTAU_SCALE_REQUESTS=$(SCALE_REQUESTS),) \
+		$(if $(SCALE_BUDGET_MINUTES),PANTAU_SCALE_BUDGET_MINUTES=$(SCALE_BUDGET_MINUTES),) \
+		$(CARGO) test --profile perf -p pantau-tests --test scale -- --ignored --nocapture scale_store
 
 # Throughput of Pantau's normalize (release build of shared/examples/bench_normalize.rs) and
 # of the Python reference stack on the same files, their ratio, and Pantau's peak memory on a

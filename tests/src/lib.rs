@@ -10,3 +10,4 @@ pub mod hostile;
 pub mod moto;
 pub mod pipeline;
 pub mod reliability;
+pub mod scale;

@@ -163,6 +163,16 @@ fn point_at_fleet(registry: &mut Registry, fleet: Option<&FleetServer>) -> Vec<S
     names
 }
 
+/// `println!` that also appends the line to a String.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {{
+        let line = format!($($arg)*);
+        println!("{line}");
+        $out.push_str(&line);
+        $out.push('\n');
+    }};
+}
+
 /// Peak and current resident memory of this process, in MiB (Linux).
 fn memory_mib() -> (f64, f64) {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -177,7 +187,9 @@ fn memory_mib() -> (f64, f64) {
     (field("VmHWM:"), field("VmRSS:"))
 }
 
-async fn bench(title: &str, mut registry: Registry) {
+/// Runs the cycles; returns what it printed (for `make scale`'s document).
+async fn bench(title: &str, mut registry: Registry) -> String {
+    let mut out = String::new();
     let knobs = knobs();
     let hosts = point_at_fleet(&mut registry.clone(), None);
     let fleet = FleetServer::start(hosts.len(), knobs.latency)
@@ -222,8 +234,9 @@ async fn bench(title: &str, mut registry: Registry) {
         },
     };
 
-    println!();
-    println!(
+    say!(out, "");
+    say!(
+        out,
         "== {title}: {sources} sources on {} hosts; per host at most {} in flight and {} ms \
          between starts; {} sources at once; server think time {} ms",
         fleet.len(),
@@ -233,7 +246,8 @@ async fn bench(title: &str, mut registry: Registry) {
         knobs.latency.as_millis()
     );
     let (hwm_before, _) = memory_mib();
-    println!(
+    say!(
+        out,
         "{:<6} {:>8} {:>6} {:>7} {:>7} {:>9} {:>6} {:>7} {:>8} {:>8} {:>11} {:>12}",
         "cycle",
         "wall_s",
@@ -265,7 +279,8 @@ async fn bench(title: &str, mut registry: Registry) {
             .map(HostFigures::requests_per_second)
             .fold(0.0, f64::max);
         let max_in_flight = figures.iter().map(|f| f.max_in_flight).max().unwrap_or(0);
-        println!(
+        say!(
+            out,
             "{:<6} {:>8.1} {:>6} {:>7} {:>7} {:>9} {:>6} {:>7} {:>8} {:>8.1} {:>11.2} {:>12}",
             cycle,
             wall.as_secs_f64(),
@@ -281,9 +296,12 @@ async fn bench(title: &str, mut registry: Registry) {
             max_in_flight
         );
         for failure in report.failed.iter().take(3) {
-            println!(
+            say!(
+                out,
                 "       failed: {}/{}: {}",
-                failure.owner, failure.source, failure.error
+                failure.owner,
+                failure.source,
+                failure.error
             );
         }
         // Politeness held, as the servers saw it.
@@ -303,13 +321,21 @@ async fn bench(title: &str, mut registry: Registry) {
         }
     }
     let (hwm_after, rss_after) = memory_mib();
-    println!("busiest hosts in cycle 1 (as measured at the server):");
-    println!(
+    say!(out, "busiest hosts in cycle 1 (as measured at the server):");
+    say!(
+        out,
         "  {:<12} {:<26} {:>8} {:>9} {:>9} {:>7} {:>12}",
-        "address", "stands for", "sources", "requests", "window_s", "req/s", "max_inflight"
+        "address",
+        "stands for",
+        "sources",
+        "requests",
+        "window_s",
+        "req/s",
+        "max_inflight"
     );
     for f in busiest.iter().take(5) {
-        println!(
+        say!(
+            out,
             "  {:<12} {:<26} {:>8} {:>9} {:>9.1} {:>7.2} {:>12}",
             f.address.to_string(),
             host_name(&f.address),
@@ -320,10 +346,12 @@ async fn bench(title: &str, mut registry: Registry) {
             f.max_in_flight
         );
     }
-    println!(
+    say!(
+        out,
         "peak memory (VmHWM): {hwm_before:.1} MiB before the cycles, {hwm_after:.1} MiB after \
          (VmRSS now {rss_after:.1} MiB; the fixture hosts run in this process)"
     );
+    out
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -340,4 +368,30 @@ async fn fixture_fleet() {
 async fn real_registry() {
     let registry = Registry::load_default().expect("the built-in registry");
     bench("real registry (built-in, real host shares)", registry).await;
+}
+
+/// The registry ten times over (`pantau_tests::scale::fleet_registry`: every mission copied
+/// with its sources, so the real host shares hold at 1,340 missions); `make scale` runs it.
+/// `PANTAU_BENCH_FLEET_FACTOR` (10) sets how many times.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: make scale"]
+async fn tenfold_registry() {
+    let factor = env_number("PANTAU_BENCH_FLEET_FACTOR", 10) as usize;
+    let base = Registry::load_default().expect("the built-in registry");
+    let registry = pantau_tests::scale::fleet_registry(&base, factor);
+    let printed = bench(
+        &format!(
+            "the registry {factor} times ({} missions, real host shares)",
+            registry.missions.len()
+        ),
+        registry,
+    )
+    .await;
+    // For `scale_store` (tests/tests/scale.rs), which puts it in docs/performance.md.
+    let exe = std::env::current_exe().expect("the test binary's path");
+    if let Some(target) = exe.ancestors().nth(3) {
+        let dir = target.join("scale");
+        std::fs::create_dir_all(&dir).expect("scale dir");
+        std::fs::write(dir.join("fleet-cycles.txt"), printed).expect("fleet cycles written");
+    }
 }

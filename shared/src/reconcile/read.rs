@@ -327,8 +327,10 @@ fn story_member(record: &Item) -> Option<StoryMember> {
 }
 
 /// When a mission last published with `role`: the newest such item on its time index.
-/// Reads a few items at a time (the newest item usually has the role), at most
-/// [`MAX_READS_FOR_LAST`].
+/// Pages grow ([`FIRST_PAGE_FOR_LAST`], then four times as many each time) so a mission whose
+/// newest items are mostly media reaches its last official one in a few queries, at most
+/// [`MAX_READS_FOR_LAST`] items in all; only each record's role and time are read, not the
+/// whole item.
 pub async fn last_published(
     table: &dyn Table,
     mission: &str,
@@ -336,12 +338,13 @@ pub async fn last_published(
 ) -> Result<Option<DateTime<Utc>>, ReadError> {
     let mut cursor = None;
     let mut reads = 0;
+    let mut page_size = FIRST_PAGE_FOR_LAST;
     loop {
         let page = table
             .query(
                 Query::partition(Index::Gsi1, schema::mission_items_pk(mission))
                     .backward()
-                    .limit(5)
+                    .limit(page_size.min(MAX_READS_FOR_LAST - reads))
                     .after(cursor),
             )
             .await?;
@@ -349,17 +352,22 @@ pub async fn last_published(
         let found = page
             .items
             .iter()
-            .filter_map(stored_item)
-            .find(|s| s.item.role == role);
-        if let Some(s) = found {
-            return Ok(Some(s.item.published_at));
+            .find(|r| text(r, "role") == Some(role.as_str()))
+            .and_then(|r| text(r, "published_at"))
+            .and_then(parse_time);
+        if found.is_some() {
+            return Ok(found);
         }
         match page.cursor {
             Some(c) if reads < MAX_READS_FOR_LAST => cursor = Some(c),
             _ => return Ok(None),
         }
+        page_size *= 4;
     }
 }
+
+/// The first page `last_published` reads (the newest item usually has the role).
+pub const FIRST_PAGE_FOR_LAST: usize = 5;
 
 /// How far back `last_published` looks for an item of the role before it says "none".
 pub const MAX_READS_FOR_LAST: usize = 200;
@@ -536,4 +544,86 @@ fn health_of(record: &Item) -> Option<SourceHealth> {
         health.owner = pk.strip_prefix(&schema::mission_pk(""))?.to_owned();
     }
     Some(health)
+}
+
+#[cfg(test)]
+mod last_published_tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::reconcile::Reconciler;
+    use crate::reconcile::tests::{item, jsonl, registry};
+    use crate::store::disk::DiskBlobStore;
+    use crate::store::sqlite::SqliteTable;
+    use crate::store::testing::CountingTable;
+    use crate::store::{BlobMeta, BlobStore};
+
+    /// An official post, then `media` newer media items of the same mission.
+    async fn mission_with(media: usize) -> (Arc<CountingTable<SqliteTable>>, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let table = Arc::new(CountingTable::new(SqliteTable::in_memory().unwrap()));
+        let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
+        let mut items = vec![item(
+            "resmi",
+            "Pengumuman resmi",
+            "2025-03-01T00:00:00Z",
+            "2025-03-01T01:00:00Z",
+        )];
+        for n in 0..media {
+            let mut m = item(
+                &format!("m{n}"),
+                &format!("Berita media nomor {n} tentang hal {}", n * 7919),
+                &format!("2025-03-02T{:02}:{:02}:00Z", n / 60, n % 60),
+                "2025-03-03T00:00:00Z",
+            );
+            m.role = Role::Media;
+            m.source = "news-id".into();
+            items.push(m);
+        }
+        blobs
+            .put("items/1.jsonl", jsonl(&items).into(), &BlobMeta::default())
+            .await
+            .unwrap();
+        let reconciler = Reconciler {
+            blobs,
+            table: table.clone(),
+            registry: Arc::new(registry()),
+        };
+        reconciler.reconcile_object("items/1.jsonl").await.unwrap();
+        (table, dir)
+    }
+
+    #[tokio::test]
+    async fn the_last_official_post_behind_many_media_items_takes_few_queries() {
+        let (table, _dir) = mission_with(150).await;
+        table.reset();
+        let last = last_published(table.as_ref(), "tokyo", Role::Official)
+            .await
+            .unwrap();
+        assert_eq!(
+            last,
+            Some(crate::reconcile::tests::at("2025-03-01T00:00:00Z"))
+        );
+        // Pages of 5, 20, 80, 95: the 151st item is in the fourth.
+        assert_eq!(table.counts().reads(), 4);
+        // The newest item itself: one query.
+        table.reset();
+        let media = last_published(table.as_ref(), "tokyo", Role::Media)
+            .await
+            .unwrap();
+        assert_eq!(
+            media,
+            Some(crate::reconcile::tests::at("2025-03-02T02:29:00Z"))
+        );
+        assert_eq!(table.counts().reads(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_official_post_beyond_the_look_back_is_not_found() {
+        let (table, _dir) = mission_with(MAX_READS_FOR_LAST).await;
+        let last = last_published(table.as_ref(), "tokyo", Role::Official)
+            .await
+            .unwrap();
+        assert_eq!(last, None);
+    }
 }

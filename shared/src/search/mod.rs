@@ -15,7 +15,8 @@
 //! one per term it did not have before at that time (see [`postings_to_write`]). Postings of an
 //! old version stay until they expire: a query re-checks every hit on the current item.
 //!
-//! **Queries.** Every query word must match (AND): the longest stem's postings are read
+//! **Queries.** Every query word must match (AND): the rarest stem's postings (a probe of at most
+//! 100 per word in the newest month decides; ties to the longest) are read
 //! newest first, month by month, and each hit's `CURRENT` is read and checked for all the
 //! other stems and the filters.
 

@@ -24,6 +24,9 @@ pub const MAX_WINDOW_DAYS: i64 = 400;
 /// cursor instead of a long request.
 const MAX_POSTINGS_PER_PAGE: usize = 1000;
 
+/// Postings a probe reads per term at most: enough to tell a rare term from a common one.
+const PROBE_POSTINGS: usize = 100;
+
 /// Items read at once to re-check hits.
 const GETS_IN_FLIGHT: usize = 16;
 
@@ -56,14 +59,6 @@ impl SearchQuery {
             .since
             .unwrap_or(until - Duration::days(DEFAULT_WINDOW_DAYS));
         (since, until)
-    }
-
-    /// The term whose postings are read: the longest stem (longer stems are rarer).
-    fn driving_term(&self) -> Option<&str> {
-        self.terms
-            .iter()
-            .max_by_key(|t| t.len())
-            .map(String::as_str)
     }
 
     /// Whether a posting can be a result, by what never changes for an item.
@@ -144,6 +139,55 @@ async fn read_current(table: &dyn Table, id: String) -> Result<Option<Item>, Tab
         .await
 }
 
+/// The term whose postings drive a query: the one with the fewest postings in the window's
+/// newest month, found by reading at most [`PROBE_POSTINGS`] of each (one small query per
+/// term, and none for a single term); ties go to the longest stem. Reading the rarest term's
+/// postings bounds the work by the rare word, not by the common one beside it.
+async fn rarest_term<'q>(
+    table: &dyn Table,
+    query: &'q SearchQuery,
+    newest_month: &str,
+    range: &SortKeyRange,
+) -> Result<&'q str, TableError> {
+    let mut best: Option<(usize, &str)> = None;
+    for term in &query.terms {
+        let count = if query.terms.len() == 1 {
+            0
+        } else {
+            let probe = Query::partition(Index::Primary, term_pk(term, newest_month))
+                .range(range.clone())
+                .backward()
+                .limit(PROBE_POSTINGS);
+            table.query(probe).await?.items.len()
+        };
+        let better = best.is_none_or(|(n, t)| count < n || (count == n && term.len() > t.len()));
+        if better {
+            best = Some((count, term));
+        }
+    }
+    Ok(best.map_or("", |(_, t)| t))
+}
+
+/// The driving term a cursor was made with (its partition is `TERM#{stem}#{month}`); a stem
+/// that is not one of the query's is a foreign cursor.
+fn cursor_term<'q>(query: &'q SearchQuery, cursor: &Cursor) -> Result<&'q str, ReadError> {
+    let attrs = cursor.key_attrs().map_err(|_| ReadError::ForeignCursor)?;
+    let pk = attrs
+        .get(table::PK)
+        .and_then(Value::as_str)
+        .ok_or(ReadError::ForeignCursor)?;
+    query
+        .terms
+        .iter()
+        .find(|t| {
+            pk.strip_prefix("TERM#")
+                .and_then(|rest| rest.strip_prefix(t.as_str()))
+                .is_some_and(|rest| rest.starts_with('#') && rest.len() == "#yyyy-mm".len())
+        })
+        .map(String::as_str)
+        .ok_or(ReadError::ForeignCursor)
+}
+
 /// One page of items matching `query`, newest first. `now` places the default window.
 pub async fn search(
     table: &dyn Table,
@@ -152,15 +196,24 @@ pub async fn search(
     cursor: Option<Cursor>,
     now: DateTime<Utc>,
 ) -> Result<SearchPage, ReadError> {
-    let Some(driving) = query.driving_term() else {
+    if query.terms.is_empty() {
         return Ok(SearchPage::default());
-    };
+    }
     let (since, until) = query.window(now);
     if since > until {
         // `since` in the future: nothing yet (and DynamoDB refuses an inverted BETWEEN).
         return Ok(SearchPage::default());
     }
     let months = months_back(since, until);
+    let range = SortKeyRange::Between(
+        schema::sortable_time(since),
+        format!("{}$", schema::sortable_time(until)),
+    );
+    // A next page keeps the term its first page was driven by (it is in the cursor).
+    let driving = match &cursor {
+        Some(c) => cursor_term(query, c)?,
+        None => rarest_term(table, query, &months[0], &range).await?,
+    };
     let partitions: Vec<String> = months.iter().map(|m| term_pk(driving, m)).collect();
     // Resume in the month the cursor was made in.
     let (mut month, mut next) = match cursor {
@@ -176,10 +229,6 @@ pub async fn search(
             (at, Some(c))
         }
     };
-    let range = SortKeyRange::Between(
-        schema::sortable_time(since),
-        format!("{}$", schema::sortable_time(until)),
-    );
     let limit = limit.max(1);
     let mut matches: Vec<(StoredItem, Cursor)> = Vec::new();
     let page_of = |matches: Vec<(StoredItem, Cursor)>, next| SearchPage {

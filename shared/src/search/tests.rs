@@ -255,6 +255,57 @@ async fn pages_run_newest_first_across_months_without_dupes() {
     assert_eq!(ids, in_feb);
 }
 
+/// A common long word beside a rare short one: the rare word's postings drive the query, so
+/// it reads a few postings and items, not the common word's hundreds; pages still run.
+#[tokio::test]
+async fn the_rarest_word_drives_a_query() {
+    let w = world();
+    let mut items: Vec<NormalizedItem> = (0..300)
+        .map(|n| {
+            news(
+                &format!("c{n}"),
+                &format!("Pertemuan bilateral {n}"),
+                "kerjasama perdagangan",
+                &format!("2025-03-{:02}T{:02}:00:00Z", 1 + n % 18, n % 24),
+            )
+        })
+        .collect();
+    for n in 0..3 {
+        items.push(news(
+            &format!("r{n}"),
+            &format!("Pertemuan bilateral soal zat {n}"),
+            "kerjasama perdagangan nikel",
+            &format!("2025-03-1{n}T12:00:00Z"),
+        ));
+    }
+    w.land("items/1.jsonl", &items).await;
+    w.table.reset();
+    let (ids, pages) = w.find("perdagangan zat", SearchQuery::default(), 2).await;
+    let rare: Vec<String> = items[300..].iter().rev().map(|i| i.identity()).collect();
+    assert_eq!(ids, rare);
+    assert_eq!(pages, 2);
+    let reads = w.table.counts().reads();
+    // Two pages: a probe per word on the first, a few postings and items each.
+    assert!(reads < 30, "{reads} reads: the common word drove the query");
+    // The cursor of a multi-word query keeps its driving term; another query's is foreign.
+    let query = SearchQuery {
+        terms: SearchQuery::terms_of("perdagangan zat"),
+        ..SearchQuery::default()
+    };
+    let first = search(w.table.as_ref(), &query, 1, None, now())
+        .await
+        .unwrap();
+    let other = SearchQuery {
+        terms: SearchQuery::terms_of("perdagangan nikel"),
+        ..SearchQuery::default()
+    };
+    let result = search(w.table.as_ref(), &other, 1, first.next, now()).await;
+    assert!(matches!(
+        result,
+        Err(crate::reconcile::read::ReadError::ForeignCursor)
+    ));
+}
+
 #[tokio::test]
 async fn a_foreign_cursor_is_refused() {
     let w = world();

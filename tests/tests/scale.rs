@@ -1,0 +1,902 @@
+//! The scale run (`make scale`; `#[ignore]`d, not a timed test): ten times the fleet and a year
+//! of items on the embedded store, measured.
+//!
+//! `scale_store`:
+//! 1. a 10× registry (`pantau_tests::scale::fleet_registry`: 1,320 missions, same host
+//!    layout) and a year of generated items (`YearOfItems`: skewed activity, media per
+//!    country, hazard events, a handful of crises, Indonesian and English words of the
+//!    recorded sources);
+//! 2. loaded into a real SQLite file under the target dir (deleted afterwards) by the real
+//!    reconcile (`Reconciler::reconcile_object` on objects of 100 lines, a few at once), so
+//!    the table holds exactly what production writes: items, versions, time indexes, story
+//!    entries, search postings, crises. Throughput and table requests per item are counted
+//!    (`store::testing::CountingTable`);
+//! 3. at each checkpoint (100k, 1M, 3M items by default) the API's main queries through the
+//!    real axum router in-process (`tower::ServiceExt::oneshot`): p50 and p99 latency and
+//!    table requests per call, and the store's size on disk;
+//! 4. the tables, with the machine noted, printed and written to `PANTAU_SCALE_DOC` (the
+//!    Makefile passes docs/performance.md) or to `{target}/scale/performance.md`.
+//!
+//! Knobs: `PANTAU_SCALE_MISSIONS` (1320: a multiple of the registry's missions),
+//! `PANTAU_SCALE_ITEMS` (3,000,000), `PANTAU_SCALE_CHECKPOINTS` (100000,1000000,3000000;
+//! those up to the items), `PANTAU_SCALE_REQUESTS` (200 per query kind; the whole-fleet
+//! reports a tenth), `PANTAU_SCALE_QUICK=1` (20k items, checkpoints 5k and 20k, 50 requests:
+//! for development), `PANTAU_SCALE_BUDGET_MINUTES` (none: a checkpoint whose projected
+//! loading would end after the budget is skipped, and so is one the disk cannot hold; the
+//! document says which and why), `PANTAU_SCALE_KEEP=1` (keep the store).
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Body;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use http::{Request, StatusCode};
+use pantau::api::{ApiConfig, ApiState, access, router};
+use pantau::model::{NormalizedItem, SourceState};
+use pantau::reconcile::{ReconcileReport, Reconciler, sync_registry};
+use pantau::registry::Registry;
+use pantau::store::disk::DiskBlobStore;
+use pantau::store::sqlite::SqliteTable;
+use pantau::store::testing::CountingTable;
+use pantau::store::{BlobMeta, BlobStore, Condition, Table};
+use pantau_tests::scale::{PlantedCrisis, Vocabulary, YearOfItems, fleet_registry, vocabularies};
+use tower::ServiceExt;
+
+/// Lines per items object, as normalize writes them for a busy source.
+const LINES_PER_OBJECT: usize = 100;
+/// Objects reconciled at once (as a few Lambda instances would).
+const OBJECTS_IN_FLIGHT: usize = 4;
+
+fn env_number(name: &str, default: u64) -> u64 {
+    match std::env::var(name) {
+        Ok(v) => v
+            .trim()
+            .replace('_', "")
+            .parse()
+            .unwrap_or_else(|_| panic!("{name}={v:?} is not a number")),
+        Err(_) => default,
+    }
+}
+
+struct Knobs {
+    missions: usize,
+    items: usize,
+    checkpoints: Vec<usize>,
+    requests: usize,
+    doc: Option<PathBuf>,
+    /// Loading stops before a checkpoint it would reach after this many minutes in all.
+    budget: Option<Duration>,
+}
+
+fn knobs() -> Knobs {
+    let quick = std::env::var("PANTAU_SCALE_QUICK").is_ok_and(|v| v == "1");
+    let items = env_number("PANTAU_SCALE_ITEMS", if quick { 20_000 } else { 3_000_000 }) as usize;
+    let checkpoints = match std::env::var("PANTAU_SCALE_CHECKPOINTS") {
+        Ok(list) => list
+            .split(',')
+            .map(|c| {
+                c.trim()
+                    .replace('_', "")
+                    .parse()
+                    .expect("a number of items")
+            })
+            .collect(),
+        Err(_) if quick => vec![5_000, 20_000],
+        Err(_) => vec![100_000, 1_000_000, 3_000_000],
+    };
+    let mut checkpoints: Vec<usize> = checkpoints.into_iter().filter(|c| *c <= items).collect();
+    if checkpoints.last() != Some(&items) {
+        checkpoints.push(items);
+    }
+    Knobs {
+        missions: env_number("PANTAU_SCALE_MISSIONS", 1320) as usize,
+        items,
+        checkpoints,
+        requests: env_number("PANTAU_SCALE_REQUESTS", if quick { 50 } else { 200 }) as usize,
+        doc: std::env::var("PANTAU_SCALE_DOC").ok().map(PathBuf::from),
+        budget: std::env::var("PANTAU_SCALE_BUDGET_MINUTES")
+            .is_ok()
+            .then(|| Duration::from_secs(60 * env_number("PANTAU_SCALE_BUDGET_MINUTES", 0))),
+    }
+}
+
+/// The target dir this test binary runs from (`{target}/{profile}/deps/scale-…`).
+fn target_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test binary's path");
+    exe.ancestors()
+        .nth(3)
+        .map(Path::to_path_buf)
+        .unwrap_or_else(std::env::temp_dir)
+}
+
+/// The real reconcile, fed objects of generated items.
+struct Loader {
+    blobs: Arc<DiskBlobStore>,
+    reconciler: Arc<Reconciler>,
+    objects: usize,
+}
+
+impl Loader {
+    /// Reconciles `items` in objects of [`LINES_PER_OBJECT`], [`OBJECTS_IN_FLIGHT`] at once;
+    /// each slot reuses one key, so the bucket stays small.
+    async fn load(&mut self, items: Vec<NormalizedItem>) -> ReconcileReport {
+        let objects: Vec<String> = items
+            .chunks(LINES_PER_OBJECT)
+            .map(|chunk| {
+                chunk
+                    .iter()
+                    .map(|i| serde_json::to_string(i).expect("an item serializes") + "\n")
+                    .collect()
+            })
+            .collect();
+        self.objects += objects.len();
+        let slots = (0..OBJECTS_IN_FLIGHT).map(|slot| {
+            let mine: Vec<String> = objects
+                .iter()
+                .skip(slot)
+                .step_by(OBJECTS_IN_FLIGHT)
+                .cloned()
+                .collect();
+            let blobs = self.blobs.clone();
+            let reconciler = self.reconciler.clone();
+            async move {
+                let key = format!("items/scale/slot-{slot}.jsonl");
+                let mut sum = ReconcileReport::default();
+                for body in mine {
+                    blobs
+                        .put(&key, Bytes::from(body), &BlobMeta::default())
+                        .await
+                        .expect("items object written");
+                    let r = reconciler
+                        .reconcile_object(&key)
+                        .await
+                        .expect("items reconciled");
+                    add(&mut sum, &r);
+                }
+                sum
+            }
+        });
+        let mut sum = ReconcileReport::default();
+        for r in futures::future::join_all(slots).await {
+            add(&mut sum, &r);
+        }
+        sum
+    }
+}
+
+fn add(sum: &mut ReconcileReport, r: &ReconcileReport) {
+    sum.new += r.new;
+    sum.changed += r.changed;
+    sum.unchanged += r.unchanged;
+    sum.stale += r.stale;
+    sum.skipped_lines += r.skipped_lines;
+    sum.crises_opened += r.crises_opened;
+    sum.responses_linked += r.responses_linked;
+}
+
+/// One kind of API request, measured.
+struct Measured {
+    name: String,
+    p50: Duration,
+    p99: Duration,
+    table_requests_per_call: f64,
+    /// Results of the first call (items, missions, crises...), to show the query found data.
+    first_results: usize,
+}
+
+/// How many entries the answer's main list has.
+fn result_count(body: &[u8]) -> usize {
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return 0;
+    };
+    for list in ["items", "missions", "crises", "sources"] {
+        if let Some(a) = value.get(list).and_then(|v| v.as_array()) {
+            return a.len();
+        }
+    }
+    0
+}
+
+struct Api {
+    router: Router,
+    key: String,
+    table: Arc<CountingTable<SqliteTable>>,
+}
+
+impl Api {
+    async fn call(&self, uri: &str) -> (StatusCode, Bytes) {
+        let request = Request::get(uri)
+            .header("x-api-key", &self.key)
+            .body(Body::empty())
+            .expect("a request");
+        let response = self
+            .router
+            .clone()
+            .oneshot(request)
+            .await
+            .expect("infallible");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("a body");
+        (status, body)
+    }
+
+    /// Calls every uri once (after one warm-up call of the first); p50, p99, table requests.
+    async fn measure(&self, name: &str, uris: &[String]) -> Measured {
+        let (status, body) = self.call(&uris[0]).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{name}: {} answered {status}: {}",
+            uris[0],
+            String::from_utf8_lossy(&body)
+        );
+        let first_results = result_count(&body);
+        let mut times = Vec::with_capacity(uris.len());
+        self.table.reset();
+        for uri in uris {
+            let started = Instant::now();
+            let (status, body) = self.call(uri).await;
+            times.push(started.elapsed());
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{uri}: {}",
+                String::from_utf8_lossy(&body)
+            );
+        }
+        let counts = self.table.counts();
+        times.sort();
+        let at =
+            |q: f64| times[((times.len() as f64 * q).ceil() as usize).clamp(1, times.len()) - 1];
+        Measured {
+            name: name.to_owned(),
+            p50: at(0.50),
+            p99: at(0.99),
+            table_requests_per_call: (counts.reads() + counts.writes()) as f64 / uris.len() as f64,
+            first_results,
+        }
+    }
+}
+
+/// Every SQLite file of the store (the database, its WAL and shared memory), in bytes.
+fn store_bytes(dir: &Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with("pantau.sqlite"))
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// Bytes free on the file system holding `dir` (`df`), if it answers.
+fn free_bytes(dir: &Path) -> Option<u64> {
+    let out = std::process::Command::new("df")
+        .args(["-B1", "--output=avail"])
+        .arg(dir)
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .nth(1)?
+        .trim()
+        .parse()
+        .ok()
+}
+
+/// Rows and bytes of item JSON per record kind (the partition key's prefix; item records
+/// split into `CURRENT` and versions), largest first.
+fn breakdown(sqlite: &Path) -> Vec<(String, u64, u64)> {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(sqlite, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return Vec::new();
+    };
+    let sql = "SELECT CASE WHEN instr(pk, '#') > 0 THEN substr(pk, 1, instr(pk, '#') - 1) ELSE pk END
+                      || CASE WHEN pk LIKE 'ITEM#%' THEN (CASE sk WHEN 'CURRENT' THEN ' (CURRENT)' ELSE ' (version)' END) ELSE '' END
+                      AS kind,
+                      count(*), sum(length(item))
+               FROM items GROUP BY kind ORDER BY 3 DESC";
+    let Ok(mut statement) = conn.prepare(sql) else {
+        return Vec::new();
+    };
+    statement
+        .query_map([], |row| {
+            Ok((
+                row.get::<_, String>(0)?,
+                row.get::<_, i64>(1)? as u64,
+                row.get::<_, i64>(2)? as u64,
+            ))
+        })
+        .map(|rows| rows.flatten().collect())
+        .unwrap_or_default()
+}
+
+/// What the checkpoint measured.
+struct Checkpoint {
+    items: usize,
+    store_bytes: u64,
+    queries: Vec<Measured>,
+}
+
+/// The query set: each kind with its request uris.
+fn query_set(
+    registry: &Registry,
+    per_mission: &HashMap<String, usize>,
+    crises: &[PlantedCrisis],
+    id_words: &Vocabulary,
+    en_words: &Vocabulary,
+    requests: usize,
+    rng: &mut fastrand::Rng,
+) -> Vec<(String, Vec<String>)> {
+    let missions: Vec<&str> = registry.missions.iter().map(|m| m.id.as_str()).collect();
+    // Hazard events belong to `global`, not to a mission.
+    let busiest = per_mission
+        .iter()
+        .filter(|(m, _)| registry.mission(m).is_some())
+        .max_by_key(|(_, n)| **n)
+        .map(|(m, _)| m.clone())
+        .unwrap_or_else(|| missions[0].to_owned());
+    let mut per_country: HashMap<&str, usize> = HashMap::new();
+    for m in &registry.missions {
+        *per_country.entry(m.country_code.as_str()).or_default() +=
+            per_mission.get(&m.id).copied().unwrap_or(0);
+    }
+    let countries: Vec<&str> = per_country.keys().copied().collect();
+    let busiest_country = per_country
+        .iter()
+        .max_by_key(|(_, n)| **n)
+        .map(|(c, _)| c.to_string())
+        .unwrap_or_default();
+    let common = &en_words.words[0];
+    let common_id = &id_words.words[0];
+    let rare = &pantau_tests::scale::rare_name(17);
+    let crisis_country = crises.first().map_or("JP", |c| c.country.as_str());
+    let n = requests.max(1);
+    let few = (requests / 10).max(3);
+    let mut kinds: Vec<(String, Vec<String>)> = Vec::new();
+    let mut many =
+        |name: String, make: &mut dyn FnMut(&mut fastrand::Rng) -> String, count: usize| {
+            kinds.push((name, (0..count).map(|_| make(rng)).collect()));
+        };
+    many(
+        "mission feed, random mission".into(),
+        &mut |r| format!("/missions/{}/items", missions[r.usize(..missions.len())]),
+        n,
+    );
+    many(
+        format!("mission feed, busiest ({busiest})"),
+        &mut |_| format!("/missions/{busiest}/items"),
+        n,
+    );
+    many(
+        "mission feed, busiest, role=official".into(),
+        &mut |_| format!("/missions/{busiest}/items?role=official"),
+        n,
+    );
+    many(
+        "mission feed, random, since 30 days".into(),
+        &mut |r| {
+            let since = (Utc::now() - chrono::Duration::days(30)).format("%Y-%m-%dT%H:%M:%SZ");
+            format!(
+                "/missions/{}/items?since={since}",
+                missions[r.usize(..missions.len())]
+            )
+        },
+        n,
+    );
+    many(
+        "mission activity chart, busiest (90 days)".into(),
+        &mut |_| format!("/missions/{busiest}/activity?days=90"),
+        few,
+    );
+    many(
+        "mission activity chart, random (90 days)".into(),
+        &mut |r| {
+            format!(
+                "/missions/{}/activity?days=90",
+                missions[r.usize(..missions.len())]
+            )
+        },
+        few,
+    );
+    many(
+        "country feed, random country".into(),
+        &mut |r| format!("/countries/{}/items", countries[r.usize(..countries.len())]),
+        n,
+    );
+    many(
+        format!("country feed, busiest ({busiest_country})"),
+        &mut |_| format!("/countries/{busiest_country}/items"),
+        n,
+    );
+    many(
+        format!("search, common word ({common})"),
+        &mut |_| format!("/search?q={common}"),
+        n,
+    );
+    many(
+        format!("search, common Indonesian word ({common_id})"),
+        &mut |_| format!("/search?q={common_id}"),
+        n,
+    );
+    many(
+        format!("search, rare word ({rare})"),
+        &mut |_| format!("/search?q={rare}"),
+        n,
+    );
+    many(
+        format!("search, common + rare ({common} {rare})"),
+        &mut |_| format!("/search?q={common}+{rare}"),
+        n,
+    );
+    many(
+        format!("search, common, country={crisis_country}, role=official"),
+        &mut |_| format!("/search?q={common}&country={crisis_country}&role=official"),
+        n,
+    );
+    many(
+        "search, common, topic=disaster.earthquake".into(),
+        &mut |_| format!("/search?q={common}&topic=disaster.earthquake"),
+        n,
+    );
+    many(
+        "crisis board (/crises)".into(),
+        &mut |_| "/crises".into(),
+        n,
+    );
+    many(
+        "crisis board, all states".into(),
+        &mut |_| "/crises?state=all".into(),
+        n,
+    );
+    many(
+        "missions list with health".into(),
+        &mut |_| "/missions".into(),
+        few,
+    );
+    many(
+        "report: silent missions (30 days)".into(),
+        &mut |_| "/reports/silent-missions?days=30".into(),
+        few,
+    );
+    many(
+        "report: source health".into(),
+        &mut |_| "/reports/source-health".into(),
+        few,
+    );
+    many(
+        "report: response latency (90 days)".into(),
+        &mut |_| "/reports/response-latency?days=90".into(),
+        few,
+    );
+    kinds
+}
+
+/// Source states as scrape leaves them after a healthy cycle (so the health views have data).
+async fn write_source_states(table: &dyn Table, registry: &Registry, now: DateTime<Utc>) {
+    for s in registry.sources() {
+        let state = SourceState {
+            owner: s.owner.to_owned(),
+            source: s.source.id.clone(),
+            last_attempt_at: Some(now),
+            last_success_at: Some(now),
+            last_change_at: Some(now),
+            next_due_at: Some(now + chrono::Duration::minutes(60)),
+            ..SourceState::default()
+        };
+        let item = pantau::scrape::state_item(&state).expect("a state record");
+        table
+            .put(item, Condition::None)
+            .await
+            .expect("state written");
+    }
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+    let memory = meminfo
+        .lines()
+        .find(|l| l.starts_with("MemTotal:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map_or("?".to_owned(), |kb| {
+            format!("{:.1} GiB", kb / 1024.0 / 1024.0)
+        });
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!(
+        "{cores} cores (nproc), {memory} memory, load average {} at the end, {} UTC; \
+         {}",
+        load.join(" "),
+        Utc::now().format("%Y-%m-%d %H:%M"),
+        if cfg!(debug_assertions) {
+            "a debug build (unoptimized: latencies several times the optimized ones)"
+        } else {
+            "profile `perf` (optimized, see Cargo.toml)"
+        }
+    )
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1}", d.as_secs_f64() * 1000.0)
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.0} MiB", bytes as f64 / 1024.0 / 1024.0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "scale run: make scale"]
+async fn scale_store() {
+    let knobs = knobs();
+    let base = Registry::load_default().expect("the built-in registry");
+    let factor = knobs.missions.div_ceil(base.missions.len()).max(1);
+    let registry = Arc::new(fleet_registry(&base, factor));
+    let offline = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/offline");
+    let (id_words, en_words) = vocabularies(&offline);
+    let now = Utc::now();
+    let crises = 6;
+    let mut year = YearOfItems::new(&registry, &id_words, &en_words, 20_261_128, now, crises);
+
+    let work = target_dir().join("scale");
+    std::fs::create_dir_all(&work).expect("scale dir");
+    let dir = tempfile::tempdir_in(&work).expect("a store dir under the target dir");
+    let table = Arc::new(CountingTable::new(
+        SqliteTable::open(&dir.path().join("pantau.sqlite")).expect("sqlite"),
+    ));
+    let blobs = Arc::new(DiskBlobStore::new(dir.path().join("bucket")).expect("blobs"));
+    sync_registry(table.as_ref(), &registry)
+        .await
+        .expect("mission records");
+    write_source_states(table.as_ref(), &registry, now).await;
+    let key = access::create_key(table.as_ref(), "scale")
+        .await
+        .expect("an API key")
+        .secret;
+    let state = ApiState::new(table.clone(), registry.clone(), &ApiConfig::default())
+        .await
+        .expect("api state");
+    let api = Api {
+        router: router(state),
+        key,
+        table: table.clone(),
+    };
+    let mut loader = Loader {
+        blobs,
+        reconciler: Arc::new(Reconciler {
+            blobs: Arc::new(DiskBlobStore::new(dir.path().join("bucket")).expect("blobs")),
+            table: table.clone(),
+            registry: registry.clone(),
+        }),
+        objects: 0,
+    };
+
+    println!(
+        "== scale: {} missions ({}× the registry), {} items, checkpoints {:?}; store in {}",
+        registry.missions.len(),
+        factor,
+        knobs.items,
+        knobs.checkpoints,
+        dir.path().display()
+    );
+    let doc_path = knobs
+        .doc
+        .clone()
+        .unwrap_or_else(|| work.join("performance.md"));
+    let mut per_mission: HashMap<String, usize> = HashMap::new();
+    let mut loaded = 0;
+    let mut load_time = Duration::ZERO;
+    let mut report = ReconcileReport::default();
+    let mut table_requests = (0usize, 0usize);
+    let mut checkpoints = Vec::new();
+    let mut rng = fastrand::Rng::with_seed(7);
+    let mut load_lines = Vec::new();
+    const BATCH: usize = 20_000;
+    let mut notes: Vec<String> = Vec::new();
+    let started_all = Instant::now();
+    for &checkpoint in &knobs.checkpoints {
+        if loaded > 0 {
+            // Will it fit, on disk and in the budget, at the rate and size per item so far?
+            let per_item = store_bytes(dir.path()) as f64 / loaded as f64;
+            let needed = per_item * (checkpoint - loaded) as f64 * 1.1;
+            let free = free_bytes(dir.path()).unwrap_or(u64::MAX) as f64;
+            let reserve = 5.0 * 1024.0 * 1024.0 * 1024.0;
+            let rate = loaded as f64 / load_time.as_secs_f64();
+            let projected = started_all.elapsed()
+                + Duration::from_secs_f64((checkpoint - loaded) as f64 / rate);
+            if needed > free - reserve {
+                notes.push(format!(
+                    "{checkpoint} items not run: at {:.1} KB per item the store would need another \
+                     {:.1} GB, and {:.1} GB are free (5 GiB kept in reserve).",
+                    per_item / 1000.0,
+                    needed / 1e9,
+                    free / 1e9
+                ));
+                break;
+            }
+            if knobs.budget.is_some_and(|b| projected > b) {
+                notes.push(format!(
+                    "{checkpoint} items not run: at {rate:.0} items/s loading would end {:.0} min \
+                     into the run, past the budget of {} min.",
+                    projected.as_secs_f64() / 60.0,
+                    knobs.budget.map_or(0, |b| b.as_secs() / 60)
+                ));
+                break;
+            }
+        }
+        let segment_started = Instant::now();
+        let segment_from = loaded;
+        while loaded < checkpoint {
+            let batch: Vec<NormalizedItem> =
+                year.by_ref().take(BATCH.min(checkpoint - loaded)).collect();
+            for i in &batch {
+                *per_mission.entry(i.mission.clone()).or_default() += 1;
+            }
+            loaded += batch.len();
+            table.reset();
+            let started = Instant::now();
+            let r = loader.load(batch).await;
+            load_time += started.elapsed();
+            let c = table.counts();
+            table_requests.0 += c.reads();
+            table_requests.1 += c.writes();
+            add(&mut report, &r);
+            if loaded % 100_000 == 0 || loaded == checkpoint {
+                println!(
+                    "  loaded {loaded} items, {:.0} items/s so far, store {}",
+                    loaded as f64 / load_time.as_secs_f64(),
+                    mib(store_bytes(dir.path()))
+                );
+            }
+        }
+        let segment = segment_started.elapsed().as_secs_f64();
+        load_lines.push(format!(
+            "| {segment_from} → {checkpoint} | {:.0} | {} |",
+            (checkpoint - segment_from) as f64 / segment,
+            mib(store_bytes(dir.path()))
+        ));
+        let kinds = query_set(
+            &registry,
+            &per_mission,
+            &year.crises,
+            &id_words,
+            &en_words,
+            knobs.requests,
+            &mut rng,
+        );
+        let mut queries = Vec::new();
+        for (name, uris) in &kinds {
+            let m = api.measure(name, uris).await;
+            println!(
+                "  {:>9} items  {:<55} p50 {:>7} ms  p99 {:>7} ms  {:>7.1} table requests/call  {} results",
+                checkpoint,
+                m.name,
+                ms(m.p50),
+                ms(m.p99),
+                m.table_requests_per_call,
+                m.first_results
+            );
+            queries.push(m);
+        }
+        checkpoints.push(Checkpoint {
+            items: checkpoint,
+            store_bytes: store_bytes(dir.path()),
+            queries,
+        });
+        // Written at every checkpoint, so a run stopped later still leaves its figures.
+        let doc = render(&Report {
+            registry: &registry,
+            knobs: &knobs,
+            checkpoints: &checkpoints,
+            load_lines: &load_lines,
+            notes: &notes,
+            breakdown: &breakdown(&dir.path().join("pantau.sqlite")),
+            loaded,
+            load_time,
+            report: &report,
+            table_requests,
+            objects: loader.objects,
+            fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
+        });
+        write_doc(&doc_path, &doc);
+    }
+    assert_eq!(
+        report.new, loaded,
+        "every generated item is new: {report:?}"
+    );
+    assert!(
+        report.crises_opened >= 1,
+        "the planted crises open: {report:?}"
+    );
+
+    let doc = render(&Report {
+        registry: &registry,
+        knobs: &knobs,
+        checkpoints: &checkpoints,
+        load_lines: &load_lines,
+        notes: &notes,
+        breakdown: &breakdown(&dir.path().join("pantau.sqlite")),
+        loaded,
+        load_time,
+        report: &report,
+        table_requests,
+        objects: loader.objects,
+        fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
+    });
+    write_doc(&doc_path, &doc);
+    println!("{doc}");
+    println!("written to {}", doc_path.display());
+    drop(api);
+    drop(loader);
+    if std::env::var("PANTAU_SCALE_KEEP").is_ok_and(|v| v == "1") {
+        println!("store kept in {}", dir.keep().display());
+    }
+    // Otherwise the store directory (and its SQLite file) goes with `dir`.
+}
+
+/// Below this line the document is prose written by hand, kept when the tables are rewritten.
+const KEPT_BELOW: &str = "<!-- Written by hand below this line; `make scale` keeps it. -->";
+
+/// Writes the generated tables, keeping the hand-written part of the file that is there.
+fn write_doc(path: &Path, generated: &str) {
+    let kept = std::fs::read_to_string(path)
+        .ok()
+        .and_then(|old| old.find(KEPT_BELOW).map(|at| old[at..].to_owned()))
+        .unwrap_or_else(|| format!("{KEPT_BELOW}\n"));
+    std::fs::write(path, format!("{generated}\n{kept}")).expect("performance.md written");
+}
+
+/// Everything the document shows.
+struct Report<'a> {
+    registry: &'a Registry,
+    knobs: &'a Knobs,
+    checkpoints: &'a [Checkpoint],
+    load_lines: &'a [String],
+    notes: &'a [String],
+    breakdown: &'a [(String, u64, u64)],
+    loaded: usize,
+    load_time: Duration,
+    report: &'a ReconcileReport,
+    table_requests: (usize, usize),
+    objects: usize,
+    /// What `bench_scrape::tenfold_registry` printed, when it ran before (`make scale`).
+    fleet_cycles: Option<String>,
+}
+
+fn render(r: &Report) -> String {
+    let Report {
+        registry,
+        knobs,
+        checkpoints,
+        load_lines,
+        notes,
+        breakdown,
+        loaded,
+        load_time,
+        report,
+        table_requests,
+        objects,
+        ref fleet_cycles,
+    } = *r;
+    let mut out = String::new();
+    out.push_str("# Performance at scale\n\n");
+    out.push_str(
+        "Written by `make scale` (`tests/tests/scale.rs`): do not edit by hand. A 10× fleet and a \
+         year of items on the embedded store (SQLite file), loaded by the real reconcile; the \
+         API's queries through the real axum router, in-process.\n\n",
+    );
+    out.push_str(&format!("Machine: {}.\n\n", machine()));
+    out.push_str(&format!(
+        "World: {} missions ({} countries), {} sources; {} items over the 365 days before the \
+         run (20% official, 78% host-country media, 2% hazard events, skewed by mission), \
+         {} planted crises; Indonesian and English words of the recorded sources, Zipf-ranked.\n\n",
+        registry.missions.len(),
+        {
+            let mut c: Vec<&str> = registry
+                .missions
+                .iter()
+                .map(|m| m.country_code.as_str())
+                .collect();
+            c.sort();
+            c.dedup();
+            c.len()
+        },
+        registry.len_sources(),
+        knobs.items,
+        6
+    ));
+    if let Some(cycles) = fleet_cycles {
+        out.push_str(
+            "## Scrape cycles of the 10× fleet on loopback\n\n`bench_scrape::tenfold_registry`: every \
+             host of the registry's sources is its own fixture host on 127.1.x.y; the real scraper and \
+             fetcher, `PANTAU_BENCH_CYCLES` cycles (the first all new, the second all unchanged); requests as the servers saw them.\n\n```\n",
+        );
+        out.push_str(cycles);
+        out.push_str("```\n\n");
+    }
+    out.push_str("## Loading (real reconcile, objects of 100 items, 4 at once)\n\n");
+    out.push_str(&format!(
+        "{loaded} items in {:.0} s: **{:.0} items/s**; {objects} objects; table requests per item: \
+         {:.1} reads, {:.1} writes; {} crises opened, {} responses linked.\n\n",
+        load_time.as_secs_f64(),
+        loaded as f64 / load_time.as_secs_f64(),
+        table_requests.0 as f64 / loaded.max(1) as f64,
+        table_requests.1 as f64 / loaded.max(1) as f64,
+        report.crises_opened,
+        report.responses_linked,
+    ));
+    out.push_str("| items | items/s in this stretch | store on disk after |\n|---|---|---|\n");
+    for l in load_lines {
+        out.push_str(l);
+        out.push('\n');
+    }
+    for note in notes {
+        out.push_str(&format!("\n{note}\n"));
+    }
+    if !breakdown.is_empty() {
+        out.push_str(&format!(
+            "\nWhat the store holds after {loaded} items (rows and bytes of item JSON by record \
+             kind; SQLite adds its keys and indexes on top):\n\n\
+             | record | rows | rows per item | JSON bytes | bytes per item |\n|---|---|---|---|---|\n"
+        ));
+        for (kind, rows, bytes) in breakdown {
+            out.push_str(&format!(
+                "| {kind} | {rows} | {:.1} | {} | {:.0} |\n",
+                *rows as f64 / loaded.max(1) as f64,
+                mib(*bytes),
+                *bytes as f64 / loaded.max(1) as f64
+            ));
+        }
+    }
+    out.push_str("\n## API latency (ms) and table requests per call\n\n");
+    out.push_str(&format!(
+        "{} requests per query kind ({} for the whole-fleet lists), one at a time; each cell \
+         `p50 / p99 (table requests per call)`.\n\n",
+        knobs.requests,
+        (knobs.requests / 10).max(3)
+    ));
+    let mut header = "| query |".to_owned();
+    let mut rule = "|---|".to_owned();
+    for c in checkpoints {
+        header.push_str(&format!(" {} items |", c.items));
+        rule.push_str("---|");
+    }
+    out.push_str(&header);
+    out.push('\n');
+    out.push_str(&rule);
+    out.push('\n');
+    let mut rows: BTreeMap<usize, (String, Vec<String>)> = BTreeMap::new();
+    for c in checkpoints {
+        for (i, q) in c.queries.iter().enumerate() {
+            let row = rows
+                .entry(i)
+                .or_insert_with(|| (q.name.clone(), Vec::new()));
+            row.1.push(format!(
+                "{} / {} ({:.0})",
+                ms(q.p50),
+                ms(q.p99),
+                q.table_requests_per_call
+            ));
+        }
+    }
+    for (_, (name, cells)) in rows {
+        out.push_str(&format!("| {name} | {} |\n", cells.join(" | ")));
+    }
+    out.push_str("| store on disk |");
+    for c in checkpoints {
+        out.push_str(&format!(" {} |", mib(c.store_bytes)));
+    }
+    out.push_str("\n\n");
+    out
+}
