@@ -80,8 +80,10 @@ bench-reconcile:
 # generated 5 MB feed (bench/normalize.py). The reference is pinned like the test tools.
 FEEDPARSER_VERSION := 6.0.14
 TRAFILATURA_VERSION := 2.3.1
+# lxml 6 moved lxml.html.clean (which trafilatura's justext imports) into its own package.
+LXML_HTML_CLEAN_VERSION := 0.4.6
 EXTDATA ?= $(abspath ../shared/extdata)
-BENCH_TOOLS := $(VENV)/.bench-feedparser-$(FEEDPARSER_VERSION)-trafilatura-$(TRAFILATURA_VERSION)
+BENCH_TOOLS := $(VENV)/.bench-feedparser-$(FEEDPARSER_VERSION)-trafilatura-$(TRAFILATURA_VERSION)-lxmlclean-$(LXML_HTML_CLEAN_VERSION)
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
 bench-normalize: $(BENCH_TOOLS)
@@ -91,7 +93,8 @@ bench-normalize: $(BENCH_TOOLS)
 $(BENCH_TOOLS):
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check \
-		"feedparser==$(FEEDPARSER_VERSION)" "trafilatura==$(TRAFILATURA_VERSION)"
+		"feedparser==$(FEEDPARSER_VERSION)" "trafilatura==$(TRAFILATURA_VERSION)" \
+		"lxml_html_clean==$(LXML_HTML_CLEAN_VERSION)"
 	touch $@
 # cargo-fuzz on the stable toolchain (RUSTC_BOOTSTRAP), seeded from fixtures and extdata.
 FUZZ_SECONDS ?= 60

@@ -113,12 +113,17 @@ pub fn extract_with(
             None => (None, None),
         },
     };
+    let author = author(&doc).or(main.author);
+    let text = match &author {
+        Some(name) if options.rules.byline_lines => without_byline(&main.text, name),
+        _ => main.text,
+    };
     Ok(Article {
         title: title(&doc).or(main.title),
-        text: main.text,
+        text,
         published,
         published_raw,
-        author: author(&doc).or(main.author),
+        author,
         language: language(&doc),
         canonical_url: canonical(&doc, url),
     })
@@ -163,6 +168,25 @@ pub fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>, ParseE
     Ok(vec![item])
 }
 
+/// `text` without the paragraphs that are only the byline: the author's name, alone or
+/// after "By", "Von", "Par", "Oleh" (the author is in [`Article::author`]).
+fn without_byline(text: &str, author: &str) -> String {
+    let name = author.to_lowercase();
+    let is_byline = |line: &str| {
+        let line = line.trim().to_lowercase();
+        let line = ["by ", "von ", "par ", "oleh ", "from "]
+            .iter()
+            .find_map(|prefix| line.strip_prefix(prefix))
+            .unwrap_or(&line);
+        line.trim() == name
+    };
+    let kept: Vec<&str> = text.split("\n\n").filter(|p| !is_byline(p)).collect();
+    if kept.is_empty() {
+        return text.to_owned();
+    }
+    kept.join("\n\n")
+}
+
 /// What the main-text extractor gave.
 struct MainText {
     text: String,
@@ -205,7 +229,7 @@ impl Default for ExtractOptions {
 
 /// The boilerplate rules around rs-trafilatura, each measured in docs/extraction.md. All
 /// but `short_tail` on by default.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
     /// Before extraction: remove `aside`/`footer`/`nav` and blocks whose class or id names
     /// boilerplate (`related`, `comments`, `share`, ...).
@@ -230,6 +254,23 @@ pub struct Rules {
     pub short_tail: bool,
     /// Before extraction: also remove blocks whose class or id says `author` or `bio`.
     pub author_boxes: bool,
+    /// After extraction: drop a line that is only "read more" ("weiterlesen", "baca
+    /// selengkapnya"): a link out, and the label above it with it.
+    pub read_more_lines: bool,
+    /// With `read_more_lines`: also drop the short paragraph just above a "read more",
+    /// which is the teaser it continues.
+    pub read_more_teasers: bool,
+    /// After extraction: drop short counter lines ("Aufrufe: 1120 |", "Views: 345").
+    pub counter_lines: bool,
+    /// After extraction: drop a line that is only the byline (the page's author, alone or
+    /// after "By"/"Von"/"Oleh").
+    pub byline_lines: bool,
+    /// When the text is very short (under 500 characters), extract again from the page
+    /// without pre-cleaning, favouring recall, and keep the longer text.
+    pub retry_short: bool,
+    /// After extraction: drop a line that is only a page-furniture label ("Tags",
+    /// "Schlagworte", "Share", "Bagikan"), whose links the pre-cleaning removed.
+    pub label_lines: bool,
 }
 
 impl Default for Rules {
@@ -246,7 +287,13 @@ impl Default for Rules {
             // Measured and left off: it cost as many found segments (signatures like
             // "x Franzi") as unwanted labels it removed.
             short_tail: false,
-            author_boxes: false,
+            author_boxes: true,
+            read_more_lines: true,
+            read_more_teasers: true,
+            counter_lines: true,
+            byline_lines: true,
+            retry_short: false,
+            label_lines: false,
         }
     }
 }
@@ -298,9 +345,35 @@ fn main_text_bounded(
 
 fn main_text(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Failure> {
     let cleaned = without_boilerplate_blocks(html, rules);
-    let html = cleaned.as_deref().unwrap_or(html);
+    let mut main = extract_main(cleaned.as_deref().unwrap_or(html), url, rules, false)?;
+    // A page that gives almost nothing may have lost its article to the pre-cleaning or to
+    // the extractor's thresholds: the whole page again, leaning to recall.
+    if rules.retry_short && main.text.chars().count() < RETRY_BELOW_CHARS {
+        if let Ok(again) = extract_main(html, url, rules, true) {
+            if again.text.chars().count() > main.text.chars().count() {
+                main = again;
+            }
+        }
+    }
+    if main.text.is_empty() {
+        return Err(Failure::Nothing("no main text found".into()));
+    }
+    Ok(main)
+}
+
+/// Extracted text shorter than this is tried again ([`Rules::retry_short`]).
+const RETRY_BELOW_CHARS: usize = 500;
+
+/// One run of the extractor on `html` and the text rules on what it gave.
+fn extract_main(
+    html: &str,
+    url: Option<&str>,
+    rules: Rules,
+    favor_recall: bool,
+) -> Result<MainText, Failure> {
     let options = rs_trafilatura::Options {
         url: url.map(str::to_owned),
+        favor_recall,
         ..Default::default()
     };
     let result = rs_trafilatura::extract_with_options(html, &options)
@@ -310,9 +383,6 @@ fn main_text(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Fa
         None => Blocks::default(),
     };
     let text = paragraphs(&result.content_text, rules, &blocks);
-    if text.is_empty() {
-        return Err(Failure::Nothing("no main text found".into()));
-    }
     let metadata = result.metadata;
     Ok(MainText {
         text,
@@ -522,7 +592,18 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
             }
             continue;
         }
-        if link_dense.contains(&line) || within_dropped(&line, link_dense) {
+        let read_more = rules.read_more_lines && is_read_more(&line);
+        if read_more
+            && rules.read_more_teasers
+            && kept.len() > 1
+            && kept
+                .last()
+                .is_some_and(|teaser: &String| teaser.chars().count() < READ_MORE_TEASER_CHARS)
+            && let Some(teaser) = kept.pop()
+        {
+            kept_chars -= teaser.len();
+        }
+        if read_more || link_dense.contains(&line) || within_dropped(&line, link_dense) {
             // The short line above a box of links is its label ("Read more", "Related").
             if rules.link_box_labels
                 && kept.last().is_some_and(|previous: &String| {
@@ -535,6 +616,12 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
             continue;
         }
         if rules.date_only_lines && is_date_only(&line) {
+            continue;
+        }
+        if rules.counter_lines && is_counter(&line) {
+            continue;
+        }
+        if rules.label_lines && is_furniture_label(&line) {
             continue;
         }
         // Short repeated lines are teasers, labels and counters; a repeated long paragraph
@@ -566,6 +653,105 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
 }
 
 const REPEAT_LINE_CHARS: usize = 120;
+
+/// A paragraph above a "read more" shorter than this is its teaser.
+const READ_MORE_TEASER_CHARS: usize = 200;
+
+/// What a "read more" link says, lowercased, in the languages of Pantau's sources and of
+/// the evaluation pages.
+const READ_MORE: &[&str] = &[
+    "read more",
+    "continue reading",
+    "more",
+    "show more",
+    "load more",
+    "weiterlesen",
+    "mehr lesen",
+    "mehr anzeigen",
+    "mehr",
+    "lade weitere inhalte",
+    "lire la suite",
+    "lire plus",
+    "en savoir plus",
+    "selengkapnya",
+    "baca selengkapnya",
+    "baca lebih lanjut",
+    "lanjut baca",
+    "leer más",
+    "続きを読む",
+];
+
+/// A line that is only a "read more" link's text (`Weiterlesen »`, `Read more...`).
+fn is_read_more(line: &str) -> bool {
+    let bare = line
+        .trim_matches(|c: char| !c.is_alphanumeric() && !c.is_whitespace() || c.is_whitespace())
+        .to_lowercase();
+    READ_MORE.contains(&bare.as_str())
+}
+
+/// Labels of page furniture (tag lists, share buttons, ratings, print links), lowercased.
+const FURNITURE_LABELS: &[&str] = &[
+    "tags",
+    "tag",
+    "topics",
+    "categories",
+    "category",
+    "share",
+    "share this",
+    "share this article",
+    "print",
+    "schlagworte",
+    "schlagwörter",
+    "stichworte",
+    "kategorien",
+    "kategorie",
+    "teilen",
+    "artikel teilen",
+    "drucken",
+    "bewertung",
+    "mots-clés",
+    "partager",
+    "imprimer",
+    "bagikan",
+    "topik",
+    "kategori",
+    "label",
+    "cetak",
+];
+
+/// A line that is only a furniture label (`Tags:`, `Schlagworte`, `Bagikan`).
+fn is_furniture_label(line: &str) -> bool {
+    let bare = line.trim().trim_end_matches(':').trim().to_lowercase();
+    FURNITURE_LABELS.contains(&bare.as_str())
+}
+
+/// A short line that counts something: `Aufrufe: 1120 |`, `Views: 345`, `Hits: 12 | Rating:
+/// 4.5`. Each `|`-separated part is a label of letters, a colon, and a number.
+fn is_counter(line: &str) -> bool {
+    if line.chars().count() > 60 {
+        return false;
+    }
+    let parts: Vec<&str> = line
+        .split('|')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    !parts.is_empty()
+        && parts.iter().all(|part| {
+            let Some((label, count)) = part.split_once(':') else {
+                return false;
+            };
+            let (label, count) = (label.trim(), count.trim());
+            !label.is_empty()
+                && label.chars().count() <= 25
+                && label.chars().all(|c| c.is_alphabetic() || c == ' ')
+                && (count.is_empty() && parts.len() > 1
+                    || !count.is_empty()
+                        && count
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c == '.' || c == ','))
+        })
+}
 
 /// A line of a dropped block that the extractor split (at `<br>`): long enough not to be
 /// found in one by chance.
@@ -1144,6 +1330,49 @@ dengan bimbingan para perajin yang didatangkan khusus untuk acara tersebut.</p>
         ] {
             assert!(!a.text.contains(boilerplate), "{boilerplate} in {}", a.text);
         }
+    }
+
+    #[test]
+    fn line_rules_recognize_furniture_and_leave_prose() {
+        for line in [
+            "weiterlesen",
+            "Read more »",
+            "Baca selengkapnya...",
+            "mehr anzeigen",
+        ] {
+            assert!(is_read_more(line), "{line}");
+        }
+        for line in [
+            "Read more about the exhibition here.",
+            "Weiterlesen lohnt sich",
+        ] {
+            assert!(!is_read_more(line), "{line}");
+        }
+        for line in ["Aufrufe: 1120 |", "Views: 345", "Hits: 12 | Rating: 4.5"] {
+            assert!(is_counter(line), "{line}");
+        }
+        for line in [
+            "Telefon: +81 3 3441 4201",
+            "Jakarta: 12 orang",
+            "Catatan:",
+            "2024",
+        ] {
+            assert!(!is_counter(line), "{line}");
+        }
+        for line in ["Tags:", "Schlagworte", "Bagikan"] {
+            assert!(is_furniture_label(line), "{line}");
+        }
+        assert!(!is_furniture_label("Tags of the exhibition"));
+    }
+
+    #[test]
+    fn byline_paragraphs_go_and_sentences_naming_the_author_stay() {
+        let text = "By Siti Rahma\n\nSiti Rahma reports from Tokyo.\n\nSiti Rahma";
+        assert_eq!(
+            without_byline(text, "Siti Rahma"),
+            "Siti Rahma reports from Tokyo."
+        );
+        assert_eq!(without_byline("Siti Rahma", "Siti Rahma"), "Siti Rahma");
     }
 
     #[test]
