@@ -86,8 +86,20 @@ EXTDATA ?= $(abspath ../shared/extdata)
 BENCH_TOOLS := $(VENV)/.bench-feedparser-$(FEEDPARSER_VERSION)-trafilatura-$(TRAFILATURA_VERSION)-lxmlclean-$(LXML_HTML_CLEAN_VERSION)
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
+# The crates no parser runs (AWS SDK, HTTP client and server, TLS, SQLite) are built
+# unoptimized for this benchmark: at opt-level 3 they were most of a cold perf build, which
+# did not finish in 40 minutes on the shared 2-core machine. The parsers and everything they
+# call keep the perf profile.
+BENCH_UNOPTIMIZED := aws-config aws-lc-rs aws-lc-sys aws-runtime aws-sdk-dynamodb aws-sdk-s3 \
+	aws-sdk-sts aws-sigv4 aws-smithy-checksums aws-smithy-eventstream aws-smithy-http \
+	aws-smithy-http-client aws-smithy-json aws-smithy-query aws-smithy-runtime \
+	aws-smithy-runtime-api aws-smithy-schema aws-smithy-types aws-smithy-xml aws-types \
+	aws_lambda_events axum axum-core h2 hyper hyper-rustls hyper-util libsqlite3-sys reqwest \
+	rusqlite rustls rustls-webpki tower-http
+BENCH_PROFILE_FLAGS := $(foreach c,$(BENCH_UNOPTIMIZED),--config 'profile.perf.package.$(c).opt-level=0' --config 'profile.perf.package.$(c).debug=false')
+
 bench-normalize: $(BENCH_TOOLS)
-	$(CARGO) build --quiet --profile perf -p pantau --example bench_normalize
+	$(CARGO) build --quiet --profile perf $(BENCH_PROFILE_FLAGS) -p pantau --example bench_normalize
 	$(PY) bench/normalize.py $(BENCH_TARGET)/perf/examples/bench_normalize $(EXTDATA) $(BENCH_TARGET)/bench-normalize
 
 $(BENCH_TOOLS):

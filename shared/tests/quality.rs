@@ -1101,9 +1101,8 @@ fn extraction_rules() {
         read_more_lines: false,
         read_more_teasers: false,
         counter_lines: false,
-        byline_lines: false,
-        retry_short: false,
         label_lines: false,
+        related_tail: false,
     };
     let toggled = |name: &str, change: fn(&mut Rules)| {
         let mut rules = all;
@@ -1126,9 +1125,8 @@ fn extraction_rules() {
             toggled("read_more_lines", |r| r.read_more_lines ^= true),
             toggled("read_more_teasers", |r| r.read_more_teasers ^= true),
             toggled("counter_lines", |r| r.counter_lines ^= true),
-            toggled("byline_lines", |r| r.byline_lines ^= true),
-            toggled("retry_short", |r| r.retry_short ^= true),
             toggled("label_lines", |r| r.label_lines ^= true),
+            toggled("related_tail", |r| r.related_tail ^= true),
             ("no rules (rs-trafilatura alone)".to_owned(), none),
         ]);
     }
@@ -1202,9 +1200,8 @@ fn extraction_rules() {
                 r.read_more_lines,
                 r.read_more_teasers,
                 r.counter_lines,
-                r.byline_lines,
-                r.retry_short,
                 r.label_lines,
+                r.related_tail,
             ]
             .iter()
             .filter(|&&b| b)

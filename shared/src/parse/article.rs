@@ -113,17 +113,12 @@ pub fn extract_with(
             None => (None, None),
         },
     };
-    let author = author(&doc).or(main.author);
-    let text = match &author {
-        Some(name) if options.rules.byline_lines => without_byline(&main.text, name),
-        _ => main.text,
-    };
     Ok(Article {
         title: title(&doc).or(main.title),
-        text,
+        text: main.text,
         published,
         published_raw,
-        author,
+        author: author(&doc).or(main.author),
         language: language(&doc),
         canonical_url: canonical(&doc, url),
     })
@@ -166,25 +161,6 @@ pub fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>, ParseE
     item.authors.extend(article.author);
     super::language::assign(&mut item, input.source_language);
     Ok(vec![item])
-}
-
-/// `text` without the paragraphs that are only the byline: the author's name, alone or
-/// after "By", "Von", "Par", "Oleh" (the author is in [`Article::author`]).
-fn without_byline(text: &str, author: &str) -> String {
-    let name = author.to_lowercase();
-    let is_byline = |line: &str| {
-        let line = line.trim().to_lowercase();
-        let line = ["by ", "von ", "par ", "oleh ", "from "]
-            .iter()
-            .find_map(|prefix| line.strip_prefix(prefix))
-            .unwrap_or(&line);
-        line.trim() == name
-    };
-    let kept: Vec<&str> = text.split("\n\n").filter(|p| !is_byline(p)).collect();
-    if kept.is_empty() {
-        return text.to_owned();
-    }
-    kept.join("\n\n")
 }
 
 /// What the main-text extractor gave.
@@ -262,15 +238,13 @@ pub struct Rules {
     pub read_more_teasers: bool,
     /// After extraction: drop short counter lines ("Aufrufe: 1120 |", "Views: 345").
     pub counter_lines: bool,
-    /// After extraction: drop a line that is only the byline (the page's author, alone or
-    /// after "By"/"Von"/"Oleh").
-    pub byline_lines: bool,
-    /// When the text is very short (under 500 characters), extract again from the page
-    /// without pre-cleaning, favouring recall, and keep the longer text.
-    pub retry_short: bool,
     /// After extraction: drop a line that is only a page-furniture label ("Tags",
     /// "Schlagworte", "Share", "Bagikan"), whose links the pre-cleaning removed.
     pub label_lines: bool,
+    /// After extraction: drop a "see also" label line ("Auch interessant:", "Baca juga:",
+    /// "Related"); among the last three lines, cut the text there (what follows is the
+    /// teaser it announces).
+    pub related_tail: bool,
 }
 
 impl Default for Rules {
@@ -291,9 +265,8 @@ impl Default for Rules {
             read_more_lines: true,
             read_more_teasers: true,
             counter_lines: true,
-            byline_lines: true,
-            retry_short: false,
-            label_lines: false,
+            label_lines: true,
+            related_tail: false,
         }
     }
 }
@@ -345,35 +318,17 @@ fn main_text_bounded(
 
 fn main_text(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Failure> {
     let cleaned = without_boilerplate_blocks(html, rules);
-    let mut main = extract_main(cleaned.as_deref().unwrap_or(html), url, rules, false)?;
-    // A page that gives almost nothing may have lost its article to the pre-cleaning or to
-    // the extractor's thresholds: the whole page again, leaning to recall.
-    if rules.retry_short && main.text.chars().count() < RETRY_BELOW_CHARS {
-        if let Ok(again) = extract_main(html, url, rules, true) {
-            if again.text.chars().count() > main.text.chars().count() {
-                main = again;
-            }
-        }
-    }
+    let main = extract_main(cleaned.as_deref().unwrap_or(html), url, rules)?;
     if main.text.is_empty() {
         return Err(Failure::Nothing("no main text found".into()));
     }
     Ok(main)
 }
 
-/// Extracted text shorter than this is tried again ([`Rules::retry_short`]).
-const RETRY_BELOW_CHARS: usize = 500;
-
 /// One run of the extractor on `html` and the text rules on what it gave.
-fn extract_main(
-    html: &str,
-    url: Option<&str>,
-    rules: Rules,
-    favor_recall: bool,
-) -> Result<MainText, Failure> {
+fn extract_main(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Failure> {
     let options = rs_trafilatura::Options {
         url: url.map(str::to_owned),
-        favor_recall,
         ..Default::default()
     };
     let result = rs_trafilatura::extract_with_options(html, &options)
@@ -582,6 +537,8 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
     let mut seen = HashSet::new();
     let mut kept = Vec::new();
     let mut kept_chars = 0;
+    // Where "see also" labels stood (as positions in `kept`).
+    let mut related_at = Vec::new();
     for line in text.lines().map(collapse_whitespace) {
         if line.is_empty() {
             continue;
@@ -624,6 +581,10 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
         if rules.label_lines && is_furniture_label(&line) {
             continue;
         }
+        if rules.related_tail && is_related_label(&line) {
+            related_at.push(kept.len());
+            continue;
+        }
         // Short repeated lines are teasers, labels and counters; a repeated long paragraph
         // is rare enough to keep.
         if rules.repeated_lines
@@ -634,6 +595,13 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
         }
         kept_chars += line.len();
         kept.push(line);
+    }
+    // A "see also" label among the last lines announces the teasers after it.
+    if let Some(&at) = related_at.last()
+        && at > 0
+        && kept.len() - at.min(kept.len()) <= RELATED_TAIL_LINES
+    {
+        kept.truncate(at);
     }
     // A label left last ("Related:") lost its box to the pre-cleaning.
     if rules.link_box_labels
@@ -687,6 +655,44 @@ fn is_read_more(line: &str) -> bool {
         .trim_matches(|c: char| !c.is_alphanumeric() && !c.is_whitespace() || c.is_whitespace())
         .to_lowercase();
     READ_MORE.contains(&bare.as_str())
+}
+
+/// Lines after a "see also" label that make it the text's tail.
+const RELATED_TAIL_LINES: usize = 2;
+
+/// "See also" labels, lowercased.
+const RELATED_LABELS: &[&str] = &[
+    "related",
+    "related articles",
+    "related posts",
+    "related stories",
+    "see also",
+    "read also",
+    "also read",
+    "more on this topic",
+    "you may also like",
+    "auch interessant",
+    "das könnte sie auch interessieren",
+    "das könnte dich auch interessieren",
+    "lesen sie auch",
+    "mehr zum thema",
+    "weitere artikel",
+    "ähnliche artikel",
+    "à lire aussi",
+    "lire aussi",
+    "voir aussi",
+    "sur le même sujet",
+    "baca juga",
+    "lihat juga",
+    "berita terkait",
+    "artikel terkait",
+    "berita lainnya",
+];
+
+/// A line that is only a "see also" label (`Auch interessant:`, `Baca juga`).
+fn is_related_label(line: &str) -> bool {
+    let bare = line.trim().trim_end_matches(':').trim().to_lowercase();
+    RELATED_LABELS.contains(&bare.as_str())
 }
 
 /// Labels of page furniture (tag lists, share buttons, ratings, print links), lowercased.
@@ -1363,16 +1369,6 @@ dengan bimbingan para perajin yang didatangkan khusus untuk acara tersebut.</p>
             assert!(is_furniture_label(line), "{line}");
         }
         assert!(!is_furniture_label("Tags of the exhibition"));
-    }
-
-    #[test]
-    fn byline_paragraphs_go_and_sentences_naming_the_author_stay() {
-        let text = "By Siti Rahma\n\nSiti Rahma reports from Tokyo.\n\nSiti Rahma";
-        assert_eq!(
-            without_byline(text, "Siti Rahma"),
-            "Siti Rahma reports from Tokyo."
-        );
-        assert_eq!(without_byline("Siti Rahma", "Siti Rahma"), "Siti Rahma");
     }
 
     #[test]
