@@ -99,7 +99,8 @@ BENCH_UNOPTIMIZED := aws-config aws-lc-rs aws-lc-sys aws-runtime aws-sdk-dynamod
 BENCH_PROFILE_FLAGS := $(foreach c,$(BENCH_UNOPTIMIZED),--config 'profile.perf.package.$(c).opt-level=0' --config 'profile.perf.package.$(c).debug=false')
 
 bench-normalize: $(BENCH_TOOLS)
-	$(CARGO) build --quiet --profile perf $(BENCH_PROFILE_FLAGS) -p pantau --example bench_normalize
+	@echo "$(CARGO) build --profile perf (BENCH_UNOPTIMIZED at opt-level 0) -p pantau --example bench_normalize"
+	@$(CARGO) build --quiet --profile perf $(BENCH_PROFILE_FLAGS) -p pantau --example bench_normalize
 	$(PY) bench/normalize.py $(BENCH_TARGET)/perf/examples/bench_normalize $(EXTDATA) $(BENCH_TARGET)/bench-normalize
 
 $(BENCH_TOOLS):

@@ -266,7 +266,7 @@ impl Default for Rules {
             read_more_teasers: true,
             counter_lines: true,
             label_lines: true,
-            related_tail: false,
+            related_tail: true,
         }
     }
 }
@@ -561,6 +561,11 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
             kept_chars -= teaser.len();
         }
         if read_more || link_dense.contains(&line) || within_dropped(&line, link_dense) {
+            // A "see also" label right above a box the rules dropped labelled that box:
+            // what comes after the box is not its teasers.
+            if related_at.last() == Some(&kept.len()) {
+                related_at.pop();
+            }
             // The short line above a box of links is its label ("Read more", "Related").
             if rules.link_box_labels
                 && kept.last().is_some_and(|previous: &String| {
@@ -1312,10 +1317,11 @@ dengan bimbingan para perajin yang didatangkan khusus untuk acara tersebut.</p>
     fn link_boxes_dates_and_comments_are_not_the_article() {
         let page = PAGE.replace(
             "</article>",
-            r#"<p>Baca juga: <a href="/x">KBRI Tokyo gelar festival kuliner Indonesia terbesar di Jepang</a></p>
+            r#"<p>Kontak: <a href="mailto:info@kbri.jp">info@kbri.jp</a></p>
+            <p>Baca juga: <a href="/x">KBRI Tokyo gelar festival kuliner Indonesia terbesar di Jepang</a></p>
             <p><strong>Berita lainnya:</strong></p>
             <ul><li><a href="/y">Duta Besar bertemu menteri luar negeri Jepang</a></li></ul>
-            <p>Kontak: <a href="mailto:info@kbri.jp">info@kbri.jp</a></p>
+            <p>Lihat juga:</p><p>Festival kuliner Indonesia di Osaka</p>
             <p>20.01.2025</p>
             <h3>3 Komentar</h3><p>Mantap sekali acaranya, semoga diadakan lagi tahun depan.</p>
             </article>"#,
@@ -1330,6 +1336,11 @@ dengan bimbingan para perajin yang didatangkan khusus untuk acara tersebut.</p>
         for boilerplate in [
             "festival kuliner",
             "menteri luar negeri",
+            "Berita lainnya",
+            // A teaser after a "see also" label at the end (its link went with the
+            // pre-cleaning): cut with the label.
+            "Lihat juga",
+            "di Osaka",
             "20.01.2025",
             "Komentar",
             "Mantap",
