@@ -318,15 +318,7 @@ fn main_text_bounded(
 
 fn main_text(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Failure> {
     let cleaned = without_boilerplate_blocks(html, rules);
-    let main = extract_main(cleaned.as_deref().unwrap_or(html), url, rules)?;
-    if main.text.is_empty() {
-        return Err(Failure::Nothing("no main text found".into()));
-    }
-    Ok(main)
-}
-
-/// One run of the extractor on `html` and the text rules on what it gave.
-fn extract_main(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Failure> {
+    let html = cleaned.as_deref().unwrap_or(html);
     let options = rs_trafilatura::Options {
         url: url.map(str::to_owned),
         ..Default::default()
@@ -338,6 +330,9 @@ fn extract_main(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText,
         None => Blocks::default(),
     };
     let text = paragraphs(&result.content_text, rules, &blocks);
+    if text.is_empty() {
+        return Err(Failure::Nothing("no main text found".into()));
+    }
     let metadata = result.metadata;
     Ok(MainText {
         text,
