@@ -87,9 +87,9 @@ BENCH_TOOLS := $(VENV)/.bench-feedparser-$(FEEDPARSER_VERSION)-trafilatura-$(TRA
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),target)
 
 # The crates no parser runs (AWS SDK, HTTP client and server, TLS, SQLite) are built
-# unoptimized for this benchmark: at opt-level 3 they were most of a cold perf build, which
-# did not finish in 40 minutes on the shared 2-core machine. The parsers and everything they
-# call keep the perf profile.
+# unoptimized for this benchmark: at opt-level 3 they are most of a cold perf build (one did
+# not finish in 40 minutes on the 2-core machine shared by 8 builds). The parsers and
+# everything they call keep the perf profile.
 BENCH_UNOPTIMIZED := aws-config aws-lc-rs aws-lc-sys aws-runtime aws-sdk-dynamodb aws-sdk-s3 \
 	aws-sdk-sts aws-sigv4 aws-smithy-checksums aws-smithy-eventstream aws-smithy-http \
 	aws-smithy-http-client aws-smithy-json aws-smithy-query aws-smithy-runtime \
