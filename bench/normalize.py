@@ -69,6 +69,55 @@ def trafilatura_run(contents):
     return found
 
 
+def eval_segments(extdata):
+    """The trafilatura evaluation's segments by cache file name: (with, without)."""
+    path = os.path.join(extdata, "trafilatura-eval", "evaldata.json")
+    if not os.path.exists(path):
+        return {}
+    with open(path, encoding="utf-8") as f:
+        entries = json.load(f)
+    return {
+        e["file"]: (e.get("with") or [], e.get("without") or [])
+        for e in entries.values()
+        if e.get("file")
+    }
+
+
+def score(texts, segments):
+    """Precision, recall and F1 over the segments of the pages that have them, scored as
+    `make quality` scores (shared/tests/quality/extraction.rs): a `with` segment found is a
+    true positive, a `without` segment found a false positive."""
+    tp = fn = fp = 0
+    for name, (with_, without) in segments.items():
+        if name not in texts:
+            continue
+        text = texts[name] or ""
+        found = sum(1 for s in with_ if s in text)
+        tp, fn = tp + found, fn + len(with_) - found
+        fp += sum(1 for s in without if s in text)
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    recall = tp / (tp + fn) if tp + fn else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return precision, recall, f1
+
+
+def trafilatura_texts(contents):
+    import trafilatura
+
+    return {
+        os.path.basename(path): trafilatura.extract(body, url="https://example.org/article")
+        for path, body in contents
+    }
+
+
+def pantau_texts(text_dir):
+    texts = {}
+    for name in os.listdir(text_dir):
+        with open(os.path.join(text_dir, name), encoding="utf-8") as f:
+            texts[name[: -len(".txt")]] = f.read()
+    return texts
+
+
 def pantau(binary, *args):
     done = subprocess.run([binary, *args], check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
@@ -109,13 +158,26 @@ def main():
     ]:
         contents = read_all(files)
         size = sum(len(b) for _, b in contents)
-        ours = pantau(binary, corpus, os.path.join(work, f"{corpus}.txt"))
+        extra = [os.path.join(work, "pantau-texts")] if corpus == "pages" else []
+        ours = pantau(binary, corpus, os.path.join(work, f"{corpus}.txt"), *extra)
         ours_rate = row("pantau", corpus, ours["files"], ours["bytes"], ours["items"], ours["seconds"])
         seconds, items, _ = time_until_a_second(reference, contents)
         their_rate = row(name, corpus, len(files), size, items, seconds)
         ratios.append((corpus, name, ours_rate / their_rate))
     for corpus, name, ratio in ratios:
         print(f"ratio {corpus}: pantau is {ratio:.1f}x {name} (MB/s)")
+
+    # Speed counts at equal or better quality: both extractions scored on the evaluation's
+    # segments (same pages, same page URL given to both).
+    segments = eval_segments(extdata)
+    if segments:
+        pages_contents = read_all(pages)
+        for name, texts in [
+            ("pantau", pantau_texts(os.path.join(work, "pantau-texts"))),
+            ("trafilatura", trafilatura_texts(pages_contents)),
+        ]:
+            p, r, f1 = score(texts, segments)
+            print(f"pages quality {name:<12} precision {p:.3f} recall {r:.3f} F1 {f1:.3f}")
 
     peak = pantau(binary, "peak-feed", str(PEAK_FEED_MB))
     peak_mb = peak["vm_hwm_kb"] / 1024

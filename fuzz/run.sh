@@ -17,6 +17,9 @@ targets=("$@")
 extdata=../../shared/extdata
 offline=../shared/offline
 export RUSTC_BOOTSTRAP=1
+# The instrumented build has compiler flags of its own: it gets a target directory of its
+# own (FUZZ_TARGET_DIR, else fuzz/target), never the workspace's, which it would rebuild.
+export CARGO_TARGET_DIR=${FUZZ_TARGET_DIR:-$PWD/target}
 
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz --locked --version 0.13.2
 

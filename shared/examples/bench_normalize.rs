@@ -2,7 +2,9 @@
 //! stack does (bench/normalize.py) and prints one JSON object per measurement.
 //!
 //!     bench_normalize feeds LIST     files named in LIST (one path a line) as feeds
-//!     bench_normalize pages LIST     the same, as article pages (main-text extraction)
+//!     bench_normalize pages LIST [TEXT_DIR]   the same, as article pages (main-text
+//!                                    extraction); with TEXT_DIR, each page's text is
+//!                                    written there as FILE_NAME.txt (for scoring)
 //!     bench_normalize peak-feed MB   parse a generated feed of MB megabytes, report VmHWM
 //!
 //! Each list is run whole, again and again until a second has passed, so short corpora
@@ -20,6 +22,10 @@ fn main() {
     let result = match args.as_slice() {
         [mode, list] if mode == "feeds" => read_list(list).map(|files| bench_feeds(&files)),
         [mode, list] if mode == "pages" => read_list(list).map(|files| bench_pages(&files)),
+        [mode, list, text_dir] if mode == "pages" => read_list(list).and_then(|files| {
+            write_texts(&files, text_dir)?;
+            Ok(bench_pages(&files))
+        }),
         [mode, megabytes] if mode == "peak-feed" => megabytes
             .parse::<usize>()
             .map_err(|e| format!("{megabytes:?} is not a number of megabytes: {e}"))
@@ -95,6 +101,34 @@ fn parse_page(path: &str, body: &[u8]) -> usize {
     parse::article::parse(&input, chrono_tz::UTC)
         .map(|items| items.len())
         .unwrap_or(0)
+}
+
+/// Each page's extracted text into `dir/NAME.txt` (empty when nothing was found), so the
+/// benchmark can score it against the evaluation's segments.
+fn write_texts(files: &[(String, Vec<u8>)], dir: &str) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{dir}: {e}"))?;
+    for (path, body) in files {
+        let meta = meta(SourceKind::HtmlList, "https://example.org/article");
+        let input = ParseInput {
+            body,
+            meta: &meta,
+            raw_key: path,
+            time_zone: "UTC",
+            source_language: None,
+        };
+        let text = parse::article::parse(&input, chrono_tz::UTC)
+            .ok()
+            .and_then(|items| items.into_iter().next())
+            .and_then(|item| item.body)
+            .unwrap_or_default();
+        let name = std::path::Path::new(path)
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let out = std::path::Path::new(dir).join(format!("{name}.txt"));
+        std::fs::write(&out, text).map_err(|e| format!("{}: {e}", out.display()))?;
+    }
+    Ok(())
 }
 
 fn bench_feeds(files: &[(String, Vec<u8>)]) -> String {

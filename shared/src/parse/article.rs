@@ -205,7 +205,7 @@ impl Default for ExtractOptions {
 
 /// The boilerplate rules around rs-trafilatura, each measured in docs/extraction.md. All
 /// but `short_tail` on by default.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Rules {
     /// Before extraction: remove `aside`/`footer`/`nav` and blocks whose class or id names
     /// boilerplate (`related`, `comments`, `share`, ...).
@@ -230,6 +230,21 @@ pub struct Rules {
     pub short_tail: bool,
     /// Before extraction: also remove blocks whose class or id says `author` or `bio`.
     pub author_boxes: bool,
+    /// After extraction: drop a line that is only "read more" ("weiterlesen", "baca
+    /// selengkapnya"): a link out, and the label above it with it.
+    pub read_more_lines: bool,
+    /// With `read_more_lines`: also drop the short paragraph just above a "read more",
+    /// which is the teaser it continues.
+    pub read_more_teasers: bool,
+    /// After extraction: drop short counter lines ("Aufrufe: 1120 |", "Views: 345").
+    pub counter_lines: bool,
+    /// After extraction: drop a line that is only a page-furniture label ("Tags",
+    /// "Schlagworte", "Share", "Bagikan"), whose links the pre-cleaning removed.
+    pub label_lines: bool,
+    /// After extraction: drop a "see also" label line ("Auch interessant:", "Baca juga:",
+    /// "Related"); among the last three lines, cut the text there (what follows is the
+    /// teaser it announces).
+    pub related_tail: bool,
 }
 
 impl Default for Rules {
@@ -246,7 +261,12 @@ impl Default for Rules {
             // Measured and left off: it cost as many found segments (signatures like
             // "x Franzi") as unwanted labels it removed.
             short_tail: false,
-            author_boxes: false,
+            author_boxes: true,
+            read_more_lines: true,
+            read_more_teasers: true,
+            counter_lines: true,
+            label_lines: true,
+            related_tail: true,
         }
     }
 }
@@ -512,6 +532,8 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
     let mut seen = HashSet::new();
     let mut kept = Vec::new();
     let mut kept_chars = 0;
+    // Where "see also" labels stood (as positions in `kept`).
+    let mut related_at = Vec::new();
     for line in text.lines().map(collapse_whitespace) {
         if line.is_empty() {
             continue;
@@ -522,7 +544,23 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
             }
             continue;
         }
-        if link_dense.contains(&line) || within_dropped(&line, link_dense) {
+        let read_more = rules.read_more_lines && is_read_more(&line);
+        if read_more
+            && rules.read_more_teasers
+            && kept.len() > 1
+            && kept
+                .last()
+                .is_some_and(|teaser: &String| teaser.chars().count() < READ_MORE_TEASER_CHARS)
+            && let Some(teaser) = kept.pop()
+        {
+            kept_chars -= teaser.len();
+        }
+        if read_more || link_dense.contains(&line) || within_dropped(&line, link_dense) {
+            // A "see also" label right above a box the rules dropped labelled that box:
+            // what comes after the box is not its teasers.
+            if related_at.last() == Some(&kept.len()) {
+                related_at.pop();
+            }
             // The short line above a box of links is its label ("Read more", "Related").
             if rules.link_box_labels
                 && kept.last().is_some_and(|previous: &String| {
@@ -537,6 +575,16 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
         if rules.date_only_lines && is_date_only(&line) {
             continue;
         }
+        if rules.counter_lines && is_counter(&line) {
+            continue;
+        }
+        if rules.label_lines && is_furniture_label(&line) {
+            continue;
+        }
+        if rules.related_tail && is_related_label(&line) {
+            related_at.push(kept.len());
+            continue;
+        }
         // Short repeated lines are teasers, labels and counters; a repeated long paragraph
         // is rare enough to keep.
         if rules.repeated_lines
@@ -547,6 +595,13 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
         }
         kept_chars += line.len();
         kept.push(line);
+    }
+    // A "see also" label among the last lines announces the teasers after it.
+    if let Some(&at) = related_at.last()
+        && at > 0
+        && kept.len() - at.min(kept.len()) <= RELATED_TAIL_LINES
+    {
+        kept.truncate(at);
     }
     // A label left last ("Related:") lost its box to the pre-cleaning.
     if rules.link_box_labels
@@ -566,6 +621,143 @@ fn paragraphs(text: &str, rules: Rules, dropped: &Blocks) -> String {
 }
 
 const REPEAT_LINE_CHARS: usize = 120;
+
+/// A paragraph above a "read more" shorter than this is its teaser.
+const READ_MORE_TEASER_CHARS: usize = 200;
+
+/// What a "read more" link says, lowercased, in the languages of Pantau's sources and of
+/// the evaluation pages.
+const READ_MORE: &[&str] = &[
+    "read more",
+    "continue reading",
+    "more",
+    "show more",
+    "load more",
+    "weiterlesen",
+    "mehr lesen",
+    "mehr anzeigen",
+    "mehr",
+    "lade weitere inhalte",
+    "lire la suite",
+    "lire plus",
+    "en savoir plus",
+    "selengkapnya",
+    "baca selengkapnya",
+    "baca lebih lanjut",
+    "lanjut baca",
+    "leer más",
+    "続きを読む",
+];
+
+/// A line that is only a "read more" link's text (`Weiterlesen »`, `Read more...`).
+fn is_read_more(line: &str) -> bool {
+    let bare = line
+        .trim_matches(|c: char| !c.is_alphanumeric() && !c.is_whitespace() || c.is_whitespace())
+        .to_lowercase();
+    READ_MORE.contains(&bare.as_str())
+}
+
+/// Lines after a "see also" label that make it the text's tail.
+const RELATED_TAIL_LINES: usize = 2;
+
+/// "See also" labels, lowercased.
+const RELATED_LABELS: &[&str] = &[
+    "related",
+    "related articles",
+    "related posts",
+    "related stories",
+    "see also",
+    "read also",
+    "also read",
+    "more on this topic",
+    "you may also like",
+    "auch interessant",
+    "das könnte sie auch interessieren",
+    "das könnte dich auch interessieren",
+    "lesen sie auch",
+    "mehr zum thema",
+    "weitere artikel",
+    "ähnliche artikel",
+    "à lire aussi",
+    "lire aussi",
+    "voir aussi",
+    "sur le même sujet",
+    "baca juga",
+    "lihat juga",
+    "berita terkait",
+    "artikel terkait",
+    "berita lainnya",
+];
+
+/// A line that is only a "see also" label (`Auch interessant:`, `Baca juga`).
+fn is_related_label(line: &str) -> bool {
+    let bare = line.trim().trim_end_matches(':').trim().to_lowercase();
+    RELATED_LABELS.contains(&bare.as_str())
+}
+
+/// Labels of page furniture (tag lists, share buttons, ratings, print links), lowercased.
+const FURNITURE_LABELS: &[&str] = &[
+    "tags",
+    "tag",
+    "topics",
+    "categories",
+    "category",
+    "share",
+    "share this",
+    "share this article",
+    "print",
+    "schlagworte",
+    "schlagwörter",
+    "stichworte",
+    "kategorien",
+    "kategorie",
+    "teilen",
+    "artikel teilen",
+    "drucken",
+    "bewertung",
+    "mots-clés",
+    "partager",
+    "imprimer",
+    "bagikan",
+    "topik",
+    "kategori",
+    "label",
+    "cetak",
+];
+
+/// A line that is only a furniture label (`Tags:`, `Schlagworte`, `Bagikan`).
+fn is_furniture_label(line: &str) -> bool {
+    let bare = line.trim().trim_end_matches(':').trim().to_lowercase();
+    FURNITURE_LABELS.contains(&bare.as_str())
+}
+
+/// A short line that counts something: `Aufrufe: 1120 |`, `Views: 345`, `Hits: 12 | Rating:
+/// 4.5`. Each `|`-separated part is a label of letters, a colon, and a number.
+fn is_counter(line: &str) -> bool {
+    if line.chars().count() > 60 {
+        return false;
+    }
+    let parts: Vec<&str> = line
+        .split('|')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    !parts.is_empty()
+        && parts.iter().all(|part| {
+            let Some((label, count)) = part.split_once(':') else {
+                return false;
+            };
+            let (label, count) = (label.trim(), count.trim());
+            !label.is_empty()
+                && label.chars().count() <= 25
+                && label.chars().all(|c| c.is_alphabetic() || c == ' ')
+                && (count.is_empty() && parts.len() > 1
+                    || !count.is_empty()
+                        && count
+                            .chars()
+                            .all(|c| c.is_ascii_digit() || c == '.' || c == ','))
+        })
+}
 
 /// A line of a dropped block that the extractor split (at `<br>`): long enough not to be
 /// found in one by chance.
@@ -1120,10 +1312,11 @@ dengan bimbingan para perajin yang didatangkan khusus untuk acara tersebut.</p>
     fn link_boxes_dates_and_comments_are_not_the_article() {
         let page = PAGE.replace(
             "</article>",
-            r#"<p>Baca juga: <a href="/x">KBRI Tokyo gelar festival kuliner Indonesia terbesar di Jepang</a></p>
+            r#"<p>Kontak: <a href="mailto:info@kbri.jp">info@kbri.jp</a></p>
+            <p>Baca juga: <a href="/x">KBRI Tokyo gelar festival kuliner Indonesia terbesar di Jepang</a></p>
             <p><strong>Berita lainnya:</strong></p>
             <ul><li><a href="/y">Duta Besar bertemu menteri luar negeri Jepang</a></li></ul>
-            <p>Kontak: <a href="mailto:info@kbri.jp">info@kbri.jp</a></p>
+            <p>Lihat juga:</p><p>Festival kuliner Indonesia di Osaka</p>
             <p>20.01.2025</p>
             <h3>3 Komentar</h3><p>Mantap sekali acaranya, semoga diadakan lagi tahun depan.</p>
             </article>"#,
@@ -1138,12 +1331,50 @@ dengan bimbingan para perajin yang didatangkan khusus untuk acara tersebut.</p>
         for boilerplate in [
             "festival kuliner",
             "menteri luar negeri",
+            "Berita lainnya",
+            // A teaser after a "see also" label at the end (its link went with the
+            // pre-cleaning): cut with the label.
+            "Lihat juga",
+            "di Osaka",
             "20.01.2025",
             "Komentar",
             "Mantap",
         ] {
             assert!(!a.text.contains(boilerplate), "{boilerplate} in {}", a.text);
         }
+    }
+
+    #[test]
+    fn line_rules_recognize_furniture_and_leave_prose() {
+        for line in [
+            "weiterlesen",
+            "Read more »",
+            "Baca selengkapnya...",
+            "mehr anzeigen",
+        ] {
+            assert!(is_read_more(line), "{line}");
+        }
+        for line in [
+            "Read more about the exhibition here.",
+            "Weiterlesen lohnt sich",
+        ] {
+            assert!(!is_read_more(line), "{line}");
+        }
+        for line in ["Aufrufe: 1120 |", "Views: 345", "Hits: 12 | Rating: 4.5"] {
+            assert!(is_counter(line), "{line}");
+        }
+        for line in [
+            "Telefon: +81 3 3441 4201",
+            "Jakarta: 12 orang",
+            "Catatan:",
+            "2024",
+        ] {
+            assert!(!is_counter(line), "{line}");
+        }
+        for line in ["Tags:", "Schlagworte", "Bagikan"] {
+            assert!(is_furniture_label(line), "{line}");
+        }
+        assert!(!is_furniture_label("Tags of the exhibition"));
     }
 
     #[test]

@@ -63,6 +63,22 @@ pub fn pages(extdata: &Path) -> Option<Vec<Page>> {
     Some(pages)
 }
 
+/// The pages in two halves, for tuning rules on one and checking them on the other (so a
+/// rule that only fits the pages it was made on shows): in URL order, even positions are
+/// the tuning half, odd ones the held-out half. `PANTAU_EVAL_HALF=tune` (or `held-out`)
+/// keeps only that half in the tests that read it.
+pub fn halves(pages: Vec<Page>) -> (Vec<Page>, Vec<Page>) {
+    let (mut tune, mut held_out) = (Vec::new(), Vec::new());
+    for (position, page) in pages.into_iter().enumerate() {
+        if position % 2 == 0 {
+            tune.push(page);
+        } else {
+            held_out.push(page);
+        }
+    }
+    (tune, held_out)
+}
+
 /// The page's text: UTF-8 unless its `<meta charset>` says otherwise.
 fn decode(bytes: &[u8]) -> String {
     if let Ok(text) = std::str::from_utf8(bytes) {
@@ -117,6 +133,19 @@ impl Score {
             0.0
         } else {
             2.0 * p * r / (p + r)
+        }
+    }
+    /// The counts of two disjoint sets of pages together.
+    pub fn plus(&self, other: &Score) -> Score {
+        Score {
+            pages: self.pages + other.pages,
+            failures: self.failures + other.failures,
+            panics: self.panics + other.panics,
+            true_positives: self.true_positives + other.true_positives,
+            false_negatives: self.false_negatives + other.false_negatives,
+            false_positives: self.false_positives + other.false_positives,
+            true_negatives: self.true_negatives + other.true_negatives,
+            elapsed: self.elapsed + other.elapsed,
         }
     }
     pub fn pages_per_second(&self) -> f64 {
