@@ -18,6 +18,10 @@
 //! | `GET /crises`                 | the crisis board: `country`, `state` (active, closed, all), `limit` |
 //! | `GET /crises/{id}`            | one crisis: evidence, responses with latencies, one timeline   |
 //! | `GET /reports/response-latency` | per mission: crises in its country over `days`, answered, how fast |
+//! | `GET /hq-records`             | headquarters' records (see `crate::hq`): `mission`, `country`, `kind`, `from`, `to` |
+//! | `POST /hq-records`            | imports a CSV, JSON or .xlsx body of records; answers the import report |
+//! | `GET /reports/hq-matching`    | records matched with official publications: `mission`, `from`, `to`, `window` |
+//! | `GET /countries/{cc}/hq-timeline` | a country's crisis instructions and its missions' publications on one timeline |
 //! | `GET /openapi.json`           | the OpenAPI 3.1 document of all of this                        |
 //!
 //! Every route but `/health`, `/openapi.json` and the dashboard's page and assets (which hold
@@ -33,6 +37,7 @@ mod crises;
 mod crises_tests;
 pub mod csv;
 pub mod cursor;
+mod hq;
 pub mod openapi;
 mod params;
 mod problem;
@@ -168,6 +173,9 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
         Handler::Crises => get(crises::list),
         Handler::Crisis => get(crises::detail),
         Handler::ResponseLatency => get(crises::latency_report),
+        Handler::HqRecords => hq::records_routes(),
+        Handler::HqMatching => get(hq::matching_report),
+        Handler::HqTimeline => get(hq::country_timeline),
     }
 }
 
