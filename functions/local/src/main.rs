@@ -3,6 +3,7 @@
 mod cost;
 mod crises;
 mod fetch_url;
+mod hq;
 mod keys;
 mod local_aws;
 mod parse_file;
@@ -44,6 +45,8 @@ enum Command {
     Crises(crises::CrisesArgs),
     /// Count a first and a steady-state cycle's requests and price a month on AWS.
     Cost(cost::CostArgs),
+    /// Import headquarters' records and report how they match the missions' publications.
+    Hq(hq::HqArgs),
     /// Check a registry file (or the built-in one) and print what it holds.
     Registry {
         /// A registry TOML file; the built-in registry when omitted.
@@ -64,6 +67,7 @@ async fn main() -> std::process::ExitCode {
         Command::Keys(args) => keys::run(args).await,
         Command::Crises(args) => crises::run(args).await,
         Command::Cost(args) => cost::run(args).await,
+        Command::Hq(args) => hq::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

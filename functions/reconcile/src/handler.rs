@@ -1,4 +1,4 @@
-//! One SQS batch through the reconciler.
+//! One SQS batch through the reconciler; `hq/` objects (headquarters' files) are imported.
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use pantau::reconcile::Reconciler;
@@ -7,7 +7,20 @@ pub async fn handle(
     reconciler: &Reconciler,
     event: SqsEvent,
 ) -> Result<SqsBatchResponse, lambda_runtime::Error> {
-    let (response, totals) = reconciler.handle_counting(event).await;
+    // The queue also carries headquarters' files dropped under `hq/` (see `pantau::hq`).
+    let (hq_event, rest) = pantau::hq::trigger::split_event(event);
+    let (mut response, totals) = reconciler.handle_counting(rest).await;
+    if !hq_event.records.is_empty() {
+        let importer = pantau::hq::trigger::HqImporter {
+            blobs: reconciler.blobs.clone(),
+            table: reconciler.table.clone(),
+            registry: reconciler.registry.clone(),
+        };
+        let hq_response = importer.handle(hq_event).await;
+        response
+            .batch_item_failures
+            .extend(hq_response.batch_item_failures);
+    }
     pantau::metrics::reconcile_batch(
         &pantau::metrics::function_name("reconcile"),
         chrono::Utc::now(),

@@ -33,7 +33,9 @@ pub const MAX_LISTED_RECORDS: usize = 1000;
 
 /// `GET` and `POST /hq-records`; the body limit holds for the import only.
 pub(super) fn records_routes() -> MethodRouter<super::ApiState> {
-    get(list_records).post(import_records).layer(DefaultBodyLimit::max(MAX_IMPORT_BODY_BYTES))
+    get(list_records)
+        .post(import_records)
+        .layer(DefaultBodyLimit::max(MAX_IMPORT_BODY_BYTES))
 }
 
 /// `from`/`to` (inclusive days, `YYYY-MM-DD`) with their defaults and limits.
@@ -157,7 +159,10 @@ async fn list_records(
     let partitions: Vec<(bool, String)> = match (mission, country) {
         (Some(m), _) => vec![(true, m.id.clone())],
         (None, Some(cc)) => vec![(false, cc)],
-        (None, None) => countries(&state).into_iter().map(|cc| (false, cc)).collect(),
+        (None, None) => countries(&state)
+            .into_iter()
+            .map(|cc| (false, cc))
+            .collect(),
     };
     for (by_mission, key) in partitions {
         let (records, cut) = if by_mission {
@@ -167,7 +172,11 @@ async fn list_records(
         }
         .map_err(ApiError::internal)?;
         truncated |= cut;
-        found.extend(records.into_iter().filter(|r| kind.is_none_or(|k| r.kind == k)));
+        found.extend(
+            records
+                .into_iter()
+                .filter(|r| kind.is_none_or(|k| r.kind == k)),
+        );
         if found.len() > MAX_LISTED_RECORDS {
             truncated = true;
             break;
@@ -321,9 +330,15 @@ pub(super) async fn matching_report(
             .filter(|m| m.country_code.len() == 2)
             .collect(),
     };
-    let built = report::build(state.table.as_ref(), &missions, period.from, period.to, &config)
-        .await
-        .map_err(ApiError::internal)?;
+    let built = report::build(
+        state.table.as_ref(),
+        &missions,
+        period.from,
+        period.to,
+        &config,
+    )
+    .await
+    .map_err(ApiError::internal)?;
     if list_format(format, &headers) == Format::Csv {
         let filename = format!(
             "hq-matching-{}-{}-{}.csv",
@@ -372,5 +387,7 @@ pub(super) async fn country_timeline(
     )
     .await
     .map_err(ApiError::internal)?;
-    Ok(Json(serde_json::to_value(built).map_err(ApiError::internal)?))
+    Ok(Json(
+        serde_json::to_value(built).map_err(ApiError::internal)?,
+    ))
 }

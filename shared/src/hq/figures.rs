@@ -86,7 +86,12 @@ fn tokens(text: &str) -> Vec<Token> {
                     i += 1;
                 } else if matches!(chars[i], '.' | ',')
                     && i + 3 < chars.len() + 1
-                    && chars[i + 1..].iter().take(3).filter(|c| c.is_ascii_digit()).count() == 3
+                    && chars[i + 1..]
+                        .iter()
+                        .take(3)
+                        .filter(|c| c.is_ascii_digit())
+                        .count()
+                        == 3
                     && chars.get(i + 4).is_none_or(|c| !c.is_ascii_digit())
                 {
                     // A thousands separator: exactly three digits follow.
@@ -302,7 +307,11 @@ pub fn extract(text: &str) -> Vec<StatedFigure> {
 }
 
 /// The verb nearest to the figure in its sentence, before the number or after the people.
-fn nearest_verb(tokens: &[Token], number_at: usize, people_end: usize) -> Option<(String, FigureKind)> {
+fn nearest_verb(
+    tokens: &[Token],
+    number_at: usize,
+    people_end: usize,
+) -> Option<(String, FigureKind)> {
     let mut best: Option<(usize, String, FigureKind)> = None;
     let mut consider = |distance: usize, token: &Token| {
         if let Token::Word(w) = token
@@ -313,7 +322,9 @@ fn nearest_verb(tokens: &[Token], number_at: usize, people_end: usize) -> Option
         }
     };
     for d in 1..=VERB_REACH {
-        let Some(at) = number_at.checked_sub(d) else { break };
+        let Some(at) = number_at.checked_sub(d) else {
+            break;
+        };
         if tokens[at] == Token::Stop {
             break;
         }
@@ -397,7 +408,15 @@ mod tests {
         // The verb of the next sentence does not count.
         assert!(found("Ada 40 WNI di sana. Kemarin dievakuasi bus.").is_empty());
         // Odd input never panics.
-        for text in ["", "1.", "1,2,3", "dua belas", "seribu", "9999999999999 WNI dievakuasi", "...."] {
+        for text in [
+            "",
+            "1.",
+            "1,2,3",
+            "dua belas",
+            "seribu",
+            "9999999999999 WNI dievakuasi",
+            "....",
+        ] {
             let _ = extract(text);
         }
     }

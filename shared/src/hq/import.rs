@@ -59,9 +59,7 @@ impl Format {
             .to_ascii_lowercase();
         match essence.as_str() {
             "text/csv" | "application/csv" | "text/plain" => Some(Format::Csv),
-            "application/json" | "application/x-ndjson" | "application/jsonl" => {
-                Some(Format::Json)
-            }
+            "application/json" | "application/x-ndjson" | "application/jsonl" => Some(Format::Json),
             XLSX_CONTENT_TYPE => Some(Format::Xlsx),
             _ => None,
         }
@@ -540,7 +538,10 @@ fn xlsx_rows(
     // The range starts at the first used cell; row numbers count from the sheet's top.
     let first_row = u64::from(range.start().map_or(0, |(r, _)| r)) + 1;
     let mut rows = range.rows();
-    let header: Vec<String> = rows.next().map(|r| r.iter().map(cell).collect()).unwrap_or_default();
+    let header: Vec<String> = rows
+        .next()
+        .map(|r| r.iter().map(cell).collect())
+        .unwrap_or_default();
     let rows = rows
         .enumerate()
         .map(|(i, r)| (first_row + 1 + i as u64, r.iter().map(cell).collect()))
@@ -677,7 +678,10 @@ impl<'a> Importer<'a> {
         };
         let fault = |header: &str, reason: String| (Some(header.to_owned()), reason);
         for (i, _, header) in &self.columns {
-            if cells.get(*i).is_some_and(|c| c.chars().count() > MAX_CELL_CHARS) {
+            if cells
+                .get(*i)
+                .is_some_and(|c| c.chars().count() > MAX_CELL_CHARS)
+            {
                 return Err(fault(
                     header,
                     format!("longer than {MAX_CELL_CHARS} characters"),
@@ -729,12 +733,14 @@ impl<'a> Importer<'a> {
             ));
         }
         let date = match cell(Field::Date) {
-            Some((v, h)) => parse_day(v, mission.map(|m| m.time_zone.as_str())).ok_or_else(|| {
-                fault(
-                    h,
-                    format!("`{}` is not a date (write YYYY-MM-DD)", short(v)),
-                )
-            })?,
+            Some((v, h)) => {
+                parse_day(v, mission.map(|m| m.time_zone.as_str())).ok_or_else(|| {
+                    fault(
+                        h,
+                        format!("`{}` is not a date (write YYYY-MM-DD)", short(v)),
+                    )
+                })?
+            }
             None => {
                 let header = self
                     .columns

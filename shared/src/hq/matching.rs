@@ -182,9 +182,32 @@ const BRIDGE: &[(&str, &str)] = &[
 
 /// Words too common in a mission's publications to tell two of them apart.
 const COMMON: &[&str] = &[
-    "kbri", "kjri", "kri", "ptri", "kdei", "indonesia", "indonesian", "wni", "warga", "negara",
-    "embassy", "consulate", "mission", "perwakilan", "republik", "republic", "kedutaan", "besar",
-    "konsulat", "jenderal", "general", "pemerintah", "government", "citizen", "national", "ri",
+    "kbri",
+    "kjri",
+    "kri",
+    "ptri",
+    "kdei",
+    "indonesia",
+    "indonesian",
+    "wni",
+    "warga",
+    "negara",
+    "embassy",
+    "consulate",
+    "mission",
+    "perwakilan",
+    "republik",
+    "republic",
+    "kedutaan",
+    "besar",
+    "konsulat",
+    "jenderal",
+    "general",
+    "pemerintah",
+    "government",
+    "citizen",
+    "national",
+    "ri",
 ];
 
 /// What scoring reads of one side.
@@ -290,7 +313,10 @@ pub fn score(
     let topics = if common_topics.is_empty() {
         0.0
     } else {
-        let union = record_profile.topics.union(&publication_profile.topics).count();
+        let union = record_profile
+            .topics
+            .union(&publication_profile.topics)
+            .count();
         (common_topics.len() as f64 / union as f64).max(0.5)
     };
     if !common_topics.is_empty() {
@@ -370,7 +396,9 @@ pub fn match_all(
     candidates.sort_by(|a, b| {
         b.0.total_cmp(&a.0)
             .then_with(|| {
-                let gap = |ri: usize, pi: usize| (publications[pi].day - records[ri].date).num_days().abs();
+                let gap = |ri: usize, pi: usize| {
+                    (publications[pi].day - records[ri].date).num_days().abs()
+                };
                 gap(a.1, a.2).cmp(&gap(b.1, b.2))
             })
             .then(a.1.cmp(&b.1))

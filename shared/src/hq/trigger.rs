@@ -14,8 +14,8 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use bytes::Bytes;
 use serde_json::{Value, json};
 
-use super::import::{Format, ImportContext, ImportError, ImportReport, import_bytes};
 use super::RecordKind;
+use super::import::{Format, ImportContext, ImportError, ImportReport, import_bytes};
 use crate::events::{for_each_object, objects_in};
 use crate::registry::Registry;
 use crate::store::{BlobError, BlobMeta, BlobStore, Condition, Key, Table, TableError};
@@ -145,7 +145,10 @@ impl HqImporter {
 
     async fn mark(&self, key: &str, size: u64) -> Result<(), TriggerError> {
         let mut item = crate::store::Item::new();
-        item.insert("pk".into(), json!(crate::schema::done_pk(MARKER_STAGE, key)));
+        item.insert(
+            "pk".into(),
+            json!(crate::schema::done_pk(MARKER_STAGE, key)),
+        );
         item.insert("sk".into(), json!(MARKER_SK));
         item.insert("size".into(), json!(size));
         self.table
@@ -170,7 +173,10 @@ impl HqImporter {
                 };
                 let marker = self
                     .table
-                    .get(&Key::new(crate::schema::done_pk(MARKER_STAGE, key), MARKER_SK))
+                    .get(&Key::new(
+                        crate::schema::done_pk(MARKER_STAGE, key),
+                        MARKER_SK,
+                    ))
                     .await
                     .map_err(|error| TriggerError::Marker {
                         key: key.clone(),
@@ -214,7 +220,10 @@ mod tests {
 
     #[test]
     fn kinds_from_folders_and_events_split_by_prefix() {
-        assert_eq!(default_kind("hq/cases/2026-03.csv"), RecordKind::CitizenCase);
+        assert_eq!(
+            default_kind("hq/cases/2026-03.csv"),
+            RecordKind::CitizenCase
+        );
         assert_eq!(
             default_kind("hq/instructions/sudan.xlsx"),
             RecordKind::CrisisInstruction
@@ -222,7 +231,10 @@ mod tests {
         assert_eq!(default_kind("hq/maret.csv"), RecordKind::ActivityReport);
         let now = chrono::Utc::now();
         let event = sqs_event([
-            ("a".to_string(), s3_put_notification("b", "hq/x.csv", 1, now)),
+            (
+                "a".to_string(),
+                s3_put_notification("b", "hq/x.csv", 1, now),
+            ),
             (
                 "b".to_string(),
                 s3_put_notification("b", "items/2026/01/01/tokyo/s/x.jsonl", 1, now),
@@ -256,7 +268,12 @@ mod tests {
         };
         let event = sqs_event([(
             "m".to_string(),
-            s3_put_notification("b", "hq/cases/maret.csv", csv.len() as u64, chrono::Utc::now()),
+            s3_put_notification(
+                "b",
+                "hq/cases/maret.csv",
+                csv.len() as u64,
+                chrono::Utc::now(),
+            ),
         )]);
         let response = importer.handle(event).await;
         assert!(response.batch_item_failures.is_empty());
