@@ -38,6 +38,8 @@ mod crises_tests;
 pub mod csv;
 pub mod cursor;
 mod hq;
+#[cfg(test)]
+mod hq_tests;
 pub mod openapi;
 mod params;
 mod problem;
