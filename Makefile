@@ -6,6 +6,7 @@
 #   make quality      the parsers measured on the public corpora in ../shared/extdata
 #   make bench-scrape scrape cycles over 1,000 fixture sources and the real registry on loopback
 #   make bench-reconcile  reconcile throughput and table requests per item (release build)
+#   make hq-big          import of a generated 50 MB headquarters CSV: report and peak memory (perf build)
 #   make bench-normalize  Pantau's parsers against feedparser and trafilatura, same files
 #   make fuzz [FUZZ_SECONDS=60]  every parser under cargo-fuzz; table in fuzz/RESULTS.md
 #   make build        Lambda binaries for arm64 with cargo-lambda (from PyPI into .venv)
@@ -44,7 +45,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup quality bench-scrape bench-reconcile hq-big bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -83,6 +84,11 @@ TRAFILATURA_VERSION := 2.3.1
 EXTDATA ?= $(abspath ../shared/extdata)
 BENCH_TOOLS := $(VENV)/.bench-feedparser-$(FEEDPARSER_VERSION)-trafilatura-$(TRAFILATURA_VERSION)
 BENCH_TARGET := $(or $(CARGO_TARGET_DIR),target)
+
+# A 50 MB headquarters CSV, generated as it is read, imported into SQLite (issue 8): the report
+# and the growth of peak memory (must stay bounded: the import holds one batch of rows).
+hq-big:
+	$(CARGO) test --profile perf -p pantau --lib hq::import::tests::a_50_mb_file -- --ignored --nocapture
 
 bench-normalize: $(BENCH_TOOLS)
 	$(CARGO) build --quiet --profile perf -p pantau --example bench_normalize
