@@ -128,7 +128,8 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         table: table.clone(),
         registry: registry.clone(),
     };
-    import_hq_files(&hq_importer).await;
+    let hq_folder = bucket_path.join("hq");
+    import_hq_files(&hq_importer, &hq_folder).await;
 
     if args.once {
         let report = scraper.run_cycle(chrono::Utc::now()).await;
@@ -160,7 +161,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            import_hq_files(&hq_importer).await;
+            import_hq_files(&hq_importer, &hq_folder).await;
             let report = scraper.run_cycle(chrono::Utc::now()).await;
             if report.due > 0 {
                 print_cycle(&report);
@@ -199,9 +200,18 @@ pub(crate) fn print_cycle(report: &pantau::scrape::CycleReport) {
     }
 }
 
-/// Imports the files under `hq/` not imported yet and prints what each import did.
-async fn import_hq_files(importer: &HqImporter) {
-    match importer.scan().await {
+/// Imports headquarters' files not imported yet, those put by hand in the drop folder
+/// (`data/bucket/hq/`) and `hq/` objects that came without a notification, and prints what
+/// each import did.
+async fn import_hq_files(importer: &HqImporter, folder: &std::path::Path) {
+    let found = match importer.import_folder(folder).await {
+        Ok(mut reports) => importer.scan().await.map(|more| {
+            reports.extend(more);
+            reports
+        }),
+        Err(e) => Err(e),
+    };
+    match found {
         Ok(reports) => {
             for r in reports {
                 match r.get("error") {

@@ -6,8 +6,10 @@
 //! `hq/instructions/…`; anything else is an activity report. The format comes from the
 //! extension (`.csv`, `.json`, `.jsonl`, `.xlsx`). Each import's report is written beside the
 //! data as `hq-reports/{path under hq/}.json`, and a marker (`DONE#hq#{key}`) remembers the
-//! size imported, so `pantau run`'s scan of the folder imports each file once.
+//! file as imported (its size; on disk also its modification time), so `pantau run`, which
+//! also imports the files put by hand in its drop folder `data/bucket/hq/`, imports each once.
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
@@ -15,7 +17,9 @@ use bytes::Bytes;
 use serde_json::{Value, json};
 
 use super::RecordKind;
-use super::import::{Format, ImportContext, ImportError, ImportReport, import_bytes};
+use super::import::{
+    Format, ImportContext, ImportError, ImportReport, import_bytes, import_reader,
+};
 use crate::events::{for_each_object, objects_in};
 use crate::registry::Registry;
 use crate::store::{BlobError, BlobMeta, BlobStore, Condition, Key, Table, TableError};
@@ -103,7 +107,14 @@ impl HqImporter {
         let Some(blob) = self.blobs.get(key).await? else {
             return Ok(None);
         };
-        let size = blob.body.len() as u64;
+        let stamp = blob.body.len().to_string();
+        let report = self.import_body(key, Body::Bytes(blob.body)).await?;
+        self.mark(key, &stamp).await?;
+        Ok(Some(report))
+    }
+
+    /// Imports `body` as `key` and writes the report under `hq-reports/`.
+    async fn import_body(&self, key: &str, body: Body) -> Result<Value, TriggerError> {
         let outcome = match Format::from_name(key) {
             None => Err(ImportError::UnknownFormat {
                 source_name: key.to_owned(),
@@ -116,7 +127,26 @@ impl HqImporter {
                     default_kind: default_kind(key),
                     source: key.to_owned(),
                 };
-                import_bytes(&ctx, format, &blob.body).await
+                match (body, format) {
+                    (Body::Bytes(bytes), _) => import_bytes(&ctx, format, &bytes).await,
+                    // A file on disk: CSV is streamed, whatever its size.
+                    (Body::File(path), Format::Csv) => match std::fs::File::open(&path) {
+                        Ok(file) => import_reader(&ctx, Box::new(file)).await,
+                        Err(e) => Err(ImportError::Unreadable {
+                            source_name: key.to_owned(),
+                            format,
+                            detail: e.to_string(),
+                        }),
+                    },
+                    (Body::File(path), _) => match std::fs::read(&path) {
+                        Ok(bytes) => import_bytes(&ctx, format, &bytes).await,
+                        Err(e) => Err(ImportError::Unreadable {
+                            source_name: key.to_owned(),
+                            format,
+                            detail: e.to_string(),
+                        }),
+                    },
+                }
             }
         };
         let report = match outcome {
@@ -139,18 +169,19 @@ impl HqImporter {
                 },
             )
             .await?;
-        self.mark(key, size).await?;
-        Ok(Some(report))
+        Ok(report)
     }
 
-    async fn mark(&self, key: &str, size: u64) -> Result<(), TriggerError> {
+    /// Remembers that `key` was imported as it was (`stamp`: its size, and for a file on
+    /// disk its modification time).
+    async fn mark(&self, key: &str, stamp: &str) -> Result<(), TriggerError> {
         let mut item = crate::store::Item::new();
         item.insert(
             "pk".into(),
             json!(crate::schema::done_pk(MARKER_STAGE, key)),
         );
         item.insert("sk".into(), json!(MARKER_SK));
-        item.insert("size".into(), json!(size));
+        item.insert("stamp".into(), json!(stamp));
         self.table
             .put(item, Condition::None)
             .await
@@ -160,8 +191,27 @@ impl HqImporter {
             })
     }
 
-    /// Imports every file under `hq/` not imported yet at its present size (`pantau run`
-    /// calls this at start and on each tick, for files put in the folder by hand).
+    async fn imported_as(&self, key: &str, stamp: &str) -> Result<bool, TriggerError> {
+        let marker = self
+            .table
+            .get(&Key::new(
+                crate::schema::done_pk(MARKER_STAGE, key),
+                MARKER_SK,
+            ))
+            .await
+            .map_err(|error| TriggerError::Marker {
+                key: key.to_owned(),
+                error,
+            })?;
+        Ok(marker
+            .as_ref()
+            .and_then(|m| m.get("stamp"))
+            .and_then(Value::as_str)
+            == Some(stamp))
+    }
+
+    /// Imports every object under `hq/` not imported yet at its present size (objects another
+    /// process put without a notification).
     pub async fn scan(&self) -> Result<Vec<Value>, TriggerError> {
         let mut reports = Vec::new();
         let mut after: Option<String> = None;
@@ -171,23 +221,9 @@ impl HqImporter {
                 let Some(info) = self.blobs.head(key).await? else {
                     continue;
                 };
-                let marker = self
-                    .table
-                    .get(&Key::new(
-                        crate::schema::done_pk(MARKER_STAGE, key),
-                        MARKER_SK,
-                    ))
-                    .await
-                    .map_err(|error| TriggerError::Marker {
-                        key: key.clone(),
-                        error,
-                    })?;
-                let done = marker
-                    .as_ref()
-                    .and_then(|m| m.get("size"))
-                    .and_then(Value::as_u64)
-                    == Some(info.size);
-                if !done && let Some(report) = self.import_object(key).await? {
+                if !self.imported_as(key, &info.size.to_string()).await?
+                    && let Some(report) = self.import_object(key).await?
+                {
                     reports.push(report);
                 }
             }
@@ -195,6 +231,64 @@ impl HqImporter {
                 Some(next) => after = Some(next),
                 None => return Ok(reports),
             }
+        }
+    }
+
+    /// Imports the files of a drop folder (`pantau run`: `data/bucket/hq/`) not imported yet
+    /// as they are now, each as the key `hq/{path in the folder}`; reports go to the store's
+    /// `hq-reports/`. Called at start and on every tick.
+    pub async fn import_folder(&self, folder: &Path) -> Result<Vec<Value>, TriggerError> {
+        let mut files = Vec::new();
+        collect_files(folder, folder, &mut files);
+        files.sort();
+        let mut reports = Vec::new();
+        for (relative, path) in files {
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            let modified = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |d| d.as_nanos());
+            let stamp = format!("{}@{modified}", meta.len());
+            let key = format!("{HQ_PREFIX}{relative}");
+            if self.imported_as(&key, &stamp).await? {
+                continue;
+            }
+            reports.push(self.import_body(&key, Body::File(path)).await?);
+            self.mark(&key, &stamp).await?;
+        }
+        Ok(reports)
+    }
+}
+
+/// What an import reads: an object's bytes, or a file on disk (streamed when CSV).
+enum Body {
+    Bytes(Bytes),
+    File(PathBuf),
+}
+
+/// Every file under `dir` (hidden ones and partial downloads left out), with its path
+/// relative to `root` in `/` form.
+fn collect_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with('.') || name.starts_with('~') || name.ends_with(".part") {
+            continue;
+        }
+        if path.is_dir() {
+            collect_files(root, &path, out);
+        } else if let Ok(relative) = path.strip_prefix(root) {
+            let parts: Vec<String> = relative
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect();
+            out.push((parts.join("/"), path));
         }
     }
 }
@@ -298,5 +392,27 @@ mod tests {
         assert_eq!(reports.len(), 1);
         // Same rows as activity reports: different records (the kind is part of the id).
         assert_eq!(reports[0]["imported"], 1);
+
+        // A drop folder on disk: imported once, again only when the file changes.
+        let folder = dir.path().join("drop");
+        std::fs::create_dir_all(folder.join("instructions")).unwrap();
+        std::fs::write(
+            folder.join("instructions/sd.csv"),
+            "negara,tanggal,judul\nSD,2026-03-06,Siapkan rencana kontinjensi\n",
+        )
+        .unwrap();
+        std::fs::write(folder.join(".~lock.sd.csv#"), "").unwrap();
+        let reports = importer.import_folder(&folder).await.unwrap();
+        assert_eq!(reports.len(), 1, "{reports:?}");
+        assert_eq!(reports[0]["imported"], 1, "{}", reports[0]);
+        assert_eq!(reports[0]["source"], "hq/instructions/sd.csv");
+        assert!(importer.import_folder(&folder).await.unwrap().is_empty());
+        assert!(
+            blobs
+                .get("hq-reports/instructions/sd.csv.json")
+                .await
+                .unwrap()
+                .is_some()
+        );
     }
 }
