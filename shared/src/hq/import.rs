@@ -513,6 +513,7 @@ fn xlsx_rows(
             limit: MAX_WHOLE_FILE_BYTES,
         });
     }
+    check_inflated_size(source, body, MAX_XLSX_INFLATED_BYTES)?;
     let mut workbook: Xlsx<_> =
         Xlsx::new(Cursor::new(body)).map_err(|e| unreadable(e.to_string()))?;
     let first = workbook
@@ -547,6 +548,34 @@ fn xlsx_rows(
         .map(|(i, r)| (first_row + 1 + i as u64, r.iter().map(cell).collect()))
         .collect();
     Ok((header, rows))
+}
+
+/// The most an .xlsx's parts may declare they inflate to, together.
+pub const MAX_XLSX_INFLATED_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Refuses a workbook whose parts declare more than `limit` bytes inflated (a zip bomb), before
+/// anything is inflated.
+fn check_inflated_size(source: &str, body: &[u8], limit: u64) -> Result<(), ImportError> {
+    let mut archive =
+        zip::ZipArchive::new(Cursor::new(body)).map_err(|e| ImportError::Unreadable {
+            source_name: source.to_owned(),
+            format: Format::Xlsx,
+            detail: e.to_string(),
+        })?;
+    let mut total = 0u64;
+    for i in 0..archive.len() {
+        if let Ok(part) = archive.by_index_raw(i) {
+            total = total.saturating_add(part.size());
+        }
+    }
+    if total > limit {
+        return Err(ImportError::TooLarge {
+            source_name: source.to_owned(),
+            size: total,
+            limit,
+        });
+    }
+    Ok(())
 }
 
 /// Turns rows into records and stores them, counting.

@@ -308,6 +308,16 @@ async fn an_excel_workbook_is_read_with_serial_dates() {
 }
 
 #[test]
+fn a_workbook_inflating_past_the_limit_is_refused_before_reading() {
+    let book = xlsx(&[&["mission", "date", "title"], &["tokyo", "2026-03-01", "x"]]);
+    assert!(check_inflated_size("b.xlsx", &book, MAX_XLSX_INFLATED_BYTES).is_ok());
+    match check_inflated_size("b.xlsx", &book, 100) {
+        Err(ImportError::TooLarge { size, limit, .. }) => assert!(size > limit),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
 fn days_and_counts_as_headquarters_writes_them() {
     for (text, want) in [
         ("2026-03-05", "2026-03-05"),
