@@ -31,7 +31,7 @@ use encoding_rs::{UTF_16BE, UTF_16LE, WINDOWS_1252};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{FigureKind, Figures, HqRecord, RecordKind, Stored, record_id, store_record};
+use super::{FigureKind, Figures, HqRecord, RecordKind, Stored, record_id, store_records};
 use crate::model::Mission;
 use crate::registry::Registry;
 use crate::store::{Table, TableError};
@@ -379,6 +379,9 @@ pub async fn import_reader(
     Ok(importer.finish(encoding))
 }
 
+/// A file read whole: its header and its rows, each with its row number.
+type RowsRead = (Vec<String>, Vec<(u64, Vec<String>)>);
+
 /// Rows stored per step of a streamed import.
 const BATCH: usize = 100;
 
@@ -386,7 +389,7 @@ async fn import_rows(
     ctx: &ImportContext<'_>,
     format: Format,
     encoding: String,
-    (header, rows): (Vec<String>, Vec<(u64, Vec<String>)>),
+    (header, rows): RowsRead,
 ) -> Result<ImportReport, ImportError> {
     let mut importer = Importer::new(ctx, format, &header)?;
     for chunk in rows.chunks(BATCH) {
@@ -418,10 +421,7 @@ fn sniff_delimiter(start: &[u8]) -> u8 {
 
 /// The header and rows of a JSON file: an array of objects, `{"records": [...]}`, or one
 /// object per line (JSON Lines).
-fn json_rows(
-    source: &str,
-    body: &[u8],
-) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>), ImportError> {
+fn json_rows(source: &str, body: &[u8]) -> Result<RowsRead, ImportError> {
     let unreadable = |detail: String| ImportError::Unreadable {
         source_name: source.to_owned(),
         format: Format::Json,
@@ -496,10 +496,7 @@ fn json_rows(
 
 /// The header and rows of an .xlsx workbook's first sheet. Dates come as Excel serial numbers
 /// (the date parser reads them); formulas as their cached values, never as formulas.
-fn xlsx_rows(
-    source: &str,
-    body: &[u8],
-) -> Result<(Vec<String>, Vec<(u64, Vec<String>)>), ImportError> {
+fn xlsx_rows(source: &str, body: &[u8]) -> Result<RowsRead, ImportError> {
     use calamine::{Data, Reader, Xlsx};
     let unreadable = |detail: String| ImportError::Unreadable {
         source_name: source.to_owned(),
@@ -662,6 +659,7 @@ impl<'a> Importer<'a> {
     }
 
     async fn take(&mut self, rows: Vec<(u64, Vec<String>)>) -> Result<(), ImportError> {
+        let mut records = Vec::with_capacity(rows.len());
         for (number, cells) in rows {
             if cells.iter().all(|c| c.trim().is_empty()) {
                 if cells.is_empty() {
@@ -670,20 +668,21 @@ impl<'a> Importer<'a> {
                 // Blank spreadsheet lines are not rows.
                 continue;
             }
-            let record = match self.record(&cells) {
-                Ok(r) => r,
-                Err((column, reason)) => {
-                    self.reject(number, column, reason);
-                    continue;
+            match self.record(&cells) {
+                Ok(record) => {
+                    self.report.rows_read += 1;
+                    records.push(record);
                 }
-            };
-            self.report.rows_read += 1;
-            let stored = store_record(self.ctx.table, &record, &self.ctx.source)
-                .await
-                .map_err(|error| ImportError::Table {
-                    source_name: self.ctx.source.clone(),
-                    error,
-                })?;
+                Err((column, reason)) => self.reject(number, column, reason),
+            }
+        }
+        let outcomes = store_records(self.ctx.table, &records, &self.ctx.source)
+            .await
+            .map_err(|error| ImportError::Table {
+                source_name: self.ctx.source.clone(),
+                error,
+            })?;
+        for stored in outcomes {
             match stored {
                 Stored::New => self.report.imported += 1,
                 Stored::Updated => self.report.updated += 1,

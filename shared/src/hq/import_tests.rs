@@ -378,7 +378,7 @@ impl Read for GeneratedCsv {
             self.row += 1;
             let n = self.row;
             // Every 1000th row has a broken date: rejected, reported, the rest lands.
-            let date = if n % 1000 == 0 {
+            let date = if n.is_multiple_of(1000) {
                 "2026-13-40".to_owned()
             } else {
                 format!("2026-03-{:02}", 1 + n % 28)

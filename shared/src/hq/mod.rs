@@ -317,6 +317,57 @@ pub async fn store_record(
     Ok(Stored::Updated)
 }
 
+/// DynamoDB's cap on the puts of one batch write.
+const BATCH_WRITE_MAX: usize = 25;
+
+/// Stores records as [`store_record`] does, but one batch write per 25 new or changed records
+/// (one get per record says which), so a large import costs few write transactions. A record
+/// repeated within `records` counts once: the later copy is unchanged when identical, else
+/// an update that replaces the earlier one.
+pub async fn store_records(
+    table: &dyn Table,
+    records: &[HqRecord],
+    source: &str,
+) -> Result<Vec<Stored>, TableError> {
+    let mut outcomes = Vec::with_capacity(records.len());
+    let mut to_write: Vec<Item> = Vec::new();
+    let mut position: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+    for record in records {
+        let item = to_item(record, source);
+        if let Some(&at) = position.get(record.id.as_str()) {
+            if to_write[at].get("content_hash") == item.get("content_hash") {
+                outcomes.push(Stored::Unchanged);
+            } else {
+                to_write[at] = item;
+                outcomes.push(Stored::Updated);
+            }
+            continue;
+        }
+        let key = Key::new(record_pk(&record.id), RECORD_SK);
+        let outcome = match table.get(&key).await? {
+            None => Stored::New,
+            Some(existing) if existing.get("content_hash") == item.get("content_hash") => {
+                Stored::Unchanged
+            }
+            Some(_) => Stored::Updated,
+        };
+        outcomes.push(outcome);
+        if outcome != Stored::Unchanged {
+            position.insert(&record.id, to_write.len());
+            to_write.push(item);
+        }
+    }
+    for chunk in to_write.chunks(BATCH_WRITE_MAX) {
+        let ops = chunk
+            .iter()
+            .cloned()
+            .map(crate::store::WriteOp::Put)
+            .collect();
+        table.batch_write(ops).await?;
+    }
+    Ok(outcomes)
+}
+
 /// At most this many records are read for one mission or country and period.
 pub const MAX_RECORDS_READ: usize = 5000;
 
@@ -473,6 +524,30 @@ mod tests {
         assert_eq!(found, vec![corrected.clone()]);
         let (found, _) = country_records(&table, "JP", day, day).await.unwrap();
         assert_eq!(found.len(), 1);
+        // In batches: new, repeated in the batch, changed, unchanged.
+        let other = record(Some("B-2"), "Kasus lain");
+        let mut changed = corrected.clone();
+        changed.title = "Pendampingan WNI sakit".into();
+        let outcomes = store_records(
+            &table,
+            &[other.clone(), other.clone(), changed, r.clone(), r.clone()],
+            "c.csv",
+        )
+        .await
+        .unwrap();
+        assert_eq!(
+            outcomes,
+            [
+                Stored::New,
+                Stored::Unchanged,
+                Stored::Updated,
+                Stored::Updated,
+                Stored::Unchanged
+            ]
+        );
+        let (found, _) = mission_records(&table, "tokyo", day, day).await.unwrap();
+        assert_eq!(found.len(), 2);
+        assert!(found.contains(&r), "the later copy in the batch wins");
         let next = day.succ_opt().unwrap();
         assert!(
             mission_records(&table, "tokyo", next, next)
