@@ -73,4 +73,40 @@ mod tests {
             .unwrap();
         assert!(current.is_some(), "item not stored");
     }
+
+    /// A headquarters file dropped under `hq/` rides the same queue and is imported.
+    #[tokio::test]
+    async fn an_hq_file_in_the_batch_is_imported() {
+        let dir = tempfile::tempdir().unwrap();
+        let blobs = Arc::new(DiskBlobStore::new(dir.path().join("bucket")).unwrap());
+        let table = Arc::new(SqliteTable::open(&dir.path().join("t.sqlite")).unwrap());
+        let csv = "perwakilan,tanggal,judul\ntokyo,2026-03-02,Kunjungan kerja\n";
+        blobs
+            .put("hq/maret.csv", csv.into(), &BlobMeta::default())
+            .await
+            .unwrap();
+        let reconciler = Reconciler {
+            blobs: blobs.clone(),
+            table: table.clone(),
+            registry: Arc::new(Registry::load_default().unwrap()),
+        };
+        let event = pantau::events::sqs_event([(
+            "m1".to_string(),
+            pantau::events::s3_put_notification("b", "hq/maret.csv", 60, chrono::Utc::now()),
+        )]);
+        let response = handle(&reconciler, event).await.unwrap();
+        assert!(response.batch_item_failures.is_empty());
+        let report = blobs
+            .get("hq-reports/maret.csv.json")
+            .await
+            .unwrap()
+            .unwrap();
+        let report: serde_json::Value = serde_json::from_slice(&report.body).unwrap();
+        assert_eq!(report["imported"], 1, "{report}");
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 3, 2).unwrap();
+        let (records, _) = pantau::hq::mission_records(table.as_ref(), "tokyo", day, day)
+            .await
+            .unwrap();
+        assert_eq!(records.len(), 1);
+    }
 }
