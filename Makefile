@@ -6,6 +6,7 @@
 #   make quality      the parsers measured on the public corpora in ../shared/extdata
 #   make bench-scrape scrape cycles over 1,000 fixture sources and the real registry on loopback
 #   make bench-reconcile  reconcile throughput and table requests per item (release build)
+#   make hq-big          import of a generated 50 MB headquarters CSV: report and peak memory (perf build)
 #   make bench-normalize  Pantau's parsers against feedparser and trafilatura, same files
 #   make reliability  every reliability_* test (faults, hostile input, attacks); table in docs/reliability.md
 #   make reliability-full  hostile input at full scale: 100,000 nesting levels, a 100,000-entry feed
@@ -48,7 +49,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile scale bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile scale hq-big bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -128,6 +129,11 @@ BENCH_UNOPTIMIZED := aws-config aws-lc-rs aws-lc-sys aws-runtime aws-sdk-dynamod
 	aws_lambda_events axum axum-core h2 hyper hyper-rustls hyper-util libsqlite3-sys reqwest \
 	rusqlite rustls rustls-webpki tower-http
 BENCH_PROFILE_FLAGS := $(foreach c,$(BENCH_UNOPTIMIZED),--config 'profile.perf.package.$(c).opt-level=0' --config 'profile.perf.package.$(c).debug=false')
+
+# A 50 MB headquarters CSV, generated as it is read, imported into SQLite (issue 8): the report
+# and the growth of peak memory (must stay bounded: the import holds one batch of rows).
+hq-big:
+	$(CARGO) test --profile perf -p pantau --lib hq::import::tests::a_50_mb_file -- --ignored --nocapture
 
 bench-normalize: $(BENCH_TOOLS)
 	@echo "$(CARGO) build --profile perf (BENCH_UNOPTIMIZED at opt-level 0) -p pantau --example bench_normalize"

@@ -101,6 +101,7 @@ async function openMission(id) {
     $("mission-health").textContent = String(e.message || e);
   }
   loadActivity(id);
+  loadHqMatching(id);
   await loadItems();
 }
 
@@ -116,6 +117,47 @@ async function loadActivity(id) {
   }
 }
 
+// Headquarters' records against this mission's publications (GET /reports/hq-matching):
+// match rate, unmatched on both sides, figure disagreements. Drawn with DOM calls only.
+const HQ_DAYS = 90;
+
+async function loadHqMatching(id) {
+  const box = $("hq-matching");
+  box.replaceChildren();
+  const to = new Date();
+  const from = new Date(to.getTime() - HQ_DAYS * 86400000);
+  const day = (d) => d.toISOString().slice(0, 10);
+  let report;
+  try {
+    report = await getJson(`/reports/hq-matching?mission=${encodeURIComponent(id)}&from=${day(from)}&to=${day(to)}`);
+  } catch (e) {
+    box.textContent = String(e.message || e);
+    return;
+  }
+  if (state.current !== id) return;
+  const m = (report.missions || [])[0];
+  if (!m || !m.records) {
+    box.append(el("p", { class: "hq-none" }, `Catatan pusat · HQ records: belum ada, ${HQ_DAYS} hari terakhir · none in the last ${HQ_DAYS} days`));
+    return;
+  }
+  const rate = m.match_rate == null ? "—" : `${Math.round(m.match_rate * 100)}%`;
+  box.append(el("h3", {}, "Catatan pusat vs publikasi ", el("span", { class: "en" }, `HQ records vs publications, ${HQ_DAYS} days`)));
+  box.append(el("p", { class: "hq-summary" },
+    `Cocok · matched ${m.matched}/${m.records} (${rate}) · ` +
+    `tidak dipublikasikan · never published ${m.unmatched_records} · ` +
+    `tidak tercatat · never recorded ${m.unmatched_publications} · ` +
+    `selisih angka · figure disagreements ${m.figure_disagreements}`));
+  const list = (title, rows) => {
+    if (!rows.length) return;
+    box.append(el("h4", {}, title));
+    box.append(el("ul", { class: "hq-list" }, ...rows.slice(0, 10).map((r) => el("li", {}, r))));
+  };
+  list("Selisih angka · Figure disagreements", (report.figure_disagreements || []).map((d) =>
+    `${d.kind}: dicatat · recorded ${d.recorded}, dipublikasikan · published ${d.published} — ${d.record_title} / ${d.publication_title}`));
+  list("Tidak dipublikasikan · Never published", (report.unmatched_records || []).map((r) => `${r.date} · ${r.title}`));
+  list("Tidak tercatat · Never recorded", (report.unmatched_publications || []).map((p) => `${p.day} · ${p.title}`));
+}
+
 // Search: every word must match; Indonesian affixes, case and accents do not matter.
 async function runSearch(q) {
   state.current = null;
@@ -126,6 +168,7 @@ async function runSearch(q) {
   $("items-title").textContent = `Hasil pencarian · Search results: “${q}”`;
   $("mission-health").textContent = "Terbaru dulu, 100 hari terakhir · Newest first, last 100 days";
   $("activity").replaceChildren();
+  $("hq-matching").replaceChildren();
   await loadItems();
 }
 

@@ -17,6 +17,7 @@ pub mod enrich;
 pub mod events;
 pub mod fetch;
 pub mod geo;
+pub mod hq;
 pub mod keys;
 pub mod lexicon;
 pub mod metrics;

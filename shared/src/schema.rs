@@ -30,6 +30,8 @@
 //! | alert state       | `ALERT_STATE#{rule}`  | `SUBJECT#{subject}`        |                                       |                                       |
 //! | alert message     | `ALERT_MSG#{id}`      | `MSG`                      | `ALERTS` / `{created_at}#{id}`        |                                       |
 //! | alert delivery    | `ALERT_MSG#{id}`      | `DELIVERY#{channel}`       |                                       | `ALERT_PENDING` / `{next_attempt_at}#{id}#{channel}` (only while pending) |
+//! | hq record         | `HQREC#{id}`          | `META`                     | `HQM#{mission}` / `{date}#{id}`       | `HQC#{cc}` / `{date}#{id}`            |
+//! | hq file imported  | `DONE#hq#{key}`       | `DONE`                     |                                       |                                       |
 //!
 //! Story entries (see `crate::stories`) are small index records: an item is written under each
 //! of its candidate keys (4 SimHash bands, `{band}` 0–3 and `{value}` 4 hex digits; the first
@@ -111,6 +113,19 @@
 //!
 //! Key records hold `key_id`, `name`, `key_hash`, `created_at` and, once revoked, `revoked_at`;
 //! never the key itself.
+//!
+//! Headquarters records (see `crate::hq`, whose `record_pk`, `mission_records_pk` and
+//! `country_records_pk` build these keys) hold the whole `hq::HqRecord`, `content_hash` and
+//! `imported_from`; `{date}` is `yyyy-mm-dd`. A crisis instruction to a whole country has no
+//! GSI1 keys. The import marker of a bucket file holds its `size`.
+//!
+//! | question                                   | operation                                                        | owner |
+//! |--------------------------------------------|------------------------------------------------------------------|-------|
+//! | is this record stored already (import)     | put `HQREC#{id}` if absent, else get it and compare `content_hash` | hq |
+//! | a mission's records in a period            | query GSI1 `HQM#{mission}`, sk between `{from}` and `{to}~`      | hq |
+//! | a country's records (instructions)         | query GSI2 `HQC#{cc}`, sk between `{from}` and `{to}~`           | hq |
+//! | a mission's publications to match          | query GSI1 `MITEMS#{mission}` (official), the period ± the window | hq::report |
+//! | was this `hq/` file imported at this size  | get `DONE#hq#{key}` / `DONE`                                     | hq::trigger |
 
 use chrono::{DateTime, SecondsFormat, Utc};
 

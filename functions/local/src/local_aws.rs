@@ -1,6 +1,6 @@
 //! `pantau local-aws`: the deployed architecture on loopback. S3, SQS and DynamoDB are served
 //! by moto (started here from `.venv`, or an endpoint given with `--endpoint`); the bucket
-//! notifies the two queues as the template configures it (`raw/` → normalize, `items/` →
+//! notifies the two queues as the template configures it (`raw/` → normalize, `items/` and `hq/` →
 //! reconcile); two pollers play Lambda's SQS event source mapping, handing each received
 //! batch as an `SqsEvent` to the same `Normalizer::handle` / `Reconciler::handle` the Lambdas
 //! run, deleting what succeeded and leaving the reported failures for redelivery.
@@ -116,7 +116,7 @@ pub async fn run(args: LocalAwsArgs) -> anyhow::Result<()> {
     let aws = LocalAws::connect(&endpoint).await;
     let stack = aws.create_stack(&args.bucket, &args.table).await?;
     println!(
-        "bucket {} notifies {} (raw/) and {} (items/); table {}",
+        "bucket {} notifies {} (raw/) and {} (items/, hq/); table {}",
         args.bucket, stack.normalize.name, stack.reconcile.name, args.table
     );
 
@@ -337,6 +337,8 @@ impl LocalAws {
                 NotificationConfiguration::builder()
                     .queue_configurations(notify(&normalize, RAW_PREFIX)?)
                     .queue_configurations(notify(&reconcile, ITEMS_PREFIX)?)
+                    // Headquarters' files, imported by the reconcile handler (pantau::hq).
+                    .queue_configurations(notify(&reconcile, pantau::hq::trigger::HQ_PREFIX)?)
                     .build(),
             )
             .send()

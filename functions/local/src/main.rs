@@ -4,6 +4,7 @@ mod alerts;
 mod cost;
 mod crises;
 mod fetch_url;
+mod hq;
 mod keys;
 mod local_aws;
 mod parse_file;
@@ -47,6 +48,8 @@ enum Command {
     Alerts(alerts::AlertsArgs),
     /// Count a first and a steady-state cycle's requests and price a month on AWS.
     Cost(cost::CostArgs),
+    /// Import headquarters' records and report how they match the missions' publications.
+    Hq(hq::HqArgs),
     /// Check a registry file (or the built-in one) and print what it holds.
     Registry {
         /// A registry TOML file; the built-in registry when omitted.
@@ -68,6 +71,7 @@ async fn main() -> std::process::ExitCode {
         Command::Crises(args) => crises::run(args).await,
         Command::Alerts(args) => alerts::run(args).await,
         Command::Cost(args) => cost::run(args).await,
+        Command::Hq(args) => hq::run(args).await,
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -11,6 +11,7 @@ use clap::Args;
 use futures::FutureExt;
 use pantau::api::{ApiConfig, ApiState, router};
 use pantau::fetch::{FetchPolicy, Fetcher};
+use pantau::hq::trigger::{HqImporter, split_event};
 use pantau::normalize::Normalizer;
 use pantau::offline::{self, OfflineServer};
 use pantau::reconcile::{Reconciler, sync_registry};
@@ -131,6 +132,15 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         registry.sources().count()
     );
 
+    // Headquarters' files put under data/bucket/hq/ by hand (not through the store).
+    let hq_importer = HqImporter {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: registry.clone(),
+    };
+    let hq_folder = bucket_path.join("hq");
+    import_hq_files(&hq_importer, &hq_folder).await;
+
     if args.once {
         let report = scraper.run_cycle(chrono::Utc::now()).await;
         print_cycle(&report);
@@ -161,6 +171,7 @@ pub async fn run(args: RunArgs) -> anyhow::Result<()> {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
+            import_hq_files(&hq_importer, &hq_folder).await;
             let report = scraper.run_cycle(chrono::Utc::now()).await;
             if report.due > 0 {
                 print_cycle(&report);
@@ -200,6 +211,38 @@ pub(crate) fn print_cycle(report: &pantau::scrape::CycleReport) {
     }
 }
 
+/// Imports headquarters' files not imported yet, those put by hand in the drop folder
+/// (`data/bucket/hq/`) and `hq/` objects that came without a notification, and prints what
+/// each import did.
+async fn import_hq_files(importer: &HqImporter, folder: &std::path::Path) {
+    let found = match importer.import_folder(folder).await {
+        Ok(mut reports) => importer.scan().await.map(|more| {
+            reports.extend(more);
+            reports
+        }),
+        Err(e) => Err(e),
+    };
+    match found {
+        Ok(reports) => {
+            for r in reports {
+                match r.get("error") {
+                    Some(error) => println!("hq: {error}"),
+                    None => println!(
+                        "hq: {}: {} rows read, {} imported, {} updated, {} unchanged, {} rejected (report in hq-reports/)",
+                        r["source"].as_str().unwrap_or(""),
+                        r["rows_read"],
+                        r["imported"],
+                        r["updated"],
+                        r["unchanged"],
+                        r["rejected"]
+                    ),
+                }
+            }
+        }
+        Err(e) => println!("hq: scanning hq/ failed: {e}"),
+    }
+}
+
 /// The normalize and reconcile handlers over these stores, as a queue hands them batches.
 pub(crate) fn stage_handlers(
     blobs: &Arc<dyn BlobStore>,
@@ -219,9 +262,26 @@ pub(crate) fn stage_handlers(
         let n = normalizer.clone();
         async move { n.handle(event).await }.boxed()
     });
+    let hq = HqImporter {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: registry.clone(),
+    };
+    // As on AWS: the reconcile queue also carries `hq/` files, imported by `pantau::hq`.
     let reconcile: Handler = Arc::new(move |event| {
-        let r = reconciler.clone();
-        async move { r.handle(event).await }.boxed()
+        let (r, hq) = (reconciler.clone(), hq.clone());
+        async move {
+            let (hq_event, rest) = split_event(event);
+            let mut response = r.handle(rest).await;
+            if !hq_event.records.is_empty() {
+                let hq_response = hq.handle(hq_event).await;
+                response
+                    .batch_item_failures
+                    .extend(hq_response.batch_item_failures);
+            }
+            response
+        }
+        .boxed()
     });
     (normalize, reconcile)
 }

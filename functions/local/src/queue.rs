@@ -83,8 +83,8 @@ impl Queue {
     }
 }
 
-/// Announces new objects the way S3 event notifications do: `raw/` to one queue, `items/` to
-/// the other.
+/// Announces new objects the way S3 event notifications do: `raw/` to one queue, `items/` and
+/// `hq/` (headquarters' files, imported by the same function) to the other.
 pub struct NotifyingBlobStore {
     pub inner: Arc<dyn BlobStore>,
     pub raw: Queue,
@@ -102,7 +102,7 @@ impl BlobStore for NotifyingBlobStore {
         self.inner.put(key, body, meta).await?;
         if key.starts_with(RAW_PREFIX) {
             self.raw.send_notification(self.bucket(), key, size);
-        } else if key.starts_with(ITEMS_PREFIX) {
+        } else if key.starts_with(ITEMS_PREFIX) || key.starts_with(pantau::hq::trigger::HQ_PREFIX) {
             self.items.send_notification(self.bucket(), key, size);
         }
         Ok(())

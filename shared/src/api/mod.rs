@@ -22,6 +22,10 @@
 //! | `POST /alerts/rules`          | create one from JSON (201 with the rule; 400 says what is wrong) |
 //! | `GET`/`DELETE /alerts/rules/{id}` | one rule; delete it and its condition states (204)         |
 //! | `GET /alerts`                 | alert messages newest first with their deliveries: `limit`    |
+//! | `GET /hq-records`             | headquarters' records (see `crate::hq`): `mission`, `country`, `kind`, `from`, `to` |
+//! | `POST /hq-records`            | imports a CSV, JSON or .xlsx body of records; answers the import report |
+//! | `GET /reports/hq-matching`    | records matched with official publications: `mission`, `from`, `to`, `window` |
+//! | `GET /countries/{cc}/hq-timeline` | a country's crisis instructions and its missions' publications on one timeline |
 //! | `GET /openapi.json`           | the OpenAPI 3.1 document of all of this                        |
 //!
 //! Every route but `/health`, `/openapi.json` and the dashboard's page and assets (which hold
@@ -43,6 +47,9 @@ mod crises_tests;
 pub mod csv;
 pub mod cursor;
 pub mod limits;
+mod hq;
+#[cfg(test)]
+mod hq_tests;
 pub mod openapi;
 mod params;
 mod problem;
@@ -198,6 +205,9 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
         Handler::AlertRule => get(alerts::get_rule),
         Handler::AlertRuleDelete => delete(alerts::delete_rule),
         Handler::AlertHistory => get(alerts::history),
+        Handler::HqRecords => hq::records_routes(),
+        Handler::HqMatching => get(hq::matching_report),
+        Handler::HqTimeline => get(hq::country_timeline),
     }
 }
 

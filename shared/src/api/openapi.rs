@@ -31,6 +31,10 @@ pub enum Handler {
     AlertRule,
     AlertRuleDelete,
     AlertHistory,
+    /// `GET` lists, `POST` imports (see `super::hq`).
+    HqRecords,
+    HqMatching,
+    HqTimeline,
 }
 
 /// An operation's HTTP method.
@@ -522,6 +526,77 @@ pub const OPERATIONS: &[Operation] = &[
         answer: Answer::Json("AlertHistory"),
         handler: Handler::AlertHistory,
     },
+    Operation {
+        path: "/hq-records",
+        method: Method::Get,
+        request: None,
+        id: "listHqRecords",
+        summary: "Headquarters' own records (activity reports, citizen cases, crisis instructions), newest first; POST imports a file.",
+        needs_key: true,
+        params: &[
+            Param {
+                name: "mission",
+                location: "query",
+                description: "Only this mission's records (a registry id such as `tokyo`).",
+                schema: r#"{"type":"string","minLength":1,"maxLength":64}"#,
+            },
+            Param {
+                name: "country",
+                location: "query",
+                description: "Only this country's records (ISO 3166-1 alpha-2).",
+                schema: r#"{"type":"string","pattern":"^[A-Za-z]{2}$"}"#,
+            },
+            Param {
+                name: "kind",
+                location: "query",
+                description: "Only records of this kind.",
+                schema: r#"{"type":"string","enum":["activity_report","citizen_case","crisis_instruction"]}"#,
+            },
+            HQ_FROM,
+            HQ_TO,
+            FORMAT,
+        ],
+        answer: Answer::JsonOrCsv("HqRecordList"),
+        handler: Handler::HqRecords,
+    },
+    Operation {
+        path: "/reports/hq-matching",
+        method: Method::Get,
+        request: None,
+        id: "hqMatchingReport",
+        summary: "Headquarters' records matched against the missions' official publications: match rate, unmatched on both sides, figure disagreements.",
+        needs_key: true,
+        params: &[
+            Param {
+                name: "mission",
+                location: "query",
+                description: "One mission (a registry id such as `tokyo`); every mission with records or publications when absent.",
+                schema: r#"{"type":"string","minLength":1,"maxLength":64}"#,
+            },
+            HQ_FROM,
+            HQ_TO,
+            Param {
+                name: "window",
+                location: "query",
+                description: "Days a publication may be from the record's date (default 3).",
+                schema: r#"{"type":"integer","minimum":0,"maximum":14}"#,
+            },
+            FORMAT,
+        ],
+        answer: Answer::JsonOrCsv("HqMatchingReport"),
+        handler: Handler::HqMatching,
+    },
+    Operation {
+        path: "/countries/{cc}/hq-timeline",
+        method: Method::Get,
+        request: None,
+        id: "hqCrisisTimeline",
+        summary: "Headquarters' crisis instructions for a country and its missions' official publications on one timeline, responses marked.",
+        needs_key: true,
+        params: &[COUNTRY_CODE, HQ_FROM, HQ_TO],
+        answer: Answer::Json("HqTimeline"),
+        handler: Handler::HqTimeline,
+    },
 ];
 
 const ALERT_RULE_ID: Param = Param {
@@ -529,6 +604,21 @@ const ALERT_RULE_ID: Param = Param {
     location: "path",
     description: "An alert rule id such as `rul_0123456789ab`.",
     schema: r#"{"type":"string","minLength":1}"#,
+};
+
+
+const HQ_FROM: Param = Param {
+    name: "from",
+    location: "query",
+    description: "First day (YYYY-MM-DD, inclusive); default 30 days before `to`. At most 366 days in all.",
+    schema: r#"{"type":"string","format":"date"}"#,
+};
+
+const HQ_TO: Param = Param {
+    name: "to",
+    location: "query",
+    description: "Last day (YYYY-MM-DD, inclusive); default today (UTC).",
+    schema: r#"{"type":"string","format":"date"}"#,
 };
 
 /// `limit`'s schema; kept beside `DEFAULT_LIMIT` and `MAX_LIMIT` by a test.
@@ -667,6 +757,10 @@ pub fn document() -> Value {
     for op in OPERATIONS {
         let item = paths.entry(op.path.to_owned()).or_insert_with(|| json!({}));
         item[op.method.as_str()] = operation(op);
+    }
+    // The one write: `POST /hq-records` beside its `GET`.
+    if let Some(Value::Object(methods)) = paths.get_mut("/hq-records") {
+        methods.insert("post".into(), hq_import_operation());
     }
     for (path, content_type, _) in crate::dashboard::ASSETS {
         let media_type = content_type.split(';').next().unwrap_or(content_type);
@@ -954,7 +1048,7 @@ fn schemas() -> Value {
         }
     });
     // One `json!` per group of schemas: a single one for all of them is too deep for the macro.
-    for group in [activity_schemas(), crisis_schemas(), alert_schemas()] {
+    for group in [activity_schemas(), crisis_schemas(), alert_schemas(), hq_schemas()] {
         if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), group) {
             all.extend(more);
         }
@@ -1199,6 +1293,170 @@ fn alert_schemas() -> Value {
                     "deliveries": {"type": "array", "items": delivery}
                 }
             }}}
+        }
+    })
+}
+
+/// `POST /hq-records`: a CSV, JSON or .xlsx file in the body.
+fn hq_import_operation() -> Value {
+    let problem = |description: &str| {
+        json!({
+            "description": description,
+            "content": {"application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        })
+    };
+    json!({
+        "operationId": "importHqRecords",
+        "summary": "Import headquarters records from a CSV, JSON or .xlsx body (columns: docs/hq-records.md). Re-importing never duplicates; bad rows are reported with row and column while the good rows land.",
+        "parameters": [
+            {"name": "kind", "in": "query", "required": false,
+             "description": "The kind of rows without a kind column (default activity_report).",
+             "schema": {"type": "string", "enum": ["activity_report", "citizen_case", "crisis_instruction"]}},
+            {"name": "name", "in": "query", "required": false,
+             "description": "A name for the file, kept with its records as `imported_from`.",
+             "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+        ],
+        "requestBody": {
+            "required": true,
+            "description": "At most 5 MB; larger files go under hq/ in the bucket or through `pantau hq import`.",
+            "content": {
+                "text/csv": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"oneOf": [
+                    {"type": "array", "items": {"type": "object"}},
+                    {"type": "object", "properties": {"records": {"type": "array", "items": {"type": "object"}}}}
+                ]}},
+                (crate::hq::import::XLSX_CONTENT_TYPE): {"schema": {"type": "string", "format": "binary"}}
+            }
+        },
+        "responses": {
+            "200": {"description": "Imported; the report counts rows read, imported, updated, unchanged and rejected (with row, column and reason).",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/HqImportReport"}}}},
+            "400": problem("A parameter is malformed; `parameter` names it."),
+            "401": problem("No `x-api-key`, or one that is unknown or revoked."),
+            "413": problem("The body is larger than 5 MB."),
+            "415": problem("The Content-Type is not CSV, JSON or .xlsx."),
+            "422": problem("The file cannot be read, or lacks a required column (`missing` lists them)."),
+            "500": problem("Internal error (logged, not shown).")
+        }
+    })
+}
+
+/// Headquarters' records, imports, the matching report and the crisis timeline.
+fn hq_schemas() -> Value {
+    let text_or_null = json!({"type": ["string", "null"]});
+    let day = json!({"type": "string", "format": "date"});
+    let time = json!({"type": "string", "format": "date-time"});
+    let kind = json!({"type": "string", "enum": ["activity_report", "citizen_case", "crisis_instruction"]});
+    json!({
+        "HqRecord": {
+            "type": "object",
+            "required": ["id", "kind", "mission", "country_code", "date", "title", "figures"],
+            "properties": {
+                "id": {"type": "string"},
+                "kind": kind,
+                "mission": text_or_null,
+                "country_code": {"type": "string"},
+                "date": day,
+                "title": {"type": "string"},
+                "summary": text_or_null,
+                "category": text_or_null,
+                "reference": text_or_null,
+                "figures": {"type": "object", "description": "Counts of people by what happened to them: evacuated, assisted, detained, repatriated, deceased, injured.",
+                            "additionalProperties": {"type": "integer", "minimum": 0}}
+            }
+        },
+        "HqRecordList": {
+            "type": "object",
+            "required": ["from", "to", "records", "truncated"],
+            "properties": {
+                "from": day, "to": day,
+                "records": {"type": "array", "items": {"$ref": "#/components/schemas/HqRecord"}},
+                "truncated": {"type": "boolean"}
+            }
+        },
+        "HqImportReport": {
+            "type": "object",
+            "required": ["source", "format", "encoding", "rows_read", "imported", "updated", "unchanged", "rejected", "rejections"],
+            "properties": {
+                "source": {"type": "string"},
+                "format": {"type": "string", "enum": ["csv", "json", "xlsx"]},
+                "encoding": {"type": "string"},
+                "columns": {"type": "object", "additionalProperties": {"type": "string"}, "description": "Each recognized header and the field it was read as."},
+                "ignored_columns": {"type": "array", "items": {"type": "string"}},
+                "rows_read": {"type": "integer", "minimum": 0},
+                "imported": {"type": "integer", "minimum": 0},
+                "updated": {"type": "integer", "minimum": 0},
+                "unchanged": {"type": "integer", "minimum": 0},
+                "rejected": {"type": "integer", "minimum": 0},
+                "rejections": {"type": "array", "description": "The first 200.", "items": {"type": "object", "required": ["row", "reason"], "properties": {
+                    "row": {"type": "integer", "description": "As a spreadsheet numbers it (the header is row 1)."},
+                    "column": text_or_null,
+                    "reason": {"type": "string"}
+                }}}
+            }
+        },
+        "HqPublication": {
+            "type": "object",
+            "required": ["item_id", "mission", "published_at", "day", "title"],
+            "properties": {
+                "item_id": {"type": "string"}, "mission": {"type": "string"},
+                "published_at": time, "day": day, "title": {"type": "string"},
+                "url": text_or_null, "language": text_or_null
+            }
+        },
+        "HqRecordRef": {
+            "type": "object",
+            "required": ["id", "kind", "date", "title"],
+            "properties": {"id": {"type": "string"}, "mission": text_or_null, "kind": kind, "date": day, "title": {"type": "string"}, "reference": text_or_null}
+        },
+        "HqMatchingReport": {
+            "type": "object",
+            "required": ["from", "to", "window_days", "records", "publications", "matched", "match_rate", "missions", "matches", "unmatched_records", "unmatched_publications", "figure_disagreements"],
+            "properties": {
+                "from": day, "to": day,
+                "window_days": {"type": "integer"},
+                "records": {"type": "integer", "minimum": 0},
+                "publications": {"type": "integer", "minimum": 0},
+                "matched": {"type": "integer", "minimum": 0},
+                "match_rate": {"type": ["number", "null"], "minimum": 0, "maximum": 1},
+                "missions": {"type": "array", "items": {"type": "object", "required": ["mission", "records", "publications", "matched", "match_rate", "unmatched_records", "unmatched_publications", "figure_disagreements", "truncated"], "properties": {
+                    "mission": {"type": "string"},
+                    "records": {"type": "integer"}, "publications": {"type": "integer"}, "matched": {"type": "integer"},
+                    "match_rate": {"type": ["number", "null"]},
+                    "unmatched_records": {"type": "integer"}, "unmatched_publications": {"type": "integer"},
+                    "figure_disagreements": {"type": "integer"}, "truncated": {"type": "boolean"}
+                }}},
+                "matches": {"type": "array", "items": {"type": "object", "required": ["record", "publication", "score", "reasons"], "properties": {
+                    "record": {"$ref": "#/components/schemas/HqRecordRef"},
+                    "publication": {"$ref": "#/components/schemas/HqPublication"},
+                    "score": {"type": "number"},
+                    "reasons": {"type": "array", "items": {"type": "string"}}
+                }}},
+                "unmatched_records": {"type": "array", "items": {"$ref": "#/components/schemas/HqRecordRef"}},
+                "unmatched_publications": {"type": "array", "items": {"$ref": "#/components/schemas/HqPublication"}},
+                "figure_disagreements": {"type": "array", "items": {"type": "object", "required": ["mission", "record_id", "item_id", "kind", "recorded", "published", "published_text"], "properties": {
+                    "mission": {"type": "string"}, "record_id": {"type": "string"}, "item_id": {"type": "string"},
+                    "kind": {"type": "string"}, "recorded": {"type": "integer"}, "published": {"type": "integer"},
+                    "published_text": {"type": "string"}, "record_title": {"type": "string"},
+                    "publication_title": {"type": "string"}, "publication_url": text_or_null
+                }}}
+            }
+        },
+        "HqTimeline": {
+            "type": "object",
+            "required": ["country_code", "from", "to", "instructions", "responses", "timeline"],
+            "properties": {
+                "country_code": {"type": "string"}, "from": day, "to": day,
+                "instructions": {"type": "integer"}, "responses": {"type": "integer"},
+                "timeline": {"type": "array", "items": {"type": "object", "required": ["type", "at", "title"], "properties": {
+                    "type": {"type": "string", "enum": ["instruction", "publication"]},
+                    "at": time, "title": {"type": "string"},
+                    "record_id": {"type": "string"}, "item_id": {"type": "string"},
+                    "mission": text_or_null, "responds_to": text_or_null,
+                    "score": {"type": ["number", "null"]},
+                    "since_instruction_seconds": {"type": ["integer", "null"]}
+                }}}
+            }
         }
     })
 }
