@@ -11,7 +11,7 @@ use chrono::{Duration, Utc};
 use serde_json::Value;
 use tower::ServiceExt;
 
-use super::{ApiState, CursorSigner, access, router};
+use super::{ApiState, CursorSigner, access, limits, router};
 use crate::crises::timelines::official;
 use crate::reconcile::Reconciler;
 use crate::registry::Registry;
@@ -62,6 +62,7 @@ async fn app() -> (Router, tempfile::TempDir, String) {
         registry,
         cursors: CursorSigner::new(&[9; 32]),
         cors_origins: Vec::new(),
+        limits: Arc::new(limits::RateLimiter::new(limits::LimitsConfig::default())),
     };
     (router(state), dir, day.to_string())
 }
