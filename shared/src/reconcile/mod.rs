@@ -20,6 +20,24 @@
 //!   the following run of the same content (that version record moves earlier), or as a new
 //!   version in between. `CURRENT`'s content is untouched unless its own run moved earlier.
 //!
+//! **Partial views.** A portal list entry and the publication's detail are one item (same
+//! source and GUID); the detail adds the body. An observation with no body whose title, URL,
+//! publication time and summary (or lack of one) agree with a version that has a body is a
+//! *partial view* of that version ([`is_partial_view`]), and "the same content" above means
+//! "the same content hash, or a partial view of the run's content". So, with the scraper
+//! fetching a detail strictly after its list (its `fetched_at` is later):
+//!
+//! - list, then detail: two versions, the list-only one and the detail, which is `CURRENT`
+//!   (the detail adds the body: a new version);
+//! - a list fetched after the detail (the next cycle, or a late delivery): unchanged, one read;
+//! - a detail delivered before an earlier list: the list lands as the older version; before a
+//!   *later* list, that list's run folds into the detail's run (its record goes) and the
+//!   detail becomes `CURRENT`.
+//!
+//! Every order of {list, detail, next cycle's list, any of them again} ends in the same
+//! records. Where a list already carries the body, list and detail have one hash, and the
+//! detail, fetched later, is an unchanged repeat.
+//!
 //! The result does not depend on delivery order as long as content does not flip back and forth
 //! (A → B → A); with such flips the newest content still wins whenever the deliveries that matter
 //! arrive in order, and an unrecorded repeat can make a late flip look newer (a stored
@@ -429,7 +447,7 @@ impl Reconciler {
         };
 
         if obs.version_sk >= current.version_sk {
-            if obs.content_hash == current.content_hash {
+            if continues_run(&obs.content_hash, &obs.fields, &current.content_hash, &record) {
                 return Ok((Outcome::Unchanged, ungrouped()));
             }
             let first_seen = earliest(&current.first_seen_at, &obs.version_at);
@@ -450,36 +468,49 @@ impl Reconciler {
         }
 
         // A late observation: place it in the history.
-        let versions = self.version_keys(&obs.id).await?;
+        let versions = self.version_records(&obs.id).await?;
         let before = versions.iter().rev().find(|v| v.sk <= obs.version_sk);
-        let after = versions.iter().find(|v| v.sk > obs.version_sk);
-        if before.is_some_and(|v| v.hash == obs.content_hash) {
+        if before.is_some_and(|v| continues_run(&obs.content_hash, &obs.fields, &v.hash, &v.record))
+        {
             return Ok((Outcome::Unchanged, ungrouped()));
         }
+        // It starts a run. The runs right after it that only continue it (the same content
+        // seen earlier than we knew, or a partial view of it) fold into it: their records go.
+        let folded: Vec<&VersionRecord> = versions
+            .iter()
+            .filter(|v| v.sk > obs.version_sk)
+            .take_while(|v| continues_run(&v.hash, &v.record, &obs.content_hash, &obs.fields))
+            .collect();
         let first_seen = earliest(&current.first_seen_at, &obs.version_at).to_owned();
-        let mut ops = Vec::with_capacity(3);
-        let version_count = match after {
-            // The run of this content started earlier than we knew: move its record.
-            Some(next) if next.hash == obs.content_hash => {
-                ops.push(TransactOp::Delete {
-                    key: Key::new(schema::item_pk(&obs.id), next.sk.clone()),
-                    condition: Condition::Present,
-                });
-                if next.sk == current.version_sk {
-                    // The moved run is CURRENT's own: its record takes the earlier item.
-                    ops.push(put(obs.version_record(), Condition::Absent));
-                    ops.push(put(
-                        obs.current_record(current.versions, &first_seen, &obs.version_sk, story),
-                        lock,
-                    ));
-                    self.table.transact_write(ops).await?;
-                    return Ok((Outcome::Stale, ungrouped()));
-                }
-                current.versions
-            }
-            _ => current.versions + 1,
-        };
+        let version_count = current.versions + 1 - folded.len() as u64;
+        let mut ops = Vec::with_capacity(folded.len() + 2);
+        for version in &folded {
+            ops.push(TransactOp::Delete {
+                key: Key::new(schema::item_pk(&obs.id), version.sk.clone()),
+                condition: Condition::Present,
+            });
+        }
         ops.push(put(obs.version_record(), Condition::Absent));
+        if folded.iter().any(|v| v.sk == current.version_sk) {
+            // CURRENT's own run now starts with this observation: its record takes this item.
+            let next = obs.current_record(version_count, &first_seen, &obs.version_sk, story);
+            if obs.content_hash == current.content_hash {
+                ops.push(put(next, lock));
+                self.table.transact_write(ops).await?;
+                return Ok((Outcome::Stale, ungrouped()));
+            }
+            // CURRENT was a partial view of this content (a list entry, and this its detail):
+            // what readers see changes, as for a newer version.
+            let fresh = crate::search::postings_to_write(&obs.search_postings, &record, &obs.id);
+            crate::search::write_postings(self.table.as_ref(), fresh).await?;
+            ops.push(put(next, lock));
+            self.table.transact_write(ops).await?;
+            let grouping = Grouping {
+                existing_story: current.story_id.clone(),
+                old_entries: current.story_entries(),
+            };
+            return Ok((Outcome::Changed, Some(grouping)));
+        }
         let mut update = Update::default();
         update
             .set
@@ -552,8 +583,8 @@ impl Reconciler {
         Ok(())
     }
 
-    /// Every version record's sort key and hash, oldest first.
-    async fn version_keys(&self, id: &str) -> Result<Vec<VersionKey>, TableError> {
+    /// Every version record, oldest first.
+    async fn version_records(&self, id: &str) -> Result<Vec<VersionRecord>, TableError> {
         let mut out = Vec::new();
         let mut cursor = None;
         loop {
@@ -565,13 +596,14 @@ impl Reconciler {
                         .after(cursor),
                 )
                 .await?;
-            for record in &page.items {
+            for record in page.items {
                 if let Some(Value::String(sk)) = record.get(table::SK)
                     && let Some((_, hash)) = sk.rsplit_once('#')
                 {
-                    out.push(VersionKey {
+                    out.push(VersionRecord {
                         sk: sk.clone(),
                         hash: hash.to_owned(),
+                        record,
                     });
                 }
             }
@@ -869,9 +901,35 @@ impl CurrentState {
     }
 }
 
-struct VersionKey {
+/// One stored version: its sort key, content hash and whole record (the item's fields).
+struct VersionRecord {
     sk: String,
     hash: String,
+    record: Item,
+}
+
+/// Whether an observation (`hash`, `fields`) adds nothing to the run of content that starts
+/// with `run_hash` / `run`, so that it belongs to that run instead of starting a new one:
+/// the same content, or a [partial view](is_partial_view) of it.
+fn continues_run(hash: &str, fields: &Item, run_hash: &str, run: &Item) -> bool {
+    hash == run_hash || is_partial_view(fields, run)
+}
+
+/// Whether `partial` shows a subset of what `full` shows: no body where `full` has one, the
+/// same title, URL and publication time, and the same summary or none.
+///
+/// This is a portal list entry beside its publication's detail: the list names the
+/// publication, the detail adds the body (`content_detail`). A list fetched after the detail
+/// says nothing new, while a detail fetched after a list-only version is a new version (it
+/// adds the body). See the module documentation for the rule this gives.
+fn is_partial_view(partial: &Item, full: &Item) -> bool {
+    let present = |item: &Item, name: &str| item.get(name).filter(|v| !v.is_null()).cloned();
+    present(partial, "body").is_none()
+        && present(full, "body").is_some()
+        && ["title", "url", "published_at"]
+            .iter()
+            .all(|name| present(partial, name) == present(full, name))
+        && present(partial, "summary").is_none_or(|s| Some(s) == present(full, "summary"))
 }
 
 fn put(item: Item, condition: Condition) -> TransactOp {
