@@ -205,7 +205,11 @@ pub async fn dump_items(
 /// The first few records (and attributes) in which two dumps differ, for a failure message.
 pub fn describe_differences(a: &BTreeMap<String, Item>, b: &BTreeMap<String, Item>) -> String {
     let mut lines = Vec::new();
-    for key in a.keys().chain(b.keys()).collect::<std::collections::BTreeSet<_>>() {
+    for key in a
+        .keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
         match (a.get(key), b.get(key)) {
             (Some(x), Some(y)) if x != y => {
                 let attrs: Vec<String> = x

@@ -8,6 +8,9 @@
 //! response term, else the body; among several, the more specific kind wins (evacuation,
 //! hotline, citizen data, advisory, statement). The matched terms are kept.
 //!
+//! A home crisis (in Indonesia, `super::HOME_COUNTRY`) takes no responses: no mission answers
+//! for Indonesia.
+//!
 //! Linking happens from both sides, so delivery order does not matter: an official item looks
 //! up its country's crises when it is reconciled, and a crisis, once opened, reads its
 //! missions' official items since its first signal (minus the tolerance) from the mission
@@ -203,7 +206,7 @@ impl OfficialItem {
     pub fn matches(&self, crisis: &Crisis, config: &CrisisConfig) -> Option<Vec<String>> {
         let within = self.published_at >= crisis.first_signal_at - config.response_tolerance
             && self.published_at < crisis.last_signal_at + config.quiet_period;
-        if self.country != crisis.country || !within {
+        if self.country != crisis.country || !within || crisis.is_home() {
             return None;
         }
         let crisis_topics: Vec<&String> = self
@@ -266,6 +269,10 @@ async fn link_official_once(
     config: &CrisisConfig,
     item: &OfficialItem,
 ) -> Result<usize, TableError> {
+    // A mission in Indonesia answers no crisis there (home crises): nothing to look up.
+    if item.country.eq_ignore_ascii_case(super::HOME_COUNTRY) {
+        return Ok(0);
+    }
     let latest_start = item.published_at + config.response_tolerance;
     let page = table
         .query(
@@ -329,6 +336,9 @@ async fn backlink_once(
     let Some((crisis, rev)) = get_crisis(table, crisis_id).await? else {
         return Ok(0);
     };
+    if crisis.is_home() {
+        return Ok(0);
+    }
     let since = schema::sortable_time(crisis.first_signal_at - config.response_tolerance);
     let mut found = Vec::new();
     for mission in registry

@@ -335,3 +335,35 @@ pub fn japan_two_quakes() -> Vec<NormalizedItem> {
         ),
     ]
 }
+
+/// A felt BMKG earthquake in Indonesia itself (a home crisis), with an official post of the
+/// permanent mission to ASEAN in Jakarta about it two hours later, which answers nothing, and
+/// the same morning's Türkiye timeline, which must come out as without it.
+pub fn indonesia_home_quake() -> Vec<NormalizedItem> {
+    let quake = at("2023-02-06T02:00:00Z");
+    let mut bmkg = hazard(
+        SourceKind::Bmkg,
+        "bmkg-20230206090000",
+        HazardKind::Earthquake,
+        Some(5.6),
+        None,
+        "ID",
+        "Pusat gempa berada di darat 10 km barat daya Kab. Bantul",
+        quake,
+    );
+    if let Some(event) = bmkg.hazard.as_mut() {
+        event.felt = Some("IV Bantul, III Yogyakarta".into());
+    }
+    let mut items = vec![
+        bmkg,
+        official(
+            "ptri-asean",
+            "solidaritas-gempa-bantul",
+            "PTRI ASEAN Sampaikan Solidaritas atas Gempa Bumi di Bantul",
+            "Perutusan Tetap RI untuk ASEAN menyampaikan keprihatinan atas gempa di Bantul.",
+            quake + Duration::hours(2),
+        ),
+    ];
+    items.extend(turkiye_earthquake());
+    items
+}

@@ -447,7 +447,12 @@ impl Reconciler {
         };
 
         if obs.version_sk >= current.version_sk {
-            if continues_run(&obs.content_hash, &obs.fields, &current.content_hash, &record) {
+            if continues_run(
+                &obs.content_hash,
+                &obs.fields,
+                &current.content_hash,
+                &record,
+            ) {
                 return Ok((Outcome::Unchanged, ungrouped()));
             }
             let first_seen = earliest(&current.first_seen_at, &obs.version_at);
