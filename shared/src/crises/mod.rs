@@ -393,6 +393,14 @@ impl CrisisInput {
         }
     }
 
+    /// Sets the item's story (known once reconcile grouped it): responses match by story.
+    pub fn set_story(&mut self, story_id: Option<String>) {
+        match self {
+            CrisisInput::Signal(s) => s.story_id = story_id,
+            CrisisInput::Official(o) => o.story_id = story_id,
+        }
+    }
+
     /// What `item` (enriched, with id `item_id`) means for crises; None for most items.
     pub fn of(
         item_id: &str,
@@ -417,7 +425,8 @@ pub struct CrisisOutcome {
 }
 
 /// Feeds one input to the crisis stage: a signal opens or joins a crisis (and links responses
-/// already stored), an official item joins the crises it answers. Idempotent.
+/// already stored, by window or by its story), an official item joins the crises it answers.
+/// Idempotent.
 pub async fn observe(
     table: &dyn Table,
     registry: &Registry,

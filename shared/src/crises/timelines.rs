@@ -367,3 +367,33 @@ pub fn indonesia_home_quake() -> Vec<NormalizedItem> {
     items.extend(turkiye_earthquake());
     items
 }
+
+/// The day after the Türkiye earthquake: Daily Sabah reports the Indonesian rescue team's
+/// arrival (crisis-tagged: evidence of the crisis), and KBRI Ankara posts the same news in
+/// Indonesian in words no crisis or response lexicon knows. The two are one story (the same
+/// names and numbers: a translation), so the post answers the crisis through its story.
+pub fn turkiye_rescue_team() -> Vec<NormalizedItem> {
+    let quake = at("2023-02-06T01:17:34Z");
+    vec![
+        media(
+            "ankara",
+            "media-dailysabah",
+            "ds-inasar",
+            "Indonesian rescue team joins search for earthquake survivors in Hatay",
+            "A 47-member Indonesian search and rescue team, INASAR, landed at Adana airport on \
+             Tuesday and was deployed to Antakya in Hatay province, where rescuers are searching \
+             collapsed buildings after the earthquake. The team brought rescue dogs and \
+             equipment, Ambassador Lalu Muhamad Iqbal said.",
+            quake + Duration::hours(20),
+        ),
+        official(
+            "ankara",
+            "inasar-tiba-di-adana",
+            "Tim INASAR Tiba di Adana, Langsung Bertolak ke Antakya",
+            "Sebanyak 47 personel tim INASAR mendarat di Bandara Adana pada Selasa dan langsung \
+             diberangkatkan ke Antakya, Provinsi Hatay. Duta Besar Lalu Muhamad Iqbal menyambut \
+             tim yang membawa anjing pelacak dan peralatan.",
+            quake + Duration::hours(22),
+        ),
+    ]
+}

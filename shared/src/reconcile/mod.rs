@@ -283,21 +283,31 @@ impl Reconciler {
         // Stories one item at a time, in line order: two items of one story in one object
         // then always see each other (concurrently, each could miss the other).
         let window = story::story_window();
+        let mut stories = std::collections::HashMap::new();
         for job in story_jobs {
-            if let Err(source) = self.group_story(job.clone(), window).await {
-                let e = ReconcileError::Table {
-                    key: items_key.to_owned(),
-                    item_id: job.id.clone(),
-                    source,
-                };
-                if e.is_retryable() {
-                    retryable = Some(e);
-                } else {
-                    tracing::error!(key = %items_key, error = %e, "item not grouped into a story");
+            match self.group_story(job.clone(), window).await {
+                Ok(story) => {
+                    stories.insert(job.id.clone(), story);
+                }
+                Err(source) => {
+                    let e = ReconcileError::Table {
+                        key: items_key.to_owned(),
+                        item_id: job.id.clone(),
+                        source,
+                    };
+                    if e.is_retryable() {
+                        retryable = Some(e);
+                    } else {
+                        tracing::error!(key = %items_key, error = %e, "item not grouped into a story");
+                    }
                 }
             }
         }
-        // Crises after stories, in line order too (a signal and a response in one object).
+        // Crises after stories, in line order too (a signal and a response in one object),
+        // each knowing its item's story: responses match by story too.
+        for input in &mut crisis_inputs {
+            input.set_story(stories.get(input.item_id()).cloned().flatten());
+        }
         for input in &crisis_inputs {
             match crate::crises::observe(
                 self.table.as_ref(),
@@ -537,30 +547,28 @@ impl Reconciler {
         Ok((Outcome::Stale, ungrouped()))
     }
 
-    /// Groups one item into its story; when `CURRENT` moved on to other content meanwhile,
-    /// groups that content instead (its entries replace the ones just written).
+    /// Groups one item into its story and returns the story's id; when `CURRENT` moved on to
+    /// other content meanwhile, groups that content instead (its entries replace the ones
+    /// just written). None when the item could not be grouped now.
     async fn group_story(
         &self,
         mut job: story::StoryJob,
         window: chrono::Duration,
-    ) -> Result<(), TableError> {
+    ) -> Result<Option<String>, TableError> {
         for _ in 0..MAX_ATTEMPTS {
-            if story::group(self.table.as_ref(), &job, window)
-                .await?
-                .is_some()
-            {
-                return Ok(());
+            if let Some(story) = story::group(self.table.as_ref(), &job, window).await? {
+                return Ok(Some(story));
             }
             let key = Key::new(schema::item_pk(&job.id), schema::CURRENT);
             let Some(record) = self.table.get(&key).await? else {
-                return Ok(());
+                return Ok(None);
             };
             let (Ok(item), Some(hash)) = (
                 serde_json::from_value::<NormalizedItem>(Value::Object(record.clone())),
                 record.get(attr::CONTENT_HASH).and_then(Value::as_str),
             ) else {
                 tracing::error!(item_id = %job.id, "CURRENT unreadable; story not grouped");
-                return Ok(());
+                return Ok(None);
             };
             let enrichment = crate::enrich::enrich(&item, &self.registry, None);
             let written = (
@@ -585,7 +593,7 @@ impl Reconciler {
             };
         }
         tracing::warn!(item_id = %job.id, "content kept changing; story grouping left to the next delivery");
-        Ok(())
+        Ok(None)
     }
 
     /// Every version record, oldest first.
