@@ -272,8 +272,12 @@ impl OfficialItem {
             .signals
             .iter()
             .any(|s| s.item_id != self.item_id && members.contains(&s.item_id));
-        (self.in_scope(crisis, config) && evidence_in_story)
-            .then(|| vec![format!("place:{}", crisis.country), format!("story:{story}")])
+        (self.in_scope(crisis, config) && evidence_in_story).then(|| {
+            vec![
+                format!("place:{}", crisis.country),
+                format!("story:{story}"),
+            ]
+        })
     }
 
     /// [`OfficialItem::matches`], else [`OfficialItem::matches_by_story`].

@@ -474,4 +474,3 @@ async fn a_crisis_closes_after_the_quiet_period_and_a_new_one_opens_later() {
     assert_eq!(active.len(), 1);
     assert_eq!(active[0].id, both[0].id);
 }
-
