@@ -393,6 +393,15 @@ impl CrisisInput {
         }
     }
 
+    /// Whether feeding this input can link or open anything: every signal; an official item
+    /// that may answer a crisis by its own topics or terms, or through its story.
+    pub fn may_link(&self) -> bool {
+        match self {
+            CrisisInput::Signal(_) => true,
+            CrisisInput::Official(o) => o.answers_by_itself() || o.story_id.is_some(),
+        }
+    }
+
     /// Sets the item's story (known once reconcile grouped it): responses match by story.
     pub fn set_story(&mut self, story_id: Option<String>) {
         match self {

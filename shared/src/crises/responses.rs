@@ -224,6 +224,16 @@ impl OfficialItem {
         Some(official)
     }
 
+    /// Whether the item may answer some crisis by its own topics or terms: a crisis topic or
+    /// a response term. A routine publication answers only through its story.
+    pub fn answers_by_itself(&self) -> bool {
+        self.kind != ResponseKind::Other
+            || self
+                .topics
+                .iter()
+                .any(|t| CrisisKind::of_topic(t).is_some())
+    }
+
     /// Whether the item may answer `crisis` at all: a mission of its country (not a home
     /// crisis), published within it.
     fn in_scope(&self, crisis: &Crisis, config: &CrisisConfig) -> bool {

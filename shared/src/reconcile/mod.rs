@@ -304,10 +304,14 @@ impl Reconciler {
             }
         }
         // Crises after stories, in line order too (a signal and a response in one object),
-        // each knowing its item's story: responses match by story too.
+        // each knowing its item's story: responses match by story too. A story of one links
+        // nothing (a later member links from its side), so it is not given: no query for it,
+        // and a routine official post alone in its story skips the crisis stage.
         for input in &mut crisis_inputs {
-            input.set_story(stories.get(input.item_id()).cloned().flatten());
+            let story = stories.get(input.item_id()).cloned().flatten();
+            input.set_story(story.filter(|g| !g.alone).map(|g| g.story_id));
         }
+        crisis_inputs.retain(CrisisInput::may_link);
         for input in &crisis_inputs {
             match crate::crises::observe(
                 self.table.as_ref(),
@@ -547,14 +551,14 @@ impl Reconciler {
         Ok((Outcome::Stale, ungrouped()))
     }
 
-    /// Groups one item into its story and returns the story's id; when `CURRENT` moved on to
+    /// Groups one item into its story and returns where it went; when `CURRENT` moved on to
     /// other content meanwhile, groups that content instead (its entries replace the ones
     /// just written). None when the item could not be grouped now.
     async fn group_story(
         &self,
         mut job: story::StoryJob,
         window: chrono::Duration,
-    ) -> Result<Option<String>, TableError> {
+    ) -> Result<Option<story::Grouped>, TableError> {
         for _ in 0..MAX_ATTEMPTS {
             if let Some(story) = story::group(self.table.as_ref(), &job, window).await? {
                 return Ok(Some(story));
