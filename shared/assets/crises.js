@@ -37,12 +37,15 @@ function missionLabel(id) {
 }
 
 function crisisCard(c) {
-  const flag = c.no_response
+  // A home crisis (in Indonesia) is headquarters' own: no mission is expected to answer it.
+  const flag = c.home
+    ? el("span", { class: "badge home" }, "Dalam negeri · Home crisis (headquarters)")
+    : c.no_response
     ? el("span", { class: "badge unanswered" }, "Tanpa tanggapan · No response")
     : c.responses.length ? el("span", { class: "badge answered" }, `${c.responses.length} tanggapan · responses`) : "";
   const head = el("div", { class: "crisis-head" },
     el("span", { class: `badge ${c.state}` }, c.state === "active" ? "Aktif · Active" : "Selesai · Closed"),
-    el("strong", {}, `${CRISIS_KINDS[c.kind] || c.kind} — ${countryName(c.country_code)}`),
+    el("strong", {}, `${CRISIS_KINDS[c.kind] || c.kind} — ${c.home ? "Indonesia (ID)" : countryName(c.country_code)}`),
     flag);
   const meta = el("div", { class: "meta" },
     `Sinyal pertama · first signal: ${when(c.first_signal_at)} · ${c.signals} sinyal · signals · ${c.opened_by}`);

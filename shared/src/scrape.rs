@@ -78,11 +78,11 @@ pub struct ScrapeConfig {
     pub max_child_sitemaps: usize,
     /// Linked pages a source's state remembers as fetched (the oldest are forgotten).
     pub seen_capacity: usize,
-    /// Whether a portal source fetches each new publication's detail. Off by default: the
-    /// detail parses to the same item identity as its list entry, fetched at the same cycle
-    /// time, and reconcile cannot order two contents observed at one instant (delivery order
-    /// would decide). Turn on once details carry content the list lacks and reconcile prefers
-    /// them.
+    /// Whether a portal source fetches each new publication's detail (on by default). The
+    /// detail parses to the same item as its list entry, with the body the list may lack; its
+    /// raw object is stamped strictly later than the list's ([`linked_fetch_time`]) and
+    /// reconcile treats a bodyless list entry as a partial view of the detail, so the stored
+    /// versions do not depend on delivery order (`crate::reconcile`).
     pub fetch_portal_details: bool,
 }
 
@@ -98,7 +98,7 @@ impl Default for ScrapeConfig {
             max_new_linked: 10,
             max_child_sitemaps: 5,
             seen_capacity: 2000,
-            fetch_portal_details: false,
+            fetch_portal_details: true,
         }
     }
 }
@@ -880,9 +880,11 @@ impl Scraper {
             progress.seen.extend(left.into_iter().map(|(_, hash)| hash));
             backlog = false;
         }
+        let started = std::time::Instant::now();
         for (url, hash) in fresh {
             match self.fetcher.get(FetchRequest::new(url.clone())).await {
                 Ok(response) => {
+                    let fetched_at = linked_fetch_time(now, started.elapsed());
                     progress.requests += 1;
                     progress.bytes += response.body.len() as u64;
                     progress.linked_fetched += 1;
@@ -894,7 +896,7 @@ impl Scraper {
                         sha256,
                         language.clone(),
                         article,
-                        now,
+                        fetched_at,
                         progress,
                         written_this_run,
                     )
@@ -948,6 +950,16 @@ impl Scraper {
             })
             .collect()
     }
+}
+
+/// When a linked page was fetched, on the cycle's clock: the cycle time `now` (when its
+/// source's own documents were fetched) plus the time since its linked pages began, and at
+/// least a millisecond (the resolution of raw keys and version times) more. A portal detail is
+/// then strictly later than the list entry it details, and reconcile orders the two by time
+/// whatever order their objects arrive in.
+pub fn linked_fetch_time(now: DateTime<Utc>, since_links_began: Duration) -> DateTime<Utc> {
+    let elapsed = chrono::Duration::from_std(since_links_began).unwrap_or(chrono::Duration::zero());
+    now + chrono::Duration::milliseconds(1) + elapsed
 }
 
 /// What a source document links to.

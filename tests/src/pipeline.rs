@@ -332,6 +332,37 @@ pub async fn dump_items(
     Ok(out)
 }
 
+/// The first few records (and attributes) in which two dumps differ, for a failure message.
+pub fn describe_differences(a: &BTreeMap<String, Item>, b: &BTreeMap<String, Item>) -> String {
+    let mut lines = Vec::new();
+    for key in a
+        .keys()
+        .chain(b.keys())
+        .collect::<std::collections::BTreeSet<_>>()
+    {
+        match (a.get(key), b.get(key)) {
+            (Some(x), Some(y)) if x != y => {
+                let attrs: Vec<String> = x
+                    .keys()
+                    .chain(y.keys())
+                    .collect::<std::collections::BTreeSet<_>>()
+                    .into_iter()
+                    .filter(|name| x.get(*name) != y.get(*name))
+                    .map(|name| format!("{name}: {:?} vs {:?}", x.get(name), y.get(name)))
+                    .collect();
+                lines.push(format!("{key} differs: {}", attrs.join("; ")));
+            }
+            (Some(_), None) => lines.push(format!("{key} only in the first")),
+            (None, Some(_)) => lines.push(format!("{key} only in the second")),
+            _ => {}
+        }
+        if lines.len() >= 8 {
+            break;
+        }
+    }
+    lines.join("\n")
+}
+
 /// All pages of a query.
 pub async fn query_all(table: &dyn Table, query: Query) -> anyhow::Result<Vec<Item>> {
     let mut items = Vec::new();
@@ -352,22 +383,51 @@ pub async fn query_all(table: &dyn Table, query: Query) -> anyhow::Result<Vec<It
 /// whole way; doubled, shuffled delivery leaves exactly what one clean delivery leaves;
 /// unchanged sources write nothing; a new publication shows up through the API.
 ///
-/// `table` gets the doubled delivery, `clean_table` (empty) the clean one.
+/// `table` gets the doubled delivery, `clean_table` (empty) the clean one. The portals' lists
+/// carry the bodies, as the real API's do.
 pub async fn end_to_end(
     blobs: Arc<dyn BlobStore>,
     table: Arc<dyn Table>,
     clean_table: Arc<dyn Table>,
 ) -> anyhow::Result<()> {
+    end_to_end_with(blobs, table, clean_table, PortalLists::WithBodies).await
+}
+
+/// What the offline portals' list answers carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PortalLists {
+    /// The bodies, as the real API's lists do: a publication's detail repeats its list entry
+    /// (an unchanged repeat in reconcile).
+    WithBodies,
+    /// Titles and dates only: each publication's detail adds the body, a second version.
+    WithoutBodies,
+}
+
+/// [`end_to_end`] with the portals' lists as `lists` says.
+pub async fn end_to_end_with(
+    blobs: Arc<dyn BlobStore>,
+    table: Arc<dyn Table>,
+    clean_table: Arc<dyn Table>,
+    lists: PortalLists,
+) -> anyhow::Result<()> {
     let world = World::new(blobs, table.clone()).await?;
     let mut owners: Vec<&str> = MISSIONS.to_vec();
     owners.push(pantau::registry::HQ_OWNER);
 
-    // 1. First cycle: every source is due and new.
+    // 1. First cycle: every source is due and new; each new portal publication's detail is
+    //    fetched once, after its list.
+    world
+        .server
+        .set_lists_without_bodies(lists == PortalLists::WithoutBodies);
     let t0 = Utc::now();
     let first = world.scrape(t0).await?;
     ensure!(
         !first.written.is_empty() && first.changed > 0,
         "first cycle wrote nothing: {first:?}"
+    );
+    ensure!(
+        first.linked_fetched > 0 && first.linked_failed == 0,
+        "first cycle fetched no portal details: {first:?}"
     );
 
     // 2. Clean delivery into one table, doubled and shuffled into the other: same records.
@@ -382,11 +442,13 @@ pub async fn end_to_end(
     let doubled = dump_items(table.as_ref(), &owners).await?;
     let clean = dump_items(clean_table.as_ref(), &owners).await?;
     ensure!(!clean.is_empty(), "no items stored");
+    check_details(&clean, lists)?;
     ensure!(
         doubled == clean,
-        "doubled delivery differs from clean delivery: {} vs {} records",
+        "doubled delivery differs from clean delivery: {} vs {} records\n{}",
         doubled.len(),
-        clean.len()
+        clean.len(),
+        describe_differences(&doubled, &clean)
     );
 
     // 3. The API returns exactly the mission's recorded publications, newest first.
@@ -449,7 +511,10 @@ pub async fn end_to_end(
         }),
     );
     let third = world.scrape(t0 + chrono::Duration::hours(6)).await?;
-    ensure!(third.written.len() == 1, "third cycle: {third:?}");
+    ensure!(
+        third.written.len() == 2 && third.linked_fetched == 1,
+        "third cycle (the list and the new publication's detail): {third:?}"
+    );
     normalize_and_reconcile(
         &world,
         &third.written,
@@ -457,12 +522,61 @@ pub async fn end_to_end(
         Delivery::TwiceShuffled { seed: 7 },
     )
     .await?;
+    normalize_and_reconcile(&world, &third.written, clean_table.clone(), Delivery::Once).await?;
+    let doubled = dump_items(table.as_ref(), &owners).await?;
+    let clean = dump_items(clean_table.as_ref(), &owners).await?;
+    ensure!(
+        doubled == clean,
+        "third cycle: doubled delivery differs from clean delivery\n{}",
+        describe_differences(&doubled, &clean)
+    );
     let served = api_items(&world, "tokyo", "").await?;
     ensure!(
         served.first().and_then(|i| i["title"].as_str()) == Some(title),
         "new publication is not first: {:?}",
         served.first()
     );
+    Ok(())
+}
+
+/// The portal details did their part: with bodyless lists, some items have two versions, the
+/// list entry without a body and then the detail with it (`CURRENT`); with lists carrying
+/// bodies, every item has one version. No item has a bodyless version after one with a body.
+fn check_details(dump: &BTreeMap<String, Item>, lists: PortalLists) -> anyhow::Result<()> {
+    let mut detailed = 0;
+    for (key, current) in dump.iter().filter(|(k, _)| k.ends_with("|CURRENT")) {
+        let pk = key.trim_end_matches("|CURRENT");
+        let versions: Vec<&Item> = dump
+            .range(format!("{pk}|V#")..format!("{pk}|V$"))
+            .map(|(_, v)| v)
+            .collect();
+        let has_body = |r: &Item| r.get("body").is_some_and(|b| !b.is_null());
+        if versions.len() == 2 && !has_body(versions[0]) && has_body(versions[1]) {
+            ensure!(
+                has_body(current) && current["content_hash"] == versions[1]["content_hash"],
+                "{pk}: CURRENT is not the detail"
+            );
+            detailed += 1;
+        }
+        ensure!(
+            versions.len() == 1 || versions.last().is_some_and(|v| has_body(v)),
+            "{pk}: a bodyless version after {} version(s)",
+            versions.len().saturating_sub(1)
+        );
+    }
+    match lists {
+        PortalLists::WithoutBodies => {
+            ensure!(detailed > 0, "no item got its body from a portal detail")
+        }
+        PortalLists::WithBodies => {
+            let versions = dump.keys().filter(|k| k.contains("|V#")).count();
+            let items = dump.keys().filter(|k| k.ends_with("|CURRENT")).count();
+            ensure!(
+                versions == items,
+                "a detail that repeats its list entry made a version: {versions} versions of {items} items"
+            )
+        }
+    }
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! The Türkiye earthquake scenario (`pantau::crises::timelines`) on the AWS path: S3 and
 //! DynamoDB through the real SDKs, served by moto on loopback. Same crisis, same responses,
-//! same latencies as on the embedded store.
+//! same latencies as on the embedded store, including KBRI Ankara's post linked through its
+//! story (delivered before the media report that makes the story evidence).
 
 use std::sync::Arc;
 
@@ -29,7 +30,9 @@ async fn the_turkiye_earthquake_scenario_runs_on_s3_and_dynamodb() {
         registry: Arc::new(Registry::load_default().unwrap()),
     };
 
-    let items = timelines::turkiye_earthquake();
+    let mut items = timelines::turkiye_earthquake();
+    let rescue = timelines::turkiye_rescue_team();
+    items.extend([rescue[1].clone(), rescue[0].clone()]);
     let mut opened = 0;
     let mut linked = 0;
     for (n, item) in items.iter().enumerate() {
@@ -43,7 +46,7 @@ async fn the_turkiye_earthquake_scenario_runs_on_s3_and_dynamodb() {
         opened += report.crises_opened;
         linked += report.responses_linked;
     }
-    assert_eq!((opened, linked), (1, 2));
+    assert_eq!((opened, linked), (1, 3));
 
     let now = at("2023-02-06T12:00:00Z");
     let config = CrisisConfig::default();
@@ -54,7 +57,7 @@ async fn the_turkiye_earthquake_scenario_runs_on_s3_and_dynamodb() {
     let c = &list[0];
     assert_eq!(c.kind, CrisisKind::Earthquake);
     assert_eq!(c.hazard_events, ["EQ1357714", "us6000jllz"]);
-    assert_eq!(c.signals.len(), 4);
+    assert_eq!(c.signals.len(), 5);
     let responses: Vec<_> = c
         .responses
         .iter()
@@ -70,8 +73,14 @@ async fn the_turkiye_earthquake_scenario_runs_on_s3_and_dynamodb() {
         responses,
         [
             ("ankara", ResponseKind::Advisory, 10_800),
-            ("istanbul", ResponseKind::Hotline, 16_200)
+            ("istanbul", ResponseKind::Hotline, 16_200),
+            ("ankara", ResponseKind::Other, 79_200),
         ]
+    );
+    let story = rescue[0].identity().min(rescue[1].identity());
+    assert_eq!(
+        c.responses[2].response.matched_by,
+        ["place:TR".to_owned(), format!("story:{story}")]
     );
     let board = crises::list_crises_at(table.as_ref(), &config, None, true, 10, now)
         .await

@@ -81,7 +81,9 @@ fn describe(view: &CrisisView, registry: Option<&Registry>) -> String {
         (CrisisState::Closed, Some(t)) => format!("closed {}", t.format("%Y-%m-%d %H:%M")),
         _ => "active".to_owned(),
     };
-    let flag = if view.no_response {
+    let flag = if view.home {
+        "  HOME (headquarters' own, no mission response expected)"
+    } else if view.no_response {
         "  NO RESPONSE"
     } else {
         ""

@@ -27,7 +27,7 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     if let Some(n) = optional_number("PANTAU_MAX_NEW_LINKED")? {
         config.max_new_linked = n;
     }
-    // `true` or `false`; off by default (see `ScrapeConfig::fetch_portal_details`).
+    // `true` or `false`; on by default (see `ScrapeConfig::fetch_portal_details`).
     if let Some(on) = optional_number("PANTAU_PORTAL_DETAILS")? {
         config.fetch_portal_details = on;
     }

@@ -70,6 +70,18 @@ impl CrisesParams {
     }
 }
 
+/// The missions expected to answer a crisis: those in its country, none for a home crisis.
+fn answering_missions<'a>(
+    state: &'a ApiState,
+    c: &'a CrisisView,
+) -> impl Iterator<Item = &'a crate::model::Mission> {
+    state
+        .registry
+        .missions
+        .iter()
+        .filter(move |m| !c.home && m.country_code.eq_ignore_ascii_case(&c.country))
+}
+
 /// Seconds as the dashboard and a CSV reader want them; None stays empty.
 fn first_response_latency(c: &CrisisView) -> Option<i64> {
     c.responses.iter().map(|r| r.latency_seconds).min()
@@ -77,11 +89,7 @@ fn first_response_latency(c: &CrisisView) -> Option<i64> {
 
 /// A crisis on the board: what happened, where, since when, who answered and how fast.
 fn crisis_summary(state: &ApiState, c: &CrisisView) -> Value {
-    let missions: Vec<&str> = state
-        .registry
-        .missions
-        .iter()
-        .filter(|m| m.country_code.eq_ignore_ascii_case(&c.country))
+    let missions: Vec<&str> = answering_missions(state, c)
         .map(|m| m.id.as_str())
         .collect();
     json!({
@@ -98,10 +106,11 @@ fn crisis_summary(state: &ApiState, c: &CrisisView) -> Value {
         "responses": c.responses,
         "first_response_latency_seconds": first_response_latency(c),
         "no_response": c.no_response,
+        "home": c.home,
     })
 }
 
-const CRISIS_COLUMNS: [&str; 12] = [
+const CRISIS_COLUMNS: [&str; 13] = [
     "id",
     "country_code",
     "kind",
@@ -114,6 +123,7 @@ const CRISIS_COLUMNS: [&str; 12] = [
     "responses",
     "first_response_latency_seconds",
     "no_response",
+    "home",
 ];
 
 fn crisis_row(c: &Value) -> Vec<String> {
@@ -258,12 +268,7 @@ pub(super) async fn latency_report(
     let mut counted = 0;
     for crisis in views.iter().filter(|c| c.first_signal_at >= since) {
         counted += 1;
-        for mission in state
-            .registry
-            .missions
-            .iter()
-            .filter(|m| m.country_code.eq_ignore_ascii_case(&crisis.country))
-        {
+        for mission in answering_missions(&state, crisis) {
             let (_, entry) = per_mission
                 .entry(mission.id.as_str())
                 .or_insert_with(|| (mission.country_code.clone(), MissionLatency::default()));

@@ -115,6 +115,7 @@ async fn the_board_a_crisis_and_the_latency_report_show_who_answered_and_how_fas
     assert_eq!(quake["kind"], "earthquake");
     assert_eq!(quake["state"], "active");
     assert_eq!(quake["no_response"], false);
+    assert_eq!(quake["home"], false);
     assert!(
         quake["missions"]
             .as_array()

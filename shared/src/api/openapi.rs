@@ -1107,7 +1107,7 @@ fn crisis_schemas() -> Value {
         },
         "CrisisSummary": {
             "type": "object",
-            "required": ["id", "country_code", "kind", "state", "first_signal_at", "last_signal_at", "opened_by", "signals", "missions", "responses", "no_response"],
+            "required": ["id", "country_code", "kind", "state", "first_signal_at", "last_signal_at", "opened_by", "signals", "missions", "responses", "no_response", "home"],
             "properties": {
                 "id": {"type": "string"},
                 "country_code": {"type": "string"},
@@ -1118,10 +1118,11 @@ fn crisis_schemas() -> Value {
                 "closed_at": {"type": ["string", "null"], "format": "date-time"},
                 "opened_by": {"type": "string"},
                 "signals": {"type": "integer", "minimum": 0},
-                "missions": {"type": "array", "items": {"type": "string"}, "description": "The missions in the crisis country."},
+                "missions": {"type": "array", "items": {"type": "string"}, "description": "The missions expected to answer: those in the crisis country, none for a home crisis."},
                 "responses": {"type": "array", "items": {"$ref": "#/components/schemas/CrisisResponse"}},
                 "first_response_latency_seconds": {"type": ["integer", "null"]},
-                "no_response": {"type": "boolean", "description": "No response within the configured time after the first signal."}
+                "no_response": {"type": "boolean", "description": "No response within the configured time after the first signal; never set for a home crisis."},
+                "home": {"type": "boolean", "description": "A crisis in Indonesia itself (country ID): headquarters' own, answered by no mission."}
             }
         },
         "CrisisList": {

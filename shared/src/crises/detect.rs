@@ -44,6 +44,9 @@ pub struct Signal {
     /// ISO 3166-1 alpha-2 of a country with a mission.
     pub country: String,
     pub evidence: Evidence,
+    /// The item's story, once grouped: official items in it may answer the crisis it joins
+    /// (`responses::link_story`).
+    pub story_id: Option<String>,
 }
 
 impl Signal {
@@ -93,6 +96,7 @@ impl Signal {
                     reason,
                     hazard_event_id: Some(event.event_id.clone()),
                 },
+                story_id: None,
             });
         }
         if !enrichment.crisis {
@@ -126,6 +130,7 @@ impl Signal {
                 ),
                 hazard_event_id: None,
             },
+            story_id: None,
         })
     }
 }
@@ -310,8 +315,12 @@ async fn try_observe(
                 condition: rev_is(rev),
             });
             table.transact_write(ops).await?;
+            // An earlier first signal widens the window: read it all again. Otherwise only
+            // the official items of this signal's story may answer the crisis anew.
             let linked = if earlier {
                 responses::backlink(table, registry, config, &crisis.id).await?
+            } else if let Some(story) = &signal.story_id {
+                responses::link_story(table, registry, config, &crisis.id, story).await?
             } else {
                 0
             };

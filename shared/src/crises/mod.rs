@@ -13,6 +13,12 @@
 //! ([`CrisisView`]). Records and keys are in [`crate::schema`] (`CRISIS#…`, `CRISIS_HEAD#…`,
 //! `CRISIS_EVENT#…`, `CSIG#…`).
 //!
+//! **Home crises.** A crisis in Indonesia itself ([`HOME_COUNTRY`], e.g. a BMKG quake in Java)
+//! is headquarters' own: it is kept and shown, marked `home`, but no mission answers it (the
+//! only mission there, the permanent mission to ASEAN in Jakarta, is accredited to ASEAN, not
+//! to Indonesia's emergencies): no response is linked to it and it is never flagged for
+//! having none. Crises elsewhere are unaffected.
+//!
 //! Delivery order does not matter for what a crisis holds (signals and responses are sets,
 //! times are minima and maxima), except which signal's id names the crisis: the one that
 //! opened it.
@@ -40,6 +46,9 @@ use crate::store::{Item, Key, Query, Table, TableError};
 
 pub use detect::Signal;
 pub use responses::{OfficialItem, ResponseKind};
+
+/// Indonesia, where headquarters is: its crises are home crises (see the module docs).
+pub const HOME_COUNTRY: &str = "ID";
 
 /// When a hazard event or a media surge opens a crisis.
 #[derive(Debug, Clone, PartialEq)]
@@ -281,6 +290,11 @@ pub struct Crisis {
 }
 
 impl Crisis {
+    /// Whether this is a home crisis: in Indonesia, headquarters' own, answered by no mission.
+    pub fn is_home(&self) -> bool {
+        self.country.eq_ignore_ascii_case(HOME_COUNTRY)
+    }
+
     /// Closed once a quiet period passed after the last signal, as seen at `now`.
     pub fn closed_at(&self, config: &CrisisConfig, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let end = self.last_signal_at + config.quiet_period;
@@ -379,6 +393,23 @@ impl CrisisInput {
         }
     }
 
+    /// Whether feeding this input can link or open anything: every signal; an official item
+    /// that may answer a crisis by its own topics or terms, or through its story.
+    pub fn may_link(&self) -> bool {
+        match self {
+            CrisisInput::Signal(_) => true,
+            CrisisInput::Official(o) => o.answers_by_itself() || o.story_id.is_some(),
+        }
+    }
+
+    /// Sets the item's story (known once reconcile grouped it): responses match by story.
+    pub fn set_story(&mut self, story_id: Option<String>) {
+        match self {
+            CrisisInput::Signal(s) => s.story_id = story_id,
+            CrisisInput::Official(o) => o.story_id = story_id,
+        }
+    }
+
     /// What `item` (enriched, with id `item_id`) means for crises; None for most items.
     pub fn of(
         item_id: &str,
@@ -403,7 +434,8 @@ pub struct CrisisOutcome {
 }
 
 /// Feeds one input to the crisis stage: a signal opens or joins a crisis (and links responses
-/// already stored), an official item joins the crises it answers. Idempotent.
+/// already stored, by window or by its story), an official item joins the crises it answers.
+/// Idempotent.
 pub async fn observe(
     table: &dyn Table,
     registry: &Registry,
@@ -452,7 +484,11 @@ pub struct CrisisView {
     pub last_signal_at: DateTime<Utc>,
     pub closed_at: Option<DateTime<Utc>>,
     pub opened_by: String,
-    /// No response `no_response_after` past the first signal.
+    /// A crisis in Indonesia itself ([`HOME_COUNTRY`]): headquarters' own, no mission expected
+    /// to answer it.
+    #[serde(default)]
+    pub home: bool,
+    /// No response `no_response_after` past the first signal; never for a home crisis.
     pub no_response: bool,
     pub signals: Vec<Evidence>,
     pub hazard_events: Vec<String>,
@@ -463,8 +499,12 @@ impl CrisisView {
     pub fn of(crisis: Crisis, config: &CrisisConfig, now: DateTime<Utc>) -> CrisisView {
         let closed_at = crisis.closed_at(config, now);
         let first = crisis.first_signal_at;
+        let home = crisis.is_home();
         CrisisView {
-            no_response: crisis.responses.is_empty() && first + config.no_response_after <= now,
+            home,
+            no_response: !home
+                && crisis.responses.is_empty()
+                && first + config.no_response_after <= now,
             state: if closed_at.is_some() {
                 CrisisState::Closed
             } else {

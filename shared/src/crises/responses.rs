@@ -3,16 +3,31 @@
 //! An official item of a mission answers a crisis of the mission's country when it was
 //! published within the crisis (from `response_tolerance` before its first signal to a quiet
 //! period after its last) and matches it: by topic (a crisis topic of the crisis's kind group),
-//! or, when it names no other crisis, by response terms (an advisory, a hotline...) alone.
+//! or, when it names no other crisis, by response terms (an advisory, a hotline...) alone, or
+//! else by story: it is in the same story (`crate::reconcile::story`) as an item that is
+//! evidence of the crisis (a mission reporting its rescue team's arrival in words no lexicon
+//! knows, in a story with the media report the crisis counted). The reason is `story:{id}`.
 //! Its kind comes from an Indonesian and English lexicon: the title decides when it has a
 //! response term, else the body; among several, the more specific kind wins (evacuation,
 //! hotline, citizen data, advisory, statement). The matched terms are kept.
+//!
+//! A home crisis (in Indonesia, `super::HOME_COUNTRY`) takes no responses: no mission answers
+//! for Indonesia.
 //!
 //! Linking happens from both sides, so delivery order does not matter: an official item looks
 //! up its country's crises when it is reconciled, and a crisis, once opened, reads its
 //! missions' official items since its first signal (minus the tolerance) from the mission
 //! time index. A response already linked is never written again.
+//!
+//! Story links, from both sides too, with key queries only: an official item reads its own
+//! story's members (`STORY#{id}`, once, and only when a crisis in its window is not matched
+//! otherwise) to find evidence among them; a signal joining a crisis reads its story's members
+//! and gets the `CURRENT` of those of the crisis country's missions ([`link_story`]); a crisis
+//! opening (or moving earlier) reads the stories of the official items it finds. What is not
+//! linked: an official item and an evidence item that come to share a story only through a
+//! merge made by a third item that is neither (nothing re-reads them then).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
@@ -30,7 +45,7 @@ use crate::reconcile::attr;
 use crate::registry::Registry;
 use crate::schema;
 use crate::store::table::{Index, SortKeyRange};
-use crate::store::{Condition, Item, Query, Table, TableError};
+use crate::store::{Condition, Item, Key, Query, Table, TableError};
 
 /// What a mission did, most specific first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -137,11 +152,21 @@ pub struct OfficialItem {
     pub topics: Vec<String>,
     pub kind: ResponseKind,
     pub terms: Vec<String>,
+    /// The item's story, once grouped (`crate::reconcile::story`): it may answer a crisis
+    /// through it.
+    pub story_id: Option<String>,
 }
 
+/// Members of stories, as read for story matching: story id → member item ids.
+pub type StoryMembers = BTreeMap<String, BTreeSet<String>>;
+
+/// At most this many members of one story are read for story matching.
+pub const MAX_STORY_MEMBERS: usize = 500;
+
 impl OfficialItem {
-    /// The official item `item` is, when it may answer a crisis (a crisis or evacuation topic,
-    /// or a response term); None for routine publications and for anything not official.
+    /// The official item `item` is; None for anything not official, or not of a mission. A
+    /// routine publication (no crisis topic, no response term) answers a crisis only through
+    /// its story.
     pub fn of_item(
         item_id: &str,
         item: &NormalizedItem,
@@ -163,13 +188,7 @@ impl OfficialItem {
             return None;
         }
         let (kind, terms) = classify(&item.title, &crate::topics::item_body(item));
-        let relevant = kind != ResponseKind::Other
-            || topics.iter().any(|t| {
-                crate::topics::is_crisis_tag(t)
-                    || t.starts_with("evacuation.")
-                    || t == "protection.citizens"
-            });
-        relevant.then(|| OfficialItem {
+        Some(OfficialItem {
             item_id: item_id.to_owned(),
             mission: item.mission.clone(),
             country,
@@ -179,6 +198,7 @@ impl OfficialItem {
             topics,
             kind,
             terms,
+            story_id: None,
         })
     }
 
@@ -196,14 +216,35 @@ impl OfficialItem {
                     .collect()
             })
             .unwrap_or_default();
-        OfficialItem::of_parts(item_id, &item, topics, country.to_owned())
+        let mut official = OfficialItem::of_parts(item_id, &item, topics, country.to_owned())?;
+        official.story_id = record
+            .get(attr::STORY_ID)
+            .and_then(Value::as_str)
+            .map(str::to_owned);
+        Some(official)
     }
 
-    /// Why this item answers `crisis`, or None when it does not.
-    pub fn matches(&self, crisis: &Crisis, config: &CrisisConfig) -> Option<Vec<String>> {
+    /// Whether the item may answer some crisis by its own topics or terms: a crisis topic or
+    /// a response term. A routine publication answers only through its story.
+    pub fn answers_by_itself(&self) -> bool {
+        self.kind != ResponseKind::Other
+            || self
+                .topics
+                .iter()
+                .any(|t| CrisisKind::of_topic(t).is_some())
+    }
+
+    /// Whether the item may answer `crisis` at all: a mission of its country (not a home
+    /// crisis), published within it.
+    fn in_scope(&self, crisis: &Crisis, config: &CrisisConfig) -> bool {
         let within = self.published_at >= crisis.first_signal_at - config.response_tolerance
             && self.published_at < crisis.last_signal_at + config.quiet_period;
-        if self.country != crisis.country || !within {
+        self.country == crisis.country && within && !crisis.is_home()
+    }
+
+    /// Why this item answers `crisis` by its own topics or terms, or None when it does not.
+    pub fn matches(&self, crisis: &Crisis, config: &CrisisConfig) -> Option<Vec<String>> {
+        if !self.in_scope(crisis, config) {
             return None;
         }
         let crisis_topics: Vec<&String> = self
@@ -225,6 +266,50 @@ impl OfficialItem {
             return None;
         }
         Some(why)
+    }
+
+    /// Why this item answers `crisis` through its story, given the members of its story: one
+    /// of them is evidence of the crisis. None when it does not (or its story is not given).
+    pub fn matches_by_story(
+        &self,
+        crisis: &Crisis,
+        config: &CrisisConfig,
+        stories: &StoryMembers,
+    ) -> Option<Vec<String>> {
+        let story = self.story_id.as_ref()?;
+        let members = stories.get(story)?;
+        let evidence_in_story = crisis
+            .signals
+            .iter()
+            .any(|s| s.item_id != self.item_id && members.contains(&s.item_id));
+        (self.in_scope(crisis, config) && evidence_in_story).then(|| {
+            vec![
+                format!("place:{}", crisis.country),
+                format!("story:{story}"),
+            ]
+        })
+    }
+
+    /// [`OfficialItem::matches`], else [`OfficialItem::matches_by_story`].
+    fn why(
+        &self,
+        crisis: &Crisis,
+        config: &CrisisConfig,
+        stories: &StoryMembers,
+    ) -> Option<Vec<String>> {
+        self.matches(crisis, config)
+            .or_else(|| self.matches_by_story(crisis, config, stories))
+    }
+
+    /// Whether reading its story could make this item answer `crisis`: in scope, not
+    /// matched otherwise, grouped into a story not read yet.
+    fn needs_story(&self, crisis: &Crisis, config: &CrisisConfig, stories: &StoryMembers) -> bool {
+        self.story_id
+            .as_ref()
+            .is_some_and(|s| !stories.contains_key(s))
+            && self.in_scope(crisis, config)
+            && self.matches(crisis, config).is_none()
+            && !crisis.responses.iter().any(|r| r.item_id == self.item_id)
     }
 
     fn response(&self, matched_by: Vec<String>) -> Response {
@@ -266,6 +351,10 @@ async fn link_official_once(
     config: &CrisisConfig,
     item: &OfficialItem,
 ) -> Result<usize, TableError> {
+    // A mission in Indonesia answers no crisis there (home crises): nothing to look up.
+    if item.country.eq_ignore_ascii_case(super::HOME_COUNTRY) {
+        return Ok(0);
+    }
     let latest_start = item.published_at + config.response_tolerance;
     let page = table
         .query(
@@ -279,15 +368,20 @@ async fn link_official_once(
         )
         .await?;
     let mut linked = 0;
+    let mut stories = StoryMembers::new();
     for record in &page.items {
         let (crisis, rev) = parse_crisis(record)?;
-        if item.matches(&crisis, config).is_some()
+        if item.needs_story(&crisis, config, &stories) {
+            read_stories(table, item.story_id.iter(), &mut stories).await?;
+        }
+        if item.why(&crisis, config, &stories).is_some()
             && add_responses(
                 table,
                 config,
                 &crisis.id,
                 Some((crisis.clone(), rev)),
                 &[item],
+                &stories,
             )
             .await?
                 > 0
@@ -296,6 +390,125 @@ async fn link_official_once(
         }
     }
     Ok(linked)
+}
+
+/// Reads the members of each story not read yet into `stories` (one query each, at most
+/// [`MAX_STORY_MEMBERS`] members).
+async fn read_stories<'a>(
+    table: &dyn Table,
+    story_ids: impl Iterator<Item = &'a String>,
+    stories: &mut StoryMembers,
+) -> Result<(), TableError> {
+    for story in story_ids {
+        if !stories.contains_key(story) {
+            let members = story_members(table, story).await?;
+            stories.insert(story.clone(), members.into_keys().collect());
+        }
+    }
+    Ok(())
+}
+
+/// A story's members: item id → mission, from its membership records (`STORY#{id}`).
+async fn story_members(
+    table: &dyn Table,
+    story_id: &str,
+) -> Result<BTreeMap<String, String>, TableError> {
+    let mut members = BTreeMap::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(
+                Query::partition(Index::Primary, schema::story_pk(story_id))
+                    .limit(MAX_STORY_MEMBERS.min(200))
+                    .after(cursor),
+            )
+            .await?;
+        for record in &page.items {
+            let text = |name: &str| record.get(name).and_then(Value::as_str).map(str::to_owned);
+            if let Some(id) = text(attr::ITEM_ID) {
+                members.insert(id, text("mission").unwrap_or_default());
+            }
+        }
+        match page.cursor {
+            Some(c) if members.len() < MAX_STORY_MEMBERS => cursor = Some(c),
+            _ => return Ok(members),
+        }
+    }
+}
+
+/// Links the official items of a story that answer a crisis through it: called when a signal
+/// of that story joins the crisis (the official items may have been grouped before it came).
+/// Reads the story's members, then the `CURRENT` of those of the crisis country's missions;
+/// returns how many links are new.
+pub async fn link_story(
+    table: &dyn Table,
+    registry: &Registry,
+    config: &CrisisConfig,
+    crisis_id: &str,
+    story_id: &str,
+) -> Result<usize, TableError> {
+    let mut attempt = 1;
+    loop {
+        match link_story_once(table, registry, config, crisis_id, story_id).await {
+            Err(e) if lost_race(&e) && attempt < MAX_ATTEMPTS => {
+                let pause = fastrand::u64(5..20) * u64::from(attempt);
+                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+async fn link_story_once(
+    table: &dyn Table,
+    registry: &Registry,
+    config: &CrisisConfig,
+    crisis_id: &str,
+    story_id: &str,
+) -> Result<usize, TableError> {
+    let Some((crisis, rev)) = get_crisis(table, crisis_id).await? else {
+        return Ok(0);
+    };
+    if crisis.is_home() {
+        return Ok(0);
+    }
+    let members = story_members(table, story_id).await?;
+    let in_country = |mission: &str| {
+        registry
+            .mission(mission)
+            .is_some_and(|m| m.country_code.eq_ignore_ascii_case(&crisis.country))
+    };
+    let mut found = Vec::new();
+    for (item_id, mission) in &members {
+        let known = crisis.signals.iter().any(|s| &s.item_id == item_id)
+            || crisis.responses.iter().any(|r| &r.item_id == item_id);
+        if known || !in_country(mission) {
+            continue;
+        }
+        let key = Key::new(schema::item_pk(item_id), schema::CURRENT);
+        if let Some(record) = table.get(&key).await?
+            && record.get("role").and_then(Value::as_str) == Some("official")
+            && let Some(item) = OfficialItem::of_record(&record, &crisis.country)
+        {
+            found.push(item);
+        }
+    }
+    if found.is_empty() {
+        return Ok(0);
+    }
+    let mut stories = StoryMembers::new();
+    stories.insert(story_id.to_owned(), members.into_keys().collect());
+    let candidates: Vec<&OfficialItem> = found.iter().collect();
+    add_responses(
+        table,
+        config,
+        crisis_id,
+        Some((crisis, rev)),
+        &candidates,
+        &stories,
+    )
+    .await
 }
 
 /// Links the official items already stored that answer a crisis (its missions' items since
@@ -329,6 +542,9 @@ async fn backlink_once(
     let Some((crisis, rev)) = get_crisis(table, crisis_id).await? else {
         return Ok(0);
     };
+    if crisis.is_home() {
+        return Ok(0);
+    }
     let since = schema::sortable_time(crisis.first_signal_at - config.response_tolerance);
     let mut found = Vec::new();
     for mission in registry
@@ -362,8 +578,24 @@ async fn backlink_once(
             }
         }
     }
+    // The stories of the items that could answer only through theirs.
+    let mut stories = StoryMembers::new();
+    let wanted: BTreeSet<&String> = found
+        .iter()
+        .filter(|item| item.needs_story(&crisis, config, &stories))
+        .filter_map(|item| item.story_id.as_ref())
+        .collect();
+    read_stories(table, wanted.into_iter(), &mut stories).await?;
     let candidates: Vec<&OfficialItem> = found.iter().collect();
-    add_responses(table, config, crisis_id, Some((crisis, rev)), &candidates).await
+    add_responses(
+        table,
+        config,
+        crisis_id,
+        Some((crisis, rev)),
+        &candidates,
+        &stories,
+    )
+    .await
 }
 
 /// Adds the items that answer the crisis and are not linked yet, conditioned on its `rev`
@@ -374,6 +606,7 @@ async fn add_responses(
     crisis_id: &str,
     mut known: Option<(Crisis, u64)>,
     items: &[&OfficialItem],
+    stories: &StoryMembers,
 ) -> Result<usize, TableError> {
     for attempt in 1..=MAX_ATTEMPTS {
         let (mut crisis, rev) = match known.take() {
@@ -388,7 +621,7 @@ async fn add_responses(
             if crisis.responses.iter().any(|r| r.item_id == item.item_id) {
                 continue;
             }
-            if let Some(why) = item.matches(&crisis, config) {
+            if let Some(why) = item.why(&crisis, config, stories) {
                 crisis.responses.push(item.response(why));
                 added += 1;
             }

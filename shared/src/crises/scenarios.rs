@@ -316,6 +316,122 @@ async fn a_response_delivered_before_the_signal_is_still_linked() {
     assert_eq!(kinds(c), [("ankara", ResponseKind::Advisory, 3 * 3600)]);
 }
 
+/// (g) A felt BMKG quake in Indonesia opens a home crisis: kept, marked home, no response
+/// linked (not even the Jakarta mission's own post about it) and never flagged for having
+/// none; the Türkiye crisis of the same morning is exactly as without it.
+#[tokio::test]
+async fn a_quake_in_indonesia_is_a_home_crisis_that_expects_no_mission_response() {
+    let f = fixture();
+    let items = timelines::indonesia_home_quake();
+    let report = f.land_each(&items).await;
+    assert_eq!(report.new, 9);
+    assert_eq!((report.crises_opened, report.responses_linked), (2, 2));
+
+    let week_later = at("2023-02-13T00:00:00Z");
+    let home = f.crises(Some("ID"), week_later).await;
+    assert_eq!(home.len(), 1, "{home:#?}");
+    let c = &home[0];
+    assert!(c.home);
+    assert_eq!(c.kind, CrisisKind::Earthquake);
+    assert_eq!(
+        c.opened_by,
+        "BMKG M5.6 >= 5.0, felt IV Bantul, III Yogyakarta"
+    );
+    assert_eq!(c.first_signal_at, at("2023-02-06T02:00:00Z"));
+    assert!(c.responses.is_empty(), "{:#?}", c.responses);
+    assert!(!c.no_response, "a home crisis is never flagged");
+    assert_eq!(c.state, CrisisState::Closed);
+
+    // Türkiye: as in scenario (a).
+    let abroad = f.crises(Some("TR"), week_later).await;
+    assert_eq!(abroad.len(), 1);
+    assert!(!abroad[0].home);
+    assert_eq!(
+        kinds(&abroad[0]),
+        [
+            ("ankara", ResponseKind::Advisory, 3 * 3600),
+            ("istanbul", ResponseKind::Hotline, 4 * 3600 + 30 * 60)
+        ]
+    );
+
+    // The Jakarta post first, the quake after: still no link.
+    let g = fixture();
+    let reversed = g.land_each(&[items[1].clone(), items[0].clone()]).await;
+    assert_eq!((reversed.crises_opened, reversed.responses_linked), (1, 0));
+    let c = &g.crises(Some("ID"), week_later).await[0];
+    assert!(c.home && c.responses.is_empty() && !c.no_response);
+}
+
+/// (h) KBRI Ankara's post on the rescue team's arrival matches the crisis by no topic or
+/// term, but it is one story with a media report the crisis counted as evidence: a response,
+/// `story:{id}`. Whether the post comes before the report, after it, or both before the
+/// crisis opens, the crisis is the same; delivered again, nothing more is linked.
+#[tokio::test]
+async fn an_official_post_in_the_story_of_the_evidence_is_a_response() {
+    let quake = timelines::turkiye_earthquake();
+    let rescue = timelines::turkiye_rescue_team();
+    let (report, post) = (&rescue[0], &rescue[1]);
+    let story = report.identity().min(post.identity());
+    let now = at("2023-02-08T00:00:00Z");
+
+    let orders: [(&str, Vec<NormalizedItem>); 3] = [
+        (
+            "post before report",
+            [quake.clone(), vec![post.clone(), report.clone()]].concat(),
+        ),
+        (
+            "report before post",
+            [quake.clone(), vec![report.clone(), post.clone()]].concat(),
+        ),
+        (
+            "both before the crisis",
+            [vec![post.clone(), report.clone()], quake.clone()].concat(),
+        ),
+    ];
+    let mut views = Vec::new();
+    for (name, items) in &orders {
+        let f = fixture();
+        let landed = f.land_each(items).await;
+        assert_eq!(landed.responses_linked, 3, "{name}");
+        let crises = f.crises(Some("TR"), now).await;
+        assert_eq!(crises.len(), 1, "{name}: {crises:#?}");
+        let c = &crises[0];
+        assert_eq!(
+            kinds(c),
+            [
+                ("ankara", ResponseKind::Advisory, 3 * 3600),
+                ("istanbul", ResponseKind::Hotline, 4 * 3600 + 30 * 60),
+                ("ankara", ResponseKind::Other, 22 * 3600),
+            ],
+            "{name}"
+        );
+        let by_story = &c.responses[2].response;
+        assert_eq!(by_story.item_id, post.identity(), "{name}");
+        assert_eq!(
+            by_story.matched_by,
+            ["place:TR".to_owned(), format!("story:{story}")],
+            "{name}"
+        );
+        assert!(by_story.terms.is_empty(), "{name}");
+        assert!(
+            c.signals.iter().any(|s| s.item_id == report.identity()),
+            "{name}: the report is evidence"
+        );
+
+        // Delivered again: nothing more.
+        let again = f.land(items).await;
+        assert_eq!(
+            (again.unchanged, again.responses_linked),
+            (items.len(), 0),
+            "{name}"
+        );
+        assert_eq!(f.crises(Some("TR"), now).await, crises, "{name}");
+        views.push(canonical(c));
+    }
+    assert_eq!(views[0], views[1]);
+    assert_eq!(views[0], views[2]);
+}
+
 /// (f) A crisis closes a quiet period after its last signal; a later quake is a new crisis.
 #[tokio::test]
 async fn a_crisis_closes_after_the_quiet_period_and_a_new_one_opens_later() {

@@ -335,3 +335,65 @@ pub fn japan_two_quakes() -> Vec<NormalizedItem> {
         ),
     ]
 }
+
+/// A felt BMKG earthquake in Indonesia itself (a home crisis), with an official post of the
+/// permanent mission to ASEAN in Jakarta about it two hours later, which answers nothing, and
+/// the same morning's Türkiye timeline, which must come out as without it.
+pub fn indonesia_home_quake() -> Vec<NormalizedItem> {
+    let quake = at("2023-02-06T02:00:00Z");
+    let mut bmkg = hazard(
+        SourceKind::Bmkg,
+        "bmkg-20230206090000",
+        HazardKind::Earthquake,
+        Some(5.6),
+        None,
+        "ID",
+        "Pusat gempa berada di darat 10 km barat daya Kab. Bantul",
+        quake,
+    );
+    if let Some(event) = bmkg.hazard.as_mut() {
+        event.felt = Some("IV Bantul, III Yogyakarta".into());
+    }
+    let mut items = vec![
+        bmkg,
+        official(
+            "ptri-asean",
+            "solidaritas-gempa-bantul",
+            "PTRI ASEAN Sampaikan Solidaritas atas Gempa Bumi di Bantul",
+            "Perutusan Tetap RI untuk ASEAN menyampaikan keprihatinan atas gempa di Bantul.",
+            quake + Duration::hours(2),
+        ),
+    ];
+    items.extend(turkiye_earthquake());
+    items
+}
+
+/// The day after the Türkiye earthquake: Daily Sabah reports the Indonesian rescue team's
+/// arrival (crisis-tagged: evidence of the crisis), and KBRI Ankara posts the same news in
+/// Indonesian in words no crisis or response lexicon knows. The two are one story (the same
+/// names and numbers: a translation), so the post answers the crisis through its story.
+pub fn turkiye_rescue_team() -> Vec<NormalizedItem> {
+    let quake = at("2023-02-06T01:17:34Z");
+    vec![
+        media(
+            "ankara",
+            "media-dailysabah",
+            "ds-inasar",
+            "Indonesian rescue team joins search for earthquake survivors in Hatay",
+            "A 47-member Indonesian search and rescue team, INASAR, landed at Adana airport on \
+             Tuesday and was deployed to Antakya in Hatay province, where rescuers are searching \
+             collapsed buildings after the earthquake. The team brought rescue dogs and \
+             equipment, Ambassador Lalu Muhamad Iqbal said.",
+            quake + Duration::hours(20),
+        ),
+        official(
+            "ankara",
+            "inasar-tiba-di-adana",
+            "Tim INASAR Tiba di Adana, Langsung Bertolak ke Antakya",
+            "Sebanyak 47 personel tim INASAR mendarat di Bandara Adana pada Selasa dan langsung \
+             diberangkatkan ke Antakya, Provinsi Hatay. Duta Besar Lalu Muhamad Iqbal menyambut \
+             tim yang membawa anjing pelacak dan peralatan.",
+            quake + Duration::hours(22),
+        ),
+    ]
+}

@@ -53,13 +53,18 @@ async fn content_menu(State(world): State<Shared>, RawQuery(raw): RawQuery) -> R
     };
     let (body, last_modified) = {
         let world = lock(&world);
-        match world.portals.get(&query.portal) {
+        let (body, last_modified) = match world.portals.get(&query.portal) {
             Some(portal) => (
                 list_page(&portal.publications, &query),
                 portal.last_modified,
             ),
             // A portal with nothing recorded answers like a mission that never posted.
             None => (list_page(&[], &query), super::snapshot::snapshot_time()),
+        };
+        if world.lists_without_bodies {
+            (super::world::without_bodies(body), last_modified)
+        } else {
+            (body, last_modified)
         }
     };
     document(JSON, body.to_string(), true, Some(last_modified))

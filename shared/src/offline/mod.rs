@@ -124,6 +124,13 @@ impl OfflineServer {
         self.world().edit(portal, slug, new_title)
     }
 
+    /// While on, portal lists leave the publications' bodies out and only their details
+    /// (`content/publication`) carry them, as a portal whose list is titles and dates would.
+    /// Off by default: the recorded lists carry `content_detail`, as the real API's do.
+    pub fn set_lists_without_bodies(&self, on: bool) {
+        self.world().lists_without_bodies = on;
+    }
+
     /// Replaces a media feed's document; false for an unknown feed name.
     pub fn set_feed(&self, name: &str, body: impl Into<String>) -> bool {
         self.world().set_feed(name, body.into())

@@ -42,6 +42,9 @@ pub(crate) struct World {
     pub faults: Vec<Fault>,
     pub malformed_prefixes: Vec<String>,
     pub log: Vec<RequestRecord>,
+    /// Whether list answers leave the bodies out (`content_detail`, `content_detail_eng`), so
+    /// that only a publication's detail carries its body.
+    pub lists_without_bodies: bool,
 }
 
 impl World {
@@ -95,6 +98,7 @@ impl World {
             faults: Vec::new(),
             malformed_prefixes: Vec::new(),
             log: Vec::new(),
+            lists_without_bodies: false,
         })
     }
 
@@ -314,6 +318,21 @@ fn positive(value: Option<&str>, default: usize, max: usize) -> Option<usize> {
 }
 
 /// One page of a portal's section, in the API's envelope.
+/// A list answer without the publications' bodies: what a portal whose list carries only
+/// titles and dates would answer.
+pub(crate) fn without_bodies(mut answer: Value) -> Value {
+    if let Some(list) = answer
+        .pointer_mut("/data/publication")
+        .and_then(Value::as_array_mut)
+    {
+        for publication in list.iter_mut().filter_map(Value::as_object_mut) {
+            publication.remove("content_detail");
+            publication.remove("content_detail_eng");
+        }
+    }
+    answer
+}
+
 pub(crate) fn list_page(publications: &[Value], query: &ListQuery) -> Value {
     let in_section = |p: &&Value| {
         p.pointer("/category/slug").and_then(Value::as_str) == Some(query.section.as_str())

@@ -20,6 +20,24 @@
 //!   the following run of the same content (that version record moves earlier), or as a new
 //!   version in between. `CURRENT`'s content is untouched unless its own run moved earlier.
 //!
+//! **Partial views.** A portal list entry and the publication's detail are one item (same
+//! source and GUID); the detail adds the body. An observation with no body whose title, URL,
+//! publication time and summary (or lack of one) agree with a version that has a body is a
+//! *partial view* of that version ([`is_partial_view`]), and "the same content" above means
+//! "the same content hash, or a partial view of the run's content". So, with the scraper
+//! fetching a detail strictly after its list (its `fetched_at` is later):
+//!
+//! - list, then detail: two versions, the list-only one and the detail, which is `CURRENT`
+//!   (the detail adds the body: a new version);
+//! - a list fetched after the detail (the next cycle, or a late delivery): unchanged, one read;
+//! - a detail delivered before an earlier list: the list lands as the older version; before a
+//!   *later* list, that list's run folds into the detail's run (its record goes) and the
+//!   detail becomes `CURRENT`.
+//!
+//! Every order of {list, detail, next cycle's list, any of them again} ends in the same
+//! records. Where a list already carries the body, list and detail have one hash, and the
+//! detail, fetched later, is an unchanged repeat.
+//!
 //! The result does not depend on delivery order as long as content does not flip back and forth
 //! (A → B → A); with such flips the newest content still wins whenever the deliveries that matter
 //! arrive in order, and an unrecorded repeat can make a late flip look newer (a stored
@@ -275,21 +293,35 @@ impl Reconciler {
         // then always see each other (concurrently, each could miss the other).
         crate::crash::crashpoint("before_story_writes");
         let window = story::story_window();
+        let mut stories = std::collections::HashMap::new();
         for job in story_jobs {
-            if let Err(source) = self.group_story(job.clone(), window).await {
-                let e = ReconcileError::Table {
-                    key: items_key.to_owned(),
-                    item_id: job.id.clone(),
-                    source,
-                };
-                if e.is_retryable() {
-                    retryable = Some(e);
-                } else {
-                    tracing::error!(key = %items_key, error = %e, "item not grouped into a story");
+            match self.group_story(job.clone(), window).await {
+                Ok(story) => {
+                    stories.insert(job.id.clone(), story);
+                }
+                Err(source) => {
+                    let e = ReconcileError::Table {
+                        key: items_key.to_owned(),
+                        item_id: job.id.clone(),
+                        source,
+                    };
+                    if e.is_retryable() {
+                        retryable = Some(e);
+                    } else {
+                        tracing::error!(key = %items_key, error = %e, "item not grouped into a story");
+                    }
                 }
             }
         }
-        // Crises after stories, in line order too (a signal and a response in one object).
+        // Crises after stories, in line order too (a signal and a response in one object),
+        // each knowing its item's story: responses match by story too. A story of one links
+        // nothing (a later member links from its side), so it is not given: no query for it,
+        // and a routine official post alone in its story skips the crisis stage.
+        for (input, _) in &mut crisis_inputs {
+            let story = stories.get(input.item_id()).cloned().flatten();
+            input.set_story(story.filter(|g| !g.alone).map(|g| g.story_id));
+        }
+        crisis_inputs.retain(|(input, _)| input.may_link());
         if !crisis_inputs.is_empty() {
             crate::crash::crashpoint("before_crisis_writes");
         }
@@ -483,13 +515,24 @@ impl Reconciler {
             attr: attr::STATE_TAG.into(),
             value: Value::String(current.state_tag.clone()),
         };
-        let unchanged = || Outcome::Unchanged {
-            crises_fed: current.crises_fed.as_deref() == Some(obs.content_hash.as_str()),
+        // Only CURRENT's own content seen again may still owe the crisis stage its evidence
+        // (a crash or failure after its write); the mark names the content fed. A partial view
+        // of it (a list entry after its detail) and a repeat of an older version are not fed
+        // again: feeding them would move the mark back and forth with the arrival order.
+        let unchanged = |same_as_current: bool| Outcome::Unchanged {
+            crises_fed: !same_as_current
+                || current.crises_fed.as_deref() == Some(current.content_hash.as_str()),
         };
 
         if obs.version_sk >= current.version_sk {
-            if obs.content_hash == current.content_hash {
-                return Ok((unchanged(), ungrouped()));
+            if continues_run(
+                &obs.content_hash,
+                &obs.fields,
+                &current.content_hash,
+                &record,
+            ) {
+                let same = obs.content_hash == current.content_hash;
+                return Ok((unchanged(same), ungrouped()));
             }
             let first_seen = earliest(&current.first_seen_at, &obs.version_at);
             let next = obs.current_record(current.versions + 1, first_seen, &obs.version_sk, story);
@@ -509,36 +552,49 @@ impl Reconciler {
         }
 
         // A late observation: place it in the history.
-        let versions = self.version_keys(&obs.id).await?;
+        let versions = self.version_records(&obs.id).await?;
         let before = versions.iter().rev().find(|v| v.sk <= obs.version_sk);
-        let after = versions.iter().find(|v| v.sk > obs.version_sk);
-        if before.is_some_and(|v| v.hash == obs.content_hash) {
-            return Ok((unchanged(), ungrouped()));
+        if before.is_some_and(|v| continues_run(&obs.content_hash, &obs.fields, &v.hash, &v.record))
+        {
+            return Ok((unchanged(false), ungrouped()));
         }
+        // It starts a run. The runs right after it that only continue it (the same content
+        // seen earlier than we knew, or a partial view of it) fold into it: their records go.
+        let folded: Vec<&VersionRecord> = versions
+            .iter()
+            .filter(|v| v.sk > obs.version_sk)
+            .take_while(|v| continues_run(&v.hash, &v.record, &obs.content_hash, &obs.fields))
+            .collect();
         let first_seen = earliest(&current.first_seen_at, &obs.version_at).to_owned();
-        let mut ops = Vec::with_capacity(3);
-        let version_count = match after {
-            // The run of this content started earlier than we knew: move its record.
-            Some(next) if next.hash == obs.content_hash => {
-                ops.push(TransactOp::Delete {
-                    key: Key::new(schema::item_pk(&obs.id), next.sk.clone()),
-                    condition: Condition::Present,
-                });
-                if next.sk == current.version_sk {
-                    // The moved run is CURRENT's own: its record takes the earlier item.
-                    ops.push(put(obs.version_record(), Condition::Absent));
-                    ops.push(put(
-                        obs.current_record(current.versions, &first_seen, &obs.version_sk, story),
-                        lock,
-                    ));
-                    self.table.transact_write(ops).await?;
-                    return Ok((Outcome::Stale, ungrouped()));
-                }
-                current.versions
-            }
-            _ => current.versions + 1,
-        };
+        let version_count = current.versions + 1 - folded.len() as u64;
+        let mut ops = Vec::with_capacity(folded.len() + 2);
+        for version in &folded {
+            ops.push(TransactOp::Delete {
+                key: Key::new(schema::item_pk(&obs.id), version.sk.clone()),
+                condition: Condition::Present,
+            });
+        }
         ops.push(put(obs.version_record(), Condition::Absent));
+        if folded.iter().any(|v| v.sk == current.version_sk) {
+            // CURRENT's own run now starts with this observation: its record takes this item.
+            let next = obs.current_record(version_count, &first_seen, &obs.version_sk, story);
+            if obs.content_hash == current.content_hash {
+                ops.push(put(next, lock));
+                self.table.transact_write(ops).await?;
+                return Ok((Outcome::Stale, ungrouped()));
+            }
+            // CURRENT was a partial view of this content (a list entry, and this its detail):
+            // what readers see changes, as for a newer version.
+            let fresh = crate::search::postings_to_write(&obs.search_postings, &record, &obs.id);
+            crate::search::write_postings(self.table.as_ref(), fresh).await?;
+            ops.push(put(next, lock));
+            self.table.transact_write(ops).await?;
+            let grouping = Grouping {
+                existing_story: current.story_id.clone(),
+                old_entries: current.story_entries(),
+            };
+            return Ok((Outcome::Changed, Some(grouping)));
+        }
         let mut update = Update::default();
         update
             .set
@@ -560,30 +616,28 @@ impl Reconciler {
         Ok((Outcome::Stale, ungrouped()))
     }
 
-    /// Groups one item into its story; when `CURRENT` moved on to other content meanwhile,
-    /// groups that content instead (its entries replace the ones just written).
+    /// Groups one item into its story and returns where it went; when `CURRENT` moved on to
+    /// other content meanwhile, groups that content instead (its entries replace the ones
+    /// just written). None when the item could not be grouped now.
     async fn group_story(
         &self,
         mut job: story::StoryJob,
         window: chrono::Duration,
-    ) -> Result<(), TableError> {
+    ) -> Result<Option<story::Grouped>, TableError> {
         for _ in 0..MAX_ATTEMPTS {
-            if story::group(self.table.as_ref(), &job, window)
-                .await?
-                .is_some()
-            {
-                return Ok(());
+            if let Some(story) = story::group(self.table.as_ref(), &job, window).await? {
+                return Ok(Some(story));
             }
             let key = Key::new(schema::item_pk(&job.id), schema::CURRENT);
             let Some(record) = self.table.get(&key).await? else {
-                return Ok(());
+                return Ok(None);
             };
             let (Ok(item), Some(hash)) = (
                 serde_json::from_value::<NormalizedItem>(Value::Object(record.clone())),
                 record.get(attr::CONTENT_HASH).and_then(Value::as_str),
             ) else {
                 tracing::error!(item_id = %job.id, "CURRENT unreadable; story not grouped");
-                return Ok(());
+                return Ok(None);
             };
             let enrichment = crate::enrich::enrich(&item, &self.registry, None);
             let written = (
@@ -608,11 +662,11 @@ impl Reconciler {
             };
         }
         tracing::warn!(item_id = %job.id, "content kept changing; story grouping left to the next delivery");
-        Ok(())
+        Ok(None)
     }
 
-    /// Every version record's sort key and hash, oldest first.
-    async fn version_keys(&self, id: &str) -> Result<Vec<VersionKey>, TableError> {
+    /// Every version record, oldest first.
+    async fn version_records(&self, id: &str) -> Result<Vec<VersionRecord>, TableError> {
         let mut out = Vec::new();
         let mut cursor = None;
         loop {
@@ -624,13 +678,14 @@ impl Reconciler {
                         .after(cursor),
                 )
                 .await?;
-            for record in &page.items {
+            for record in page.items {
                 if let Some(Value::String(sk)) = record.get(table::SK)
                     && let Some((_, hash)) = sk.rsplit_once('#')
                 {
-                    out.push(VersionKey {
+                    out.push(VersionRecord {
                         sk: sk.clone(),
                         hash: hash.to_owned(),
+                        record,
                     });
                 }
             }
@@ -933,9 +988,35 @@ impl CurrentState {
     }
 }
 
-struct VersionKey {
+/// One stored version: its sort key, content hash and whole record (the item's fields).
+struct VersionRecord {
     sk: String,
     hash: String,
+    record: Item,
+}
+
+/// Whether an observation (`hash`, `fields`) adds nothing to the run of content that starts
+/// with `run_hash` / `run`, so that it belongs to that run instead of starting a new one:
+/// the same content, or a [partial view](is_partial_view) of it.
+fn continues_run(hash: &str, fields: &Item, run_hash: &str, run: &Item) -> bool {
+    hash == run_hash || is_partial_view(fields, run)
+}
+
+/// Whether `partial` shows a subset of what `full` shows: no body where `full` has one, the
+/// same title, URL and publication time, and the same summary or none.
+///
+/// This is a portal list entry beside its publication's detail: the list names the
+/// publication, the detail adds the body (`content_detail`). A list fetched after the detail
+/// says nothing new, while a detail fetched after a list-only version is a new version (it
+/// adds the body). See the module documentation for the rule this gives.
+fn is_partial_view(partial: &Item, full: &Item) -> bool {
+    let present = |item: &Item, name: &str| item.get(name).filter(|v| !v.is_null()).cloned();
+    present(partial, "body").is_none()
+        && present(full, "body").is_some()
+        && ["title", "url", "published_at"]
+            .iter()
+            .all(|name| present(partial, name) == present(full, name))
+        && present(partial, "summary").is_none_or(|s| Some(s) == present(full, "summary"))
 }
 
 fn put(item: Item, condition: Condition) -> TransactOp {

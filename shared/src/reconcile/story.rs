@@ -108,13 +108,21 @@ struct Candidate {
     fingerprint: Fingerprint,
 }
 
-/// Groups one item; returns its story id, or None when `CURRENT` moved on to other content
+/// Where grouping put an item.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Grouped {
+    pub story_id: String,
+    /// The item linked to no other item and had no story before: a story of one, so far.
+    pub alone: bool,
+}
+
+/// Groups one item; returns its story, or None when `CURRENT` moved on to other content
 /// meanwhile (a concurrent reconciler): the caller groups the current content again.
 pub(crate) async fn group(
     table: &dyn Table,
     job: &StoryJob,
     window: Duration,
-) -> Result<Option<String>, TableError> {
+) -> Result<Option<Grouped>, TableError> {
     let sk = job.sk();
     let keys: BTreeSet<&String> = job.keys.iter().collect();
 
@@ -245,8 +253,12 @@ pub(crate) async fn group(
         value: Value::String(job.content_hash.clone()),
     };
     let current = Key::new(schema::item_pk(&job.id), schema::CURRENT);
+    let alone = linked.is_empty() && job.existing_story.is_none();
     match table.update(&current, update, still_current).await {
-        Ok(_) => Ok(Some(target)),
+        Ok(_) => Ok(Some(Grouped {
+            story_id: target,
+            alone,
+        })),
         Err(TableError::ConditionFailed { .. }) => Ok(None),
         Err(e) => Err(e),
     }

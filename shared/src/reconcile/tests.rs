@@ -283,6 +283,174 @@ async fn every_delivery_order_leaves_the_same_table() {
     assert_eq!(orders, 24);
 }
 
+/// `slug`'s entry in a portal list that carries no body (and, here, no summary either).
+fn list_entry(slug: &str, title: &str, published: &str, fetched: &str) -> NormalizedItem {
+    NormalizedItem {
+        body: None,
+        summary: None,
+        raw_key: format!("raw/list/{fetched}"),
+        ..item(slug, title, published, fetched)
+    }
+}
+
+/// A portal list entry without a body, the publication's detail with it (fetched a
+/// millisecond later, as the scraper stamps it), the next cycle's list stating the summary,
+/// and the detail delivered again: all 24 orders leave what the fetch order leaves, two
+/// versions (the list entry, then the detail as `CURRENT`).
+#[tokio::test]
+async fn a_list_entry_and_its_detail_leave_the_same_table_in_every_order() {
+    let first_list = list_entry("a", "Pertemuan", P1, "2025-03-01T01:00:00Z");
+    let detail = item("a", "Pertemuan", P1, "2025-03-01T01:00:00.001Z");
+    let next_list = NormalizedItem {
+        summary: detail.summary.clone(),
+        ..list_entry("a", "Pertemuan", P1, "2025-03-01T02:00:00Z")
+    };
+    let deliveries = [
+        first_list.clone(),
+        detail.clone(),
+        next_list,
+        detail.clone(),
+    ];
+    let in_order = fixture();
+    for (n, x) in deliveries.iter().enumerate() {
+        in_order
+            .land(&format!("items/{n}.jsonl"), std::slice::from_ref(x))
+            .await;
+    }
+    let expected = in_order.dump().await;
+    let view = read::get_item(in_order.table.as_ref(), &detail.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.current.item, detail, "the detail is CURRENT");
+    assert_eq!(view.current.versions, 2);
+    assert_eq!(view.current.first_seen_at, first_list.fetched_at);
+    let versions: Vec<_> = view
+        .versions
+        .iter()
+        .map(|v| (v.version_at, v.item.body.is_some()))
+        .collect();
+    assert_eq!(
+        versions,
+        [(detail.fetched_at, true), (first_list.fetched_at, false)]
+    );
+
+    let mut orders = 0;
+    for order in permutations(deliveries.len()) {
+        let f = fixture();
+        for n in &order {
+            f.land(
+                &format!("items/{n}.jsonl"),
+                std::slice::from_ref(&deliveries[*n]),
+            )
+            .await;
+        }
+        assert_eq!(f.dump().await, expected, "order {order:?}");
+        orders += 1;
+    }
+    assert_eq!(orders, 24);
+}
+
+#[tokio::test]
+async fn a_list_entry_after_the_detail_costs_one_read_and_no_write() {
+    let f = fixture();
+    let detail = item("a", "Pertemuan", P1, "2025-03-01T01:00:00.001Z");
+    f.land("items/detail.jsonl", std::slice::from_ref(&detail))
+        .await;
+    f.table.reset();
+    let next_list = list_entry("a", "Pertemuan", P1, "2025-03-01T02:00:00Z");
+    assert_eq!(
+        f.land("items/list.jsonl", &[next_list]).await,
+        report(0, 0, 1, 0)
+    );
+    let counts = f.table.counts();
+    assert_eq!((counts.reads(), counts.writes()), (1, 0), "{counts:?}");
+}
+
+/// A detail arriving after the next cycle's list: that list's version was a partial view of
+/// the detail, so it folds into the detail's, which becomes `CURRENT` (a change readers see).
+#[tokio::test]
+async fn a_late_detail_takes_over_a_later_list_only_version() {
+    let f = fixture();
+    let detail = item("a", "Pertemuan", P1, "2025-03-01T01:00:00.001Z");
+    let next_list = list_entry("a", "Pertemuan", P1, "2025-03-01T02:00:00Z");
+    assert_eq!(
+        f.land("items/list.jsonl", &[next_list]).await,
+        report(1, 0, 0, 0)
+    );
+    assert_eq!(
+        f.land("items/detail.jsonl", std::slice::from_ref(&detail))
+            .await,
+        report(0, 1, 0, 0)
+    );
+    let view = read::get_item(f.table.as_ref(), &detail.identity())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(view.current.item, detail);
+    assert_eq!(view.current.versions, 1);
+    assert_eq!(view.versions.len(), 1);
+    assert_eq!(view.current.first_seen_at, detail.fetched_at);
+}
+
+/// Where the list carries the body already, the detail (fetched later) is the same content:
+/// whichever arrives first, the version is the list's observation.
+#[tokio::test]
+async fn a_detail_with_the_lists_content_is_an_unchanged_repeat_in_both_orders() {
+    let list = NormalizedItem {
+        raw_key: "raw/list".into(),
+        ..item("a", "Pertemuan", P1, "2025-03-01T01:00:00Z")
+    };
+    let detail = NormalizedItem {
+        raw_key: "raw/detail".into(),
+        ..item("a", "Pertemuan", P1, "2025-03-01T01:00:00.001Z")
+    };
+    let mut dumps = Vec::new();
+    for order in [[&list, &detail], [&detail, &list]] {
+        let f = fixture();
+        for (n, x) in order.into_iter().enumerate() {
+            f.land(&format!("items/{n}.jsonl"), std::slice::from_ref(x))
+                .await;
+        }
+        let view = read::get_item(f.table.as_ref(), &list.identity())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(view.current.item.raw_key, "raw/list");
+        assert_eq!(view.current.versions, 1);
+        dumps.push(f.dump().await);
+    }
+    assert_eq!(dumps[0], dumps[1]);
+}
+
+#[test]
+fn a_partial_view_shows_less_and_nothing_else() {
+    let fields = |x: &NormalizedItem| match serde_json::to_value(x).unwrap() {
+        Value::Object(m) => m,
+        _ => unreachable!(),
+    };
+    let detail = item("a", "Pertemuan", P1, "2025-03-01T01:00:00Z");
+    let list = list_entry("a", "Pertemuan", P1, "2025-03-01T00:00:00Z");
+    assert!(is_partial_view(&fields(&list), &fields(&detail)));
+    let with_summary = NormalizedItem {
+        summary: detail.summary.clone(),
+        ..list.clone()
+    };
+    assert!(is_partial_view(&fields(&with_summary), &fields(&detail)));
+    // Not the other way round, and not when anything shown differs.
+    assert!(!is_partial_view(&fields(&detail), &fields(&list)));
+    assert!(!is_partial_view(&fields(&list), &fields(&list)));
+    let retitled = list_entry("a", "Pertemuan (ralat)", P1, "2025-03-01T00:00:00Z");
+    assert!(!is_partial_view(&fields(&retitled), &fields(&detail)));
+    let other_summary = NormalizedItem {
+        summary: Some("Lain".into()),
+        ..list.clone()
+    };
+    assert!(!is_partial_view(&fields(&other_summary), &fields(&detail)));
+    let redated = list_entry("a", "Pertemuan", P2, "2025-03-01T00:00:00Z");
+    assert!(!is_partial_view(&fields(&redated), &fields(&detail)));
+}
+
 #[tokio::test]
 async fn a_late_older_version_is_kept_without_touching_current() {
     let f = fixture();
