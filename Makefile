@@ -73,7 +73,7 @@ bench-scrape:
 # requests per new, changed and unchanged item. BENCH_ITEMS=10000 for a quicker run.
 BENCH_ITEMS ?= 100000
 bench-reconcile:
-	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --profile perf -p pantau-tests --test bench_reconcile -- --ignored --nocapture
+	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --profile perf -p pantau-tests --test bench_reconcile -- --ignored --nocapture --test-threads=1
 
 # Throughput of Pantau's normalize (release build of shared/examples/bench_normalize.rs) and
 # of the Python reference stack on the same files, their ratio, and Pantau's peak memory on a
