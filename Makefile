@@ -83,11 +83,13 @@ quality:
 bench-scrape:
 	$(CARGO) test --quiet -p pantau-tests --test bench_scrape -- --ignored --nocapture --exact fixture_fleet
 	$(CARGO) test --quiet -p pantau-tests --test bench_scrape -- --ignored --nocapture --exact real_registry
-# Reconcile throughput (items/s) for 100k generated items on the embedded store, and table
-# requests per new, changed and unchanged item. BENCH_ITEMS=10000 for a quicker run.
+# Reconcile throughput (items/s) for 100k generated items on the embedded store, and requests
+# per new, changed and unchanged item on the embedded store and on moto (DynamoDB, S3); one
+# test at a time so the throughput run has the cores. BENCH_ITEMS=10000 for a quicker run.
+# Results: docs/reconcile.md.
 BENCH_ITEMS ?= 100000
 bench-reconcile:
-	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --profile perf -p pantau-tests --test bench_reconcile -- --ignored --nocapture
+	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --profile perf -p pantau-tests --test bench_reconcile -- --ignored --nocapture --test-threads=1
 
 # Ten times the fleet (1,340 missions: the registry's 134, ten times) and a year of generated
 # items loaded by the real reconcile into an SQLite file under the target dir (deleted after),

@@ -321,6 +321,14 @@ pub fn same_story(a: &Fingerprint, b: &Fingerprint) -> Option<LinkReason> {
     if !b.candidate_keys().iter().any(|k| keys_a.contains(k)) {
         return None;
     }
+    same_story_of_candidate(a, b)
+}
+
+/// [`same_story`] for a pair known to share a candidate key: `b` was found in one of `a`'s
+/// key partitions, where only items with that key are stored. Story grouping judges every
+/// candidate it reads this way; recomputing both key lists per candidate (a SHA-256 and a few
+/// dozen strings each) was the largest cost of reconciling a new item.
+pub fn same_story_of_candidate(a: &Fingerprint, b: &Fingerprint) -> Option<LinkReason> {
     if let (Some(pa), Some(pb)) = (&a.publication, &b.publication)
         && pa == pb
     {

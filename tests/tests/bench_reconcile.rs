@@ -1,15 +1,25 @@
-//! Reconcile benchmark (not a timed test; `make bench-reconcile` runs it in release):
+//! Reconcile benchmark (not a timed test; `make bench-reconcile` runs both, in the `perf`
+//! profile; results and method in docs/reconcile.md):
 //!
-//! 1. throughput: `PANTAU_BENCH_ITEMS` (default 100 000) generated items, in objects of 100
-//!    lines, reconciled on the embedded store (SQLite file, disk blobs), stories and crises
-//!    included; printed as items/s;
-//! 2. table requests per new, changed and unchanged item (reads and writes, by
-//!    `store::testing::CountingTable`), for routine posts and for crisis items (media signals
-//!    and official responses), so the crisis stage's cost is visible on its own.
+//! 1. `bench_reconcile`: on the embedded store (SQLite file, disk blobs)
+//!    - requests per new, changed and unchanged item, for routine posts and for crisis items
+//!      (media signals and official responses), so the crisis stage's cost is visible;
+//!    - throughput: `PANTAU_BENCH_ITEMS` (default 100 000) generated items, in objects of 100
+//!      lines, stories and crises included; printed as items/s (wall and CPU time), with the
+//!      peak memory of the process (VmHWM) and the store's size on disk;
+//! 2. `bench_reconcile_aws`: the same item mix against DynamoDB and S3 served by moto on
+//!    loopback, every request counted: table reads, writes by what they write (item records,
+//!    story index, search postings, crisis records), write requests as DynamoDB receives them
+//!    (a batch of up to 25 items or a transaction is one), S3 GETs and PUTs.
+//!
+//! The mix is the same on both stores and the reconciler makes the same calls on both, so the
+//! two tables must agree; the AWS one is what DynamoDB and S3 bill.
 
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::Duration;
 use pantau::crises::timelines::{at, media, official};
@@ -17,27 +27,182 @@ use pantau::model::NormalizedItem;
 use pantau::reconcile::{ReconcileReport, Reconciler};
 use pantau::registry::Registry;
 use pantau::store::disk::DiskBlobStore;
+use pantau::store::dynamo::DynamoTable;
+use pantau::store::s3::S3BlobStore;
 use pantau::store::sqlite::SqliteTable;
-use pantau::store::testing::CountingTable;
-use pantau::store::{BlobMeta, BlobStore};
+use pantau::store::testing::{CountingBlobStore, CountingTable};
+use pantau::store::{
+    BlobMeta, BlobStore, Condition, Item, Key, Page, Query, Table, TableError, TransactOp, Update,
+    WriteOp,
+};
+use pantau_tests::moto::MotoServer;
 
 const LINES_PER_OBJECT: usize = 100;
 
-struct Bench {
-    table: Arc<CountingTable<SqliteTable>>,
-    blobs: Arc<DiskBlobStore>,
-    reconciler: Reconciler,
-    objects: usize,
-    _dir: tempfile::TempDir,
+/// Items per kind in the request mix (`PANTAU_BENCH_MIX_ITEMS`; moto answers a few hundred
+/// requests a second, so the AWS mix stays small).
+const MIX_ITEMS: usize = 100;
+
+/// DynamoDB's largest `BatchWriteItem`.
+const DYNAMO_BATCH: usize = 25;
+
+// ---- what the requests write ---------------------------------------------------------------
+
+/// Writes by the family of record they touch, and write requests as DynamoDB counts them.
+#[derive(Debug, Clone, Copy, Default)]
+struct Writes {
+    /// `ITEM#…`: `CURRENT` and version records.
+    items: usize,
+    /// `STORY…`: story entries under candidate keys, story memberships.
+    story: usize,
+    /// `TERM#…`: search postings.
+    postings: usize,
+    /// `CRISIS…`, `CRISES#…`, `CSIG#…`: crises, their heads, events and signals.
+    crisis: usize,
+    other: usize,
+    /// Requests carrying writes: a put, update, delete or transaction is one; a batch write
+    /// one per 25 items.
+    requests: usize,
 }
 
-impl Bench {
-    fn new() -> Bench {
-        let dir = tempfile::tempdir().unwrap();
-        let table = Arc::new(CountingTable::new(
-            SqliteTable::open(&dir.path().join("pantau.sqlite")).unwrap(),
-        ));
-        let blobs = Arc::new(DiskBlobStore::new(dir.path().join("bucket")).unwrap());
+impl Writes {
+    fn record(&mut self, pk: &str) {
+        let family = if pk.starts_with("ITEM#") {
+            &mut self.items
+        } else if pk.starts_with("STORY") {
+            &mut self.story
+        } else if pk.starts_with("TERM#") {
+            &mut self.postings
+        } else if pk.starts_with("CRISIS") || pk.starts_with("CRISES#") || pk.starts_with("CSIG#") {
+            &mut self.crisis
+        } else {
+            &mut self.other
+        };
+        *family += 1;
+    }
+
+    fn total(&self) -> usize {
+        self.items + self.story + self.postings + self.crisis + self.other
+    }
+}
+
+/// Forwards every call to `T` and sorts its writes by family ([`Writes`]). Reads are counted
+/// by the [`CountingTable`] around it.
+struct WriteFamilies<T> {
+    inner: T,
+    writes: Mutex<Writes>,
+}
+
+impl<T> WriteFamilies<T> {
+    fn new(inner: T) -> Self {
+        WriteFamilies {
+            inner,
+            writes: Mutex::new(Writes::default()),
+        }
+    }
+
+    fn take(&self) -> Writes {
+        std::mem::take(&mut *self.writes.lock().unwrap())
+    }
+
+    fn count<'a>(&self, requests: usize, pks: impl IntoIterator<Item = &'a str>) {
+        let mut w = self.writes.lock().unwrap();
+        w.requests += requests;
+        for pk in pks {
+            w.record(pk);
+        }
+    }
+}
+
+fn pk_of(item: &Item) -> &str {
+    item.get("pk").and_then(|v| v.as_str()).unwrap_or("")
+}
+
+#[async_trait]
+impl<T: Table> Table for WriteFamilies<T> {
+    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.inner.get(key).await
+    }
+
+    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        self.count(1, [pk_of(&item)]);
+        self.inner.put(item, condition).await
+    }
+
+    async fn update(
+        &self,
+        key: &Key,
+        update: Update,
+        condition: Condition,
+    ) -> Result<Item, TableError> {
+        self.count(1, [key.pk.as_str()]);
+        self.inner.update(key, update, condition).await
+    }
+
+    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        self.count(1, [key.pk.as_str()]);
+        self.inner.delete(key, condition).await
+    }
+
+    async fn query(&self, query: Query) -> Result<Page, TableError> {
+        self.inner.query(query).await
+    }
+
+    async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), TableError> {
+        self.count(
+            ops.len().div_ceil(DYNAMO_BATCH),
+            ops.iter().map(|op| match op {
+                WriteOp::Put(item) => pk_of(item),
+                WriteOp::Delete(key) => key.pk.as_str(),
+            }),
+        );
+        self.inner.batch_write(ops).await
+    }
+
+    async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), TableError> {
+        let writes: Vec<String> = ops
+            .iter()
+            .filter_map(|op| match op {
+                TransactOp::Put { item, .. } => Some(pk_of(item).to_owned()),
+                TransactOp::Update { key, .. } | TransactOp::Delete { key, .. } => {
+                    Some(key.pk.clone())
+                }
+                TransactOp::Check { .. } => None,
+            })
+            .collect();
+        self.count(1, writes.iter().map(String::as_str));
+        self.inner.transact_write(ops).await
+    }
+}
+
+// ---- the bench -----------------------------------------------------------------------------
+
+/// A reconciler over counted stores.
+struct Bench<T, B> {
+    table: Arc<CountingTable<WriteFamilies<T>>>,
+    blobs: Arc<CountingBlobStore<B>>,
+    reconciler: Reconciler,
+    objects: usize,
+}
+
+/// Requests per item of one delivery.
+#[derive(Debug, Clone, Copy)]
+struct PerItem {
+    reads: f64,
+    writes: f64,
+    items: f64,
+    story: f64,
+    postings: f64,
+    crisis: f64,
+    write_requests: f64,
+    s3_gets: f64,
+    s3_puts: f64,
+}
+
+impl<T: Table + 'static, B: BlobStore + 'static> Bench<T, B> {
+    fn new(table: T, blobs: B) -> Bench<T, B> {
+        let table = Arc::new(CountingTable::new(WriteFamilies::new(table)));
+        let blobs = Arc::new(CountingBlobStore::new(blobs));
         Bench {
             reconciler: Reconciler {
                 blobs: blobs.clone(),
@@ -47,10 +212,11 @@ impl Bench {
             table,
             blobs,
             objects: 0,
-            _dir: dir,
         }
     }
 
+    /// Writes `items` as objects of [`LINES_PER_OBJECT`] lines, as normalize does, and
+    /// reconciles each.
     async fn land(&mut self, items: &[NormalizedItem]) -> ReconcileReport {
         let mut sum = ReconcileReport::default();
         for chunk in items.chunks(LINES_PER_OBJECT) {
@@ -68,25 +234,107 @@ impl Bench {
             sum.new += r.new;
             sum.changed += r.changed;
             sum.unchanged += r.unchanged;
+            sum.stale += r.stale;
             sum.crises_opened += r.crises_opened;
             sum.responses_linked += r.responses_linked;
         }
         sum
     }
 
-    /// Reads and writes per item of one delivery of `items`.
-    async fn per_item(&mut self, label: &str, items: &[NormalizedItem]) -> (f64, f64) {
+    /// Requests per item of one delivery of `items`; the PUT of each object (normalize's
+    /// request, not reconcile's) is left out.
+    async fn per_item(&mut self, label: &str, items: &[NormalizedItem]) -> PerItem {
         self.table.reset();
+        self.table.inner().take();
+        self.blobs.reset();
         let r = self.land(items).await;
         let c = self.table.counts();
+        let w = self.table.inner().take();
+        let b = self.blobs.counts();
+        assert_eq!(c.writes(), w.total(), "both counters see every write");
         let n = items.len() as f64;
-        let (reads, writes) = (c.reads() as f64 / n, c.writes() as f64 / n);
+        let per = |x: usize| x as f64 / n;
+        let row = PerItem {
+            reads: per(c.reads()),
+            writes: per(c.writes()),
+            items: per(w.items),
+            story: per(w.story),
+            postings: per(w.postings),
+            crisis: per(w.crisis),
+            write_requests: per(w.requests),
+            s3_gets: per(b.gets),
+            s3_puts: per(b.puts - self.objects_in(items)),
+        };
         println!(
-            "{label:<28} {:>6} items  reads/item {reads:>6.2}  writes/item {writes:>6.2}  ({r:?})",
-            items.len()
+            "{label:<24} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7.3} {:>7.3}  new {} changed {} unchanged {} opened {} linked {}",
+            row.reads,
+            row.writes,
+            row.items,
+            row.story,
+            row.postings,
+            row.crisis,
+            row.write_requests,
+            row.s3_gets,
+            row.s3_puts,
+            r.new,
+            r.changed,
+            r.unchanged,
+            r.crises_opened,
+            r.responses_linked,
         );
-        (reads, writes)
+        row
     }
+
+    fn objects_in(&self, items: &[NormalizedItem]) -> usize {
+        items.len().div_ceil(LINES_PER_OBJECT)
+    }
+
+    /// The request table: new, changed and unchanged routine posts, then crisis items.
+    async fn request_mix(&mut self, store: &str, registry: &Registry, n: usize) {
+        let (routine, crisis_items) = mix(registry, n);
+        println!("requests per item, {store} (writes = item + story + postings + crisis):");
+        println!(
+            "{:<24} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+            "item kind",
+            "reads",
+            "writes",
+            "item",
+            "story",
+            "postings",
+            "crisis",
+            "wr.reqs",
+            "S3 GET",
+            "S3 PUT"
+        );
+        self.per_item("routine: new", &routine).await;
+        self.per_item("routine: changed", &changed(&routine)).await;
+        let unchanged = self
+            .per_item("routine: unchanged", &changed(&routine))
+            .await;
+        assert_eq!((unchanged.reads, unchanged.writes), (1.0, 0.0));
+        self.per_item("crisis items: new", &crisis_items).await;
+        self.per_item("crisis items: changed", &changed(&crisis_items))
+            .await;
+        let unchanged = self
+            .per_item("crisis items: unchanged", &changed(&crisis_items))
+            .await;
+        assert_eq!((unchanged.reads, unchanged.writes), (1.0, 0.0));
+    }
+}
+
+/// `n` routine posts and `n` crisis items (flood reports in the media, advisories).
+fn mix(registry: &Registry, n: usize) -> (Vec<NormalizedItem>, Vec<NormalizedItem>) {
+    let routine: Vec<_> = generated(n * 5, registry)
+        .into_iter()
+        .filter(|i| i.guid.as_deref().is_some_and(|g| g.starts_with('p')))
+        .take(n)
+        .collect();
+    let crisis_items: Vec<_> = generated(n * 10, registry)
+        .into_iter()
+        .filter(|i| !i.guid.as_deref().is_some_and(|g| g.starts_with('p')))
+        .take(n)
+        .collect();
+    (routine, crisis_items)
 }
 
 /// Routine portal posts of many missions, a few in ten about a crisis, each with its own words
@@ -141,60 +389,141 @@ fn changed(items: &[NormalizedItem]) -> Vec<NormalizedItem> {
         .collect()
 }
 
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+// ---- process figures -----------------------------------------------------------------------
+
+/// User + system CPU seconds of this process so far (`/proc/self/stat`, clock ticks of 1/100 s).
+fn cpu_seconds() -> f64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at field 3.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // utime and stime are fields 14 and 15, i.e. 12 and 13 after the name.
+    (ticks(11) + ticks(12)) / 100.0
+}
+
+/// A `/proc/self/status` line's value, e.g. `VmHWM` ("123456 kB").
+fn proc_status(field: &str) -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")))
+        .map(|v| v.trim().to_owned())
+        .unwrap_or_else(|| "?".into())
+}
+
+/// Bytes of every file under `path`.
+fn size_on_disk(path: &Path) -> u64 {
+    let Ok(entries) = std::fs::read_dir(path) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => size_on_disk(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn mb(bytes: u64) -> f64 {
+    bytes as f64 / 1e6
+}
+
+// ---- the benchmarks ------------------------------------------------------------------------
+
+fn embedded(dir: &Path) -> Bench<SqliteTable, DiskBlobStore> {
+    Bench::new(
+        SqliteTable::open(&dir.join("pantau.sqlite")).unwrap(),
+        DiskBlobStore::new(dir.join("bucket")).unwrap(),
+    )
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "benchmark: make bench-reconcile"]
 async fn bench_reconcile() {
-    let total: usize = std::env::var("PANTAU_BENCH_ITEMS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let total = env_usize("PANTAU_BENCH_ITEMS", 100_000);
     let registry = Registry::load_default().unwrap();
 
-    // Requests per item, on a small fresh table.
-    let mut small = Bench::new();
-    let routine: Vec<_> = generated(1000, &registry)
-        .into_iter()
-        .filter(|i| i.guid.as_deref().is_some_and(|g| g.starts_with('p')))
-        .take(200)
-        .collect();
-    let crisis_items: Vec<_> = generated(2000, &registry)
-        .into_iter()
-        .filter(|i| !i.guid.as_deref().is_some_and(|g| g.starts_with('p')))
-        .take(200)
-        .collect();
-    println!("table requests per item (embedded store; the AWS path makes the same calls):");
-    small.per_item("routine: new", &routine).await;
-    small.per_item("routine: changed", &changed(&routine)).await;
-    let (reads, writes) = small
-        .per_item("routine: unchanged", &changed(&routine))
-        .await;
-    assert_eq!((reads, writes), (1.0, 0.0));
-    small.per_item("crisis items: new", &crisis_items).await;
+    // Requests per item, on a small fresh store.
+    let small_dir = tempfile::tempdir().unwrap();
+    let mut small = embedded(small_dir.path());
     small
-        .per_item("crisis items: changed", &changed(&crisis_items))
+        .request_mix(
+            "embedded store",
+            &registry,
+            env_usize("PANTAU_BENCH_MIX_ITEMS", MIX_ITEMS),
+        )
         .await;
-    let (reads, writes) = small
-        .per_item("crisis items: unchanged", &changed(&crisis_items))
-        .await;
-    assert_eq!((reads, writes), (1.0, 0.0));
 
     // Throughput.
-    let mut bench = Bench::new();
+    let dir = tempfile::tempdir().unwrap();
+    let mut bench = embedded(dir.path());
     let items = generated(total, &registry);
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
     let report = bench.land(&items).await;
-    let elapsed = started.elapsed().as_secs_f64();
+    let (wall, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu);
     println!(
-        "throughput: {total} new items in {elapsed:.1} s = {:.0} items/s ({} objects, {report:?})",
-        total as f64 / elapsed,
+        "throughput: {total} new items in {wall:.1} s = {:.0} items/s (CPU {cpu:.1} s = {:.0} items per CPU-s; {} objects, {report:?})",
+        total as f64 / wall,
+        total as f64 / cpu,
         bench.objects
     );
-    let started = Instant::now();
+    let (started, cpu) = (Instant::now(), cpu_seconds());
     let again = bench.land(&items).await;
-    let elapsed = started.elapsed().as_secs_f64();
+    let (wall, cpu) = (started.elapsed().as_secs_f64(), cpu_seconds() - cpu);
     println!(
-        "throughput: {total} unchanged items in {elapsed:.1} s = {:.0} items/s",
-        total as f64 / elapsed
+        "throughput: {total} unchanged items in {wall:.1} s = {:.0} items/s (CPU {cpu:.1} s = {:.0} items per CPU-s)",
+        total as f64 / wall,
+        total as f64 / cpu,
     );
     assert_eq!(again.unchanged, total);
+    let sqlite: u64 = ["pantau.sqlite", "pantau.sqlite-wal", "pantau.sqlite-shm"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    println!(
+        "store on disk: table {:.1} MB (SQLite file and WAL), objects {:.1} MB; peak memory VmHWM {}",
+        mb(sqlite),
+        mb(size_on_disk(&dir.path().join("bucket"))),
+        proc_status("VmHWM"),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "benchmark: make bench-reconcile"]
+async fn bench_reconcile_aws() {
+    let registry = Registry::load_default().unwrap();
+    let moto = MotoServer::start().expect("moto server (run `make test-setup`)");
+    let blobs = S3BlobStore::new(moto.s3().await, "pantau-bench");
+    blobs.create_bucket_if_missing().await.unwrap();
+    let table = DynamoTable::new(moto.dynamodb().await, "pantau-bench");
+    table.create_table_if_missing().await.unwrap();
+    let mut bench = Bench::new(table, blobs);
+    let started = Instant::now();
+    bench
+        .request_mix(
+            "AWS path (DynamoDB and S3 on moto)",
+            &registry,
+            env_usize("PANTAU_BENCH_MIX_ITEMS", MIX_ITEMS),
+        )
+        .await;
+    println!(
+        "(on moto in {:.1} s; moto's speed says nothing about AWS's)",
+        started.elapsed().as_secs_f64()
+    );
 }

@@ -383,6 +383,27 @@ impl Reconciler {
     > {
         fit_for_table(&mut item);
         let id = item.identity();
+        // The common case first: a feed repeating an item already stored and grouped. It needs
+        // only the content hash; enrichment and search terms (most of a new item's CPU time)
+        // are computed when something is to be written. The record read serves the first
+        // round below, so every item still costs one get.
+        let current_key = Key::new(schema::item_pk(&id), schema::CURRENT);
+        let mut prefetched =
+            Some(
+                self.table
+                    .get(&current_key)
+                    .await
+                    .map_err(|source| ReconcileError::Table {
+                        key: items_key.to_owned(),
+                        item_id: id.clone(),
+                        source,
+                    })?,
+            );
+        if let Some(Some(record)) = &prefetched
+            && unchanged_and_grouped(record, &item)
+        {
+            return Ok((Outcome::Unchanged, None, None));
+        }
         let country = self
             .registry
             .mission(&item.mission)
@@ -402,7 +423,7 @@ impl Reconciler {
                 }
             })?;
         for attempt in 1..=MAX_ATTEMPTS {
-            match self.try_reconcile(&observation).await {
+            match self.try_reconcile(&observation, prefetched.take()).await {
                 Ok((outcome, grouping)) => {
                     let job = grouping.map(|g| story::StoryJob {
                         id: id.clone(),
@@ -483,12 +504,18 @@ impl Reconciler {
 
     /// One read-decide-write round for one observation; says whether the item needs grouping
     /// into a story (new, changed, or not grouped yet).
+    /// `prefetched`: `CURRENT` as just read (the first round), else it is read here.
     async fn try_reconcile(
         &self,
         obs: &Observation,
+        prefetched: Option<Option<Item>>,
     ) -> Result<(Outcome, Option<Grouping>), Attempt> {
         let current_key = Key::new(schema::item_pk(&obs.id), schema::CURRENT);
-        let Some(record) = self.table.get(&current_key).await? else {
+        let record = match prefetched {
+            Some(record) => record,
+            None => self.table.get(&current_key).await?,
+        };
+        let Some(record) = record else {
             let current = obs.current_record(1, &obs.version_at, &obs.version_sk, None);
             // Search postings first: a failure here is retried before the item exists.
             crate::search::write_postings(self.table.as_ref(), obs.search_postings.clone()).await?;
@@ -1028,6 +1055,19 @@ fn put(item: Item, condition: Condition) -> TransactOp {
 fn state_tag(version_sk: &str, versions: u64, first_seen_at: &str) -> String {
     let digest = Sha256::digest(format!("{version_sk}|{versions}|{first_seen_at}").as_bytes());
     hex::encode(&digest[..8])
+}
+
+/// Whether `item` is what `CURRENT` (`record`) already holds, observed no earlier, and the item
+/// is grouped into a story: the decision [`Reconciler::try_reconcile`] makes first, taken
+/// without the item's enrichment. An unreadable record answers no (the full round reports it).
+fn unchanged_and_grouped(record: &Item, item: &NormalizedItem) -> bool {
+    let Ok(current) = CurrentState::of(record) else {
+        return false;
+    };
+    let content_hash = item.content_hash();
+    current.story_id.is_some()
+        && content_hash == current.content_hash
+        && schema::version_sk(item.fetched_at, &content_hash) >= current.version_sk
 }
 
 /// The earlier of two `sortable_time` strings (byte order is time order).

@@ -5,7 +5,7 @@
 //! story id, so finding and judging candidates is one query per key and no get:
 //!
 //! 1. query each key for entries published within ±[`story_window`] of the item;
-//! 2. judge each distinct candidate with [`same_story`];
+//! 2. judge each distinct candidate with [`crate::stories::same_story`];
 //! 3. the item's story id is the **smallest item id** among itself, its current story and the
 //!    stories of the candidates it links to. Every pair of items sharing a key within the
 //!    window is judged exactly once, whichever arrives second, and `same_story` is symmetric,
@@ -35,7 +35,7 @@ use super::attr;
 use crate::schema;
 use crate::store::table::{self, Index, SortKeyRange};
 use crate::store::{Condition, Item, Key, Query, Table, TableError, Update, WriteOp};
-use crate::stories::{Fingerprint, LinkReason, same_story};
+use crate::stories::{Fingerprint, LinkReason, same_story_of_candidate};
 
 /// Candidates are items published within this many days either side (default).
 pub const DEFAULT_WINDOW_DAYS: i64 = 7;
@@ -170,11 +170,12 @@ pub(crate) async fn group(
         }
     }
 
-    // 2. Links; the recorded one is the smallest linked id (BTreeMap order).
+    // 2. Links; the recorded one is the smallest linked id (BTreeMap order). Every candidate
+    //    came from one of this item's key partitions, so it shares a key by construction.
     let mine = entry_fingerprint(&job.fingerprint);
     let mut linked: Vec<(&String, &Candidate, LinkReason)> = Vec::new();
     for (id, c) in &candidates {
-        if let Some(reason) = same_story(&mine, &c.fingerprint) {
+        if let Some(reason) = same_story_of_candidate(&mine, &c.fingerprint) {
             linked.push((id, c, reason));
         }
     }
