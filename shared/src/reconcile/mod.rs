@@ -402,7 +402,7 @@ impl Reconciler {
         if let Some(Some(record)) = &prefetched
             && unchanged_and_grouped(record, &item)
         {
-            return Ok((Outcome::Unchanged, None, None));
+            return Ok((Outcome::Unchanged { crises_fed: true }, None, None));
         }
         let country = self
             .registry
@@ -1065,8 +1065,12 @@ fn unchanged_and_grouped(record: &Item, item: &NormalizedItem) -> bool {
         return false;
     };
     let content_hash = item.content_hash();
+    // Fed to the crisis stage too: an item whose crisis feed was cut off (a crash, a failure)
+    // takes the full path, which feeds it again. Items with nothing for the crisis stage carry
+    // no mark, so they take the full path as well (still one get, no write).
     current.story_id.is_some()
         && content_hash == current.content_hash
+        && current.crises_fed.as_deref() == Some(current.content_hash.as_str())
         && schema::version_sk(item.fetched_at, &content_hash) >= current.version_sk
 }
 
