@@ -166,13 +166,12 @@ pub(super) async fn limit_body(
 ) -> Response {
     // An import carries a whole file (its own limit is checked again by the route); every
     // other route takes at most a small JSON body.
-    let max = if request.method() == axum::http::Method::POST
-        && request.uri().path() == "/hq-records"
-    {
-        super::hq::MAX_IMPORT_BODY_BYTES
-    } else {
-        state.limits.config().max_body_bytes
-    };
+    let max =
+        if request.method() == axum::http::Method::POST && request.uri().path() == "/hq-records" {
+            super::hq::MAX_IMPORT_BODY_BYTES
+        } else {
+            state.limits.config().max_body_bytes
+        };
     let declared = request
         .headers()
         .get(header::CONTENT_LENGTH)

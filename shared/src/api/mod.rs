@@ -46,10 +46,10 @@ mod crises;
 mod crises_tests;
 pub mod csv;
 pub mod cursor;
-pub mod limits;
 mod hq;
 #[cfg(test)]
 mod hq_tests;
+pub mod limits;
 pub mod openapi;
 mod params;
 mod problem;

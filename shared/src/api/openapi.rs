@@ -606,7 +606,6 @@ const ALERT_RULE_ID: Param = Param {
     schema: r#"{"type":"string","minLength":1}"#,
 };
 
-
 const HQ_FROM: Param = Param {
     name: "from",
     location: "query",
@@ -1048,7 +1047,12 @@ fn schemas() -> Value {
         }
     });
     // One `json!` per group of schemas: a single one for all of them is too deep for the macro.
-    for group in [activity_schemas(), crisis_schemas(), alert_schemas(), hq_schemas()] {
+    for group in [
+        activity_schemas(),
+        crisis_schemas(),
+        alert_schemas(),
+        hq_schemas(),
+    ] {
         if let (Some(all), Value::Object(more)) = (schemas.as_object_mut(), group) {
             all.extend(more);
         }
