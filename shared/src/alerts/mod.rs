@@ -161,10 +161,12 @@ impl AlertStep {
         AlertStep {
             evaluator: Evaluator {
                 table: table.clone(),
-                registry,
+                registry: registry.clone(),
                 crisis_config: crate::crises::config().clone(),
                 settings,
-                hq: None,
+                hq: Some(Arc::new(crate::hq::unmatched::UnmatchedRecords::new(
+                    registry.clone(),
+                ))),
             },
             deliverer: Deliverer::new(table, channels),
         }

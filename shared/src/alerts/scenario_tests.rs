@@ -668,3 +668,59 @@ async fn hq_record_rules_wait_for_headquarters_records() {
         0
     );
 }
+
+#[tokio::test]
+async fn an_unpublished_headquarters_record_alerts_until_the_mission_publishes_it() {
+    use crate::hq::{HqRecord, RecordKind, record_id, store_record};
+    let f = fixture();
+    f.rule(r#"{"name":"Catatan pusat","kind":"hq_record_unmatched","after_days":3}"#)
+        .await;
+    let mut record = HqRecord {
+        id: String::new(),
+        kind: RecordKind::CitizenCase,
+        mission: Some("tokyo".into()),
+        country_code: "JP".into(),
+        date: at("2025-06-20T00:00:00Z").date_naive(),
+        title: "Pendampingan kekonsuleran 4 WNI ditahan di Osaka".into(),
+        summary: None,
+        category: None,
+        reference: Some("B-123/KBRI-TKY/2025".into()),
+        figures: Default::default(),
+    };
+    record.id = record_id(&record);
+    store_record(f.table.as_ref(), &record, "kasus.csv")
+        .await
+        .unwrap();
+    let mut evaluator = f.evaluator();
+    evaluator.hq = Some(Arc::new(crate::hq::unmatched::UnmatchedRecords::new(
+        f.registry.clone(),
+    )));
+
+    // Ten days on, nothing published: one alert for the record, once.
+    let now = at("2025-06-30T00:00:00Z");
+    let report = evaluator.evaluate(Scope::All, now).await.unwrap();
+    assert_eq!((report.fired, report.messages), (1, 1));
+    let m = f.messages().await.pop().unwrap();
+    assert_eq!(m.subjects[0].subject, format!("hq:{}", record.id));
+    assert_eq!(
+        evaluator.evaluate(Scope::All, now).await.unwrap().messages,
+        0,
+        "the same condition fires once"
+    );
+
+    // The mission publishes it (a day after the record's date): the matching report now pairs
+    // them and the alert resolves.
+    f.land(&[crate::crises::timelines::official(
+        "tokyo",
+        "tokyo-osaka-wni",
+        "KBRI Tokyo dampingi 4 WNI yang ditahan di Osaka",
+        "KBRI Tokyo memberikan pendampingan kekonsuleran kepada 4 WNI yang ditahan di Osaka.",
+        at("2025-06-21T03:00:00Z"),
+    )])
+    .await;
+    let report = evaluator
+        .evaluate(Scope::All, now + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!((report.resolved, report.messages), (1, 1));
+}

@@ -24,6 +24,7 @@ pub mod report;
 mod scenarios;
 pub mod timeline;
 pub mod trigger;
+pub mod unmatched;
 
 use std::collections::BTreeMap;
 
