@@ -317,15 +317,26 @@ impl Reconciler {
         // each knowing its item's story: responses match by story too. A story of one links
         // nothing (a later member links from its side), so it is not given: no query for it,
         // and a routine official post alone in its story skips the crisis stage.
-        for (input, _) in &mut crisis_inputs {
-            let story = stories.get(input.item_id()).cloned().flatten();
-            input.set_story(story.filter(|g| !g.alone).map(|g| g.story_id));
-        }
-        crisis_inputs.retain(|(input, _)| input.may_link());
+        //
+        // The `crises_fed` mark is written only for what the crisis stage takes by itself (a
+        // signal, an official post that answers by its own terms): whether an item shares a
+        // story depends on what arrived before it, so a mark for story-only candidates would
+        // make the final table depend on the arrival order. Their redelivery, unchanged and
+        // told no story, skips the stage; the story's other members link them from their side.
+        let mut crisis_inputs: Vec<(CrisisInput, String, bool)> = crisis_inputs
+            .into_iter()
+            .map(|(mut input, content_hash)| {
+                let by_itself = input.may_link();
+                let story = stories.get(input.item_id()).cloned().flatten();
+                input.set_story(story.filter(|g| !g.alone).map(|g| g.story_id));
+                (input, content_hash, by_itself)
+            })
+            .collect();
+        crisis_inputs.retain(|(input, _, _)| input.may_link());
         if !crisis_inputs.is_empty() {
             crate::crash::crashpoint("before_crisis_writes");
         }
-        for (input, content_hash) in &crisis_inputs {
+        for (input, content_hash, by_itself) in &crisis_inputs {
             let fed = match crate::crises::observe(
                 self.table.as_ref(),
                 &self.registry,
@@ -337,7 +348,11 @@ impl Reconciler {
                 Ok(outcome) => {
                     report.crises_opened += outcome.opened;
                     report.responses_linked += outcome.responses_linked;
-                    self.mark_crises_fed(input.item_id(), content_hash).await
+                    if *by_itself {
+                        self.mark_crises_fed(input.item_id(), content_hash).await
+                    } else {
+                        Ok(())
+                    }
                 }
                 Err(source) => Err(source),
             };
@@ -415,13 +430,21 @@ impl Reconciler {
             .and_then(|h| h.countries.first())
             .map(|c| c.code.clone());
         let enrichment = crate::enrich::enrich(&item, &self.registry, hazard_country.as_deref());
-        let observation =
-            Observation::new(&item, &id, country.as_deref(), &enrichment).map_err(|reason| {
-                ReconcileError::Corrupt {
-                    item_id: id.clone(),
-                    reason,
-                }
+        let mut observation = Observation::new(&item, &id, country.as_deref(), &enrichment)
+            .map_err(|reason| ReconcileError::Corrupt {
+                item_id: id.clone(),
+                reason,
             })?;
+        let crisis_input = CrisisInput::of(
+            &id,
+            &item,
+            &enrichment,
+            &self.registry,
+            crate::crises::config(),
+        );
+        // Content the crisis stage takes nothing from by itself is marked fed as it is
+        // written: no extra write, and its repeats take the quick unchanged path.
+        observation.fed_at_write = !crisis_input.as_ref().is_some_and(CrisisInput::may_link);
         for attempt in 1..=MAX_ATTEMPTS {
             match self.try_reconcile(&observation, prefetched.take()).await {
                 Ok((outcome, grouping)) => {
@@ -446,15 +469,7 @@ impl Reconciler {
                         Outcome::Stale => false,
                     };
                     let crisis = feed_crises
-                        .then(|| {
-                            CrisisInput::of(
-                                &id,
-                                &item,
-                                &enrichment,
-                                &self.registry,
-                                crate::crises::config(),
-                            )
-                        })
+                        .then(|| crisis_input.clone())
                         .flatten()
                         .map(|input| (input, observation.content_hash.clone()));
                     return Ok((outcome, job, crisis));
@@ -604,8 +619,12 @@ impl Reconciler {
         ops.push(put(obs.version_record(), Condition::Absent));
         if folded.iter().any(|v| v.sk == current.version_sk) {
             // CURRENT's own run now starts with this observation: its record takes this item.
-            let next = obs.current_record(version_count, &first_seen, &obs.version_sk, story);
+            let mut next = obs.current_record(version_count, &first_seen, &obs.version_sk, story);
             if obs.content_hash == current.content_hash {
+                // The same content: what reached the crisis stage still has.
+                if let Some(fed) = &current.crises_fed {
+                    next.insert(attr::CRISES_FED.into(), Value::String(fed.clone()));
+                }
                 ops.push(put(next, lock));
                 self.table.transact_write(ops).await?;
                 return Ok((Outcome::Stale, ungrouped()));
@@ -853,6 +872,8 @@ struct Observation {
     published_sk: String,
     /// The search index's postings of this content (`crate::search`).
     search_postings: Vec<Item>,
+    /// Written with `crises_fed` already set: nothing in it for the crisis stage by itself.
+    fed_at_write: bool,
 }
 
 impl Observation {
@@ -904,6 +925,7 @@ impl Observation {
             country: country.map(str::to_owned),
             published_sk: schema::item_time_sk(item.published_at, id),
             search_postings: crate::search::postings(item, id, country, Utc::now()),
+            fed_at_write: false,
         })
     }
 
@@ -948,6 +970,9 @@ impl Observation {
         let mut set = |name: &str, value: String| {
             record.insert(name.into(), Value::String(value));
         };
+        if self.fed_at_write {
+            set(attr::CRISES_FED, self.content_hash.clone());
+        }
         set(table::GSI1_PK, schema::mission_items_pk(&self.mission));
         set(table::GSI1_SK, self.published_sk.clone());
         if let Some(cc) = &self.country {
