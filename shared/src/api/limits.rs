@@ -147,12 +147,18 @@ pub fn too_many_requests(wait: Duration) -> Response {
     response
 }
 
-fn too_large(max: usize) -> Response {
+fn too_large(max: usize, path: &str) -> Response {
+    // A file too large for the API has two other ways in.
+    let hint = if path == "/hq-records" {
+        "; drop larger files under hq/ in the bucket or use `pantau hq import`"
+    } else {
+        ""
+    };
     problem(
         StatusCode::PAYLOAD_TOO_LARGE,
         "too-large",
         "Request body too large",
-        format!("request bodies are limited to {max} bytes; every route is a GET"),
+        format!("request bodies are limited to {max} bytes here{hint}"),
         None,
     )
 }
@@ -178,11 +184,11 @@ pub(super) async fn limit_body(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
     if declared.is_some_and(|n| n > max as u64) {
-        return too_large(max);
+        return too_large(max, request.uri().path());
     }
     let (parts, body) = request.into_parts();
     let Ok(bytes) = axum::body::to_bytes(body, max).await else {
-        return too_large(max);
+        return too_large(max, parts.uri.path());
     };
     next.run(Request::from_parts(parts, Body::from(bytes)))
         .await

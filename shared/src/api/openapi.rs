@@ -669,7 +669,9 @@ fn problem_responses(op: &Operation) -> Map<String, Value> {
     }
     out.insert(
         "413".into(),
-        problem("The request carries a body over the limit (every route is a GET)."),
+        problem(
+            "The request carries a body over the limit (16 KiB by default; 5 MB for an import).",
+        ),
     );
     if op.params.iter().any(|p| p.location == "path") {
         out.insert(
