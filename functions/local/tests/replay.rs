@@ -98,11 +98,14 @@ async fn replay_rebuilds_a_lost_table_and_is_idempotent() {
         after, before,
         "the replayed table differs from the original"
     );
-    let (objects, items, new, changed, unchanged) =
-        (first[0], first[1], first[2], first[3], first[4]);
+    let (objects, items, new, changed, unchanged, stale) =
+        (first[0], first[1], first[2], first[3], first[4], first[5]);
     assert!(objects >= OWNERS.len(), "{first:?}");
     assert_eq!(new, before.len(), "{first:?}");
-    assert_eq!((changed, unchanged), (0, items - new), "{first:?}");
+    // Every other line repeats a stored item: unchanged, or (a list entry replayed after the
+    // detail that carries the same content, fetched later) stale, which only moves its
+    // first-seen time back to where it was.
+    assert_eq!((changed, unchanged + stale), (0, items - new), "{first:?}");
 
     let second = replay_counts(&pantau(&replay, data));
     assert_eq!(second[0], objects);
