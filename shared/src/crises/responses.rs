@@ -447,17 +447,7 @@ pub async fn link_story(
     crisis_id: &str,
     story_id: &str,
 ) -> Result<usize, TableError> {
-    let mut attempt = 1;
-    loop {
-        match link_story_once(table, registry, config, crisis_id, story_id).await {
-            Err(e) if lost_race(&e) && attempt < MAX_ATTEMPTS => {
-                let pause = fastrand::u64(5..20) * u64::from(attempt);
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-                attempt += 1;
-            }
-            other => return other,
-        }
-    }
+    retrying_lost_races(|| link_story_once(table, registry, config, crisis_id, story_id)).await
 }
 
 async fn link_story_once(
@@ -520,9 +510,19 @@ pub async fn backlink(
     config: &CrisisConfig,
     crisis_id: &str,
 ) -> Result<usize, TableError> {
+    retrying_lost_races(|| backlink_once(table, registry, config, crisis_id)).await
+}
+
+/// Runs `once` again, after a short pause growing with each try, while it loses a race with
+/// another reconciler (a conditional write refused); at most `MAX_ATTEMPTS` times.
+async fn retrying_lost_races<F, Fut>(mut once: F) -> Result<usize, TableError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<usize, TableError>>,
+{
     let mut attempt = 1;
     loop {
-        match backlink_once(table, registry, config, crisis_id).await {
+        match once().await {
             Err(e) if lost_race(&e) && attempt < MAX_ATTEMPTS => {
                 let pause = fastrand::u64(5..20) * u64::from(attempt);
                 tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
