@@ -40,7 +40,11 @@ fn schemathesis_finds_no_failure_in_the_served_openapi_document() {
             "--exclude-checks",
             "positive_data_acceptance",
         ])
-        .args(["--max-examples", "15", "--workers", "2", "--seed", &seed])
+        // One worker: with two, CPython 3.11.7's `ast.parse` in a worker thread (hypothesis
+        // describing a filter while schemathesis builds negative cases for POST /hq-records)
+        // fails with "AST constructor recursion depth mismatch", a tool error, not a finding.
+        // One worker takes about as long here (31 operations, ~2,000 cases, ~1 min).
+        .args(["--max-examples", "15", "--workers", "1", "--seed", &seed])
         .env("NO_COLOR", "1")
         .output()
         .expect("schemathesis runs");
