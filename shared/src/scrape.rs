@@ -880,11 +880,10 @@ impl Scraper {
             progress.seen.extend(left.into_iter().map(|(_, hash)| hash));
             backlog = false;
         }
-        let started = std::time::Instant::now();
-        for (url, hash) in fresh {
+        for (nth, (url, hash)) in fresh.into_iter().enumerate() {
             match self.fetcher.get(FetchRequest::new(url.clone())).await {
                 Ok(response) => {
-                    let fetched_at = linked_fetch_time(now, started.elapsed());
+                    let fetched_at = linked_fetch_time(now, nth);
                     progress.requests += 1;
                     progress.bytes += response.body.len() as u64;
                     progress.linked_fetched += 1;
@@ -952,14 +951,15 @@ impl Scraper {
     }
 }
 
-/// When a linked page was fetched, on the cycle's clock: the cycle time `now` (when its
-/// source's own documents were fetched) plus the time since its linked pages began, and at
-/// least a millisecond (the resolution of raw keys and version times) more. A portal detail is
-/// then strictly later than the list entry it details, and reconcile orders the two by time
-/// whatever order their objects arrive in.
-pub fn linked_fetch_time(now: DateTime<Utc>, since_links_began: Duration) -> DateTime<Utc> {
-    let elapsed = chrono::Duration::from_std(since_links_began).unwrap_or(chrono::Duration::zero());
-    now + chrono::Duration::milliseconds(1) + elapsed
+/// When the `nth` (from 0) linked page of a source was fetched, on the cycle's clock: the
+/// cycle time `now` (when the source's own documents were fetched) plus `nth + 1` milliseconds
+/// (the resolution of raw keys and version times). A portal detail is then strictly later than
+/// the list entry it details, so reconcile orders the two by time whatever order their objects
+/// arrive in; and a rerun of the same cycle (after a crash) names and stamps its objects exactly
+/// as the first run did, which wall-clock time would not.
+pub fn linked_fetch_time(now: DateTime<Utc>, nth: usize) -> DateTime<Utc> {
+    let nth = i64::try_from(nth).unwrap_or(i64::MAX / 2);
+    now + chrono::Duration::milliseconds(1 + nth)
 }
 
 /// What a source document links to.

@@ -150,6 +150,9 @@ async fn world() -> World {
             portal_page_size: PAGE_SIZE,
             backfill_pages: BACKFILL_PAGES,
             max_concurrent_sources: 32,
+            // The endless API's publications have no details worth fetching: the checks below
+            // count its list pages (details have their own tests in shared/src/scrape/).
+            fetch_portal_details: false,
             // No cycle budget (the default): every due source is started.
             ..ScrapeConfig::default()
         },

@@ -422,7 +422,8 @@ fn policy_statements(template: &Value) -> Vec<(String, &Value)> {
 
 /// SAM policy templates this project uses, with the actions SAM expands them to (from SAM's
 /// policy_templates.json). Any other template, or a managed policy, must be reviewed and added.
-const REVIEWED_SAM_POLICY_TEMPLATES: [(&str, &[&str]); 2] = [
+const REVIEWED_SAM_POLICY_TEMPLATES: [(&str, &[&str]); 3] = [
+    ("SNSPublishMessagePolicy", &["sns:Publish"]),
     (
         "DynamoDBCrudPolicy",
         &[
