@@ -125,7 +125,7 @@ BENCH_TARGET := $(or $(CARGO_TARGET_DIR),target)
 # not finish in 40 minutes on the 2-core machine shared by 8 builds). The parsers and
 # everything they call keep the perf profile.
 BENCH_UNOPTIMIZED := aws-config aws-lc-rs aws-lc-sys aws-runtime aws-sdk-dynamodb aws-sdk-s3 \
-	aws-sdk-sts aws-sigv4 aws-smithy-checksums aws-smithy-eventstream aws-smithy-http \
+	aws-sdk-sns aws-sdk-sts aws-sigv4 aws-smithy-checksums aws-smithy-eventstream aws-smithy-http \
 	aws-smithy-http-client aws-smithy-json aws-smithy-query aws-smithy-runtime \
 	aws-smithy-runtime-api aws-smithy-schema aws-smithy-types aws-smithy-xml aws-types \
 	aws_lambda_events axum axum-core h2 hyper hyper-rustls hyper-util libsqlite3-sys reqwest \

@@ -13,7 +13,7 @@ cd "$(dirname "$0")"
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(feed kemlu usgs gdacs bmkg reliefweb article html_list date text)
+[ ${#targets[@]} -gt 0 ] || targets=(feed kemlu usgs gdacs bmkg reliefweb article html_list date text hq)
 extdata=../../shared/extdata
 offline=../shared/offline
 export RUSTC_BOOTSTRAP=1
@@ -49,6 +49,12 @@ seed seeds/reliefweb ../shared/src/parse/testdata/reliefweb* "$offline"/hazard/r
 seed seeds/article "$extdata"/trafilatura-eval/cache/*.html
 seed seeds/html_list "$extdata"/trafilatura-eval/cache/*.html
 seed seeds/text "$offline"/feeds/* "$extdata"/feedparser/tests/entities/*.xml "$extdata"/feedparser/tests/encoding/*.xml
+# Headquarters files: the first byte picks the format (0 CSV, 1 JSON, 2 .xlsx).
+mkdir -p seeds/hq
+printf '\000mission,tanggal,judul,jumlah WNI\ntokyo,2026-03-02,Pendataan WNI,120\nriyadh,14/03/2026,"Repatriasi PMI; 45 orang",45\n' > seeds/hq/csv
+printf '\001[{"mission": "riyadh", "date": "2026-03-14", "title": "Repatriation of migrant workers", "evacuated": 45}]' > seeds/hq/json
+printf '\001{"mission": "tokyo", "date": "2026-03-02", "title": "Kunjungan"}\n{"mission": "x"}\n' > seeds/hq/jsonl
+printf '\002PK\003\004' > seeds/hq/xlsx
 mkdir -p seeds/date
 printf '%s' "Senin (16/12/2024)" > seeds/date/a
 printf '%s' "10 September 2019 13:07" > seeds/date/b

@@ -27,6 +27,16 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     let declared = declared.and_then(primary_language);
     let sample: String = text.chars().take(SAMPLE_CHARS).collect();
     let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
+    // A short text in the declared language's script keeps the declared language whatever
+    // the detector says (see below), so the detector, most of a feed's parse time, is
+    // skipped for it.
+    if let Some(declared) = &declared
+        && letters < SHORT_TEXT_LETTERS
+        && letters > 0
+        && mostly_latin(&sample) != NON_LATIN.contains(&declared.as_str())
+    {
+        return Some(declared.clone());
+    }
     let Some(info) = whatlang::detect(&sample) else {
         return declared;
     };
