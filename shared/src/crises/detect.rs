@@ -1013,4 +1013,92 @@ mod tests {
         spread.push(media("c", "2025-05-02T03:00:00Z", "x/b"));
         assert_eq!(surge(&spread, at("2025-05-02T03:00:00Z"), &th), None);
     }
+
+    fn quake(id: &str, t: DateTime<Utc>, qualifies: bool) -> Evidence {
+        Evidence {
+            item_id: id.into(),
+            at: t,
+            source: "global/usgs".into(),
+            title: id.into(),
+            kind: CrisisKind::Earthquake,
+            qualifies,
+            reason: format!("{id} reason"),
+            hazard_event_id: Some(format!("ev-{id}")),
+        }
+    }
+
+    fn ids(crisis: &Crisis) -> Vec<&str> {
+        crisis.signals.iter().map(|s| s.item_id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_chain_opens_at_its_first_trigger_and_takes_along_the_merge_window_before_it() {
+        let config = CrisisConfig::default();
+        let t = at("2025-03-10T12:00:00Z");
+        let h = Duration::hours;
+        let signals = vec![
+            // In the chain, but more than the merge window before the quake: left out.
+            media("a", "2025-03-09T06:00:00Z", "x/a"),
+            // Within the merge window before it: taken along, and the crisis's earliest.
+            media("b", "2025-03-10T02:00:00Z", "x/a"),
+            quake("q", t, true),
+            media("c", &(t + h(50)).to_rfc3339(), "x/b"),
+            // 80 h after the last: a chain of its own, which opens nothing.
+            media("d", &(t + h(130)).to_rfc3339(), "x/b"),
+        ];
+        let crises = crises_of("TR", "seismic", &signals, &config);
+        assert_eq!(crises.len(), 1);
+        let c = &crises[0];
+        assert_eq!(ids(c), ["b", "q", "c"]);
+        assert_eq!(c.id, crisis_id("TR", "seismic", "b"));
+        assert_eq!(
+            (c.first_signal_at, c.last_signal_at),
+            (signals[1].at, t + h(50))
+        );
+        assert_eq!(c.opened_by, "q reason");
+        assert_eq!(c.hazard_events, ["ev-q"]);
+
+        // Any order, and a duplicate: the same crisis.
+        let mut shuffled: Vec<Evidence> = signals.iter().rev().cloned().collect();
+        shuffled.push(signals[2].clone());
+        assert_eq!(crises_of("TR", "seismic", &shuffled, &config), crises);
+
+        // A supporting hazard event in the gap bridges the chains: still one crisis, now
+        // holding d too.
+        let mut bridged = signals.clone();
+        bridged.push(quake("s", t + h(90), false));
+        let one = crises_of("TR", "seismic", &bridged, &config);
+        assert_eq!(one.len(), 1);
+        assert_eq!(ids(&one[0]), ["b", "q", "c", "s", "d"]);
+        assert_eq!(one[0].id, c.id);
+    }
+
+    #[test]
+    fn a_media_chain_opens_at_the_signal_completing_a_surge() {
+        let th = CrisisThresholds::default();
+        let chain = vec![
+            media("a", "2025-05-01T00:00:00Z", "x/a"),
+            media("b", "2025-05-01T02:00:00Z", "x/a"),
+            media("c", "2025-05-01T04:00:00Z", "x/a"),
+            quake("h", at("2025-05-01T05:00:00Z"), false),
+            media("d", "2025-05-01T06:00:00Z", "x/b"),
+            media("e", "2025-05-03T00:00:00Z", "x/b"),
+        ];
+        let opening: Vec<bool> = (0..chain.len())
+            .map(|i| opens_crisis(&chain, i, &th))
+            .collect();
+        // d is the fourth media signal within 24 h, from a second source; a supporting
+        // hazard event counts for no surge; e has only d within its window.
+        assert_eq!(opening, [false, false, false, false, true, false]);
+        let crisis = crisis_of_chain("BD", "conflict", &chain, &CrisisConfig::default()).unwrap();
+        assert_eq!(ids(&crisis), ["a", "b", "c", "h", "d", "e"]);
+        assert_eq!(crisis.id, crisis_id("BD", "conflict", "a"));
+        assert!(
+            crisis
+                .opened_by
+                .starts_with("media surge: 4 crisis items from 2 sources")
+        );
+        assert_eq!(chain_around(&chain, 0, Duration::hours(40)), 0..5);
+        assert_eq!(chain_around(&chain, 5, Duration::hours(40)), 5..6);
+    }
 }

@@ -11,7 +11,7 @@
 //! Nothing is scanned: reconcile feeds each new or changed item to [`observe`]; what a crisis
 //! is at a given moment (active or closed, flagged for no response) is computed when it is read
 //! ([`CrisisView`]). Records and keys are in [`crate::schema`] (`CRISIS#…`, `CRISIS_HEAD#…`,
-//! `CRISIS_EVENT#…`, `CSIG#…`).
+//! `CSIG#…`).
 //!
 //! **Home crises.** A crisis in Indonesia itself ([`HOME_COUNTRY`], e.g. a BMKG quake in Java)
 //! is headquarters' own: it is kept and shown, marked `home`, but no mission answers it (the
@@ -19,9 +19,10 @@
 //! to Indonesia's emergencies): no response is linked to it and it is never flagged for
 //! having none. Crises elsewhere are unaffected.
 //!
-//! Delivery order does not matter for what a crisis holds (signals and responses are sets,
-//! times are minima and maxima), except which signal's id names the crisis: the one that
-//! opened it.
+//! Delivery order does not matter: a country's crises are a function of the set of its
+//! signals, their ids included (named after their earliest signal), and of the official
+//! items answering them; see `detect` for the invariant and how concurrent reconcilers keep
+//! it.
 
 pub mod detect;
 pub mod responses;
