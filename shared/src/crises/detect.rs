@@ -397,7 +397,7 @@ async fn try_observe(
     let head = Head::read(table, &head_key).await?;
 
     // The chain of signals holding this one, read until a quiet gap bounds it on each side.
-    let (mut from, mut to) = (ev.at - quiet * 2, ev.at + quiet * 2);
+    let (mut from, mut to) = (shifted(ev.at, -quiet * 2), shifted(ev.at, quiet * 2));
     let mut entries = Entries::new();
     read_entries(table, country, group, from, to, &mut entries).await?;
     let chain = loop {
@@ -408,12 +408,12 @@ async fn try_observe(
             .unwrap_or(0);
         let range = chain_around(&signals, index, quiet);
         let (first, last) = (signals[range.start].at, signals[range.end - 1].at);
-        if first - quiet < from {
-            let earlier = first - quiet * 4;
+        if shifted(first, -quiet) < from {
+            let earlier = shifted(first, -quiet * 4);
             read_entries(table, country, group, earlier, from, &mut entries).await?;
             from = earlier;
-        } else if last + quiet > to {
-            let later = last + quiet * 4;
+        } else if shifted(last, quiet) > to {
+            let later = shifted(last, quiet * 4);
             read_entries(table, country, group, to, later, &mut entries).await?;
             to = later;
         } else {
@@ -431,7 +431,14 @@ async fn try_observe(
             .map(|s| s.id.clone())
             .collect(),
         None if head.exists => {
-            listed_crisis_ids(table, country, group, chain_first - quiet, chain_last).await?
+            listed_crisis_ids(
+                table,
+                country,
+                group,
+                shifted(chain_first, -quiet),
+                chain_last,
+            )
+            .await?
         }
         None => Vec::new(),
     };
@@ -547,7 +554,7 @@ async fn try_observe(
             // in at the end, and those of this signal's story.
             let mut linked = 0;
             if crisis.last_signal_at > stored.last_signal_at {
-                let since = stored.last_signal_at + config.quiet_period;
+                let since = shifted(stored.last_signal_at, config.quiet_period);
                 linked +=
                     responses::backlink_since(table, registry, config, &crisis.id, since).await?;
             }
@@ -563,6 +570,15 @@ async fn try_observe(
     Ok(CrisisOutcome {
         opened: usize::from(old.is_empty()),
         responses_linked: linked,
+    })
+}
+
+/// `t + d`, saturating at the ends of time: signal times are whatever a feed stated.
+fn shifted(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
     })
 }
 
@@ -757,7 +773,7 @@ pub fn crisis_of_chain(
     config: &CrisisConfig,
 ) -> Option<Crisis> {
     let trigger = (0..chain.len()).find(|i| opens_crisis(chain, *i, &config.thresholds))?;
-    let start = chain[trigger].at - config.merge_window;
+    let start = shifted(chain[trigger].at, -config.merge_window);
     let signals: Vec<Evidence> = chain.iter().filter(|s| s.at >= start).cloned().collect();
     let first = signals.first()?;
     let mut crisis = Crisis {
@@ -791,7 +807,7 @@ pub fn opens_crisis(chain: &[Evidence], index: usize, th: &CrisisThresholds) -> 
     if signal.hazard_event_id.is_some() {
         return false;
     }
-    let window_start = signal.at - th.surge_window;
+    let window_start = shifted(signal.at, -th.surge_window);
     let media: Vec<&Evidence> = chain[..=index]
         .iter()
         .rev()
@@ -815,7 +831,7 @@ pub fn surge(
         .collect();
     media.sort_by(|a, b| (a.at, &a.item_id).cmp(&(b.at, &b.item_id)));
     for (i, start) in media.iter().enumerate() {
-        let end = start.at + th.surge_window;
+        let end = shifted(start.at, th.surge_window);
         if start.at > at || end < at {
             continue;
         }
@@ -857,7 +873,7 @@ fn refresh(crisis: &mut Crisis, th: &CrisisThresholds) {
         .collect();
     media.sort_by(|a, b| (a.at, &a.item_id).cmp(&(b.at, &b.item_id)));
     for (i, start) in media.iter().enumerate() {
-        let end = start.at + th.surge_window;
+        let end = shifted(start.at, th.surge_window);
         let inside: Vec<&&Evidence> = media[i..].iter().take_while(|e| e.at <= end).collect();
         let sources: BTreeSet<&str> = inside.iter().map(|e| e.source.as_str()).collect();
         if inside.len() >= th.surge_items && sources.len() >= th.surge_sources {
@@ -1100,5 +1116,18 @@ mod tests {
         );
         assert_eq!(chain_around(&chain, 0, Duration::hours(40)), 0..5);
         assert_eq!(chain_around(&chain, 5, Duration::hours(40)), 5..6);
+    }
+
+    #[test]
+    fn signals_at_the_ends_of_time_make_no_panic() {
+        let config = CrisisConfig::default();
+        let mut late = quake("late", DateTime::<Utc>::MAX_UTC, true);
+        let early = media("early", "2025-01-01T00:00:00Z", "x/a");
+        late.hazard_event_id = None;
+        let mut first = media("first", "2025-01-01T00:00:00Z", "x/a");
+        first.at = DateTime::<Utc>::MIN_UTC;
+        let crises = crises_of("TR", "seismic", &[late, early, first], &config);
+        assert_eq!(crises.len(), 1);
+        assert_eq!(ids(&crises[0]), ["late"]);
     }
 }
