@@ -624,3 +624,39 @@ async fn concurrent_reconciles_of_one_country_open_one_crisis() {
     );
     assert_eq!(f.crisis_records().await, sequential.crisis_records().await);
 }
+
+/// (l) A store from before the heads kept a digest and their crises (a head naming only its
+/// latest crisis): the next signals find the stored crisis through the country's crisis
+/// index and join it rather than open a second one; the head is rewritten in the new form.
+#[tokio::test]
+async fn a_head_from_before_the_digest_still_finds_its_crisis() {
+    let f = fixture();
+    let items = timelines::turkiye_earthquake();
+    let now = at("2023-02-06T12:00:00Z");
+    assert_eq!(f.land(&items[..1]).await.crises_opened, 1);
+    let opened = f.crises(Some("TR"), now).await;
+    let head_key = Key::new(
+        schema::crisis_head_pk("TR", "seismic"),
+        schema::CRISIS_HEAD_SK,
+    );
+    let mut legacy = Item::new();
+    legacy.insert("pk".into(), Value::String(head_key.pk.clone()));
+    legacy.insert("sk".into(), Value::String(head_key.sk.clone()));
+    legacy.insert("crisis_id".into(), Value::String(opened[0].id.clone()));
+    f.table
+        .put(legacy, crate::store::Condition::None)
+        .await
+        .unwrap();
+
+    let report = f.land_each(&items[1..]).await;
+    assert_eq!(report.crises_opened, 0);
+    let crises = f.crises(Some("TR"), now).await;
+    assert_eq!(crises.len(), 1, "{crises:#?}");
+    assert_eq!(crises[0].signals.len(), 4);
+    assert_eq!(crises[0].responses.len(), 2);
+    let head = f.table.get(&head_key).await.unwrap().unwrap();
+    assert!(
+        head.contains_key("digest") && head.contains_key("crises"),
+        "{head:?}"
+    );
+}
