@@ -24,7 +24,7 @@
 //! | search posting    | `TERM#{stem}#{yyyy-mm}` | `{published}#{item_id}`  | (TTL: `expires_at`)                   |                                       |
 //! | crisis            | `CRISIS#{id}`         | `META`                     | `CRISES#{cc}` / `{first_signal}#{id}` | `CRISES` / `{last_signal}#{id}`       |
 //! | crisis head       | `CRISIS_HEAD#{cc}#{group}` | `HEAD`                |                                       |                                       |
-//! | crisis event      | `CRISIS_EVENT#{event_id}` | `EVENT`                |                                       |                                       |
+//! | crisis event (old) | `CRISIS_EVENT#{event_id}` | `EVENT`                |                                       |                                       |
 //! | crisis signal entry | `CSIG#{cc}`         | `{signal_at}#{item_id}`    |                                       |                                       |
 //! | alert rule        | `ALERT_RULE#{id}`     | `RULE`                     | `ALERT_RULES` / `{created_at}#{id}`   |                                       |
 //! | alert state       | `ALERT_STATE#{rule}`  | `SUBJECT#{subject}`        |                                       |                                       |
@@ -80,11 +80,13 @@
 //! | the cursor-signing key when not configured | get `SECRET#cursor-key` / `SECRET` (created once, put if absent) | api::cursor |
 //!
 //! Crisis records (see `crate::crises`) hold the whole `crises::Crisis` (evidence and responses
-//! included) and `rev`, the optimistic lock of every write. A head record holds `crisis_id`, the
-//! latest crisis of a country and kind group (what a new signal joins or follows); an event
-//! record holds the `crisis_id` a hazard event (every GDACS episode of it) belongs to; a signal
-//! entry is one crisis-tagged media item or hazard event (`crises::Evidence` plus `group`), so a
-//! media surge is one range query.
+//! included) and `rev`, a digest of that content: the optimistic lock of every write. A head
+//! record, one per country and kind group, holds `digest` (the XOR of its signal entries'
+//! digests, the lock every crisis decision of the group is conditioned on) and `crises` (the
+//! group's crises: id, first and last signal); a signal entry is one crisis-tagged media item
+//! or hazard event (`crises::Evidence` plus `group`), recorded whether or not a crisis is open,
+//! so a chain of signals is one range query. Event records (`CRISIS_EVENT#…`) are no longer
+//! written (a hazard event's signals fall in its crisis by their times); older ones are unread.
 //!
 //! | question                                   | operation                                                        | owner |
 //! |--------------------------------------------|------------------------------------------------------------------|-------|
@@ -92,8 +94,8 @@
 //! | a country's crises, newest first           | query GSI1 `CRISES#{cc}`, backward                               | crises |
 //! | the crises an official item may answer     | query GSI1 `CRISES#{cc}`, backward, sk <= `{published+tolerance}~`, at most 20 | crises::responses |
 //! | active crises (the crisis board)           | query GSI2 `CRISES`, backward, sk > `{now-quiet period}`         | crises |
-//! | the crisis a signal joins                  | get `CRISIS_EVENT#{event}` / `EVENT`, else `CRISIS_HEAD#{cc}#{group}` / `HEAD` | crises::detect |
-//! | a country's signals around a time (surge)  | query `CSIG#{cc}`, sk between `{t-window}` and `{t+window}~`     | crises::detect |
+//! | the crises of a group, and its lock         | get `CRISIS_HEAD#{cc}#{group}` / `HEAD`                          | crises::detect |
+//! | the chain of signals around a time         | query `CSIG#{cc}`, sk between `{t-2 quiet}` and `{t+2 quiet}~` (wider until a quiet gap bounds it) | crises::detect |
 //! | a new crisis's earlier responses           | query GSI1 `MITEMS#{mission}`, sk >= `{first_signal-tolerance}`, per mission of the country | crises::responses |
 //!
 //! Alert records (see `crate::alerts`): a rule holds the whole `alerts::Rule`; a state is one
@@ -250,7 +252,8 @@ pub fn crisis_head_pk(cc: &str, group: &str) -> String {
 
 pub const CRISIS_EVENT_SK: &str = "EVENT";
 
-/// The crisis a hazard event belongs to.
+/// The crisis a hazard event belonged to: records written before the crisis heads, no longer
+/// written nor read.
 pub fn crisis_event_pk(event_id: &str) -> String {
     format!("CRISIS_EVENT#{event_id}")
 }

@@ -78,9 +78,8 @@ fn masked(mut item: Item) -> Item {
     item
 }
 
-/// Record families of crises (`crate::crises`): what a crisis holds depends on the order its
-/// signals arrive in (found by the repeated-delivery test), so a shuffled delivery's crises
-/// are compared apart from the rest.
+/// Record families of crises (`crate::crises`): compared like the rest (they are a function
+/// of the set of signals, not of their arrival order), and reported on a line of their own.
 pub const CRISIS_FAMILIES: [&str; 4] = ["CRISIS", "CRISIS_HEAD", "CRISIS_EVENT", "CSIG"];
 
 /// Splits a table dump into (records outside `families`, records in them), by the partition

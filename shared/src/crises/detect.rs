@@ -1,29 +1,46 @@
 //! Signals: what opens a crisis, what joins one.
 //!
 //! A signal is a hazard event (USGS, GDACS, BMKG, ReliefWeb) or a crisis-tagged item of media
-//! or headquarters, in a country with a mission. One signal:
+//! or headquarters, in a country with a mission.
 //!
-//! 1. is written to its country's signal entries (`CSIG#{cc}`), so later signals see it;
-//! 2. joins the crisis its hazard event already belongs to (`CRISIS_EVENT#…`), or the latest
-//!    crisis of its country and kind group (`CRISIS_HEAD#…`) when its time falls in that
-//!    crisis's span (from `merge_window` before the first signal to a quiet period after the
-//!    last), or an older crisis of the country whose span holds it (a late delivery);
-//! 3. otherwise opens a crisis when it crosses a threshold alone (a strong hazard event) or
-//!    completes a media surge (at least K items from at least 2 sources within the window);
-//!    the new crisis takes along the country's signals of its group within the window.
+//! **Invariant: a country's crises of one kind group are a function of the set of its signals
+//! ([`crises_of`]), never of the order they arrived in nor of who wrote first.** Every signal
+//! is recorded as its own entry (`CSIG#{cc}`, sort key `{at}#{item_id}`) whether or not a
+//! crisis is open, and crises are decided from the entries' own times only:
 //!
-//! Every crisis write is conditioned on the crisis's `rev` and the head's `crisis_id`, so two
-//! reconcilers never lose each other's signals nor open the same crisis twice.
+//! - a *chain* is a run of signals each less than a quiet period after the one before; a
+//!   crisis never spans two chains (it closes in the gap between them);
+//! - a chain makes a crisis when one of its signals *opens* one ([`opens_crisis`]): over a
+//!   threshold by itself (a strong hazard event), or a media signal completing a surge (at
+//!   least K media signals of the chain from at least S sources in the window ending at it);
+//! - the crisis starts `merge_window` before the first such signal (the signals before it that
+//!   close are taken along) and holds every later signal of the chain;
+//! - its id comes from its country, group and earliest signal (`crs_…`).
+//!
+//! A late signal therefore lands where it would have landed on time: it joins, moves the
+//! start earlier (the crisis then takes the id of its new earliest signal) or bridges two
+//! chains (their crises merge into one under the canonical id, the other records deleted,
+//! responses kept: a crisis's window only ever grows with more signals).
+//!
+//! Feeding a signal reads the group's head (`CRISIS_HEAD#{cc}#{group}`), then the entries of
+//! its chain and the stored crises the head lists for it, and writes the entry, the crisis
+//! of the chain, the deletion of the crises it replaces and the head in one transaction,
+//! conditioned on the head's digest (an XOR of its entries' digests: the same for the same
+//! entries in any order) and on each crisis's `rev` (a digest of its content). Two
+//! reconcilers of one group thus never both decide from what they read: the second is
+//! refused and decides again. Responses are linked after the write (`responses`).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Range;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{
     Crisis, CrisisConfig, CrisisKind, CrisisOutcome, CrisisThresholds, Evidence, MAX_ATTEMPTS,
-    crisis_record, get_crisis, lost_race, parse_crisis, responses,
+    Response, crisis_record, get_crisis, lost_race, parse_crisis, responses, rev_is,
 };
 use crate::enrich::Enrichment;
 use crate::model::{AlertLevel, HazardEvent, HazardKind, NormalizedItem, Role, SourceKind};
@@ -32,11 +49,6 @@ use crate::registry::Registry;
 use crate::schema;
 use crate::store::table::{self, Index, SortKeyRange};
 use crate::store::{Condition, Item, Key, Query, Table, TableError, TransactOp};
-
-/// Attribute of head and event records: the crisis they point to.
-const CRISIS_ID: &str = "crisis_id";
-/// Attribute of signal entries: the kind group.
-const GROUP: &str = "group";
 
 /// One signal, ready to be matched with crises.
 #[derive(Debug, Clone, PartialEq)]
@@ -52,10 +64,6 @@ pub struct Signal {
 impl Signal {
     pub fn group(&self) -> &'static str {
         self.evidence.kind.group()
-    }
-
-    fn is_hazard(&self) -> bool {
-        self.evidence.hazard_event_id.is_some()
     }
 
     /// The signal an item is, if any: a hazard event in a country with a mission, or a
@@ -248,15 +256,25 @@ pub fn judge(feed: SourceKind, event: &HazardEvent, th: &CrisisThresholds) -> (b
     }
 }
 
-/// Feeds one signal: records it, then joins or opens a crisis.
+/// Attribute of head records: the version of the group's signal entries (see [`Head`]).
+const DIGEST: &str = "digest";
+/// Attribute of head records: the group's crises with their spans.
+const CRISES: &str = "crises";
+/// Attribute of signal entries: the kind group.
+const GROUP: &str = "group";
+
+/// At most this many signal entries are read around one signal: a chain that long would make
+/// a crisis record beyond DynamoDB's item size anyway.
+const MAX_CHAIN_SIGNALS: usize = 10_000;
+
+/// Feeds one signal: records it and recomputes the crisis of its chain (see the module docs).
+/// Idempotent; retried here while it loses races with other reconcilers of the same group.
 pub async fn observe_signal(
     table: &dyn Table,
     registry: &Registry,
     config: &CrisisConfig,
     signal: &Signal,
 ) -> Result<CrisisOutcome, TableError> {
-    // The entry first: of two concurrent signals of one surge, the later check sees both.
-    table.put(signal_entry(signal)?, Condition::None).await?;
     for attempt in 1..=MAX_ATTEMPTS {
         match try_observe(table, registry, config, signal).await {
             Err(e) if lost_race(&e) => {
@@ -276,16 +294,90 @@ pub async fn observe_signal(
     })
 }
 
-/// The latest crisis of the signal's country and group, as the head record names it.
-struct Head {
-    crisis_id: String,
-    first_signal_at: DateTime<Utc>,
+/// One crisis as its head lists it: what finds the crises of a chain without a query.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+struct Span {
+    id: String,
+    first: DateTime<Utc>,
+    last: DateTime<Utc>,
 }
 
-enum Found {
-    Crisis(Crisis, u64),
-    None(Option<Head>),
+/// The head of a country's kind group (`CRISIS_HEAD#{cc}#{group}` / `HEAD`): every change to
+/// the group's signal entries and crises is one transaction that rewrites it, conditioned on
+/// the version read, so two reconcilers of one group never both decide from what they read.
+#[derive(Debug, Default)]
+struct Head {
+    exists: bool,
+    /// XOR of the digests of the group's signal entries ([`entry_digest`]): it changes with
+    /// every entry written and is the same for the same entries in any order, so the stored
+    /// head depends on the signals only. None on a head from before it was kept.
+    digest: Option<[u8; 16]>,
+    /// The group's crises, by first signal. None on a head from before it was kept (then
+    /// the crises of a chain are found by a query).
+    crises: Option<Vec<Span>>,
 }
+
+impl Head {
+    async fn read(table: &dyn Table, key: &Key) -> Result<Head, TableError> {
+        let Some(record) = table.get(key).await? else {
+            return Ok(Head::default());
+        };
+        let digest = record
+            .get(DIGEST)
+            .and_then(Value::as_str)
+            .and_then(|h| hex::decode(h).ok())
+            .and_then(|bytes| <[u8; 16]>::try_from(bytes).ok());
+        let crises = record
+            .get(CRISES)
+            .and_then(|v| serde_json::from_value(v.clone()).ok());
+        Ok(Head {
+            exists: true,
+            digest,
+            crises,
+        })
+    }
+
+    /// The head as read is still there: nobody changed the group since.
+    fn unchanged(&self) -> Condition {
+        match (self.exists, self.digest) {
+            (false, _) => Condition::Absent,
+            (true, Some(digest)) => Condition::Equals {
+                attr: DIGEST.into(),
+                value: Value::String(hex::encode(digest)),
+            },
+            (true, None) => Condition::Present,
+        }
+    }
+
+    fn record(key: &Key, digest: [u8; 16], crises: &[Span]) -> Result<Item, TableError> {
+        let crises = serde_json::to_value(crises)
+            .map_err(|e| TableError::Validation(format!("crisis head {}: {e}", key.pk)))?;
+        let mut record = Item::new();
+        record.insert(table::PK.into(), Value::String(key.pk.clone()));
+        record.insert(table::SK.into(), Value::String(key.sk.clone()));
+        record.insert(DIGEST.into(), Value::String(hex::encode(digest)));
+        record.insert(CRISES.into(), crises);
+        Ok(record)
+    }
+}
+
+/// A signal entry's share of its head's digest.
+fn entry_digest(group: &str, evidence: &Evidence) -> [u8; 16] {
+    let json = serde_json::to_string(evidence).unwrap_or_default();
+    let hash = Sha256::digest(format!("{group}\n{json}").as_bytes());
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&hash[..16]);
+    out
+}
+
+fn xor_into(digest: &mut [u8; 16], other: [u8; 16]) {
+    for (d, o) in digest.iter_mut().zip(other) {
+        *d ^= o;
+    }
+}
+
+/// A country's signal entries of one kind group, as read: sort key → evidence.
+type Entries = BTreeMap<String, Evidence>;
 
 async fn try_observe(
     table: &dyn Table,
@@ -294,200 +386,216 @@ async fn try_observe(
     signal: &Signal,
 ) -> Result<CrisisOutcome, TableError> {
     let ev = &signal.evidence;
-    let head = match find_crisis(table, config, signal).await? {
-        Found::Crisis(mut crisis, rev) => {
-            if crisis.signals.iter().any(|s| s.item_id == ev.item_id) {
-                return Ok(CrisisOutcome::default());
-            }
-            let earlier = ev.at < crisis.first_signal_at;
-            let new_event = ev
-                .hazard_event_id
-                .as_ref()
-                .filter(|id| !crisis.hazard_events.contains(id));
-            let mut ops = Vec::with_capacity(2);
-            if let Some(event_id) = new_event {
-                ops.push(event_put(event_id, &crisis.id));
-            }
-            crisis.signals.push(ev.clone());
-            refresh(&mut crisis, &config.thresholds);
-            ops.push(TransactOp::Put {
-                item: crisis_record(&crisis, rev + 1)?,
-                condition: rev_is(rev),
-            });
-            table.transact_write(ops).await?;
-            // An earlier first signal widens the window: read it all again. Otherwise only
-            // the official items of this signal's story may answer the crisis anew.
-            let linked = if earlier {
-                responses::backlink(table, registry, config, &crisis.id).await?
-            } else if let Some(story) = &signal.story_id {
-                responses::link_story(table, registry, config, &crisis.id, story).await?
-            } else {
-                0
-            };
-            return Ok(CrisisOutcome {
-                opened: 0,
-                responses_linked: linked,
-            });
-        }
-        Found::None(head) => head,
-    };
-
-    // No crisis to join: does this signal open one?
-    let window = config.thresholds.surge_window;
-    let nearby: Vec<Evidence> =
-        signals_near(table, &signal.country, ev.at - window, ev.at + window)
-            .await?
-            .into_iter()
-            .filter(|(group, _)| group == signal.group())
-            .map(|(_, e)| e)
-            .collect();
-    let opens = ev.qualifies
-        || (!signal.is_hazard() && surge(&nearby, ev.at, &config.thresholds).is_some());
-    if !opens {
-        return Ok(CrisisOutcome::default());
-    }
-
-    let mut crisis = Crisis {
-        id: crisis_id(&signal.country, signal.group(), &ev.item_id),
-        country: signal.country.clone(),
-        kind: ev.kind,
-        group: signal.group().to_owned(),
-        first_signal_at: ev.at,
-        last_signal_at: ev.at,
-        opened_by: ev.reason.clone(),
-        signals: vec![ev.clone()],
-        hazard_events: ev.hazard_event_id.iter().cloned().collect(),
-        responses: vec![],
-    };
-    for other in nearby {
-        if other.item_id != ev.item_id {
-            crisis.signals.push(other);
-        }
-    }
-    refresh(&mut crisis, &config.thresholds);
-    let mut ops = vec![TransactOp::Put {
-        item: crisis_record(&crisis, 1)?,
-        condition: Condition::Absent,
-    }];
+    let (country, group) = (signal.country.as_str(), signal.group());
+    let quiet = config.quiet_period.max(Duration::zero());
     let head_key = Key::new(
-        schema::crisis_head_pk(&crisis.country, &crisis.group),
+        schema::crisis_head_pk(country, group),
         schema::CRISIS_HEAD_SK,
     );
-    let head_condition = match &head {
-        None => Some(Condition::Absent),
-        Some(h) if h.first_signal_at <= crisis.first_signal_at => Some(Condition::Equals {
-            attr: CRISIS_ID.into(),
-            value: Value::String(h.crisis_id.clone()),
-        }),
-        // A late signal opened an older crisis: the head stays on the newer one.
-        Some(_) => None,
+    // The head first: what is read after it is at least as new, and the write below is
+    // refused if anyone changed the group in between.
+    let head = Head::read(table, &head_key).await?;
+
+    // The chain of signals holding this one, read until a quiet gap bounds it on each side.
+    let (mut from, mut to) = (shifted(ev.at, -quiet * 2), shifted(ev.at, quiet * 2));
+    let mut entries = Entries::new();
+    read_entries(table, country, group, from, to, &mut entries).await?;
+    let chain = loop {
+        let signals = signals_with(&entries, ev);
+        let index = signals
+            .iter()
+            .position(|s| s.item_id == ev.item_id)
+            .unwrap_or(0);
+        let range = chain_around(&signals, index, quiet);
+        let (first, last) = (signals[range.start].at, signals[range.end - 1].at);
+        if shifted(first, -quiet) < from {
+            let earlier = shifted(first, -quiet * 4);
+            read_entries(table, country, group, earlier, from, &mut entries).await?;
+            from = earlier;
+        } else if shifted(last, quiet) > to {
+            let later = shifted(last, quiet * 4);
+            read_entries(table, country, group, to, later, &mut entries).await?;
+            to = later;
+        } else {
+            break signals[range].to_vec();
+        }
     };
-    if let Some(condition) = head_condition {
-        let mut record = Item::new();
-        record.insert(table::PK.into(), Value::String(head_key.pk));
-        record.insert(table::SK.into(), Value::String(head_key.sk));
-        record.insert(CRISIS_ID.into(), Value::String(crisis.id.clone()));
+    let (chain_first, chain_last) = (chain[0].at, chain[chain.len() - 1].at);
+
+    // The crises stored for this chain (those computed before from a part of it) and the
+    // one it makes now.
+    let old_ids: Vec<String> = match &head.crises {
+        Some(spans) => spans
+            .iter()
+            .filter(|s| s.first <= chain_last && s.last >= chain_first)
+            .map(|s| s.id.clone())
+            .collect(),
+        None if head.exists => {
+            listed_crisis_ids(
+                table,
+                country,
+                group,
+                shifted(chain_first, -quiet),
+                chain_last,
+            )
+            .await?
+        }
+        None => Vec::new(),
+    };
+    let mut old = BTreeMap::new();
+    for id in &old_ids {
+        if let Some(stored) = get_crisis(table, id).await? {
+            old.insert(id.clone(), stored);
+        }
+    }
+    let new = crisis_of_chain(country, group, &chain, config).map(|mut crisis| {
+        // Responses stay: the crisis's window only ever grows (see the module docs).
+        crisis.responses = merged_responses(old.values().map(|(c, _)| c));
+        crisis.sort();
+        crisis
+    });
+
+    // The writes: this signal's entry (in place of its item's older ones), the crisis, the
+    // crises it replaces, the head.
+    let mut ops = Vec::new();
+    let mut digest = head.digest.unwrap_or_default();
+    let signals_pk = schema::crisis_signals_pk(country);
+    let entry_sk = schema::item_time_sk(ev.at, &ev.item_id);
+    for (sk, stored) in entries.iter().filter(|(_, e)| e.item_id == ev.item_id) {
+        if *sk == entry_sk && stored == ev {
+            continue;
+        }
+        xor_into(&mut digest, entry_digest(group, stored));
+        if *sk != entry_sk {
+            ops.push(TransactOp::Delete {
+                key: Key::new(signals_pk.clone(), sk.clone()),
+                condition: Condition::None,
+            });
+        }
+    }
+    if entries.get(&entry_sk) != Some(ev) {
+        xor_into(&mut digest, entry_digest(group, ev));
         ops.push(TransactOp::Put {
-            item: record,
-            condition,
+            item: signal_entry(signal)?,
+            condition: Condition::None,
         });
     }
-    if let Some(event_id) = &ev.hazard_event_id {
-        ops.push(event_put(event_id, &crisis.id));
+    let mut spans: Vec<Span> = head.crises.clone().unwrap_or_default();
+    spans.retain(|s| !old_ids.contains(&s.id));
+    if let Some(crisis) = &new {
+        spans.push(Span {
+            id: crisis.id.clone(),
+            first: crisis.first_signal_at,
+            last: crisis.last_signal_at,
+        });
+        match old.get(&crisis.id) {
+            Some((stored, _)) if stored == crisis => {}
+            Some((_, rev)) => ops.push(TransactOp::Put {
+                item: crisis_record(crisis)?,
+                condition: rev_is(rev),
+            }),
+            None => ops.push(TransactOp::Put {
+                item: crisis_record(crisis)?,
+                condition: Condition::Absent,
+            }),
+        }
     }
+    for (id, (_, rev)) in &old {
+        if new.as_ref().is_none_or(|c| &c.id != id) {
+            ops.push(TransactOp::Delete {
+                key: Key::new(schema::crisis_pk(id), schema::META),
+                condition: rev_is(rev),
+            });
+        }
+    }
+    spans.sort_by(|a, b| (a.first, &a.id).cmp(&(b.first, &b.id)));
+    let is_member = new
+        .as_ref()
+        .is_some_and(|c| c.signals.iter().any(|s| s.item_id == ev.item_id));
+
+    if ops.is_empty() && head.crises.as_ref() == Some(&spans) && head.digest.is_some() {
+        // Nothing new: this signal was fed before (and then something failed, or it came
+        // twice). Its crisis's links are redone, which is idempotent.
+        let linked = match &new {
+            Some(crisis) if is_member => {
+                responses::backlink(table, registry, config, &crisis.id).await?
+            }
+            _ => 0,
+        };
+        return Ok(CrisisOutcome {
+            opened: 0,
+            responses_linked: linked,
+        });
+    }
+    ops.push(TransactOp::Put {
+        item: Head::record(&head_key, digest, &spans)?,
+        condition: head.unchanged(),
+    });
     table.transact_write(ops).await?;
-    tracing::info!(crisis = %crisis.id, country = %crisis.country, kind = crisis.kind.as_str(), reason = %crisis.opened_by, "crisis opened");
+
+    let Some(crisis) = &new else {
+        return Ok(CrisisOutcome::default());
+    };
+    if old.is_empty() {
+        tracing::info!(crisis = %crisis.id, country = %crisis.country, kind = crisis.kind.as_str(), reason = %crisis.opened_by, "crisis opened");
+    }
     // After the write, so an official item reconciled meanwhile is seen here or sees the crisis.
-    let linked = responses::backlink(table, registry, config, &crisis.id).await?;
+    let members_before: BTreeSet<&str> = old
+        .values()
+        .flat_map(|(c, _)| c.signals.iter().map(|s| s.item_id.as_str()))
+        .collect();
+    let others_joined = crisis
+        .signals
+        .iter()
+        .any(|s| s.item_id != ev.item_id && !members_before.contains(s.item_id.as_str()));
+    let linked = match old.get(&crisis.id) {
+        Some((stored, _)) if !others_joined && stored.first_signal_at <= crisis.first_signal_at => {
+            // The same crisis, this signal more: the official items its longer window takes
+            // in at the end, and those of this signal's story.
+            let mut linked = 0;
+            if crisis.last_signal_at > stored.last_signal_at {
+                let since = shifted(stored.last_signal_at, config.quiet_period);
+                linked +=
+                    responses::backlink_since(table, registry, config, &crisis.id, since).await?;
+            }
+            if let (true, Some(story)) = (is_member, &signal.story_id) {
+                linked += responses::link_story(table, registry, config, &crisis.id, story).await?;
+            }
+            linked
+        }
+        // A new crisis (or renamed: it starts earlier, or merged two), or other signals came
+        // along: every official item of its window.
+        _ => responses::backlink(table, registry, config, &crisis.id).await?,
+    };
     Ok(CrisisOutcome {
-        opened: 1,
+        opened: usize::from(old.is_empty()),
         responses_linked: linked,
     })
 }
 
-/// The crisis a signal joins, or the head it would replace.
-async fn find_crisis(
-    table: &dyn Table,
-    config: &CrisisConfig,
-    signal: &Signal,
-) -> Result<Found, TableError> {
-    let ev = &signal.evidence;
-    if let Some(event_id) = &ev.hazard_event_id {
-        let key = Key::new(schema::crisis_event_pk(event_id), schema::CRISIS_EVENT_SK);
-        if let Some(id) = table.get(&key).await?.as_ref().and_then(crisis_id_of)
-            && let Some((crisis, rev)) = get_crisis(table, &id).await?
-        {
-            return Ok(Found::Crisis(crisis, rev));
+/// `t + d`, saturating at the ends of time: signal times are whatever a feed stated.
+fn shifted(t: DateTime<Utc>, d: Duration) -> DateTime<Utc> {
+    t.checked_add_signed(d).unwrap_or(if d < Duration::zero() {
+        DateTime::<Utc>::MIN_UTC
+    } else {
+        DateTime::<Utc>::MAX_UTC
+    })
+}
+
+/// The responses of the crises a new one replaces, one per item.
+fn merged_responses<'a>(crises: impl Iterator<Item = &'a Crisis>) -> Vec<Response> {
+    let mut by_item: BTreeMap<&str, &Response> = BTreeMap::new();
+    for response in crises.flat_map(|c| &c.responses) {
+        let kept = by_item.entry(&response.item_id).or_insert(response);
+        // The same item answering two merged crises: the smaller reason, whichever came first.
+        if response.matched_by < kept.matched_by {
+            *kept = response;
         }
     }
-    let head_key = Key::new(
-        schema::crisis_head_pk(&signal.country, signal.group()),
-        schema::CRISIS_HEAD_SK,
-    );
-    let Some(head_id) = table.get(&head_key).await?.as_ref().and_then(crisis_id_of) else {
-        return Ok(Found::None(None));
-    };
-    let Some((crisis, rev)) = get_crisis(table, &head_id).await? else {
-        return Ok(Found::None(None));
-    };
-    if crisis.spans(config, ev.at) {
-        return Ok(Found::Crisis(crisis, rev));
-    }
-    let head = Head {
-        crisis_id: head_id,
-        first_signal_at: crisis.first_signal_at,
-    };
-    if ev.at < crisis.first_signal_at {
-        // A late delivery: an older crisis of the country may hold it.
-        let page = table
-            .query(
-                Query::partition(Index::Gsi1, schema::country_crises_pk(&signal.country))
-                    .range(SortKeyRange::Le(format!(
-                        "{}~",
-                        schema::sortable_time(ev.at + config.merge_window)
-                    )))
-                    .backward()
-                    .limit(20),
-            )
-            .await?;
-        for record in &page.items {
-            let (older, rev) = parse_crisis(record)?;
-            if older.group == signal.group() && older.spans(config, ev.at) {
-                return Ok(Found::Crisis(older, rev));
-            }
-        }
-    }
-    Ok(Found::None(Some(head)))
+    by_item.into_values().cloned().collect()
 }
 
-fn crisis_id_of(record: &Item) -> Option<String> {
-    record
-        .get(CRISIS_ID)
-        .and_then(Value::as_str)
-        .map(str::to_owned)
-}
-
-fn rev_is(rev: u64) -> Condition {
-    Condition::Equals {
-        attr: super::REV.into(),
-        value: Value::String(rev.to_string()),
-    }
-}
-
-fn event_put(event_id: &str, crisis_id: &str) -> TransactOp {
-    let mut record = Item::new();
-    let mut set = |k: &str, v: String| {
-        record.insert(k.into(), Value::String(v));
-    };
-    set(table::PK, schema::crisis_event_pk(event_id));
-    set(table::SK, schema::CRISIS_EVENT_SK.into());
-    set(CRISIS_ID, crisis_id.into());
-    TransactOp::Put {
-        item: record,
-        condition: Condition::Absent,
-    }
-}
-
+/// The entry recording a signal: `CSIG#{cc}` / `{at}#{item_id}`, its evidence and group.
 fn signal_entry(signal: &Signal) -> Result<Item, TableError> {
     let ev = &signal.evidence;
     let Ok(Value::Object(mut record)) = serde_json::to_value(ev) else {
@@ -508,14 +616,15 @@ fn signal_entry(signal: &Signal) -> Result<Item, TableError> {
     Ok(record)
 }
 
-/// A country's signal entries between two times, with their groups.
-async fn signals_near(
+/// A country's signal entries of `group` between two times, added to `entries`.
+async fn read_entries(
     table: &dyn Table,
     country: &str,
+    group: &str,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
-) -> Result<Vec<(String, Evidence)>, TableError> {
-    let mut out = Vec::new();
+    entries: &mut Entries,
+) -> Result<(), TableError> {
     let mut cursor = None;
     loop {
         let page = table
@@ -529,17 +638,184 @@ async fn signals_near(
             )
             .await?;
         for record in &page.items {
-            let group = record.get(GROUP).and_then(Value::as_str).unwrap_or("");
+            let sk = record.get(table::SK).and_then(Value::as_str);
+            let Some(sk) = sk.filter(|_| record.get(GROUP).and_then(Value::as_str) == Some(group))
+            else {
+                continue;
+            };
             match serde_json::from_value::<Evidence>(Value::Object(record.clone())) {
-                Ok(e) => out.push((group.to_owned(), e)),
-                Err(e) => tracing::warn!(error = %e, "unreadable crisis signal entry; skipped"),
+                Ok(e) => {
+                    entries.insert(sk.to_owned(), e);
+                }
+                Err(e) => tracing::warn!(error = %e, sk, "unreadable crisis signal entry; skipped"),
             }
         }
+        if entries.len() > MAX_CHAIN_SIGNALS {
+            return Err(TableError::Validation(format!(
+                "crisis signals of {country}/{group}: more than {MAX_CHAIN_SIGNALS} in one chain"
+            )));
+        }
         match page.cursor {
-            Some(c) if out.len() < 5000 => cursor = Some(c),
-            _ => return Ok(out),
+            Some(c) => cursor = Some(c),
+            None => return Ok(()),
         }
     }
+}
+
+/// The ids of a country's crises of `group` with a first signal between two times, from the
+/// country's crisis index: for a head written before it listed its crises.
+async fn listed_crisis_ids(
+    table: &dyn Table,
+    country: &str,
+    group: &str,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<String>, TableError> {
+    let page = table
+        .query(
+            Query::partition(Index::Gsi1, schema::country_crises_pk(country))
+                .range(SortKeyRange::Between(
+                    schema::sortable_time(from),
+                    format!("{}~", schema::sortable_time(to)),
+                ))
+                .limit(100),
+        )
+        .await?;
+    let mut ids = Vec::new();
+    for record in &page.items {
+        let (crisis, _) = parse_crisis(record)?;
+        if crisis.group == group {
+            ids.push(crisis.id);
+        }
+    }
+    Ok(ids)
+}
+
+/// The group's signals as a set, oldest first: the entries read with `signal` in place of
+/// its item's (older versions), one per item (the latest, should two versions be stored).
+fn signals_with(entries: &Entries, signal: &Evidence) -> Vec<Evidence> {
+    let mut latest: BTreeMap<&str, &Evidence> = BTreeMap::new();
+    for e in entries.values().filter(|e| e.item_id != signal.item_id) {
+        let kept = latest.entry(&e.item_id).or_insert(e);
+        if e.at > kept.at {
+            *kept = e;
+        }
+    }
+    let mut signals: Vec<Evidence> = latest.into_values().chain([signal]).cloned().collect();
+    sort_signals(&mut signals);
+    signals
+}
+
+fn sort_signals(signals: &mut [Evidence]) {
+    signals.sort_by(|a, b| (a.at, &a.item_id).cmp(&(b.at, &b.item_id)));
+}
+
+/// The chain of `signals` (oldest first) holding the one at `index`: the run of signals each
+/// less than `quiet` after the one before. A crisis never spans two chains: it closes in the
+/// gap between them.
+pub fn chain_around(signals: &[Evidence], index: usize, quiet: Duration) -> Range<usize> {
+    if index >= signals.len() {
+        return index..index;
+    }
+    let mut start = index;
+    while start > 0 && signals[start].at - signals[start - 1].at < quiet {
+        start -= 1;
+    }
+    let mut end = index + 1;
+    while end < signals.len() && signals[end].at - signals[end - 1].at < quiet {
+        end += 1;
+    }
+    start..end
+}
+
+/// The crises a set of signals of one country and kind group makes, in any order given:
+/// one per chain ([`chain_around`]) that has a signal opening a crisis.
+pub fn crises_of(
+    country: &str,
+    group: &str,
+    signals: &[Evidence],
+    config: &CrisisConfig,
+) -> Vec<Crisis> {
+    // One signal per item: the latest, as where the signals are stored.
+    let mut latest: BTreeMap<&str, &Evidence> = BTreeMap::new();
+    for s in signals {
+        let kept = latest.entry(&s.item_id).or_insert(s);
+        if (s.at, &s.reason) > (kept.at, &kept.reason) {
+            *kept = s;
+        }
+    }
+    let mut sorted: Vec<Evidence> = latest.into_values().cloned().collect();
+    sort_signals(&mut sorted);
+    let quiet = config.quiet_period.max(Duration::zero());
+    let mut crises = Vec::new();
+    let mut start = 0;
+    while start < sorted.len() {
+        let chain = chain_around(&sorted, start, quiet);
+        crises.extend(crisis_of_chain(
+            country,
+            group,
+            &sorted[chain.clone()],
+            config,
+        ));
+        start = chain.end.max(start + 1);
+    }
+    crises
+}
+
+/// The crisis a chain of signals (oldest first) makes, if any: it opens at the chain's first
+/// signal that opens a crisis ([`opens_crisis`]), takes along the signals up to
+/// `merge_window` before that one, and holds every later signal of the chain. Its id comes
+/// from its country, group and earliest signal; responses are not part of it.
+pub fn crisis_of_chain(
+    country: &str,
+    group: &str,
+    chain: &[Evidence],
+    config: &CrisisConfig,
+) -> Option<Crisis> {
+    let trigger = (0..chain.len()).find(|i| opens_crisis(chain, *i, &config.thresholds))?;
+    let start = shifted(chain[trigger].at, -config.merge_window);
+    let signals: Vec<Evidence> = chain.iter().filter(|s| s.at >= start).cloned().collect();
+    let first = signals.first()?;
+    let mut crisis = Crisis {
+        id: String::new(),
+        country: country.to_owned(),
+        kind: first.kind,
+        group: group.to_owned(),
+        first_signal_at: first.at,
+        last_signal_at: first.at,
+        opened_by: String::new(),
+        signals,
+        hazard_events: vec![],
+        responses: vec![],
+    };
+    refresh(&mut crisis, &config.thresholds);
+    let earliest = crisis.signals.first()?;
+    crisis.id = crisis_id(country, group, &earliest.item_id);
+    Some(crisis)
+}
+
+/// Whether the signal at `index` of a chain (oldest first) opens a crisis: over a threshold by
+/// itself, or a media signal completing a surge with the chain's media signals in the window
+/// that ends at it (at least K items from at least S sources).
+pub fn opens_crisis(chain: &[Evidence], index: usize, th: &CrisisThresholds) -> bool {
+    let Some(signal) = chain.get(index) else {
+        return false;
+    };
+    if signal.qualifies {
+        return true;
+    }
+    if signal.hazard_event_id.is_some() {
+        return false;
+    }
+    let window_start = shifted(signal.at, -th.surge_window);
+    let media: Vec<&Evidence> = chain[..=index]
+        .iter()
+        .rev()
+        .take_while(|e| e.at >= window_start)
+        .filter(|e| e.hazard_event_id.is_none())
+        .collect();
+    let sources: BTreeSet<&str> = media.iter().map(|e| e.source.as_str()).collect();
+    media.len() >= th.surge_items && sources.len() >= th.surge_sources
 }
 
 /// Whether the media signals around `at` make a surge that includes `at`: at least K items
@@ -555,7 +831,7 @@ pub fn surge(
         .collect();
     media.sort_by(|a, b| (a.at, &a.item_id).cmp(&(b.at, &b.item_id)));
     for (i, start) in media.iter().enumerate() {
-        let end = start.at + th.surge_window;
+        let end = shifted(start.at, th.surge_window);
         if start.at > at || end < at {
             continue;
         }
@@ -597,7 +873,7 @@ fn refresh(crisis: &mut Crisis, th: &CrisisThresholds) {
         .collect();
     media.sort_by(|a, b| (a.at, &a.item_id).cmp(&(b.at, &b.item_id)));
     for (i, start) in media.iter().enumerate() {
-        let end = start.at + th.surge_window;
+        let end = shifted(start.at, th.surge_window);
         let inside: Vec<&&Evidence> = media[i..].iter().take_while(|e| e.at <= end).collect();
         let sources: BTreeSet<&str> = inside.iter().map(|e| e.source.as_str()).collect();
         if inside.len() >= th.surge_items && sources.len() >= th.surge_sources {
@@ -752,5 +1028,106 @@ mod tests {
         let mut spread = one_source[..3].to_vec();
         spread.push(media("c", "2025-05-02T03:00:00Z", "x/b"));
         assert_eq!(surge(&spread, at("2025-05-02T03:00:00Z"), &th), None);
+    }
+
+    fn quake(id: &str, t: DateTime<Utc>, qualifies: bool) -> Evidence {
+        Evidence {
+            item_id: id.into(),
+            at: t,
+            source: "global/usgs".into(),
+            title: id.into(),
+            kind: CrisisKind::Earthquake,
+            qualifies,
+            reason: format!("{id} reason"),
+            hazard_event_id: Some(format!("ev-{id}")),
+        }
+    }
+
+    fn ids(crisis: &Crisis) -> Vec<&str> {
+        crisis.signals.iter().map(|s| s.item_id.as_str()).collect()
+    }
+
+    #[test]
+    fn a_chain_opens_at_its_first_trigger_and_takes_along_the_merge_window_before_it() {
+        let config = CrisisConfig::default();
+        let t = at("2025-03-10T12:00:00Z");
+        let h = Duration::hours;
+        let signals = vec![
+            // In the chain, but more than the merge window before the quake: left out.
+            media("a", "2025-03-09T06:00:00Z", "x/a"),
+            // Within the merge window before it: taken along, and the crisis's earliest.
+            media("b", "2025-03-10T02:00:00Z", "x/a"),
+            quake("q", t, true),
+            media("c", &(t + h(50)).to_rfc3339(), "x/b"),
+            // 80 h after the last: a chain of its own, which opens nothing.
+            media("d", &(t + h(130)).to_rfc3339(), "x/b"),
+        ];
+        let crises = crises_of("TR", "seismic", &signals, &config);
+        assert_eq!(crises.len(), 1);
+        let c = &crises[0];
+        assert_eq!(ids(c), ["b", "q", "c"]);
+        assert_eq!(c.id, crisis_id("TR", "seismic", "b"));
+        assert_eq!(
+            (c.first_signal_at, c.last_signal_at),
+            (signals[1].at, t + h(50))
+        );
+        assert_eq!(c.opened_by, "q reason");
+        assert_eq!(c.hazard_events, ["ev-q"]);
+
+        // Any order, and a duplicate: the same crisis.
+        let mut shuffled: Vec<Evidence> = signals.iter().rev().cloned().collect();
+        shuffled.push(signals[2].clone());
+        assert_eq!(crises_of("TR", "seismic", &shuffled, &config), crises);
+
+        // A supporting hazard event in the gap bridges the chains: still one crisis, now
+        // holding d too.
+        let mut bridged = signals.clone();
+        bridged.push(quake("s", t + h(90), false));
+        let one = crises_of("TR", "seismic", &bridged, &config);
+        assert_eq!(one.len(), 1);
+        assert_eq!(ids(&one[0]), ["b", "q", "c", "s", "d"]);
+        assert_eq!(one[0].id, c.id);
+    }
+
+    #[test]
+    fn a_media_chain_opens_at_the_signal_completing_a_surge() {
+        let th = CrisisThresholds::default();
+        let chain = vec![
+            media("a", "2025-05-01T00:00:00Z", "x/a"),
+            media("b", "2025-05-01T02:00:00Z", "x/a"),
+            media("c", "2025-05-01T04:00:00Z", "x/a"),
+            quake("h", at("2025-05-01T05:00:00Z"), false),
+            media("d", "2025-05-01T06:00:00Z", "x/b"),
+            media("e", "2025-05-03T00:00:00Z", "x/b"),
+        ];
+        let opening: Vec<bool> = (0..chain.len())
+            .map(|i| opens_crisis(&chain, i, &th))
+            .collect();
+        // d is the fourth media signal within 24 h, from a second source; a supporting
+        // hazard event counts for no surge; e has only d within its window.
+        assert_eq!(opening, [false, false, false, false, true, false]);
+        let crisis = crisis_of_chain("BD", "conflict", &chain, &CrisisConfig::default()).unwrap();
+        assert_eq!(ids(&crisis), ["a", "b", "c", "h", "d", "e"]);
+        assert_eq!(crisis.id, crisis_id("BD", "conflict", "a"));
+        assert!(
+            crisis
+                .opened_by
+                .starts_with("media surge: 4 crisis items from 2 sources")
+        );
+        assert_eq!(chain_around(&chain, 0, Duration::hours(40)), 0..5);
+        assert_eq!(chain_around(&chain, 5, Duration::hours(40)), 5..6);
+    }
+
+    #[test]
+    fn signals_at_the_ends_of_time_make_no_panic() {
+        let config = CrisisConfig::default();
+        let mut late = quake("late", DateTime::<Utc>::MAX_UTC, true);
+        let early = media("early", "2025-01-01T00:00:00Z", "x/a");
+        late.hazard_event_id = None;
+        let mut first = media("first", "2025-01-01T00:00:00Z", "x/a");
+        first.at = DateTime::<Utc>::MIN_UTC;
+        let crises = crises_of("TR", "seismic", &[late, early, first], &config);
+        assert_eq!(crises.len(), 1);
+        assert_eq!(ids(&crises[0]), ["late"]);
     }
 }

@@ -11,7 +11,7 @@
 //! Nothing is scanned: reconcile feeds each new or changed item to [`observe`]; what a crisis
 //! is at a given moment (active or closed, flagged for no response) is computed when it is read
 //! ([`CrisisView`]). Records and keys are in [`crate::schema`] (`CRISIS#…`, `CRISIS_HEAD#…`,
-//! `CRISIS_EVENT#…`, `CSIG#…`).
+//! `CSIG#…`).
 //!
 //! **Home crises.** A crisis in Indonesia itself ([`HOME_COUNTRY`], e.g. a BMKG quake in Java)
 //! is headquarters' own: it is kept and shown, marked `home`, but no mission answers it (the
@@ -19,9 +19,10 @@
 //! to Indonesia's emergencies): no response is linked to it and it is never flagged for
 //! having none. Crises elsewhere are unaffected.
 //!
-//! Delivery order does not matter for what a crisis holds (signals and responses are sets,
-//! times are minima and maxima), except which signal's id names the crisis: the one that
-//! opened it.
+//! Delivery order does not matter: a country's crises are a function of the set of its
+//! signals, their ids included (named after their earliest signal), and of the official
+//! items answering them; see `detect` for the invariant and how concurrent reconcilers keep
+//! it.
 
 pub mod detect;
 pub mod responses;
@@ -317,11 +318,28 @@ impl Crisis {
     }
 }
 
-/// Attribute of crisis records holding the optimistic lock (a counter, as a string).
+/// Attribute of crisis records holding the optimistic lock: a digest of the crisis's content
+/// ([`crisis_rev`]), not a counter, so the stored record is the same whatever number of writes
+/// led to it (a write conditioned on it still fails when anyone changed the crisis meanwhile).
 pub(crate) const REV: &str = "rev";
 
-/// The stored record of a crisis at revision `rev`.
-pub(crate) fn crisis_record(crisis: &Crisis, rev: u64) -> Result<Item, TableError> {
+/// The revision of a crisis: the first 16 bytes of the SHA-256 of its JSON, in hex.
+pub(crate) fn crisis_rev(crisis: &Crisis) -> String {
+    use sha2::{Digest, Sha256};
+    let json = serde_json::to_string(crisis).unwrap_or_default();
+    hex::encode(&Sha256::digest(json.as_bytes())[..16])
+}
+
+/// The condition "the crisis record is still at revision `rev`".
+pub(crate) fn rev_is(rev: &str) -> crate::store::Condition {
+    crate::store::Condition::Equals {
+        attr: REV.into(),
+        value: Value::String(rev.to_owned()),
+    }
+}
+
+/// The stored record of a crisis, with its revision.
+pub(crate) fn crisis_record(crisis: &Crisis) -> Result<Item, TableError> {
     let Ok(Value::Object(mut record)) = serde_json::to_value(crisis) else {
         return Err(TableError::Validation(format!(
             "crisis {} does not serialize to an object",
@@ -343,17 +361,17 @@ pub(crate) fn crisis_record(crisis: &Crisis, rev: u64) -> Result<Item, TableErro
         table::GSI2_SK,
         schema::item_time_sk(crisis.last_signal_at, &crisis.id),
     );
-    set(REV, rev.to_string());
+    set(REV, crisis_rev(crisis));
     Ok(record)
 }
 
-/// A crisis record read back, with its revision.
-pub(crate) fn parse_crisis(record: &Item) -> Result<(Crisis, u64), TableError> {
+/// A crisis record read back, with its revision (as stored: older records hold a counter).
+pub(crate) fn parse_crisis(record: &Item) -> Result<(Crisis, String), TableError> {
     let rev = record
         .get(REV)
         .and_then(Value::as_str)
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0);
+        .unwrap_or_default()
+        .to_owned();
     let crisis: Crisis = serde_json::from_value(Value::Object(record.clone())).map_err(|e| {
         TableError::Validation(format!(
             "unreadable crisis record {:?}: {e}",
@@ -366,7 +384,7 @@ pub(crate) fn parse_crisis(record: &Item) -> Result<(Crisis, u64), TableError> {
 pub(crate) async fn get_crisis(
     table: &dyn Table,
     id: &str,
-) -> Result<Option<(Crisis, u64)>, TableError> {
+) -> Result<Option<(Crisis, String)>, TableError> {
     match table
         .get(&Key::new(schema::crisis_pk(id), schema::META))
         .await?

@@ -36,7 +36,7 @@ use serde_json::Value;
 
 use super::{
     Crisis, CrisisConfig, CrisisKind, MAX_ATTEMPTS, Response, crisis_record, get_crisis, lost_race,
-    parse_crisis,
+    parse_crisis, rev_is,
 };
 use crate::enrich::Enrichment;
 use crate::lexicon::{self, Lexicon};
@@ -45,7 +45,7 @@ use crate::reconcile::attr;
 use crate::registry::Registry;
 use crate::schema;
 use crate::store::table::{Index, SortKeyRange};
-use crate::store::{Condition, Item, Key, Query, Table, TableError};
+use crate::store::{Item, Key, Query, Table, TableError};
 
 /// What a mission did, most specific first.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -510,7 +510,19 @@ pub async fn backlink(
     config: &CrisisConfig,
     crisis_id: &str,
 ) -> Result<usize, TableError> {
-    retrying_lost_races(|| backlink_once(table, registry, config, crisis_id)).await
+    retrying_lost_races(|| backlink_once(table, registry, config, crisis_id, None)).await
+}
+
+/// [`backlink`] for the official items published since `since` only: a crisis whose last
+/// signal moved later reads only the items its longer window newly takes in.
+pub async fn backlink_since(
+    table: &dyn Table,
+    registry: &Registry,
+    config: &CrisisConfig,
+    crisis_id: &str,
+    since: DateTime<Utc>,
+) -> Result<usize, TableError> {
+    retrying_lost_races(|| backlink_once(table, registry, config, crisis_id, Some(since))).await
 }
 
 /// Runs `once` again, after a short pause growing with each try, while it loses a race with
@@ -538,6 +550,7 @@ async fn backlink_once(
     registry: &Registry,
     config: &CrisisConfig,
     crisis_id: &str,
+    since: Option<DateTime<Utc>>,
 ) -> Result<usize, TableError> {
     let Some((crisis, rev)) = get_crisis(table, crisis_id).await? else {
         return Ok(0);
@@ -545,7 +558,8 @@ async fn backlink_once(
     if crisis.is_home() {
         return Ok(0);
     }
-    let since = schema::sortable_time(crisis.first_signal_at - config.response_tolerance);
+    let window_start = crisis.first_signal_at - config.response_tolerance;
+    let since = schema::sortable_time(since.map_or(window_start, |s| s.max(window_start)));
     let mut found = Vec::new();
     for mission in registry
         .missions
@@ -604,7 +618,7 @@ async fn add_responses(
     table: &dyn Table,
     config: &CrisisConfig,
     crisis_id: &str,
-    mut known: Option<(Crisis, u64)>,
+    mut known: Option<(Crisis, String)>,
     items: &[&OfficialItem],
     stories: &StoryMembers,
 ) -> Result<usize, TableError> {
@@ -630,11 +644,7 @@ async fn add_responses(
             return Ok(0);
         }
         crisis.sort();
-        let condition = Condition::Equals {
-            attr: super::REV.into(),
-            value: Value::String(rev.to_string()),
-        };
-        match table.put(crisis_record(&crisis, rev + 1)?, condition).await {
+        match table.put(crisis_record(&crisis)?, rev_is(&rev)).await {
             Ok(()) => return Ok(added),
             Err(e) if lost_race(&e) => {
                 let pause = fastrand::u64(5..20) * u64::from(attempt);
