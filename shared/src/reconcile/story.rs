@@ -417,7 +417,7 @@ fn story_of(current: &Item) -> Option<String> {
 /// fingerprint lacks its word-pair hashes (the bulk of it); they are rebuilt from the stored
 /// text only when the rules before the containment rule did not decide, so the verdict is
 /// the one the whole fingerprint gives.
-fn judge(mine: &Fingerprint, current: &Item, id: &str) -> Option<LinkReason> {
+pub(super) fn judge(mine: &Fingerprint, current: &Item, id: &str) -> Option<LinkReason> {
     let enrichment = current.get(attr::ENRICHMENT).and_then(Value::as_str)?;
     let mut theirs = match serde_json::from_str::<Enrichment>(enrichment) {
         Ok(enrichment) => enrichment.fingerprint,
@@ -574,7 +574,7 @@ async fn repoint_current(
 }
 
 /// The fingerprint as it is judged (see [`MAX_ENTRY_SHINGLES`]).
-fn entry_fingerprint(fingerprint: &Fingerprint) -> Fingerprint {
+pub(super) fn entry_fingerprint(fingerprint: &Fingerprint) -> Fingerprint {
     let mut kept = fingerprint.clone();
     kept.shingles.truncate(MAX_ENTRY_SHINGLES);
     kept

@@ -548,3 +548,36 @@ async fn an_ungrouped_item_is_grouped_on_its_next_delivery() {
     w.land("items/3.jsonl", std::slice::from_ref(&en)).await;
     assert_eq!(w.table.counts().writes(), 0);
 }
+
+#[test]
+fn candidates_judged_from_their_current_record_as_from_their_whole_fingerprint() {
+    // Grouping reads a candidate's fingerprint from its CURRENT (stored without word pairs,
+    // rebuilt from the stored text when a rule needs them): over every labeled pair, both
+    // directions, the verdict and its reason are those of the whole fingerprints.
+    let registry = registry();
+    let pairs = include_str!("../stories/pairs.tsv");
+    let mut judged = 0;
+    for line in pairs
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let f: Vec<&str> = line.split('\t').collect();
+        let (a, b) = (doc(f[0], 0), doc(f[1], 3));
+        for (mine, theirs) in [(&a, &b), (&b, &a)] {
+            let enrichment = crate::enrich::enrich(theirs, &registry, None);
+            let id = theirs.identity();
+            let observation = super::Observation::new(theirs, &id, None, &enrichment).unwrap();
+            let current = observation.current_record(1, "2026-11-19T09:05:00.000Z", "V#", None);
+            let cut = super::story::entry_fingerprint;
+            let mine = cut(&crate::stories::Fingerprint::of_item(mine));
+            let whole = cut(&crate::stories::Fingerprint::of_item(theirs));
+            assert_eq!(
+                super::story::judge(&mine, &current, &id),
+                crate::stories::same_story_of_candidate(&mine, &whole),
+                "{line}"
+            );
+            judged += 1;
+        }
+    }
+    assert!(judged > 400, "{judged} judged");
+}
