@@ -222,7 +222,7 @@ pub(crate) async fn group(
         attr: attr::CONTENT_HASH.into(),
         value: Value::String(job.content_hash.clone()),
     };
-    for _ in 0..MAX_ROUNDS {
+    for round in 0..MAX_ROUNDS {
         // 2. Look.
         let Some(look) = look(table, job, &keys, &mine, window).await? else {
             return Ok(None);
@@ -268,6 +268,14 @@ pub(crate) async fn group(
         }
         for from in &merges {
             merge(table, from, &target).await?;
+        }
+        // A linked item that merges did not move (its membership is not where its CURRENT
+        // says: records left by an older version, or a member still joining) is moved by
+        // itself, from the third round on, so that such records cannot stall grouping.
+        if round >= 2 {
+            for stray in look.linked.iter().filter(|l| l.story != target) {
+                adopt(table, &stray.id, &target).await?;
+            }
         }
 
         // 5. Membership, then CURRENT.
@@ -536,6 +544,37 @@ async fn merge(table: &dyn Table, from: &str, to: &str) -> Result<(), TableError
         "story too large to merge at once; the rest keeps its id"
     );
     Ok(())
+}
+
+/// Moves one item to story `to` (when its `CURRENT` names a larger one or none): its
+/// `CURRENT`, then its membership if it is where its `CURRENT` said.
+async fn adopt(table: &dyn Table, id: &str, to: &str) -> Result<(), TableError> {
+    let key = Key::new(schema::item_pk(id), schema::CURRENT);
+    let Some(current) = table.get(&key).await? else {
+        return Ok(());
+    };
+    let was = story_of(&current);
+    if was.as_deref().is_some_and(|s| s <= to) || !repoint_current(table, &current, to).await? {
+        return Ok(());
+    }
+    let published = current
+        .get("published_at")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let Some(published) = published else {
+        return Ok(());
+    };
+    let sk = schema::item_time_sk(published, id);
+    let old = Key::new(schema::story_pk(was.as_deref().unwrap_or(id)), sk);
+    let Some(mut member) = table.get(&old).await? else {
+        return Ok(());
+    };
+    member.insert(table::PK.into(), Value::String(schema::story_pk(to)));
+    member.insert(STORY_ID.into(), Value::String(to.to_owned()));
+    table
+        .batch_write(vec![WriteOp::Delete(old), WriteOp::Put(member)])
+        .await
 }
 
 /// Sets `story_id` on a member's `CURRENT` to `story`, conditional on what it was read with
