@@ -545,11 +545,11 @@ impl Reconciler {
         };
         let current = CurrentState::of(&record).map_err(Attempt::Corrupt)?;
         let story = current.story_id.as_deref();
-        // Not grouped yet (an earlier grouping failed, or records from before stories): group
-        // now. No write when it is.
+        // Not grouped yet (an earlier grouping failed, or records from before stories), or a
+        // story merge left unfinished: group now. No write when it is.
         let ungrouped = || {
-            story.is_none().then(|| Grouping {
-                existing_story: None,
+            (story.is_none() || current.story_merging.is_some()).then(|| Grouping {
+                existing_story: current.story_id.clone(),
                 old_entries: current.story_entries(),
             })
         };
@@ -577,7 +577,9 @@ impl Reconciler {
                 return Ok((unchanged(same), ungrouped()));
             }
             let first_seen = earliest(&current.first_seen_at, &obs.version_at);
-            let next = obs.current_record(current.versions + 1, first_seen, &obs.version_sk, story);
+            let mut next =
+                obs.current_record(current.versions + 1, first_seen, &obs.version_sk, story);
+            carry_story_merging(&current, &mut next);
             let fresh = crate::search::postings_to_write(&obs.search_postings, &record, &obs.id);
             crate::search::write_postings(self.table.as_ref(), fresh).await?;
             self.table
@@ -620,6 +622,7 @@ impl Reconciler {
         if folded.iter().any(|v| v.sk == current.version_sk) {
             // CURRENT's own run now starts with this observation: its record takes this item.
             let mut next = obs.current_record(version_count, &first_seen, &obs.version_sk, story);
+            carry_story_merging(&current, &mut next);
             if obs.content_hash == current.content_hash {
                 // The same content: what reached the crisis stage still has.
                 if let Some(fed) = &current.crises_fed {
@@ -991,6 +994,9 @@ struct CurrentState {
     first_seen_at: String,
     state_tag: String,
     story_id: Option<String>,
+    /// A story merge recorded and not finished (`story::story_attr::MERGING`): grouping
+    /// runs again, whatever the content.
+    story_merging: Option<Value>,
     crises_fed: Option<String>,
     /// The stored version's story keys and `{published}#{item_id}`, to replace its entries.
     story_entries: Option<(Vec<String>, String)>,
@@ -1026,6 +1032,7 @@ impl CurrentState {
                 .get(attr::STORY_ID)
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            story_merging: record.get(story::story_attr::MERGING).cloned(),
             crises_fed: record
                 .get(attr::CRISES_FED)
                 .and_then(Value::as_str)
@@ -1094,9 +1101,17 @@ fn unchanged_and_grouped(record: &Item, item: &NormalizedItem) -> bool {
     // takes the full path, which feeds it again. Items with nothing for the crisis stage carry
     // no mark, so they take the full path as well (still one get, no write).
     current.story_id.is_some()
+        && current.story_merging.is_none()
         && content_hash == current.content_hash
         && current.crises_fed.as_deref() == Some(current.content_hash.as_str())
         && schema::version_sk(item.fetched_at, &content_hash) >= current.version_sk
+}
+
+/// A replaced `CURRENT` keeps an unfinished story merge, so its next grouping finishes it.
+fn carry_story_merging(current: &CurrentState, next: &mut Item) {
+    if let Some(merging) = &current.story_merging {
+        next.insert(story::story_attr::MERGING.into(), merging.clone());
+    }
 }
 
 /// The earlier of two `sortable_time` strings (byte order is time order).
