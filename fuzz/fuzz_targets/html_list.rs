@@ -11,6 +11,7 @@ fuzz_target!(|data: &[u8]| {
         link: Some("a[href]".into()),
         title: Some("h2, h3, .title".into()),
         date: Some("time, .date".into()),
+        ..Default::default()
     };
     let _ = pantau::parse::html_list::entries(
         &html,

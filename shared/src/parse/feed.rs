@@ -108,6 +108,9 @@ pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
     if let Some(repaired) = utf8_repaired(&body) {
         body = Cow::Owned(repaired);
     }
+    if let Some(fixed) = without_misplaced_declarations(&body) {
+        body = Cow::Owned(fixed);
+    }
     const ATOM_03: &[u8] = b"http://purl.org/atom/ns#";
     const ATOM_10: &[u8] = b"http://www.w3.org/2005/Atom";
     let head = &body[..body.len().min(4096)];
@@ -164,6 +167,45 @@ pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
         }
     }
     body
+}
+
+/// An XML declaration anywhere but at the very start is not well-formed, and quick-xml (under
+/// feed-rs) panics on one naming an encoding once it has begun decoding (found by fuzzing:
+/// `testdata/fuzz/feed-misplaced-xml-declaration.xml`). Those declarations are dropped.
+fn without_misplaced_declarations(body: &[u8]) -> Option<Vec<u8>> {
+    let bom = if body.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let lead = bom
+        + body[bom..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .unwrap_or(body.len() - bom);
+    let first = if body[lead..].starts_with(b"<?xml") {
+        lead + 5
+    } else {
+        0
+    };
+    let declaration_at =
+        |at: &usize| matches!(body.get(at + 5), Some(b' ' | b'\t' | b'\r' | b'\n' | b'?'));
+    let mut found = memchr::memmem::find_iter(&body[first..], b"<?xml")
+        .map(|at| at + first)
+        .filter(declaration_at)
+        .peekable();
+    found.peek()?;
+    let mut out = Vec::with_capacity(body.len());
+    let mut copied = 0;
+    for at in found {
+        if at < copied {
+            continue;
+        }
+        out.extend_from_slice(&body[copied..at]);
+        copied = find(&body[at..], b"?>").map_or(body.len(), |end| at + end + 2);
+    }
+    out.extend_from_slice(&body[copied.min(body.len())..]);
+    Some(out)
 }
 
 /// feed-rs reads `<rss>` only with version 2.0, 0.91 or 0.92 stated; an `<rss>` without a
@@ -837,6 +879,36 @@ mod tests {
     use crate::parse::parse as parse_any;
 
     const FEED_URL: &str = "https://news.example.co.jp/feeds/world.rss";
+
+    /// Fuzzing found quick-xml panicking on a declaration with an encoding in mid-document;
+    /// the parse must end in items or an error value, not a (caught) panic.
+    #[test]
+    fn a_misplaced_xml_declaration_is_no_panic() {
+        let body = include_bytes!("testdata/fuzz/feed-misplaced-xml-declaration.xml");
+        let meta = meta(SourceKind::Feed, FEED_URL);
+        let result = parse_any(&ParseInput {
+            body,
+            meta: &meta,
+            raw_key: "raw/fuzz",
+            time_zone: "Asia/Tokyo",
+            source_language: None,
+        });
+        assert!(
+            !matches!(result, Err(ParseError::Panicked { .. })),
+            "{result:?}"
+        );
+        let fixed = without_misplaced_declarations(
+            b"<?xml version=\"1.0\"?><a><?xml version=\"1.0\" encoding=\"euc-kr\"?>b</a>",
+        )
+        .unwrap();
+        assert_eq!(fixed, b"<?xml version=\"1.0\"?><a>b</a>");
+        assert!(
+            without_misplaced_declarations(
+                b"<?xml version=\"1.0\"?><a><?xml-stylesheet href=\"s\"?></a>"
+            )
+            .is_none()
+        );
+    }
 
     fn run(body: &str, meta: &RawMeta) -> Result<Vec<NormalizedItem>, ParseError> {
         parse_any(&ParseInput {
