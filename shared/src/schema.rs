@@ -52,7 +52,7 @@
 //!
 //! Item records (both kinds) carry the `NormalizedItem` fields plus `item_id`, `version_at`,
 //! `content_hash`, and the version's enrichment (`crate::enrich`): `topics` (tag ids), `crisis`,
-//! `places` (country codes), `accredited_missions` and `enrichment` (the whole, as JSON); `CURRENT` adds `versions` (count), `first_seen_at` and `state_tag` (the
+//! `places` (country codes), `accredited_missions`; `CURRENT` adds `enrichment` (`reconcile::StoredEnrichment` as JSON: matched terms, place reasons, story keys), `versions` (count), `first_seen_at` and `state_tag` (the
 //! optimistic lock every `CURRENT` write is conditioned on). See `crate::reconcile`.
 //!
 //! Access patterns:

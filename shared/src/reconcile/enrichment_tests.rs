@@ -5,8 +5,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 
-use super::{Reconciler, attr};
-use crate::enrich::Enrichment;
+use super::{Reconciler, StoredEnrichment, attr};
 use crate::model::SourceKind;
 use crate::registry::Registry;
 use crate::schema;
@@ -54,13 +53,32 @@ async fn current_records_carry_topics_places_and_accredited_missions() {
     assert_eq!(strings(attr::PLACES)[0], "JP");
     let missions = strings(attr::ACCREDITED_MISSIONS);
     assert!(missions.contains(&"tokyo".to_owned()) && missions.contains(&"osaka".to_owned()));
-    let details: Enrichment =
+    let details: StoredEnrichment =
+        serde_json::from_str(current[attr::ENRICHMENT].as_str().unwrap()).unwrap();
+    assert!(!details.story_keys.is_empty());
+    assert!(!details.topics.is_empty() && !details.places.is_empty());
+    let raw: serde_json::Value =
         serde_json::from_str(current[attr::ENRICHMENT].as_str().unwrap()).unwrap();
     assert!(
-        details.fingerprint.shingles.is_empty(),
-        "shingles are not stored"
+        raw.get("fingerprint").is_none() && raw.get("missions").is_none(),
+        "the fingerprint and the missions are not stored twice: {raw}"
     );
-    assert!(!details.story_keys.is_empty());
+    // The version record holds the item, not the enrichment's details.
+    let versions = table
+        .query(
+            crate::store::table::Query::partition(
+                crate::store::table::Index::Primary,
+                schema::item_pk(&advisory.identity()),
+            )
+            .range(crate::store::table::SortKeyRange::BeginsWith(
+                schema::VERSION_PREFIX.into(),
+            )),
+        )
+        .await
+        .unwrap();
+    assert_eq!(versions.items.len(), 1);
+    assert!(!versions.items[0].contains_key(attr::ENRICHMENT));
+    assert!(versions.items[0].contains_key(attr::TOPICS));
 
     // Redelivery is still one read and no write: enrichment does not change the content hash.
     let again = reconciler.reconcile_object(key).await.unwrap();
@@ -120,7 +138,7 @@ async fn hazard_items_are_placed_by_their_event_country() {
         strings(attr::ACCREDITED_MISSIONS)
     );
     // The title names Türkiye too; the event's country is what the feed reason records.
-    let details: Enrichment =
+    let details: StoredEnrichment =
         serde_json::from_str(current[attr::ENRICHMENT].as_str().unwrap()).unwrap();
     assert!(
         details.places[0]

@@ -99,7 +99,7 @@ pub mod attr {
     pub const PLACES: &str = "places";
     /// Ids of every mission accredited to one of `places`.
     pub const ACCREDITED_MISSIONS: &str = "accredited_missions";
-    /// The whole `crate::enrich::Enrichment`: matched terms, place reasons, story fingerprint.
+    /// `CURRENT` only: [`StoredEnrichment`] as JSON (matched terms, place reasons, story keys).
     pub const ENRICHMENT: &str = "enrichment";
     /// `CURRENT` only: the item's story (`reconcile::story`); absent until grouped.
     pub const STORY_ID: &str = "story_id";
@@ -907,9 +907,11 @@ impl Observation {
             attr::ACCREDITED_MISSIONS.into(),
             ids(enrichment.missions.iter().map(String::as_str).collect()),
         );
-        // The shingles are the bulk of a fingerprint and are rebuilt from the text when needed.
-        let mut stored = enrichment.clone();
-        stored.fingerprint.shingles.clear();
+        let stored = StoredEnrichment {
+            topics: enrichment.topics.clone(),
+            places: enrichment.places.clone(),
+            story_keys: enrichment.story_keys.clone(),
+        };
         let Ok(details) = serde_json::to_string(&stored) else {
             return Err("enrichment does not serialize".into());
         };
@@ -942,8 +944,12 @@ impl Observation {
         record
     }
 
+    /// A version record: the version's item and enrichment tags; the enrichment's details
+    /// are `CURRENT`'s alone (only the current version's story keys are ever read).
     fn version_record(&self) -> Item {
-        self.base_record(&self.version_sk)
+        let mut record = self.base_record(&self.version_sk);
+        record.remove(attr::ENRICHMENT);
+        record
     }
 
     /// `story_id` is carried over from the record this one replaces (grouping sets it anew).
@@ -983,6 +989,18 @@ impl Observation {
     }
 }
 
+/// What `CURRENT`'s `enrichment` attribute holds of the item's [`Enrichment`]: the matched
+/// terms and the place reasons, and the story keys its story entries were written under (to
+/// replace them when the content changes). The accredited missions are in their own attribute
+/// and the fingerprint is rebuilt from the text when needed, so neither is stored twice.
+/// Records written before this held the whole enrichment; they read the same.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct StoredEnrichment {
+    pub topics: Vec<crate::topics::Topic>,
+    pub places: Vec<crate::places::Place>,
+    pub story_keys: Vec<String>,
+}
+
 /// What a decision needs from `CURRENT`.
 struct CurrentState {
     version_sk: String,
@@ -1016,7 +1034,7 @@ impl CurrentState {
             .ok_or_else(|| format!("CURRENT lacks number `{}`", attr::VERSIONS))?;
         let story_entries = (|| {
             let details = record.get(attr::ENRICHMENT)?.as_str()?;
-            let enrichment: Enrichment = serde_json::from_str(details).ok()?;
+            let enrichment: StoredEnrichment = serde_json::from_str(details).ok()?;
             let published = parse_time(record.get("published_at")?.as_str()?)?;
             let id = record.get(attr::ITEM_ID)?.as_str()?;
             Some((enrichment.story_keys, schema::item_time_sk(published, id)))
