@@ -297,11 +297,12 @@ async fn table_requests_per_new_and_unchanged_item() {
     // One get; one query per story key, and one for the crises this earthquake advisory may
     // answer (`crate::crises`); the item's transaction (2); one batch of entries and
     // membership (keys + 1); story id on CURRENT (1); a search posting per term; the mark
-    // that its crisis evidence reached the crisis stage (1, `attr::CRISES_FED`).
+    // that its crisis evidence reached the crisis stage (1, `attr::CRISES_FED`); the mission's
+    // latest official publication (1, `reconcile::latest`).
     assert_eq!(new.gets, 1);
     assert_eq!(new.queries, keys + 1);
     let terms = |i: &NormalizedItem| crate::search::item_terms(i).len();
-    assert_eq!(new.writes(), 2 + keys + 1 + 1 + terms(&second) + 1);
+    assert_eq!(new.writes(), 2 + keys + 1 + 1 + terms(&second) + 1 + 1);
     assert_eq!(w.story_of(&second).await, first.identity());
 
     // The other order: the newcomer has the smaller id and the founder's story merges into
@@ -319,7 +320,7 @@ async fn table_requests_per_new_and_unchanged_item() {
     assert_eq!(merging.queries, keys_of(&first) + 1 + 1);
     assert_eq!(
         merging.writes(),
-        2 + keys_of(&first) + 1 + 1 + 2 + founder_keys + 1 + terms(&first) + 1
+        2 + keys_of(&first) + 1 + 1 + 2 + founder_keys + 1 + terms(&first) + 1 + 1
     );
 
     w.table.reset();
