@@ -199,6 +199,18 @@ impl SqliteTable {
         .await
     }
 
+    /// Commits the grouped writes pending and empties the write-ahead log into the file (a
+    /// bulk load's WAL holds a copy of every page it touched since the last checkpoint), so
+    /// the file's size is the store's size.
+    pub async fn checkpoint(&self) -> Result<(), TableError> {
+        self.commit().await?;
+        self.run("checkpoint", |conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(sql_error("checkpoint"))
+        })
+        .await
+    }
+
     /// Runs one write request (`work`) all-or-nothing: in its own `BEGIN IMMEDIATE`
     /// transaction, or, with grouped commits, in a savepoint of the open group transaction.
     fn write<T>(
