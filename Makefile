@@ -6,6 +6,7 @@
 #   make quality      the parsers measured on the public corpora in ../shared/extdata
 #   make bench-scrape scrape cycles over 1,000 fixture sources and the real registry on loopback
 #   make bench-reconcile  reconcile throughput and table requests per item (release build)
+#   make story-sizes  JSON bytes per record family and requests per item, 1000 generated items
 #   make hq-big          import of a generated 50 MB headquarters CSV: report and peak memory (perf build)
 #   make bench-normalize  Pantau's parsers against feedparser and trafilatura, same files
 #   make reliability  every reliability_* test (faults, hostile input, attacks); table in docs/reliability.md
@@ -49,7 +50,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile scale hq-big bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile story-sizes scale hq-big bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -90,6 +91,12 @@ bench-scrape:
 BENCH_ITEMS ?= 100000
 bench-reconcile:
 	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --profile perf -p pantau-tests --test bench_reconcile -- --ignored --nocapture --test-threads=1
+
+# JSON bytes of every record family and table requests per item after reconciling
+# STORY_SIZES_ITEMS generated items (the scale generator) into a SQLite file; docs/reconcile.md.
+STORY_SIZES_ITEMS ?= 1000
+story-sizes:
+	PANTAU_STORY_SIZES_ITEMS=$(STORY_SIZES_ITEMS) $(CARGO) test -p pantau-tests --test story_sizes -- --ignored --nocapture
 
 # Ten times the fleet (1,340 missions: the registry's 134, ten times) and a year of generated
 # items loaded by the real reconcile into an SQLite file under the target dir (deleted after),

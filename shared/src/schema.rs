@@ -34,17 +34,17 @@
 //! | hq record         | `HQREC#{id}`          | `META`                     | `HQM#{mission}` / `{date}#{id}`       | `HQC#{cc}` / `{date}#{id}`            |
 //! | hq file imported  | `DONE#hq#{key}`       | `DONE`                     |                                       |                                       |
 //!
-//! Story entries (see `crate::stories`) are small index records: an item is written under each
+//! Story entries (see `crate::stories`) are bare index records: an item is written under each
 //! of its candidate keys (4 SimHash bands, `{band}` 0–3 and `{value}` 4 hex digits; the first
 //! 16 hex digits of the SHA-256 of its title key; its portal publication; up to 6 numbers; its 4
-//! longest names; its 4 longest sentences), carrying the item's story id, so a new item's
-//! candidates are at most 20 queries. Each entry holds `item_id`, `story_id`, `published` and
-//! `fingerprint` (the `stories::Fingerprint` as JSON, word-pair hashes cut to the smallest
-//! 2000), so judging a candidate needs no get. A membership holds `item_id`, `story_id`,
-//! `published`, `title`, `mission`, `source`, `language`, `reason` (the `stories::LinkReason`
-//! that linked it, null for the story's first item), `linked_to` and `story_keys` (so a merge
-//! can re-point the member's entries). A story id is an item id: the smallest of the group
-//! (see `crate::reconcile::story`); `CURRENT` carries it as `story_id` once grouped.
+//! longest names; its 4 longest sentences) as `{key}` / `{published}#{item_id}` and nothing
+//! else, so a new item's candidates are at most 20 queries; their fingerprints and stories are
+//! read from their `CURRENT` (one batch get per 100). A membership holds `item_id`,
+//! `story_id`, `published`, `title`, `mission`, `source`, `language`, `reason` (the
+//! `stories::LinkReason` that linked it, null for the story's first item) and `linked_to`. A
+//! story id is an item id: the smallest of the group (see `crate::reconcile::story`);
+//! `CURRENT` carries it as `story_id` once grouped, and `story_merging` while a merge it
+//! started is unfinished.
 //!
 //! `{published}` is RFC 3339 UTC with fixed width (`2025-01-02T03:04:05.000Z`), so byte order is
 //! time order and a mission's items newest-first are one backward query on GSI1.
@@ -53,7 +53,7 @@
 //!
 //! Item records (both kinds) carry the `NormalizedItem` fields plus `item_id`, `version_at`,
 //! `content_hash`, and the version's enrichment (`crate::enrich`): `topics` (tag ids), `crisis`,
-//! `places` (country codes), `accredited_missions`; `CURRENT` adds `enrichment` (`reconcile::StoredEnrichment` as JSON: matched terms, place reasons, story keys), `versions` (count), `first_seen_at` and `state_tag` (the
+//! `places` (country codes), `accredited_missions`; `CURRENT` adds `enrichment` (the whole, as JSON, without the fingerprint's word-pair hashes; version records do not repeat it), `versions` (count), `first_seen_at` and `state_tag` (the
 //! optimistic lock every `CURRENT` write is conditioned on). See `crate::reconcile`.
 //!
 //! Access patterns:

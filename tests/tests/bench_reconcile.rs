@@ -173,6 +173,10 @@ impl<T: Table> Table for WriteFamilies<T> {
         self.count(1, writes.iter().map(String::as_str));
         self.inner.transact_write(ops).await
     }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        self.inner.batch_get(keys).await
+    }
 }
 
 // ---- the bench -----------------------------------------------------------------------------

@@ -766,6 +766,7 @@ async fn scale_store() {
         report: &report,
         table_requests,
         objects: loader.objects,
+        sample_rate,
         fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
     });
     write_doc(&doc_path, &doc);

@@ -20,7 +20,7 @@ use pantau_tests::scale::{YearOfItems, fleet_registry, vocabularies};
 
 /// Items loaded each way: every kind of record appears (official, media, hazard, planted
 /// crises), small enough for `make test`.
-const ITEMS: usize = 400;
+const ITEMS: usize = 300;
 const LINES_PER_OBJECT: usize = 100;
 
 /// Loads `items` through the real reconcile into a fresh SQLite file, one object at a time,

@@ -100,7 +100,8 @@ pub mod attr {
     pub const PLACES: &str = "places";
     /// Ids of every mission accredited to one of `places`.
     pub const ACCREDITED_MISSIONS: &str = "accredited_missions";
-    /// `CURRENT` only: [`StoredEnrichment`] as JSON (matched terms, place reasons, story keys).
+    /// `CURRENT` only: the whole `crate::enrich::Enrichment` as JSON (matched terms, place
+    /// reasons, the story fingerprint without its word-pair hashes, story keys).
     pub const ENRICHMENT: &str = "enrichment";
     /// `CURRENT` only: the item's story (`reconcile::story`); absent until grouped.
     pub const STORY_ID: &str = "story_id";
@@ -572,11 +573,11 @@ impl Reconciler {
         };
         let current = CurrentState::of(&record).map_err(Attempt::Corrupt)?;
         let story = current.story_id.as_deref();
-        // Not grouped yet (an earlier grouping failed, or records from before stories): group
-        // now. No write when it is.
+        // Not grouped yet (an earlier grouping failed, or records from before stories), or a
+        // story merge left unfinished: group now. No write when it is.
         let ungrouped = || {
-            story.is_none().then(|| Grouping {
-                existing_story: None,
+            (story.is_none() || current.story_merging.is_some()).then(|| Grouping {
+                existing_story: current.story_id.clone(),
                 old_entries: current.story_entries(),
             })
         };
@@ -604,7 +605,9 @@ impl Reconciler {
                 return Ok((unchanged(same), ungrouped()));
             }
             let first_seen = earliest(&current.first_seen_at, &obs.version_at);
-            let next = obs.current_record(current.versions + 1, first_seen, &obs.version_sk, story);
+            let mut next =
+                obs.current_record(current.versions + 1, first_seen, &obs.version_sk, story);
+            carry_story_merging(&current, &mut next);
             let fresh = crate::search::postings_to_write(&obs.search_postings, &record, &obs.id);
             crate::search::write_postings(self.table.as_ref(), fresh).await?;
             self.table
@@ -647,6 +650,7 @@ impl Reconciler {
         if folded.iter().any(|v| v.sk == current.version_sk) {
             // CURRENT's own run now starts with this observation: its record takes this item.
             let mut next = obs.current_record(version_count, &first_seen, &obs.version_sk, story);
+            carry_story_merging(&current, &mut next);
             if obs.content_hash == current.content_hash {
                 // The same content: what reached the crisis stage still has.
                 if let Some(fed) = &current.crises_fed {
@@ -946,11 +950,9 @@ impl Observation {
             attr::ACCREDITED_MISSIONS.into(),
             ids(enrichment.missions.iter().map(String::as_str).collect()),
         );
-        let stored = StoredEnrichment {
-            topics: enrichment.topics.clone(),
-            places: enrichment.places.clone(),
-            story_keys: enrichment.story_keys.clone(),
-        };
+        // The shingles are the bulk of a fingerprint and are rebuilt from the text when needed.
+        let mut stored = enrichment.clone();
+        stored.fingerprint.shingles.clear();
         let Ok(details) = serde_json::to_string(&stored) else {
             return Err("enrichment does not serialize".into());
         };
@@ -984,7 +986,7 @@ impl Observation {
     }
 
     /// A version record: the version's item and enrichment tags; the enrichment's details
-    /// are `CURRENT`'s alone (only the current version's story keys are ever read).
+    /// are `CURRENT`'s alone (only the current version's fingerprint and story keys are read).
     fn version_record(&self) -> Item {
         let mut record = self.base_record(&self.version_sk);
         record.remove(attr::ENRICHMENT);
@@ -1028,18 +1030,6 @@ impl Observation {
     }
 }
 
-/// What `CURRENT`'s `enrichment` attribute holds of the item's [`Enrichment`]: the matched
-/// terms and the place reasons, and the story keys its story entries were written under (to
-/// replace them when the content changes). The accredited missions are in their own attribute
-/// and the fingerprint is rebuilt from the text when needed, so neither is stored twice.
-/// Records written before this held the whole enrichment; they read the same.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
-pub struct StoredEnrichment {
-    pub topics: Vec<crate::topics::Topic>,
-    pub places: Vec<crate::places::Place>,
-    pub story_keys: Vec<String>,
-}
-
 /// What a decision needs from `CURRENT`.
 struct CurrentState {
     version_sk: String,
@@ -1048,6 +1038,9 @@ struct CurrentState {
     first_seen_at: String,
     state_tag: String,
     story_id: Option<String>,
+    /// A story merge recorded and not finished (`story::story_attr::MERGING`): grouping
+    /// runs again, whatever the content.
+    story_merging: Option<Value>,
     crises_fed: Option<String>,
     /// The stored version's story keys and `{published}#{item_id}`, to replace its entries.
     story_entries: Option<(Vec<String>, String)>,
@@ -1073,7 +1066,7 @@ impl CurrentState {
             .ok_or_else(|| format!("CURRENT lacks number `{}`", attr::VERSIONS))?;
         let story_entries = (|| {
             let details = record.get(attr::ENRICHMENT)?.as_str()?;
-            let enrichment: StoredEnrichment = serde_json::from_str(details).ok()?;
+            let enrichment: Enrichment = serde_json::from_str(details).ok()?;
             let published = parse_time(record.get("published_at")?.as_str()?)?;
             let id = record.get(attr::ITEM_ID)?.as_str()?;
             Some((enrichment.story_keys, schema::item_time_sk(published, id)))
@@ -1083,6 +1076,7 @@ impl CurrentState {
                 .get(attr::STORY_ID)
                 .and_then(Value::as_str)
                 .map(str::to_owned),
+            story_merging: record.get(story::story_attr::MERGING).cloned(),
             crises_fed: record
                 .get(attr::CRISES_FED)
                 .and_then(Value::as_str)
@@ -1151,9 +1145,17 @@ fn unchanged_and_grouped(record: &Item, item: &NormalizedItem) -> bool {
     // takes the full path, which feeds it again. Items with nothing for the crisis stage carry
     // no mark, so they take the full path as well (still one get, no write).
     current.story_id.is_some()
+        && current.story_merging.is_none()
         && content_hash == current.content_hash
         && current.crises_fed.as_deref() == Some(current.content_hash.as_str())
         && schema::version_sk(item.fetched_at, &content_hash) >= current.version_sk
+}
+
+/// A replaced `CURRENT` keeps an unfinished story merge, so its next grouping finishes it.
+fn carry_story_merging(current: &CurrentState, next: &mut Item) {
+    if let Some(merging) = &current.story_merging {
+        next.insert(story::story_attr::MERGING.into(), merging.clone());
+    }
 }
 
 /// The earlier of two `sortable_time` strings (byte order is time order).

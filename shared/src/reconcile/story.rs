@@ -1,29 +1,48 @@
 //! Story grouping: which stored items report the same thing as a new (or changed) item.
 //!
 //! An item is indexed under each of its story keys ([`crate::stories::Fingerprint::candidate_keys`])
-//! by a *story entry* (`{key}` / `{published}#{item_id}`) that carries its fingerprint and its
-//! story id, so finding and judging candidates is one query per key and no get:
+//! by a *story entry*: `{key}` / `{published}#{item_id}` and nothing else. What a candidate
+//! is — its fingerprint and its story — is read from its `CURRENT` (one `batch_get` per
+//! [`MAX_BATCH_GET_KEYS`] candidates): the fingerprint is kept once per item, in `CURRENT`'s
+//! enrichment (word-pair hashes rebuilt from its text when a rule needs them), and the story
+//! id only on `CURRENT` and the membership (`STORY#{story_id}` / `{published}#{item_id}`).
 //!
-//! 1. query each key for entries published within ±[`story_window`] of the item;
-//! 2. judge each distinct candidate with [`crate::stories::same_story`];
-//! 3. the item's story id is the **smallest item id** among itself, its current story and the
-//!    stories of the candidates it links to. Every pair of items sharing a key within the
-//!    window is judged exactly once, whichever arrives second, and `same_story` is symmetric,
-//!    so the link graph does not depend on arrival order; the smallest id of a connected group
-//!    does not either;
-//! 4. every other story involved is merged into that one: its members (`STORY#{id}`) are
-//!    re-pointed — membership moved, `story_id` set on their `CURRENT` and on their entries.
-//!    At most [`MAX_MERGE_MEMBERS`] members move per merge (bounded work); a larger story keeps
-//!    its tail under the old id (logged), which the next item linking to it merges further;
-//! 5. the item's entries and membership (`STORY#{story_id}` / `{published}#{item_id}`, with the
-//!    link's reason) are written in one batch, then `story_id` on its `CURRENT` — last, so a
-//!    `CURRENT` without `story_id` means "not grouped yet" and the next delivery retries.
+//! **The invariant**: a story id is the smallest item id of a group of items connected by
+//! links, and a record's `story_id` only ever moves to a smaller id. So the final story ids
+//! are a function of the set of items and their links, not of the order or the concurrency
+//! in which they arrived. Grouping one item:
+//!
+//! 1. **write, then look**: its entries (and, for a new item, a membership of its own story)
+//!    are written *before* its candidates are read. Of two items reconciled at once, the one
+//!    that looks second sees the other's entries (gets and queries of the base table are
+//!    strongly consistent on both stores; no GSI is read here);
+//! 2. look: query each key for entries published within ±[`story_window`], read the
+//!    candidates' `CURRENT` and its own, judge each candidate with
+//!    [`crate::stories::same_story_of_candidate`] (the pair shares a key by construction);
+//! 3. the target story is the smallest of: its own id, its current story, the stories of the
+//!    candidates it links to (a candidate not grouped yet counts as its own story), and any
+//!    merge a previous attempt recorded but did not finish;
+//! 4. every other story involved is merged into the target: first the list of stories being
+//!    merged is recorded on its `CURRENT` (`story_merging`), so a rerun after a fault finishes
+//!    them; then each member's `CURRENT` is moved (a conditional write from the story it was
+//!    read with, so a concurrent smaller id is never overwritten), then its membership; the
+//!    old story is listed again until it is empty;
+//! 5. its membership under the target, then `story_id` on its `CURRENT` (conditional on its
+//!    content hash: a `CURRENT` without `story_id` means "not grouped yet" and the next
+//!    delivery retries);
+//! 6. look again (step 2): grouping ends when a look after its last write finds its `CURRENT`,
+//!    its membership and every linked candidate on one story, the target. Otherwise steps 3–5
+//!    again, at most [`MAX_ROUNDS`] rounds, then a retryable error (the object comes back).
+//!
+//! Why that converges: for every linked pair, the later of the two final looks happens after
+//! both items' entries and writes, sees both, and settles only if they agree; a merge moves
+//! every member of a story (listed again until empty), so two items that agree stay together.
 //!
 //! Stories only grow: an edited item keeps its story (old entries are replaced by the new
 //! ones). What is left order-dependent: which link a membership records as its reason (the
-//! smallest linked id *present at arrival*), and links made by an intermediate version that a
-//! different order never showed. Concurrent reconcilers of two items of one new story (in
-//! different objects) may each miss the other; within one object grouping runs sequentially.
+//! smallest linked id seen), links made by an intermediate version that a different order
+//! never showed, and, past [`MAX_ENTRIES_PER_KEY`] entries of one key within the window,
+//! which of them are read.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -32,8 +51,10 @@ use futures::StreamExt;
 use serde_json::{Value, json};
 
 use super::attr;
+use crate::enrich::Enrichment;
+use crate::model::NormalizedItem;
 use crate::schema;
-use crate::store::table::{self, Index, SortKeyRange};
+use crate::store::table::{self, Index, MAX_BATCH_GET_KEYS, SortKeyRange};
 use crate::store::{Condition, Item, Key, Query, Table, TableError, Update, WriteOp};
 use crate::stories::{Fingerprint, LinkReason, same_story_of_candidate};
 
@@ -44,26 +65,30 @@ pub const DEFAULT_WINDOW_DAYS: i64 = 7;
 pub const MAX_ENTRIES_PER_KEY: usize = 200;
 /// Candidate queries (and a merge's updates) of one item in flight at once.
 const QUERIES_IN_FLIGHT: usize = 8;
-/// At most this many members move in one merge (each costs a put, a delete and about 20
-/// updates: its entries and `CURRENT`).
+/// Members moved per page of a merge (each costs a conditional update of its `CURRENT`, a put
+/// and a delete).
 pub const MAX_MERGE_MEMBERS: usize = 100;
-/// Word-pair hashes kept in an entry's fingerprint: the smallest ones (a bottom-k sketch), so
-/// a very long body stays well under the item size limit.
+/// Pages one merge moves at most (a story larger than this many pages keeps its tail, logged;
+/// the next item linking to it merges further).
+const MAX_MERGE_PAGES: usize = 50;
+/// Look–write rounds of one grouping before it gives up with a retryable error.
+pub const MAX_ROUNDS: usize = 5;
+/// Word-pair hashes a fingerprint is judged with: the smallest ones (a bottom-k sketch), so a
+/// very long body costs a bounded comparison. Both sides of every comparison are cut alike.
 pub const MAX_ENTRY_SHINGLES: usize = 2000;
 
-/// Attribute names of story entries and memberships.
+/// Attribute names of story memberships (and of grouping's marks on `CURRENT`).
 pub mod story_attr {
     pub const STORY_ID: &str = "story_id";
     /// `schema::sortable_time` of the item's publication.
     pub const PUBLISHED: &str = "published";
-    /// The item's [`crate::stories::Fingerprint`] as JSON text.
-    pub const FINGERPRINT: &str = "fingerprint";
     /// Membership: why the item joined (`LinkReason` as JSON), null for a story's first item.
     pub const REASON: &str = "reason";
     /// Membership: the item the reason links to.
     pub const LINKED_TO: &str = "linked_to";
-    /// Membership: the item's story keys, so a merge can re-point its entries.
-    pub const STORY_KEYS: &str = "story_keys";
+    /// `CURRENT`: stories a grouping is merging into the item's story, recorded before the
+    /// first member moves and removed with the final `story_id`; a rerun finishes them.
+    pub const MERGING: &str = "story_merging";
 }
 use story_attr::*;
 
@@ -100,12 +125,28 @@ impl StoryJob {
     fn sk(&self) -> String {
         schema::item_time_sk(self.published_at, &self.id)
     }
-}
 
-/// A candidate found through the index.
-struct Candidate {
-    story_id: String,
-    fingerprint: Fingerprint,
+    /// The membership record of this item in `story`, linked by `link` (None: a story's first
+    /// item, or not linked yet).
+    fn membership(&self, story: &str, link: Option<&Link>) -> Item {
+        let record = json!({
+            table::PK: schema::story_pk(story),
+            table::SK: self.sk(),
+            attr::ITEM_ID: self.id,
+            STORY_ID: story,
+            PUBLISHED: schema::sortable_time(self.published_at),
+            "title": self.title,
+            "mission": self.mission,
+            "source": self.source,
+            "language": self.language,
+            REASON: link.map(|l| serde_json::to_value(&l.reason).unwrap_or(Value::Null)),
+            LINKED_TO: link.map(|l| l.id.clone()),
+        });
+        match record {
+            Value::Object(m) => m,
+            _ => Item::new(),
+        }
+    }
 }
 
 /// Where grouping put an item.
@@ -114,6 +155,25 @@ pub(crate) struct Grouped {
     pub story_id: String,
     /// The item linked to no other item and had no story before: a story of one, so far.
     pub alone: bool,
+}
+
+/// A candidate this item links to, as one look found it.
+#[derive(Debug, Clone, PartialEq)]
+struct Link {
+    id: String,
+    /// Its `CURRENT`'s story, or its own id when it is not grouped yet.
+    story: String,
+    reason: LinkReason,
+}
+
+/// What one look found.
+struct Look {
+    /// The item's own `CURRENT` `story_id`.
+    own_story: Option<String>,
+    /// Merges recorded on its `CURRENT` and not finished.
+    merging: Vec<String>,
+    /// Linked candidates, by item id.
+    linked: Vec<Link>,
 }
 
 /// Groups one item; returns its story, or None when `CURRENT` moved on to other content
@@ -126,7 +186,144 @@ pub(crate) async fn group(
     let sk = job.sk();
     let keys: BTreeSet<&String> = job.keys.iter().collect();
 
-    // 1. Candidates, by item id (one item shows up under several keys).
+    // 1. Write: entries, the previous version's removed; a new item's membership of its own
+    //    story (where a concurrent merge finds it).
+    let mut ops = Vec::with_capacity(keys.len() + 2);
+    for key in &keys {
+        let mut entry = Item::new();
+        entry.insert(table::PK.into(), Value::String((*key).clone()));
+        entry.insert(table::SK.into(), Value::String(sk.clone()));
+        ops.push(WriteOp::Put(entry));
+    }
+    let mut written: Option<(String, Option<Link>)> = None;
+    if job.existing_story.is_none() {
+        ops.push(WriteOp::Put(job.membership(&job.id, None)));
+        written = Some((job.id.clone(), None));
+    }
+    if let Some((old_keys, old_sk)) = &job.old_entries {
+        for key in old_keys {
+            if *old_sk != sk || !keys.contains(key) {
+                ops.push(WriteOp::Delete(Key::new(key.clone(), old_sk.clone())));
+            }
+        }
+        if *old_sk != sk {
+            let old_story = job.existing_story.as_deref().unwrap_or(&job.id);
+            ops.push(WriteOp::Delete(Key::new(
+                schema::story_pk(old_story),
+                old_sk.clone(),
+            )));
+        }
+    }
+    table.batch_write(ops).await?;
+
+    let mine = entry_fingerprint(&job.fingerprint);
+    let current_key = Key::new(schema::item_pk(&job.id), schema::CURRENT);
+    let still_current = Condition::Equals {
+        attr: attr::CONTENT_HASH.into(),
+        value: Value::String(job.content_hash.clone()),
+    };
+    for _ in 0..MAX_ROUNDS {
+        // 2. Look.
+        let Some(look) = look(table, job, &keys, &mine, window).await? else {
+            return Ok(None);
+        };
+        // 3. The target: the smallest of its own id and the stories involved.
+        let mut involved: BTreeSet<String> = look.linked.iter().map(|l| l.story.clone()).collect();
+        involved.extend(look.own_story.clone());
+        involved.extend(job.existing_story.clone());
+        involved.extend(look.merging.iter().cloned());
+        let target = match involved.first() {
+            Some(smallest) if *smallest < job.id => smallest.clone(),
+            _ => job.id.clone(),
+        };
+        // The membership names the smallest linked id and why (its story is the target's).
+        let link = look.linked.first().map(|l| Link {
+            story: target.clone(),
+            ..l.clone()
+        });
+        let settled = look.own_story.as_deref() == Some(target.as_str())
+            && look.merging.is_empty()
+            && written.as_ref() == Some(&(target.clone(), link.clone()))
+            && look.linked.iter().all(|l| l.story == target);
+        if settled {
+            return Ok(Some(Grouped {
+                alone: look.linked.is_empty() && job.existing_story.is_none(),
+                story_id: target,
+            }));
+        }
+
+        // 4. Merges, recorded first.
+        let merges: Vec<String> = involved.into_iter().filter(|s| *s != target).collect();
+        if !merges.is_empty() && look.merging != merges {
+            let mut update = Update::default();
+            update.set.insert(MERGING.into(), json!(merges));
+            match table
+                .update(&current_key, update, still_current.clone())
+                .await
+            {
+                Ok(_) => {}
+                Err(TableError::ConditionFailed { .. }) => return Ok(None),
+                Err(e) => return Err(e),
+            }
+        }
+        for from in &merges {
+            merge(table, from, &target).await?;
+        }
+
+        // 5. Membership, then CURRENT.
+        if written.as_ref() != Some(&(target.clone(), link.clone())) {
+            let mut ops = vec![WriteOp::Put(job.membership(&target, link.as_ref()))];
+            if let Some((story, _)) = &written
+                && *story != target
+            {
+                ops.push(WriteOp::Delete(Key::new(
+                    schema::story_pk(story),
+                    sk.clone(),
+                )));
+            }
+            table.batch_write(ops).await?;
+            written = Some((target.clone(), link));
+        }
+        if look.own_story.as_deref() == Some(target.as_str())
+            && look.merging.is_empty()
+            && merges.is_empty()
+        {
+            continue;
+        }
+        let mut update = Update::default();
+        update
+            .set
+            .insert(STORY_ID.into(), Value::String(target.clone()));
+        update.remove.push(MERGING.into());
+        match table
+            .update(&current_key, update, still_current.clone())
+            .await
+        {
+            Ok(_) => {}
+            Err(TableError::ConditionFailed { .. }) => return Ok(None),
+            Err(e) => return Err(e),
+        }
+        // 6. Look again.
+    }
+    Err(TableError::Backend {
+        op: "story grouping",
+        message: format!(
+            "the story of {} did not settle in {MAX_ROUNDS} rounds (concurrent merges)",
+            job.id
+        ),
+        retryable: true,
+    })
+}
+
+/// Queries the item's keys and reads its own and its candidates' `CURRENT`; None when its
+/// `CURRENT` no longer shows the job's content.
+async fn look(
+    table: &dyn Table,
+    job: &StoryJob,
+    keys: &BTreeSet<&String>,
+    mine: &Fingerprint,
+    window: Duration,
+) -> Result<Option<Look>, TableError> {
     let lo = schema::sortable_time(job.published_at - window);
     let hi = format!("{}$", schema::sortable_time(job.published_at + window));
     // The queries are independent: a few in flight hide their latency.
@@ -143,198 +340,241 @@ pub(crate) async fn group(
         .buffered(QUERIES_IN_FLIGHT)
         .collect()
         .await;
-    let mut candidates: BTreeMap<String, Candidate> = BTreeMap::new();
-    for (key, page) in keys.iter().zip(pages) {
+    // Candidates by item id (one item shows up under several keys): the id ends the sort key.
+    let mut candidates: BTreeSet<String> = BTreeSet::new();
+    for page in pages {
         for entry in page?.items {
-            let text = |name: &str| entry.get(name).and_then(Value::as_str).map(str::to_owned);
-            let (Some(item_id), Some(story_id), Some(fp)) =
-                (text(attr::ITEM_ID), text(STORY_ID), text(FINGERPRINT))
+            let Some((_, item_id)) = entry
+                .get(table::SK)
+                .and_then(Value::as_str)
+                .and_then(|sk| sk.rsplit_once('#'))
             else {
                 continue;
             };
-            if item_id == job.id || candidates.contains_key(&item_id) {
-                continue;
-            }
-            match serde_json::from_str::<Fingerprint>(&fp) {
-                Ok(fingerprint) => {
-                    candidates.insert(
-                        item_id,
-                        Candidate {
-                            story_id,
-                            fingerprint,
-                        },
-                    );
-                }
-                Err(e) => tracing::warn!(key = %key, error = %e, "unreadable story entry skipped"),
+            if item_id != job.id {
+                candidates.insert(item_id.to_owned());
             }
         }
     }
 
-    // 2. Links; the recorded one is the smallest linked id (BTreeMap order). Every candidate
-    //    came from one of this item's key partitions, so it shares a key by construction.
-    let mine = entry_fingerprint(&job.fingerprint);
-    let mut linked: Vec<(&String, &Candidate, LinkReason)> = Vec::new();
-    for (id, c) in &candidates {
-        if let Some(reason) = same_story_of_candidate(&mine, &c.fingerprint) {
-            linked.push((id, c, reason));
-        }
+    // Its own CURRENT first, then the candidates', one batch per MAX_BATCH_GET_KEYS.
+    let ids: Vec<&String> = std::iter::once(&job.id).chain(&candidates).collect();
+    let mut records = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(MAX_BATCH_GET_KEYS) {
+        let keys: Vec<Key> = chunk
+            .iter()
+            .map(|id| Key::new(schema::item_pk(id), schema::CURRENT))
+            .collect();
+        records.extend(table.batch_get(&keys).await?);
     }
-
-    // 3. The story id: the smallest of the group.
-    let mut stories: BTreeSet<String> = linked.iter().map(|(_, c, _)| c.story_id.clone()).collect();
-    stories.extend(job.existing_story.clone());
-    let target = stories
-        .iter()
-        .chain(std::iter::once(&job.id))
-        .min()
-        .cloned()
-        .unwrap_or_else(|| job.id.clone());
-
-    // 4. Merges.
-    for from in stories.iter().filter(|s| **s != target) {
-        merge(table, from, &target).await?;
-    }
-
-    // 5. Entries, membership (and removal of the previous version's), then CURRENT.
-    let fingerprint_json = serde_json::to_string(&mine)
-        .map_err(|e| TableError::Validation(format!("fingerprint of {}: {e}", job.id)))?;
-    let published = schema::sortable_time(job.published_at);
-    let mut ops = Vec::with_capacity(keys.len() + 2);
-    for key in &keys {
-        let mut entry = Item::new();
-        let mut set = |name: &str, value: &str| {
-            entry.insert(name.into(), Value::String(value.to_owned()));
-        };
-        set(table::PK, key);
-        set(table::SK, &sk);
-        set(attr::ITEM_ID, &job.id);
-        set(STORY_ID, &target);
-        set(PUBLISHED, &published);
-        set(FINGERPRINT, &fingerprint_json);
-        ops.push(WriteOp::Put(entry));
-    }
-    let first = linked.first();
-    let membership = json!({
-        table::PK: schema::story_pk(&target),
-        table::SK: sk,
-        attr::ITEM_ID: job.id,
-        STORY_ID: target,
-        PUBLISHED: published,
-        "title": job.title,
-        "mission": job.mission,
-        "source": job.source,
-        "language": job.language,
-        REASON: first.map(|(_, _, r)| serde_json::to_value(r).unwrap_or(Value::Null)),
-        LINKED_TO: first.map(|(id, _, _)| (*id).clone()),
-        STORY_KEYS: keys.iter().map(|k| (*k).clone()).collect::<Vec<_>>(),
-    });
-    if let Value::Object(m) = membership {
-        ops.push(WriteOp::Put(m));
-    }
-    if let Some((old_keys, old_sk)) = &job.old_entries {
-        for key in old_keys {
-            if *old_sk != sk || !keys.contains(key) {
-                ops.push(WriteOp::Delete(Key::new(key.clone(), old_sk.clone())));
-            }
-        }
-        if *old_sk != sk {
-            ops.push(WriteOp::Delete(Key::new(
-                schema::story_pk(&target),
-                old_sk.clone(),
-            )));
-        }
-    }
-    table.batch_write(ops).await?;
-    let mut update = Update::default();
-    update
-        .set
-        .insert(STORY_ID.into(), Value::String(target.clone()));
-    let still_current = Condition::Equals {
-        attr: attr::CONTENT_HASH.into(),
-        value: Value::String(job.content_hash.clone()),
+    let mut records = records.into_iter();
+    let Some(Some(own)) = records.next() else {
+        return Ok(None);
     };
-    let current = Key::new(schema::item_pk(&job.id), schema::CURRENT);
-    let alone = linked.is_empty() && job.existing_story.is_none();
-    match table.update(&current, update, still_current).await {
-        Ok(_) => Ok(Some(Grouped {
-            story_id: target,
-            alone,
-        })),
-        Err(TableError::ConditionFailed { .. }) => Ok(None),
-        Err(e) => Err(e),
+    if own.get(attr::CONTENT_HASH).and_then(Value::as_str) != Some(job.content_hash.as_str()) {
+        return Ok(None);
     }
-}
+    let text_list = |record: &Item, name: &str| -> Vec<String> {
+        record
+            .get(name)
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect()
+    };
 
-/// Re-points up to [`MAX_MERGE_MEMBERS`] members of story `from` to story `to`.
-async fn merge(table: &dyn Table, from: &str, to: &str) -> Result<(), TableError> {
-    let page = table
-        .query(Query::partition(Index::Primary, schema::story_pk(from)).limit(MAX_MERGE_MEMBERS))
-        .await?;
-    if page.cursor.is_some() {
-        tracing::warn!(
-            from,
-            to,
-            moved = page.items.len(),
-            "story too large to merge at once; the rest keeps its id"
-        );
-    }
-    let mut ops = Vec::with_capacity(page.items.len() * 2);
-    let mut members = Vec::with_capacity(page.items.len());
-    for mut member in page.items {
-        let Ok(key) = Key::of(&member) else { continue };
-        ops.push(WriteOp::Delete(key.clone()));
-        member.insert(table::PK.into(), Value::String(schema::story_pk(to)));
-        member.insert(STORY_ID.into(), Value::String(to.to_owned()));
-        members.push(member.clone());
-        ops.push(WriteOp::Put(member));
-    }
-    table.batch_write(ops).await?;
-    // Then every moved member's entries and CURRENT, a few updates in flight.
-    let mut targets: Vec<(String, String)> = Vec::new();
-    for member in &members {
-        let (Some(id), Some(sk)) = (
-            member.get(attr::ITEM_ID).and_then(Value::as_str),
-            member.get(table::SK).and_then(Value::as_str),
-        ) else {
+    // Links, by item id: the recorded one is the smallest linked id.
+    let mut linked = Vec::new();
+    for (id, record) in candidates.iter().zip(records) {
+        let Some(record) = record else { continue };
+        let Some(reason) = judge(mine, &record, id) else {
             continue;
         };
-        let keys = member.get(STORY_KEYS).and_then(Value::as_array);
-        for key in keys.into_iter().flatten().filter_map(Value::as_str) {
-            targets.push((key.to_owned(), sk.to_owned()));
-        }
-        targets.push((schema::item_pk(id), schema::CURRENT.to_owned()));
+        let story = story_of(&record).unwrap_or_else(|| id.clone());
+        linked.push(Link {
+            id: id.clone(),
+            story,
+            reason,
+        });
     }
-    let results: Vec<Result<(), TableError>> = futures::stream::iter(targets)
-        .map(|(pk, sk)| async move { set_story_id(table, &pk, &sk, to).await })
-        .buffer_unordered(QUERIES_IN_FLIGHT)
-        .collect()
-        .await;
-    results.into_iter().collect()
+    Ok(Some(Look {
+        own_story: story_of(&own),
+        merging: text_list(&own, MERGING),
+        linked,
+    }))
 }
 
-/// Sets `story_id` on a record if it still exists (a vanished one is not recreated).
-async fn set_story_id(
+fn story_of(current: &Item) -> Option<String> {
+    current
+        .get(STORY_ID)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// Whether the item whose `CURRENT` this is reports the same story as `mine`. The stored
+/// fingerprint lacks its word-pair hashes (the bulk of it); they are rebuilt from the stored
+/// text only when the rules before the containment rule did not decide, so the verdict is
+/// the one the whole fingerprint gives.
+pub(super) fn judge(mine: &Fingerprint, current: &Item, id: &str) -> Option<LinkReason> {
+    let enrichment = current.get(attr::ENRICHMENT).and_then(Value::as_str)?;
+    let mut theirs = match serde_json::from_str::<Enrichment>(enrichment) {
+        Ok(enrichment) => enrichment.fingerprint,
+        Err(e) => {
+            tracing::warn!(item_id = %id, error = %e, "unreadable enrichment; candidate skipped");
+            return None;
+        }
+    };
+    let quick = same_story_of_candidate(mine, &theirs);
+    let decided = matches!(
+        quick,
+        Some(
+            LinkReason::SamePublication { .. }
+                | LinkReason::SimilarBody { .. }
+                | LinkReason::SameTitle { .. }
+        )
+    );
+    // Word pairs exist exactly when the body is long enough for a signature.
+    if decided || mine.shingles.is_empty() || theirs.simhash.is_none() {
+        return quick;
+    }
+    let item: NormalizedItem = match serde_json::from_value(Value::Object(current.clone())) {
+        Ok(item) => item,
+        Err(e) => {
+            tracing::warn!(item_id = %id, error = %e, "unreadable CURRENT; candidate skipped");
+            return None;
+        }
+    };
+    theirs.shingles = crate::stories::shingle_hashes(&crate::topics::item_body(&item));
+    theirs.shingles.truncate(MAX_ENTRY_SHINGLES);
+    same_story_of_candidate(mine, &theirs)
+}
+
+/// Moves every member of story `from` to story `to` (`to` < `from`): each member's `CURRENT`
+/// first (from the story it was read with, so a smaller id set meanwhile stays), then its
+/// membership; `from` is listed again until it is empty, so an interrupted merge is finished
+/// by the next one and a member that joined `from` meanwhile moves too.
+async fn merge(table: &dyn Table, from: &str, to: &str) -> Result<(), TableError> {
+    for _ in 0..MAX_MERGE_PAGES {
+        let page = table
+            .query(
+                Query::partition(Index::Primary, schema::story_pk(from)).limit(MAX_MERGE_MEMBERS),
+            )
+            .await?;
+        if page.items.is_empty() {
+            return Ok(());
+        }
+        let keys: Vec<Key> = page
+            .items
+            .iter()
+            .filter_map(|m| m.get(attr::ITEM_ID).and_then(Value::as_str))
+            .map(|id| Key::new(schema::item_pk(id), schema::CURRENT))
+            .collect();
+        let currents: BTreeMap<String, Item> = table
+            .batch_get(&keys)
+            .await?
+            .into_iter()
+            .flatten()
+            .filter_map(|c| Some((c.get(attr::ITEM_ID)?.as_str()?.to_owned(), c)))
+            .collect();
+        // Each member's destination: `to`, or the smaller story its CURRENT already names.
+        let moves: Vec<(Item, Option<Item>, String)> = page
+            .items
+            .into_iter()
+            .map(|member| {
+                let current = member
+                    .get(attr::ITEM_ID)
+                    .and_then(Value::as_str)
+                    .and_then(|id| currents.get(id))
+                    .cloned();
+                let destination = match current.as_ref().and_then(story_of) {
+                    Some(s) if s.as_str() < to => s,
+                    _ => to.to_owned(),
+                };
+                (member, current, destination)
+            })
+            .collect();
+        let results: Vec<Result<Option<(Item, String)>, TableError>> = futures::stream::iter(moves)
+            .map(|(member, current, destination)| async move {
+                if let Some(current) = &current {
+                    let moved = repoint_current(table, current, &destination).await?;
+                    if !moved {
+                        // Changed meanwhile: the next listing decides again.
+                        return Ok(None);
+                    }
+                }
+                Ok(Some((member, destination)))
+            })
+            .buffer_unordered(QUERIES_IN_FLIGHT)
+            .collect()
+            .await;
+        let mut ops = Vec::new();
+        for result in results {
+            let Some((mut member, destination)) = result? else {
+                continue;
+            };
+            let Ok(key) = Key::of(&member) else { continue };
+            ops.push(WriteOp::Delete(key));
+            member.insert(
+                table::PK.into(),
+                Value::String(schema::story_pk(&destination)),
+            );
+            member.insert(STORY_ID.into(), Value::String(destination));
+            ops.push(WriteOp::Put(member));
+        }
+        if ops.is_empty() {
+            // Every member changed under us: list again after a pause.
+            tokio::time::sleep(std::time::Duration::from_millis(fastrand::u64(5..20))).await;
+            continue;
+        }
+        table.batch_write(ops).await?;
+    }
+    tracing::warn!(
+        from,
+        to,
+        "story too large to merge at once; the rest keeps its id"
+    );
+    Ok(())
+}
+
+/// Sets `story_id` on a member's `CURRENT` to `story`, conditional on what it was read with
+/// (its story, or its content while it has none). False when it changed meanwhile.
+async fn repoint_current(
     table: &dyn Table,
-    pk: &str,
-    sk: &str,
+    current: &Item,
     story: &str,
-) -> Result<(), TableError> {
+) -> Result<bool, TableError> {
+    let was = story_of(current);
+    if was.as_deref() == Some(story) {
+        return Ok(true);
+    }
+    let (Ok(key), Some(hash)) = (Key::of(current), current.get(attr::CONTENT_HASH).cloned()) else {
+        return Ok(true);
+    };
+    let condition = match was {
+        Some(was) => Condition::Equals {
+            attr: STORY_ID.into(),
+            value: Value::String(was),
+        },
+        None => Condition::Equals {
+            attr: attr::CONTENT_HASH.into(),
+            value: hash,
+        },
+    };
     let mut update = Update::default();
     update
         .set
         .insert(STORY_ID.into(), Value::String(story.to_owned()));
-    match table
-        .update(&Key::new(pk, sk), update, Condition::Present)
-        .await
-    {
-        Ok(_) | Err(TableError::ConditionFailed { .. }) => Ok(()),
+    match table.update(&key, update, condition).await {
+        Ok(_) => Ok(true),
+        Err(TableError::ConditionFailed { .. }) => Ok(false),
         Err(e) => Err(e),
     }
 }
 
-/// The fingerprint as entries keep it (see [`MAX_ENTRY_SHINGLES`]). The item itself is judged
-/// with the same cut, so both sides of every comparison are alike.
-fn entry_fingerprint(fingerprint: &Fingerprint) -> Fingerprint {
+/// The fingerprint as it is judged (see [`MAX_ENTRY_SHINGLES`]).
+pub(super) fn entry_fingerprint(fingerprint: &Fingerprint) -> Fingerprint {
     let mut kept = fingerprint.clone();
     kept.shingles.truncate(MAX_ENTRY_SHINGLES);
     kept

@@ -15,15 +15,15 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, AttributeValue, BillingMode, ConditionCheck, Delete, DeleteRequest,
-    GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection, ProjectionType, Put, PutRequest,
-    ReturnValue, ScalarAttributeType, TableStatus, TimeToLiveSpecification, TimeToLiveStatus,
-    TransactWriteItem, WriteRequest,
+    GlobalSecondaryIndex, KeySchemaElement, KeyType, KeysAndAttributes, Projection, ProjectionType,
+    Put, PutRequest, ReturnValue, ScalarAttributeType, TableStatus, TimeToLiveSpecification,
+    TimeToLiveStatus, TransactWriteItem, WriteRequest,
 };
 use serde_json::{Number, Value};
 
 use super::table::{
-    Condition, Cursor, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, Index, Item, Key, PK, Page, Query, SK,
-    SortKeyRange, TTL, Table, TableError, TransactOp, Update, WriteOp, rules,
+    Condition, Cursor, GSI1_PK, GSI1_SK, GSI2_PK, GSI2_SK, Index, Item, Key, MAX_BATCH_GET_KEYS,
+    PK, Page, Query, SK, SortKeyRange, TTL, Table, TableError, TransactOp, Update, WriteOp, rules,
 };
 
 /// DynamoDB's cap on one BatchWriteItem request.
@@ -231,6 +231,62 @@ impl DynamoTable {
             message: format!(
                 "{} writes still unprocessed after {BATCH_ATTEMPTS} attempts on table {}",
                 requests.len(),
+                self.table
+            ),
+            retryable: true,
+        })
+    }
+}
+
+impl DynamoTable {
+    /// One `BatchGetItem` of at most [`MAX_BATCH_GET_KEYS`] keys (strongly consistent),
+    /// retrying what DynamoDB leaves unprocessed; the items found, by key.
+    async fn batch_get_chunk(&self, keys: &[Key]) -> Result<HashMap<Key, Item>, TableError> {
+        const OP: &str = "batch_get";
+        let mut found = HashMap::with_capacity(keys.len());
+        let mut pending: Vec<AttrMap> = keys.iter().map(|k| self.key_attrs(k)).collect();
+        for attempt in 0..BATCH_ATTEMPTS {
+            if attempt > 0 {
+                let base = 50u64 << attempt.min(6);
+                tokio::time::sleep(Duration::from_millis(base + fastrand::u64(0..base))).await;
+            }
+            let request = KeysAndAttributes::builder()
+                .set_keys(Some(pending))
+                .consistent_read(true)
+                .build()
+                .map_err(|e| TableError::Validation(format!("batch_get request: {e}")))?;
+            let out = self
+                .client
+                .batch_get_item()
+                .request_items(&self.table, request)
+                .send()
+                .await
+                .map_err(|e| sdk_error(OP, &self.table, e))?;
+            for attrs in out
+                .responses
+                .and_then(|mut r| r.remove(&self.table))
+                .unwrap_or_default()
+            {
+                let item = from_attrs(&attrs)?;
+                let key = Key::of(&item)?;
+                if let Some(item) = live(item) {
+                    found.insert(key, item);
+                }
+            }
+            pending = out
+                .unprocessed_keys
+                .and_then(|mut m| m.remove(&self.table))
+                .map(|k| k.keys)
+                .unwrap_or_default();
+            if pending.is_empty() {
+                return Ok(found);
+            }
+        }
+        Err(TableError::Backend {
+            op: OP,
+            message: format!(
+                "{} keys still unprocessed after {BATCH_ATTEMPTS} attempts on table {}",
+                pending.len(),
                 self.table
             ),
             retryable: true,
@@ -546,6 +602,21 @@ impl Table for DynamoTable {
             None => Ok(None),
             Some(attrs) => Ok(live(from_attrs(&attrs)?)),
         }
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        for key in keys {
+            rules::key(key)?;
+        }
+        let mut found = HashMap::with_capacity(keys.len());
+        // DynamoDB refuses a request naming one key twice.
+        let mut distinct: Vec<Key> = keys.to_vec();
+        distinct.sort();
+        distinct.dedup();
+        for chunk in distinct.chunks(MAX_BATCH_GET_KEYS) {
+            found.extend(self.batch_get_chunk(chunk).await?);
+        }
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {

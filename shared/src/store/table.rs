@@ -301,7 +301,21 @@ pub trait Table: Send + Sync {
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), TableError>;
     /// All or nothing, at most 100 operations on distinct keys.
     async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), TableError>;
+    /// Strongly consistent gets of many keys, answered in the order asked (None for a key
+    /// with no item). DynamoDB sends one `BatchGetItem` per [`MAX_BATCH_GET_KEYS`] keys; this
+    /// default, for stores where a get is cheap (SQLite), is one get per key. Decorators
+    /// forward it, so a counted `batch_get` is one request whatever the store.
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        let mut items = Vec::with_capacity(keys.len());
+        for key in keys {
+            items.push(self.get(key).await?);
+        }
+        Ok(items)
+    }
 }
+
+/// DynamoDB's cap on keys in one `BatchGetItem`.
+pub const MAX_BATCH_GET_KEYS: usize = 100;
 
 /// Checks shared by both adapters so they refuse exactly the same requests.
 pub mod rules {

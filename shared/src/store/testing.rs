@@ -114,6 +114,8 @@ impl BlobCall {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct TableCounts {
     pub gets: usize,
+    /// `batch_get` calls (one request each, whatever the number of keys).
+    pub batch_gets: usize,
     /// Query calls: one per page.
     pub queries: usize,
     pub puts: usize,
@@ -128,9 +130,9 @@ pub struct TableCounts {
 }
 
 impl TableCounts {
-    /// Read requests: gets and query pages.
+    /// Read requests: gets, batch gets and query pages.
     pub fn reads(&self) -> usize {
-        self.gets + self.queries
+        self.gets + self.batch_gets + self.queries
     }
 
     /// Items the calls asked to write, whichever call carried them.
@@ -219,6 +221,11 @@ impl<T: Table> Table for CountingTable<T> {
             c.transact_writes += ops.len() - checks;
         });
         self.inner.transact_write(ops).await
+    }
+
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        self.count(|c| c.batch_gets += 1);
+        self.inner.batch_get(keys).await
     }
 }
 
@@ -512,6 +519,11 @@ impl<T: Table> Table for FaultyTable<T> {
     async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), TableError> {
         self.call(TableCall::TransactWrite, self.inner.transact_write(ops))
             .await
+    }
+
+    /// Fails as a get would.
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        self.call(TableCall::Get, self.inner.batch_get(keys)).await
     }
 }
 

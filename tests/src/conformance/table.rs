@@ -39,6 +39,7 @@ macro_rules! table_conformance_cases {
             query_refuses_bad_requests,
             batch_write_60_puts_then_60_deletes,
             batch_write_refuses_duplicate_keys,
+            batch_get_answers_in_order_across_chunks,
             transact_write_is_all_or_nothing,
             transact_write_refuses_over_100_ops_and_duplicates,
             ttl_expired_items_are_invisible,
@@ -280,15 +281,15 @@ pub async fn put_absent_or_below_keeps_the_greatest(t: &dyn Table) {
         t.get(&key("m", "1")).await.expect("get"),
         Some(record("2025-03-03#a"))
     );
-    // An item without the attribute (or with another type) is not below anything.
-    put(t, json!({"pk": "m", "sk": "2", "latest": 7})).await;
+    // An item without the attribute is not below anything.
+    put(t, json!({"pk": "m", "sk": "2", "other": "a"})).await;
     assert_condition_failed(
         t.put(
             item(json!({"pk": "m", "sk": "2", "latest": "9"})),
             below("9"),
         )
         .await,
-        "a number is not a string below",
+        "a missing attribute is not below",
     );
 }
 
@@ -847,6 +848,44 @@ pub async fn batch_write_60_puts_then_60_deletes(t: &dyn Table) {
     t.batch_write(Vec::new())
         .await
         .expect("an empty batch is fine");
+}
+
+pub async fn batch_get_answers_in_order_across_chunks(t: &dyn Table) {
+    // 150 keys (two BatchGetItem requests on DynamoDB), every third missing, one asked twice,
+    // one expired: answers in the order asked, None where nothing (live) is stored.
+    let keys: Vec<Key> = (0..150).map(|i| key("bget", &format!("i{i:03}"))).collect();
+    let puts = keys
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| i % 3 != 0)
+        .map(|(i, k)| WriteOp::Put(item(json!({"pk": k.pk, "sk": k.sk, "n": i}))))
+        .collect();
+    t.batch_write(puts).await.expect("puts");
+    let expired = key("bget", "expired");
+    t.put(
+        item(json!({"pk": expired.pk, "sk": expired.sk, "expires_at": 1_000})),
+        Condition::None,
+    )
+    .await
+    .expect("expired put");
+    let mut asked = keys.clone();
+    asked.push(keys[1].clone());
+    asked.push(expired);
+    let got = t.batch_get(&asked).await.expect("batch_get");
+    assert_eq!(got.len(), asked.len());
+    for (i, answer) in got.iter().enumerate().take(150) {
+        match answer {
+            Some(found) => {
+                assert!(i % 3 != 0, "key {i} was never written: {found:?}");
+                assert_eq!(found.get("n"), Some(&json!(i)));
+                assert_eq!(Key::of(found).expect("key"), keys[i]);
+            }
+            None => assert_eq!(i % 3, 0, "key {i} was written"),
+        }
+    }
+    assert_eq!(got[150], got[1], "a key asked twice is answered twice");
+    assert_eq!(got[151], None, "an expired item is gone");
+    assert_eq!(t.batch_get(&[]).await.expect("no keys"), Vec::new());
 }
 
 pub async fn batch_write_refuses_duplicate_keys(t: &dyn Table) {
