@@ -23,7 +23,10 @@
 //! reports a tenth), `PANTAU_SCALE_QUICK=1` (20k items, checkpoints 5k and 20k, 50 requests:
 //! for development), `PANTAU_SCALE_BUDGET_MINUTES` (none: a checkpoint whose projected
 //! loading would end after the budget is skipped, and so is one the disk cannot hold; the
-//! document says which and why), `PANTAU_SCALE_KEEP=1` (keep the store).
+//! document says which and why), `PANTAU_SCALE_SAMPLE` (5000: items loaded first with one
+//! SQLite commit per write, as `pantau run` writes, for that rate; the rest with grouped
+//! commits, which store the same records: `tests/tests/scale_load.rs`),
+//! `PANTAU_SCALE_KEEP=1` (keep the store).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
