@@ -103,7 +103,8 @@ story-sizes:
 # with the API's main queries timed through the real router at each checkpoint; the tables go
 # to docs/performance.md (tests/tests/scale.rs says more). Knobs: SCALE_ITEMS (3000000),
 # SCALE_CHECKPOINTS (100000,1000000,3000000), SCALE_MISSIONS (1320), SCALE_REQUESTS (200),
-# SCALE_BUDGET_MINUTES (none); SCALE_QUICK=1 for 20k items into the target dir's copy.
+# SCALE_BUDGET_MINUTES (none), SCALE_SAMPLE (5000: items loaded with one commit per write
+# before grouped commits); SCALE_QUICK=1 for 20k items into the target dir's copy.
 SCALE_ITEMS ?= 3000000
 SCALE_CHECKPOINTS ?= 100000,1000000,3000000
 scale:
@@ -114,6 +115,7 @@ scale:
 		$(if $(SCALE_MISSIONS),PANTAU_SCALE_MISSIONS=$(SCALE_MISSIONS),) \
 		$(if $(SCALE_REQUESTS),PANTAU_SCALE_REQUESTS=$(SCALE_REQUESTS),) \
 		$(if $(SCALE_BUDGET_MINUTES),PANTAU_SCALE_BUDGET_MINUTES=$(SCALE_BUDGET_MINUTES),) \
+		$(if $(SCALE_SAMPLE),PANTAU_SCALE_SAMPLE=$(SCALE_SAMPLE),) \
 		$(CARGO) test --profile perf -p pantau-tests --test scale -- --ignored --nocapture scale_store
 
 # Throughput of Pantau's normalize (release build of shared/examples/bench_normalize.rs) and

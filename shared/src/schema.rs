@@ -21,6 +21,7 @@
 //! | story sentence entry | `STORY_SENT#{hash}` | `{published}#{item_id}`   |                                       |                                       |
 //! | story name entry  | `STORY_NAME#{name}`   | `{published}#{item_id}`    |                                       |                                       |
 //! | story membership  | `STORY#{story_id}`    | `{published}#{item_id}`    |                                       |                                       |
+//! | a mission's latest publication of a role | `LATEST#{role}` | `{mission}` (and `~complete`, the marker) |        |                                       |
 //! | search posting    | `TERM#{stem}#{yyyy-mm}` | `{published}#{item_id}`  | (TTL: `expires_at`)                   |                                       |
 //! | crisis            | `CRISIS#{id}`         | `META`                     | `CRISES#{cc}` / `{first_signal}#{id}` | `CRISES` / `{last_signal}#{id}`       |
 //! | crisis head       | `CRISIS_HEAD#{cc}#{group}` | `HEAD`                |                                       |                                       |
@@ -52,7 +53,7 @@
 //!
 //! Item records (both kinds) carry the `NormalizedItem` fields plus `item_id`, `version_at`,
 //! `content_hash`, and the version's enrichment (`crate::enrich`): `topics` (tag ids), `crisis`,
-//! `places` (country codes), `accredited_missions` and `enrichment` (the whole, as JSON); `CURRENT` adds `versions` (count), `first_seen_at` and `state_tag` (the
+//! `places` (country codes), `accredited_missions`; `CURRENT` adds `enrichment` (the whole, as JSON, without the fingerprint's word-pair hashes; version records do not repeat it), `versions` (count), `first_seen_at` and `state_tag` (the
 //! optimistic lock every `CURRENT` write is conditioned on). See `crate::reconcile`.
 //!
 //! Access patterns:
@@ -70,6 +71,7 @@
 //! | one owner's source states                  | query `MISSION#{owner}`, sk begins_with `SOURCE#`                | reconcile::read |
 //! | every source state                         | query GSI1 `SOURCES`                                             | reconcile::read |
 //! | a mission's last official publication      | query GSI1 `MITEMS#{mission}` backward until the first `official` item | reconcile::read |
+//! | every mission's last official publication  | query `LATEST#official` (trusted once `~complete` is there; else the row above per mission) | reconcile::latest |
 //! | an item's story candidates in a window     | query each of its `STORY_BAND#…`, `STORY_TITLE#…`, `STORY_PUB#…`, `STORY_NUM#…`, `STORY_NAME#…`, `STORY_SENT#…` keys, sk between `{published-7d}` and `{published+7d}$`, at most 200 each | reconcile::story |
 //! | a story's members, newest first            | query `STORY#{story_id}`, backward                               | reconcile::read |
 //! | a story's members, to merge it into another | query `STORY#{story_id}`, at most 100                           | reconcile::story |
@@ -224,6 +226,14 @@ pub fn story_pk(story_id: &str) -> String {
 pub fn search_term_pk(stem: &str, month: &str) -> String {
     format!("TERM#{stem}#{month}")
 }
+
+/// Every mission's latest publication of one role (`reconcile::latest`): sort key the mission.
+pub fn latest_pk(role: &str) -> String {
+    format!("LATEST#{role}")
+}
+
+/// The marker saying a `LATEST#{role}` partition covers every mission (sorts after them).
+pub const LATEST_COMPLETE_SK: &str = "~complete";
 
 /// `publication`: `{mission}/{source}/{guid}` of a portal post.
 pub fn story_publication_pk(publication: &str) -> String {

@@ -23,7 +23,10 @@
 //! reports a tenth), `PANTAU_SCALE_QUICK=1` (20k items, checkpoints 5k and 20k, 50 requests:
 //! for development), `PANTAU_SCALE_BUDGET_MINUTES` (none: a checkpoint whose projected
 //! loading would end after the budget is skipped, and so is one the disk cannot hold; the
-//! document says which and why), `PANTAU_SCALE_KEEP=1` (keep the store).
+//! document says which and why), `PANTAU_SCALE_SAMPLE` (5000: items loaded first with one
+//! SQLite commit per write, as `pantau run` writes, for that rate; the rest with grouped
+//! commits, which store the same records: `tests/tests/scale_load.rs`),
+//! `PANTAU_SCALE_KEEP=1` (keep the store).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -70,7 +73,14 @@ struct Knobs {
     doc: Option<PathBuf>,
     /// Loading stops before a checkpoint it would reach after this many minutes in all.
     budget: Option<Duration>,
+    /// The first this many items are loaded with one commit per write, as `pantau run` does;
+    /// the rest with grouped commits ([`GROUP_WRITES`]).
+    sample: usize,
 }
+
+/// Writes per commit after the sample (`SqliteTable::group_commits`): the same records, the
+/// WAL written once per group instead of once per write.
+const GROUP_WRITES: u64 = 20_000;
 
 fn knobs() -> Knobs {
     let quick = std::env::var("PANTAU_SCALE_QUICK").is_ok_and(|v| v == "1");
@@ -101,6 +111,7 @@ fn knobs() -> Knobs {
         budget: std::env::var("PANTAU_SCALE_BUDGET_MINUTES")
             .is_ok()
             .then(|| Duration::from_secs(60 * env_number("PANTAU_SCALE_BUDGET_MINUTES", 0))),
+        sample: env_number("PANTAU_SCALE_SAMPLE", if quick { 1_000 } else { 5_000 }) as usize,
     }
 }
 
@@ -293,7 +304,7 @@ fn free_bytes(dir: &Path) -> Option<u64> {
         .ok()
 }
 
-/// Rows and bytes of item JSON per record kind (the partition key's prefix; item records
+/// Rows and bytes as stored per record kind (the partition key's prefix; item records
 /// split into `CURRENT` and versions), largest first.
 fn breakdown(sqlite: &Path) -> Vec<(String, u64, u64)> {
     let Ok(conn) =
@@ -301,10 +312,16 @@ fn breakdown(sqlite: &Path) -> Vec<(String, u64, u64)> {
     else {
         return Vec::new();
     };
+    // Bytes as stored: the keys, the index key columns and the stored (compact, deflated)
+    // rest of the item; SQLite's pages, cell headers and indexes come on top.
     let sql = "SELECT CASE WHEN instr(pk, '#') > 0 THEN substr(pk, 1, instr(pk, '#') - 1) ELSE pk END
                       || CASE WHEN pk LIKE 'ITEM#%' THEN (CASE sk WHEN 'CURRENT' THEN ' (CURRENT)' ELSE ' (version)' END) ELSE '' END
                       AS kind,
-                      count(*), sum(length(item))
+                      count(*),
+                      sum(length(CAST(pk AS BLOB)) + length(CAST(sk AS BLOB))
+                          + ifnull(length(CAST(gsi1pk AS BLOB)) + length(CAST(gsi1sk AS BLOB)), 0)
+                          + ifnull(length(CAST(gsi2pk AS BLOB)) + length(CAST(gsi2sk AS BLOB)), 0)
+                          + length(CAST(item AS BLOB)))
                FROM items GROUP BY kind ORDER BY 3 DESC";
     let Ok(mut statement) = conn.prepare(sql) else {
         return Vec::new();
@@ -564,7 +581,16 @@ async fn scale_store() {
         .await
         .expect("an API key")
         .secret;
-    let state = ApiState::new(table.clone(), registry.clone(), &ApiConfig::default())
+    // The per-key rate limit off: this measures latency, and an optimized build asks faster
+    // than the limit allows.
+    let config = ApiConfig {
+        limits: pantau::api::limits::LimitsConfig {
+            rate_per_second: 0.0,
+            ..Default::default()
+        },
+        ..ApiConfig::default()
+    };
+    let state = ApiState::new(table.clone(), registry.clone(), &config)
         .await
         .expect("api state");
     let api = Api {
@@ -604,6 +630,8 @@ async fn scale_store() {
     let mut load_lines = Vec::new();
     const BATCH: usize = 20_000;
     let mut notes: Vec<String> = Vec::new();
+    // Items and items/s of the sample loaded with one commit per write.
+    let mut sample_rate: Option<(usize, f64)> = None;
     let started_all = Instant::now();
     for &checkpoint in &knobs.checkpoints {
         if loaded > 0 {
@@ -638,8 +666,10 @@ async fn scale_store() {
         let segment_started = Instant::now();
         let segment_from = loaded;
         while loaded < checkpoint {
+            let grouped = sample_rate.is_some() || knobs.sample == 0;
+            let size = if grouped { BATCH } else { knobs.sample };
             let batch: Vec<NormalizedItem> =
-                year.by_ref().take(BATCH.min(checkpoint - loaded)).collect();
+                year.by_ref().take(size.min(checkpoint - loaded)).collect();
             for i in &batch {
                 *per_mission.entry(i.mission.clone()).or_default() += 1;
             }
@@ -648,6 +678,19 @@ async fn scale_store() {
             let started = Instant::now();
             let r = loader.load(batch).await;
             load_time += started.elapsed();
+            if !grouped {
+                // The real reconcile as it runs in `pantau run`: one commit per write.
+                sample_rate = Some((loaded, loaded as f64 / started.elapsed().as_secs_f64()));
+                println!(
+                    "  sample: {loaded} items with one commit per write, {:.0} items/s; grouped commits from here",
+                    loaded as f64 / started.elapsed().as_secs_f64()
+                );
+                table
+                    .inner()
+                    .group_commits(GROUP_WRITES)
+                    .await
+                    .expect("grouped commits");
+            }
             let c = table.counts();
             table_requests.0 += c.reads();
             table_requests.1 += c.writes();
@@ -660,6 +703,8 @@ async fn scale_store() {
                 );
             }
         }
+        // Pending writes committed and the WAL emptied: the file's size is the store's.
+        table.inner().checkpoint().await.expect("checkpoint");
         let segment = segment_started.elapsed().as_secs_f64();
         load_lines.push(format!(
             "| {segment_from} → {checkpoint} | {:.0} | {} |",
@@ -707,6 +752,7 @@ async fn scale_store() {
             report: &report,
             table_requests,
             objects: loader.objects,
+            sample_rate,
             fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
         });
         write_doc(&doc_path, &doc);
@@ -732,6 +778,7 @@ async fn scale_store() {
         report: &report,
         table_requests,
         objects: loader.objects,
+        sample_rate,
         fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
     });
     write_doc(&doc_path, &doc);
@@ -770,6 +817,7 @@ struct Report<'a> {
     report: &'a ReconcileReport,
     table_requests: (usize, usize),
     objects: usize,
+    sample_rate: Option<(usize, f64)>,
     /// What `bench_scrape::tenfold_registry` printed, when it ran before (`make scale`).
     fleet_cycles: Option<String>,
 }
@@ -787,6 +835,7 @@ fn render(r: &Report) -> String {
         report,
         table_requests,
         objects,
+        sample_rate,
         ref fleet_cycles,
     } = *r;
     let mut out = String::new();
@@ -826,6 +875,14 @@ fn render(r: &Report) -> String {
         out.push_str("```\n\n");
     }
     out.push_str("## Loading (real reconcile, objects of 100 items, 4 at once)\n\n");
+    if let Some((n, rate)) = sample_rate {
+        out.push_str(&format!(
+            "The first {n} items with one SQLite commit per write, as `pantau run` writes: \
+             **{rate:.0} items/s**. The rest with grouped commits ({GROUP_WRITES} writes per \
+             commit, `SqliteTable::group_commits`): the same reconcile and the same records \
+             (`scale_load` compares the two tables), the write-ahead log written once per group.\n\n"
+        ));
+    }
     out.push_str(&format!(
         "{loaded} items in {:.0} s: **{:.0} items/s**; {objects} objects; table requests per item: \
          {:.1} reads, {:.1} writes; {} crises opened, {} responses linked.\n\n",
@@ -846,9 +903,10 @@ fn render(r: &Report) -> String {
     }
     if !breakdown.is_empty() {
         out.push_str(&format!(
-            "\nWhat the store holds after {loaded} items (rows and bytes of item JSON by record \
-             kind; SQLite adds its keys and indexes on top):\n\n\
-             | record | rows | rows per item | JSON bytes | bytes per item |\n|---|---|---|---|---|\n"
+            "\nWhat the store holds after {loaded} items (rows, and bytes as stored by record kind: \
+             keys, index keys and the item's compact, deflated rest; SQLite's pages and indexes \
+             come on top, see the size on disk above):\n\n\
+             | record | rows | rows per item | stored bytes | bytes per item |\n|---|---|---|---|---|\n"
         ));
         for (kind, rows, bytes) in breakdown {
             out.push_str(&format!(

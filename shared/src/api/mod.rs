@@ -295,7 +295,9 @@ async fn list_missions(
 }
 
 /// Every registry mission with its sources' health and its last official publication: one
-/// query for all source states, one bounded query per mission.
+/// query for all source states and one for the summary of last publications
+/// (`reconcile::latest`); a table whose summary is not complete yet costs one bounded query
+/// per mission instead.
 async fn every_mission_health(
     state: &ApiState,
 ) -> Result<Vec<(&Mission, Vec<SourceHealth>, Option<DateTime<Utc>>)>, ApiError> {
@@ -313,14 +315,22 @@ async fn every_mission_health(
         .iter()
         .map(|m| m.id.clone())
         .collect();
-    let last_official: Vec<_> = futures::stream::iter(ids)
-        .map(|id| {
-            let table = state.table.clone();
-            async move { read::last_published(table.as_ref(), &id, Role::Official).await }
-        })
-        .buffered(HEALTH_QUERIES_IN_FLIGHT)
-        .collect()
-        .await;
+    // The fleet's summary (one query) when it is complete; else one query per mission.
+    let summary = crate::reconcile::latest::latest_published(state.table.as_ref(), Role::Official)
+        .await
+        .map_err(ApiError::internal)?;
+    let last_official: Vec<Result<Option<DateTime<Utc>>, read::ReadError>> =
+        match summary {
+            Some(latest) => ids.iter().map(|id| Ok(latest.get(id).copied())).collect(),
+            None => futures::stream::iter(ids)
+                .map(|id| {
+                    let table = state.table.clone();
+                    async move { read::last_published(table.as_ref(), &id, Role::Official).await }
+                })
+                .buffered(HEALTH_QUERIES_IN_FLIGHT)
+                .collect()
+                .await,
+        };
     let mut missions = Vec::with_capacity(last_official.len());
     for (mission, last) in state.registry.missions.iter().zip(last_official) {
         let last = last.map_err(ApiError::internal)?;

@@ -61,6 +61,22 @@ async fn current_records_carry_topics_places_and_accredited_missions() {
         "shingles are not stored"
     );
     assert!(!details.story_keys.is_empty());
+    // The version record holds the item, not the enrichment's details.
+    let versions = table
+        .query(
+            crate::store::table::Query::partition(
+                crate::store::table::Index::Primary,
+                schema::item_pk(&advisory.identity()),
+            )
+            .range(crate::store::table::SortKeyRange::BeginsWith(
+                schema::VERSION_PREFIX.into(),
+            )),
+        )
+        .await
+        .unwrap();
+    assert_eq!(versions.items.len(), 1);
+    assert!(!versions.items[0].contains_key(attr::ENRICHMENT));
+    assert!(versions.items[0].contains_key(attr::TOPICS));
 
     // Redelivery is still one read and no write: enrichment does not change the content hash.
     let again = reconciler.reconcile_object(key).await.unwrap();

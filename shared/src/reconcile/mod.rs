@@ -47,6 +47,7 @@
 //! concurrent reconcilers of the same item cannot lose each other's updates; a loser re-reads
 //! and decides again.
 
+pub mod latest;
 pub mod read;
 pub mod story;
 
@@ -99,7 +100,8 @@ pub mod attr {
     pub const PLACES: &str = "places";
     /// Ids of every mission accredited to one of `places`.
     pub const ACCREDITED_MISSIONS: &str = "accredited_missions";
-    /// The whole `crate::enrich::Enrichment`: matched terms, place reasons, story fingerprint.
+    /// `CURRENT` only: the whole `crate::enrich::Enrichment` as JSON (matched terms, place
+    /// reasons, the story fingerprint without its word-pair hashes, story keys).
     pub const ENRICHMENT: &str = "enrichment";
     /// `CURRENT` only: the item's story (`reconcile::story`); absent until grouped.
     pub const STORY_ID: &str = "story_id";
@@ -442,6 +444,32 @@ impl Reconciler {
             &self.registry,
             crate::crises::config(),
         );
+        // The fleet's summary of last official publications first (`latest`): a failure
+        // here is retried before the item is written, so the summary never lags the items.
+        // A stored item with this publication time was noted before it was written.
+        let stored_published = match &prefetched {
+            Some(Some(record)) => record
+                .get("published_at")
+                .and_then(Value::as_str)
+                .and_then(parse_time),
+            _ => None,
+        };
+        if item.role == crate::model::Role::Official && stored_published != Some(item.published_at)
+        {
+            latest::note_published(
+                self.table.as_ref(),
+                item.role,
+                &item.mission,
+                item.published_at,
+                &id,
+            )
+            .await
+            .map_err(|source| ReconcileError::Table {
+                key: items_key.to_owned(),
+                item_id: id.clone(),
+                source,
+            })?;
+        }
         // Content the crisis stage takes nothing from by itself is marked fed as it is
         // written: no extra write, and its repeats take the quick unchanged path.
         observation.fed_at_write = !crisis_input.as_ref().is_some_and(CrisisInput::may_link);
@@ -780,28 +808,40 @@ pub async fn sync_registry_report(
     let digest_key = Key::new(schema::REGISTRY_DIGEST_PK, schema::META);
     let stored = table.get(&digest_key).await?;
     let missions = records.len();
-    if stored.as_ref().and_then(|r| r.get(REGISTRY_DIGEST_ATTR))
-        == Some(&Value::String(digest.clone()))
-    {
+    let same_registry = stored.as_ref().and_then(|r| r.get(REGISTRY_DIGEST_ATTR))
+        == Some(&Value::String(digest.clone()));
+    let backfilled =
+        stored.as_ref().and_then(|r| r.get(LATEST_BACKFILLED_ATTR)) == Some(&Value::Bool(true));
+    if same_registry && backfilled {
         return Ok(RegistrySync {
             missions,
             written: 0,
         });
     }
-    table
-        .batch_write(records.into_iter().map(WriteOp::Put).collect())
-        .await?;
+    // Once per table (and per new registry, whose missions may be new): the summary of last
+    // official publications made complete (`latest`); the digest record remembers it.
+    let ids: Vec<String> = registry.missions.iter().map(|m| m.id.clone()).collect();
+    latest::backfill(table, &ids).await?;
+    let written = if same_registry {
+        0
+    } else {
+        table
+            .batch_write(records.into_iter().map(WriteOp::Put).collect())
+            .await?;
+        missions + 1
+    };
     let mut record = Item::new();
     record.insert(table::PK.into(), Value::String(digest_key.pk));
     record.insert(table::SK.into(), Value::String(digest_key.sk));
     record.insert(REGISTRY_DIGEST_ATTR.into(), Value::String(digest));
     record.insert("missions".into(), Value::from(missions));
+    record.insert(LATEST_BACKFILLED_ATTR.into(), Value::Bool(true));
     table.put(record, Condition::None).await?;
-    Ok(RegistrySync {
-        missions,
-        written: missions + 1,
-    })
+    Ok(RegistrySync { missions, written })
 }
+
+/// The digest record's attribute saying `latest::backfill` ran on this table.
+const LATEST_BACKFILLED_ATTR: &str = "latest_backfilled";
 
 /// The digest record's attribute holding the SHA-256 (hex) of the mission records.
 const REGISTRY_DIGEST_ATTR: &str = "digest";
@@ -945,8 +985,12 @@ impl Observation {
         record
     }
 
+    /// A version record: the version's item and enrichment tags; the enrichment's details
+    /// are `CURRENT`'s alone (only the current version's fingerprint and story keys are read).
     fn version_record(&self) -> Item {
-        self.base_record(&self.version_sk)
+        let mut record = self.base_record(&self.version_sk);
+        record.remove(attr::ENRICHMENT);
+        record
     }
 
     /// `story_id` is carried over from the record this one replaces (grouping sets it anew).

@@ -336,6 +336,17 @@ pub async fn last_published(
     mission: &str,
     role: Role,
 ) -> Result<Option<DateTime<Utc>>, ReadError> {
+    Ok(last_published_item(table, mission, role)
+        .await?
+        .map(|(published_at, _)| published_at))
+}
+
+/// [`last_published`], with the item's id.
+pub async fn last_published_item(
+    table: &dyn Table,
+    mission: &str,
+    role: Role,
+) -> Result<Option<(DateTime<Utc>, String)>, ReadError> {
     let mut cursor = None;
     let mut reads = 0;
     let mut page_size = FIRST_PAGE_FOR_LAST;
@@ -353,8 +364,10 @@ pub async fn last_published(
             .items
             .iter()
             .find(|r| text(r, "role") == Some(role.as_str()))
-            .and_then(|r| text(r, "published_at"))
-            .and_then(parse_time);
+            .and_then(|r| {
+                let published = parse_time(text(r, "published_at")?)?;
+                Some((published, text(r, attr::ITEM_ID)?.to_owned()))
+            });
         if found.is_some() {
             return Ok(found);
         }

@@ -168,9 +168,10 @@ async fn new_items_are_stored_with_one_version_and_index_keys() {
     let r = f.land("items/1.jsonl", &[a.clone(), b]).await;
     assert_eq!(r, report(2, 0, 0, 0));
     // Per new item: one version record and CURRENT, then its story: 3 entries (publication,
-    // names `pertemuan` and `ringkasan`), its membership and `story_id` on CURRENT; and one
-    // search posting per term.
-    assert_eq!(f.writes(), 2 * (2 + 3 + 1 + 1) + postings);
+    // names `pertemuan` and `ringkasan`), its membership and `story_id` on CURRENT; the
+    // mission's latest official publication (`reconcile::latest`, one put per new official
+    // item); and one search posting per term.
+    assert_eq!(f.writes(), 2 * (2 + 3 + 1 + 1 + 1) + postings);
 
     let view = read::get_item(f.table.as_ref(), &a.identity())
         .await
@@ -649,10 +650,11 @@ async fn retryable_table_errors_send_the_message_back() {
             .batch_item_failures
             .is_empty()
     );
-    // Version, CURRENT, 2 story entries (publication, name `ringkasan`), membership, and
-    // a search posting per term.
+    // Version, CURRENT, 2 story entries (publication, name `ringkasan`), membership, the
+    // mission's latest official publication (`reconcile::latest`), and a search posting per
+    // term.
     let terms = crate::search::item_terms(&item("a", "Satu", P1, "2025-03-01T01:00:00Z")).len();
-    assert_eq!(table.inner().dump().await.unwrap().len(), 5 + terms);
+    assert_eq!(table.inner().dump().await.unwrap().len(), 6 + terms);
 }
 
 #[tokio::test]

@@ -9,8 +9,9 @@
 //!
 //! **Postings.** One record per term of the item's current version:
 //! `pk = TERM#{stem}#{yyyy-mm}` (the month of publication keeps partitions bounded),
-//! `sk = {published}#{item_id}`, with `item_id`, `mission`, `country`, `role` (never change for
-//! an item, so a query can filter on them before reading the item) and `expires_at`
+//! `sk = {published}#{item_id}` (the item id is read from it: [`posting_item_id`]), with
+//! `mission`, `country`, `role` (never change for an item, so a query can filter on them
+//! before reading the item) and `expires_at`
 //! ([`POSTING_TTL_DAYS`] after indexing). A new item costs one write per term; a changed item
 //! one per term it did not have before at that time (see [`postings_to_write`]). Postings of an
 //! old version stay until they expire: a query re-checks every hit on the current item.
@@ -50,6 +51,7 @@ const MAX_TERM_BYTES: usize = 40;
 
 /// Attribute names of a posting.
 pub mod posting_attr {
+    /// Postings written before the item id was read from the sort key carry it.
     pub const ITEM_ID: &str = "item_id";
     pub const MISSION: &str = "mission";
     pub const COUNTRY: &str = "country";
@@ -158,7 +160,6 @@ pub fn postings(
             };
             set(table::PK, Value::String(term_pk(&term, &month)));
             set(table::SK, Value::String(sk.clone()));
-            set(posting_attr::ITEM_ID, Value::String(item_id.to_owned()));
             set(posting_attr::MISSION, Value::String(item.mission.clone()));
             if let Some(cc) = country {
                 set(posting_attr::COUNTRY, Value::String(cc.to_owned()));
@@ -168,6 +169,18 @@ pub fn postings(
             record
         })
         .collect()
+}
+
+/// The item a posting points at: the part of its sort key after the publication time (older
+/// postings also carry it as an attribute).
+pub fn posting_item_id(posting: &Item) -> Option<&str> {
+    if let Some(Value::String(id)) = posting.get(posting_attr::ITEM_ID) {
+        return Some(id);
+    }
+    let sk = posting.get(table::SK)?.as_str()?;
+    sk.split_once('#')
+        .map(|(_, id)| id)
+        .filter(|id| !id.is_empty())
 }
 
 /// The postings worth writing when an item changes from `previous` (its `CURRENT` record

@@ -256,12 +256,7 @@ pub async fn search(
             .collect();
         let ids: Vec<String> = candidates
             .iter()
-            .map(|p| {
-                p.get(posting_attr::ITEM_ID)
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_owned()
-            })
+            .map(|p| super::posting_item_id(p).unwrap_or_default().to_owned())
             .collect();
         let currents: Vec<_> = futures::stream::iter(ids)
             .map(|id| read_current(table, id))

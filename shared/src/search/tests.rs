@@ -109,6 +109,9 @@ fn postings_are_keyed_by_term_month_and_time() {
     assert_eq!(p[0][posting_attr::ROLE], "official");
     let ttl = (now() + chrono::Duration::days(POSTING_TTL_DAYS)).timestamp();
     assert_eq!(p[0][table::TTL], ttl);
+    // The item id is the sort key's, not repeated in an attribute.
+    assert!(!p[0].contains_key(posting_attr::ITEM_ID));
+    assert_eq!(super::posting_item_id(&p[0]), Some("itm_1"));
 }
 
 #[tokio::test]
@@ -347,7 +350,8 @@ async fn index_writes_per_new_changed_and_unchanged_item() {
         .candidate_keys()
         .len();
     let story_writes = story_keys + 1 + 1;
-    assert_eq!(new.writes(), 2 + story_writes + terms, "{new:?}");
+    // And the mission's latest official publication (`reconcile::latest`).
+    assert_eq!(new.writes(), 2 + story_writes + terms + 1, "{new:?}");
 
     // A typo fixed in the body: only the new terms are written.
     let mut changed = first.clone();

@@ -352,6 +352,15 @@ impl Expr {
                 let v = self.value(to_attr(value));
                 format!("({a} = {v} AND NOT ({}))", expired(self))
             }
+            Condition::AbsentOrBelow { attr, value } => {
+                let pk = self.name(PK);
+                let a = self.name(attr);
+                let v = self.value(AttributeValue::S(value.clone()));
+                format!(
+                    "(attribute_not_exists({pk}) OR {} OR {a} < {v})",
+                    expired(self)
+                )
+            }
         })
     }
 

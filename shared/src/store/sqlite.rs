@@ -1,10 +1,22 @@
 //! The table port on an SQLite file: DynamoDB's single-table semantics for `pantau run`.
 //!
-//! One SQL table holds every item, keyed by `(pk, sk)`, with the item itself as JSON text and
-//! copies of the attributes SQL must see: the two GSIs' keys (NULL unless the item carries
-//! both keys of that index, which makes the indexes sparse as in DynamoDB) and `expires_at`.
-//! Text compares with SQLite's BINARY collation, which on UTF-8 is byte order, the order
-//! DynamoDB sorts string keys in.
+//! One SQL table holds every item, keyed by `(pk, sk)`, with the attributes SQL must see in
+//! columns: the two GSIs' keys (NULL unless the item carries both keys of that index, which
+//! makes the indexes sparse as in DynamoDB; the GSI indexes are partial, so an item outside an
+//! index costs it nothing) and `expires_at`. Text compares with SQLite's BINARY collation,
+//! which on UTF-8 is byte order, the order DynamoDB sorts string keys in.
+//!
+//! **Stored form.** The `item` column holds the rest of the item (see [`encode`]): the
+//! attributes already in columns are not repeated, and a rest of [`COMPRESS_FROM_BYTES`] or
+//! more is deflated when that saves space. Reads put the item back together, so callers see
+//! exactly what they wrote. Rows of files written before this form (the whole item as JSON
+//! text) are still read.
+//!
+//! **Grouped commits** ([`SqliteTable::group_commits`]) are for bulk loads: writes share one
+//! open transaction, committed every so many writes and by [`SqliteTable::commit`], instead of
+//! one commit (and its WAL pages) per write. Each write is still all-or-nothing (a savepoint),
+//! and this connection reads its own writes, so the records written are the same; only other
+//! processes see them later, and a crash loses the writes since the last commit.
 //!
 //! Every request is validated by the shared `rules` before it touches the file, so this
 //! adapter refuses exactly what the DynamoDB adapter refuses. Conditional writes and
@@ -38,10 +50,35 @@ CREATE TABLE IF NOT EXISTS items (
     item       TEXT NOT NULL,
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk);
-CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk);
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
 ";
+
+/// Files written before the GSI indexes were partial held an entry for every row in both;
+/// they are rebuilt partial on open (once).
+const UNPARTIAL_INDEXES: &str = "
+SELECT name FROM sqlite_master
+ WHERE type = 'index' AND name IN ('items_gsi1', 'items_gsi2') AND sql NOT LIKE '%WHERE%'
+";
+
+/// The stored rest of an item is deflated from this size up (smaller JSON barely shrinks).
+const COMPRESS_FROM_BYTES: usize = 200;
+
+/// miniz level: 1 is several times faster than the default 6 and within ~10% of its size on
+/// item JSON.
+const COMPRESSION_LEVEL: u8 = 1;
+
+/// First byte of a stored rest (a BLOB): how the bytes after it are encoded.
+const FORM_JSON: u8 = 0;
+const FORM_DEFLATE: u8 = 1;
+
+/// No stored item inflates beyond this (DynamoDB's item limit is 400 KB; the margin covers
+/// items written through `put` with large attributes).
+const MAX_INFLATED_BYTES: usize = 4 * 1024 * 1024;
+
+/// The columns every read selects, in this order (see [`row_item`]).
+const ROW_COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, expires_at, item";
 
 /// Expired rows are deleted on open and after every this many writes (reads hide them anyway).
 const PURGE_EVERY_WRITES: u64 = 1000;
@@ -67,6 +104,22 @@ pub struct SqliteTable {
 struct Inner {
     conn: Mutex<Connection>,
     writes: AtomicU64,
+    /// Grouped commits: commit every this many writes; 0 commits every write.
+    group_writes: AtomicU64,
+    /// Writes in the open grouped transaction.
+    uncommitted: AtomicU64,
+}
+
+impl Drop for Inner {
+    /// A grouped transaction still open is committed, not rolled back with the connection.
+    fn drop(&mut self) {
+        let conn = self.conn.get_mut().unwrap_or_else(|p| p.into_inner());
+        if !conn.is_autocommit()
+            && let Err(e) = conn.execute_batch("COMMIT")
+        {
+            tracing::error!(error = %e, "sqlite: committing grouped writes on close failed");
+        }
+    }
 }
 
 impl SqliteTable {
@@ -108,14 +161,86 @@ impl SqliteTable {
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         conn.pragma_update(None, "cache_size", -PAGE_CACHE_KIB)
             .map_err(sql_error("open"))?;
+        drop_unpartial_indexes(&conn).map_err(sql_error("open"))?;
         conn.execute_batch(SCHEMA).map_err(sql_error("open"))?;
         purge_expired(&conn, rules::now()).map_err(sql_error("open"))?;
         Ok(SqliteTable {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 writes: AtomicU64::new(0),
+                group_writes: AtomicU64::new(0),
+                uncommitted: AtomicU64::new(0),
             }),
         })
+    }
+
+    /// Groups writes into transactions of `writes` writes each (a bulk load); 0 or 1 goes
+    /// back to one commit per write, committing what is pending. See the module doc.
+    pub async fn group_commits(&self, writes: u64) -> Result<(), TableError> {
+        self.inner
+            .group_writes
+            .store(if writes > 1 { writes } else { 0 }, Ordering::Relaxed);
+        if writes <= 1 {
+            self.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Commits the grouped writes pending, if any.
+    pub async fn commit(&self) -> Result<(), TableError> {
+        let this = self.clone();
+        self.run("commit", move |conn| {
+            if !conn.is_autocommit() {
+                conn.execute_batch("COMMIT").map_err(sql_error("commit"))?;
+            }
+            this.inner.uncommitted.store(0, Ordering::Relaxed);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Commits the grouped writes pending and empties the write-ahead log into the file (a
+    /// bulk load's WAL holds a copy of every page it touched since the last checkpoint), so
+    /// the file's size is the store's size.
+    pub async fn checkpoint(&self) -> Result<(), TableError> {
+        self.commit().await?;
+        self.run("checkpoint", |conn| {
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(sql_error("checkpoint"))
+        })
+        .await
+    }
+
+    /// Runs one write request (`work`) all-or-nothing: in its own `BEGIN IMMEDIATE`
+    /// transaction, or, with grouped commits, in a savepoint of the open group transaction.
+    fn write<T>(
+        &self,
+        conn: &mut Connection,
+        op: &'static str,
+        work: impl FnOnce(&Connection) -> Result<T, TableError>,
+    ) -> Result<T, TableError> {
+        let group = self.inner.group_writes.load(Ordering::Relaxed);
+        if group == 0 {
+            let tx = immediate(conn, op)?;
+            let out = work(&tx)?;
+            tx.commit().map_err(sql_error(op))?;
+            self.wrote(conn);
+            return Ok(out);
+        }
+        if conn.is_autocommit() {
+            conn.execute_batch("BEGIN IMMEDIATE")
+                .map_err(sql_error(op))?;
+        }
+        // Dropped on error: rolled back to where it started, the group's earlier writes kept.
+        let savepoint = conn.savepoint().map_err(sql_error(op))?;
+        let out = work(&savepoint)?;
+        savepoint.commit().map_err(sql_error(op))?;
+        if self.inner.uncommitted.fetch_add(1, Ordering::Relaxed) + 1 >= group {
+            conn.execute_batch("COMMIT").map_err(sql_error(op))?;
+            self.inner.uncommitted.store(0, Ordering::Relaxed);
+        }
+        self.wrote(conn);
+        Ok(out)
     }
 
     /// Every stored row, expired or not, ordered by `pk` then `sk`: compare two dumps to
@@ -124,14 +249,12 @@ impl SqliteTable {
     pub async fn dump(&self) -> Result<Vec<Item>, TableError> {
         self.run("dump", |conn| {
             let mut stmt = conn
-                .prepare("SELECT item FROM items ORDER BY pk, sk")
+                .prepare(&format!("SELECT {ROW_COLUMNS} FROM items ORDER BY pk, sk"))
                 .map_err(sql_error("dump"))?;
-            let rows = stmt
-                .query_map([], |row| row.get::<_, String>(0))
-                .map_err(sql_error("dump"))?;
+            let rows = stmt.query_map([], row_parts).map_err(sql_error("dump"))?;
             let mut items = Vec::new();
-            for json in rows {
-                items.push(decode("dump", &json.map_err(sql_error("dump"))?)?);
+            for parts in rows {
+                items.push(row_item("dump", parts.map_err(sql_error("dump"))?)?);
             }
             Ok(items)
         })
@@ -169,6 +292,18 @@ impl SqliteTable {
     }
 }
 
+fn drop_unpartial_indexes(conn: &Connection) -> rusqlite::Result<()> {
+    let names: Vec<String> = conn
+        .prepare(UNPARTIAL_INDEXES)?
+        .query_map([], |row| row.get(0))?
+        .collect::<Result<_, _>>()?;
+    for name in names {
+        // Names come from the fixed list in the query above.
+        conn.execute_batch(&format!("DROP INDEX {name}"))?;
+    }
+    Ok(())
+}
+
 fn purge_expired(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
     conn.execute("DELETE FROM items WHERE expires_at <= ?1", params![now])
 }
@@ -187,24 +322,124 @@ fn sql_error(op: &'static str) -> impl Fn(rusqlite::Error) -> TableError {
     }
 }
 
-fn decode(op: &'static str, json: &str) -> Result<Item, TableError> {
-    serde_json::from_str(json).map_err(|e| TableError::Backend {
+fn corrupt(op: &'static str, what: String) -> TableError {
+    TableError::Backend {
         op,
-        message: format!("stored item is not a JSON object: {e}"),
+        message: format!("stored item is unreadable: {what}"),
         retryable: false,
+    }
+}
+
+/// The stored rest of an item: the item without what its row's columns hold (the keys; each
+/// GSI's keys when both are there; `expires_at` when it is an integer), as JSON, deflated
+/// from [`COMPRESS_FROM_BYTES`] up when that is smaller. [`row_item`] is its inverse.
+fn encode(item: &Item, columns: &Columns) -> Result<Vec<u8>, TableError> {
+    let mut rest = item.clone();
+    rest.remove(super::table::PK);
+    rest.remove(super::table::SK);
+    if columns.gsi1.0.is_some() {
+        rest.remove(GSI1_PK);
+        rest.remove(GSI1_SK);
+    }
+    if columns.gsi2.0.is_some() {
+        rest.remove(GSI2_PK);
+        rest.remove(GSI2_SK);
+    }
+    if columns.ttl_exact {
+        rest.remove(TTL);
+    }
+    let json = serde_json::to_vec(&rest).map_err(|e| TableError::Validation(e.to_string()))?;
+    if json.len() >= COMPRESS_FROM_BYTES {
+        let deflated = miniz_oxide::deflate::compress_to_vec(&json, COMPRESSION_LEVEL);
+        if deflated.len() < json.len() {
+            let mut out = Vec::with_capacity(deflated.len() + 1);
+            out.push(FORM_DEFLATE);
+            out.extend_from_slice(&deflated);
+            return Ok(out);
+        }
+    }
+    let mut out = Vec::with_capacity(json.len() + 1);
+    out.push(FORM_JSON);
+    out.extend_from_slice(&json);
+    Ok(out)
+}
+
+/// One row as selected by [`ROW_COLUMNS`].
+struct RowParts {
+    pk: String,
+    sk: String,
+    gsi1: (Option<String>, Option<String>),
+    gsi2: (Option<String>, Option<String>),
+    expires_at: Option<i64>,
+    stored: SqlValue,
+}
+
+fn row_parts(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowParts> {
+    Ok(RowParts {
+        pk: row.get(0)?,
+        sk: row.get(1)?,
+        gsi1: (row.get(2)?, row.get(3)?),
+        gsi2: (row.get(4)?, row.get(5)?),
+        expires_at: row.get(6)?,
+        stored: row.get(7)?,
     })
+}
+
+/// The item a row holds: its stored rest with the columns' attributes put back.
+fn row_item(op: &'static str, row: RowParts) -> Result<Item, TableError> {
+    let json = match row.stored {
+        // A file from before the compact form: the whole item as JSON text.
+        SqlValue::Text(text) => {
+            return serde_json::from_str(&text).map_err(|e| corrupt(op, e.to_string()));
+        }
+        SqlValue::Blob(bytes) => match bytes.split_first() {
+            Some((&FORM_JSON, json)) => json.to_vec(),
+            Some((&FORM_DEFLATE, deflated)) => {
+                miniz_oxide::inflate::decompress_to_vec_with_limit(deflated, MAX_INFLATED_BYTES)
+                    .map_err(|e| corrupt(op, format!("inflating: {e:?}")))?
+            }
+            _ => return Err(corrupt(op, "unknown stored form".into())),
+        },
+        _ => return Err(corrupt(op, "neither text nor blob".into())),
+    };
+    let mut item: Item = serde_json::from_slice(&json).map_err(|e| corrupt(op, e.to_string()))?;
+    let mut restore = |name: &str, value: Option<String>| {
+        if let Some(v) = value
+            && !item.contains_key(name)
+        {
+            item.insert(name.into(), Value::String(v));
+        }
+    };
+    restore(super::table::PK, Some(row.pk));
+    restore(super::table::SK, Some(row.sk));
+    if let (Some(p), Some(s)) = row.gsi1 {
+        restore(GSI1_PK, Some(p));
+        restore(GSI1_SK, Some(s));
+    }
+    if let (Some(p), Some(s)) = row.gsi2 {
+        restore(GSI2_PK, Some(p));
+        restore(GSI2_SK, Some(s));
+    }
+    if let Some(t) = row.expires_at
+        && !item.contains_key(TTL)
+    {
+        item.insert(TTL.into(), Value::from(t));
+    }
+    Ok(item)
 }
 
 /// The stored item under `key`, expired or not.
 fn read_stored(conn: &Connection, op: &'static str, key: &Key) -> Result<Option<Item>, TableError> {
-    let json: Option<String> = conn
-        .prepare_cached("SELECT item FROM items WHERE pk = ?1 AND sk = ?2")
+    let parts = conn
+        .prepare_cached(&format!(
+            "SELECT {ROW_COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"
+        ))
         .and_then(|mut stmt| {
-            stmt.query_row(params![key.pk, key.sk], |row| row.get(0))
+            stmt.query_row(params![key.pk, key.sk], row_parts)
                 .optional()
         })
         .map_err(sql_error(op))?;
-    json.map(|j| decode(op, &j)).transpose()
+    parts.map(|p| row_item(op, p)).transpose()
 }
 
 /// What reads and conditions see: an expired item is absent.
@@ -220,24 +455,49 @@ fn index_keys(item: &Item, pk_name: &str, sk_name: &str) -> (Option<String>, Opt
     }
 }
 
+/// What of an item its row keeps in columns.
+struct Columns {
+    gsi1: (Option<String>, Option<String>),
+    gsi2: (Option<String>, Option<String>),
+    /// Stored truncated, so `expires_at <= now` in SQL agrees with `rules::expired`.
+    expires_at: Option<i64>,
+    /// The column holds the attribute exactly (an integer), so the stored rest omits it.
+    ttl_exact: bool,
+}
+
+impl Columns {
+    fn of(item: &Item) -> Columns {
+        let ttl = item.get(TTL);
+        Columns {
+            gsi1: index_keys(item, GSI1_PK, GSI1_SK),
+            gsi2: index_keys(item, GSI2_PK, GSI2_SK),
+            expires_at: ttl.and_then(Value::as_f64).map(|t| t as i64),
+            ttl_exact: ttl.and_then(Value::as_i64).is_some(),
+        }
+    }
+}
+
 fn write_item(
     conn: &Connection,
     op: &'static str,
     key: &Key,
     item: &Item,
 ) -> Result<(), TableError> {
-    let (g1pk, g1sk) = index_keys(item, GSI1_PK, GSI1_SK);
-    let (g2pk, g2sk) = index_keys(item, GSI2_PK, GSI2_SK);
-    // Stored truncated, so `expires_at <= now` in SQL agrees with `rules::expired`.
-    let expires_at = item.get(TTL).and_then(Value::as_f64).map(|t| t as i64);
-    let json = serde_json::to_string(item).map_err(|e| TableError::Validation(e.to_string()))?;
+    let columns = Columns::of(item);
+    let stored = encode(item, &columns)?;
+    let Columns {
+        gsi1: (g1pk, g1sk),
+        gsi2: (g2pk, g2sk),
+        expires_at,
+        ..
+    } = columns;
     conn.prepare_cached(
         "INSERT OR REPLACE INTO items (pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, expires_at, item)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     )
     .and_then(|mut stmt| {
         stmt.execute(params![
-            key.pk, key.sk, g1pk, g1sk, g2pk, g2sk, expires_at, json
+            key.pk, key.sk, g1pk, g1sk, g2pk, g2sk, expires_at, stored
         ])
     })
     .map_err(sql_error(op))?;
@@ -337,7 +597,7 @@ fn query_sql(query: &Query, cursor: Option<&Item>, now: i64) -> (String, Vec<Sql
         args.len()
     ));
     let sql = format!(
-        "SELECT item FROM items WHERE {} ORDER BY {order}",
+        "SELECT {ROW_COLUMNS} FROM items WHERE {} ORDER BY {order}",
         terms.join(" AND ")
     );
     (sql, args)
@@ -359,14 +619,12 @@ impl Table for SqliteTable {
         let key = rules::item(&item)?;
         let this = self.clone();
         self.run("put", move |conn| {
-            let tx = immediate(conn, "put")?;
-            if condition != Condition::None {
-                check(&tx, "put", &key, &condition, rules::now())?;
-            }
-            write_item(&tx, "put", &key, &item)?;
-            tx.commit().map_err(sql_error("put"))?;
-            this.wrote(conn);
-            Ok(())
+            this.write(conn, "put", |tx| {
+                if condition != Condition::None {
+                    check(tx, "put", &key, &condition, rules::now())?;
+                }
+                write_item(tx, "put", &key, &item)
+            })
         })
         .await
     }
@@ -382,14 +640,13 @@ impl Table for SqliteTable {
         let key = key.clone();
         let this = self.clone();
         self.run("update", move |conn| {
-            let tx = immediate(conn, "update")?;
-            let stored = check(&tx, "update", &key, &condition, rules::now())?;
-            let new = rules::apply(&key, stored, &update)?;
-            rules::item(&new)?;
-            write_item(&tx, "update", &key, &new)?;
-            tx.commit().map_err(sql_error("update"))?;
-            this.wrote(conn);
-            Ok(new)
+            this.write(conn, "update", |tx| {
+                let stored = check(tx, "update", &key, &condition, rules::now())?;
+                let new = rules::apply(&key, stored, &update)?;
+                rules::item(&new)?;
+                write_item(tx, "update", &key, &new)?;
+                Ok(new)
+            })
         })
         .await
     }
@@ -399,14 +656,12 @@ impl Table for SqliteTable {
         let key = key.clone();
         let this = self.clone();
         self.run("delete", move |conn| {
-            let tx = immediate(conn, "delete")?;
-            if condition != Condition::None {
-                check(&tx, "delete", &key, &condition, rules::now())?;
-            }
-            delete_row(&tx, "delete", &key)?;
-            tx.commit().map_err(sql_error("delete"))?;
-            this.wrote(conn);
-            Ok(())
+            this.write(conn, "delete", |tx| {
+                if condition != Condition::None {
+                    check(tx, "delete", &key, &condition, rules::now())?;
+                }
+                delete_row(tx, "delete", &key)
+            })
         })
         .await
     }
@@ -422,13 +677,11 @@ impl Table for SqliteTable {
             }
             let mut stmt = conn.prepare_cached(&sql).map_err(sql_error("query"))?;
             let rows = stmt
-                .query_map(rusqlite::params_from_iter(args), |row| {
-                    row.get::<_, String>(0)
-                })
+                .query_map(rusqlite::params_from_iter(args), row_parts)
                 .map_err(sql_error("query"))?;
             let mut items = Vec::new();
-            for json in rows {
-                items.push(decode("query", &json.map_err(sql_error("query"))?)?);
+            for parts in rows {
+                items.push(row_item("query", parts.map_err(sql_error("query"))?)?);
             }
             let mut page = Page {
                 items,
@@ -455,16 +708,15 @@ impl Table for SqliteTable {
         }
         let this = self.clone();
         self.run("batch_write", move |conn| {
-            let tx = immediate(conn, "batch_write")?;
-            for op in &ops {
-                match op {
-                    WriteOp::Put(item) => write_item(&tx, "batch_write", &Key::of(item)?, item)?,
-                    WriteOp::Delete(key) => delete_row(&tx, "batch_write", key)?,
+            this.write(conn, "batch_write", |tx| {
+                for op in &ops {
+                    match op {
+                        WriteOp::Put(item) => write_item(tx, "batch_write", &Key::of(item)?, item)?,
+                        WriteOp::Delete(key) => delete_row(tx, "batch_write", key)?,
+                    }
                 }
-            }
-            tx.commit().map_err(sql_error("batch_write"))?;
-            this.wrote(conn);
-            Ok(())
+                Ok(())
+            })
         })
         .await
     }
@@ -477,57 +729,58 @@ impl Table for SqliteTable {
         let this = self.clone();
         self.run("transact_write", move |conn| {
             const OP: &str = "transact_write";
-            let tx = immediate(conn, OP)?;
-            let now = rules::now();
-            // Like DynamoDB, every operation is checked and each gets a reason code, so the
-            // caller learns which ones failed; then all are written or none.
-            let mut reasons = Vec::with_capacity(ops.len());
-            // Per key: the item to write, or None to delete it.
-            let mut writes: Vec<(Key, Option<Item>)> = Vec::with_capacity(ops.len());
-            for op in &ops {
-                let key = op.key()?;
-                let outcome = match op {
-                    TransactOp::Put { item, condition } => {
-                        check(&tx, OP, &key, condition, now).map(|_| Some(Some(item.clone())))
+            this.write(conn, OP, |tx| {
+                let now = rules::now();
+                // Like DynamoDB, every operation is checked and each gets a reason code, so the
+                // caller learns which ones failed; then all are written or none.
+                let mut reasons = Vec::with_capacity(ops.len());
+                // Per key: the item to write, or None to delete it.
+                let mut writes: Vec<(Key, Option<Item>)> = Vec::with_capacity(ops.len());
+                for op in &ops {
+                    let key = op.key()?;
+                    let outcome = match op {
+                        TransactOp::Put { item, condition } => {
+                            check(tx, OP, &key, condition, now).map(|_| Some(Some(item.clone())))
+                        }
+                        TransactOp::Delete { condition, .. } => {
+                            check(tx, OP, &key, condition, now).map(|_| Some(None))
+                        }
+                        TransactOp::Check { condition, .. } => {
+                            check(tx, OP, &key, condition, now).map(|_| None)
+                        }
+                        TransactOp::Update {
+                            update, condition, ..
+                        } => check(tx, OP, &key, condition, now).and_then(|stored| {
+                            let new = rules::apply(&key, stored, update)?;
+                            rules::item(&new)?;
+                            Ok(Some(Some(new)))
+                        }),
+                    };
+                    match outcome {
+                        Ok(write) => {
+                            reasons.push("None".to_owned());
+                            writes.extend(write.map(|w| (key, w)));
+                        }
+                        Err(TableError::ConditionFailed { .. }) => {
+                            reasons.push("ConditionalCheckFailed".to_owned())
+                        }
+                        Err(TableError::Validation(_)) => {
+                            reasons.push("ValidationError".to_owned())
+                        }
+                        Err(e) => return Err(e),
                     }
-                    TransactOp::Delete { condition, .. } => {
-                        check(&tx, OP, &key, condition, now).map(|_| Some(None))
-                    }
-                    TransactOp::Check { condition, .. } => {
-                        check(&tx, OP, &key, condition, now).map(|_| None)
-                    }
-                    TransactOp::Update {
-                        update, condition, ..
-                    } => check(&tx, OP, &key, condition, now).and_then(|stored| {
-                        let new = rules::apply(&key, stored, update)?;
-                        rules::item(&new)?;
-                        Ok(Some(Some(new)))
-                    }),
-                };
-                match outcome {
-                    Ok(write) => {
-                        reasons.push("None".to_owned());
-                        writes.extend(write.map(|w| (key, w)));
-                    }
-                    Err(TableError::ConditionFailed { .. }) => {
-                        reasons.push("ConditionalCheckFailed".to_owned())
-                    }
-                    Err(TableError::Validation(_)) => reasons.push("ValidationError".to_owned()),
-                    Err(e) => return Err(e),
                 }
-            }
-            if reasons.iter().any(|r| r != "None") {
-                return Err(TableError::TransactionCanceled { reasons });
-            }
-            for (key, write) in &writes {
-                match write {
-                    Some(item) => write_item(&tx, OP, key, item)?,
-                    None => delete_row(&tx, OP, key)?,
+                if reasons.iter().any(|r| r != "None") {
+                    return Err(TableError::TransactionCanceled { reasons });
                 }
-            }
-            tx.commit().map_err(sql_error(OP))?;
-            this.wrote(conn);
-            Ok(())
+                for (key, write) in &writes {
+                    match write {
+                        Some(item) => write_item(tx, OP, key, item)?,
+                        None => delete_row(tx, OP, key)?,
+                    }
+                }
+                Ok(())
+            })
         })
         .await
     }
@@ -572,6 +825,155 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(rows, 1, "the expired row is purged on open");
+    }
+
+    /// Every attribute comes back as written, whichever of them the row keeps in columns
+    /// and whether the rest is deflated; old rows (whole JSON text) still read.
+    #[tokio::test]
+    async fn stored_form_round_trips() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.sqlite");
+        let t = SqliteTable::open(&path).unwrap();
+        let long = "kata ".repeat(400);
+        let items = [
+            json!({"pk": "p", "sk": "small", "n": 1}),
+            json!({"pk": "p", "sk": "gsi", "gsi1pk": "G", "gsi1sk": "1", "gsi2pk": "H",
+                   "gsi2sk": "2", "body": long, "nested": {"a": [1, 2.5, null, true]}}),
+            // Only one key of an index: not in it, both attributes kept as written.
+            json!({"pk": "p", "sk": "half", "gsi1pk": "G", "gsi2sk": "x"}),
+            json!({"pk": "p", "sk": "ttl-int", "expires_at": 4_000_000_000_i64}),
+            json!({"pk": "p", "sk": "ttl-float", "expires_at": 4_000_000_000.5}),
+        ];
+        for i in &items {
+            t.put(item(i.clone()), Condition::None).await.unwrap();
+        }
+        let dumped = t.dump().await.unwrap();
+        let mut want: Vec<Item> = items.iter().cloned().map(item).collect();
+        want.sort_by(|a, b| a["sk"].as_str().cmp(&b["sk"].as_str()));
+        assert_eq!(dumped, want);
+        let big: Vec<u8> = t
+            .run("test", |c| {
+                c.query_row("SELECT item FROM items WHERE sk = 'gsi'", [], |r| r.get(0))
+                    .map_err(sql_error("test"))
+            })
+            .await
+            .unwrap();
+        assert_eq!(big[0], FORM_DEFLATE);
+        assert!(
+            big.len() < long.len() / 4,
+            "deflated to {} bytes",
+            big.len()
+        );
+        let page = t.query(Query::partition(Index::Gsi1, "G")).await.unwrap();
+        assert_eq!(
+            page.items,
+            vec![want[0].clone()],
+            "only the item with both keys"
+        );
+
+        // A row as files before the compact form stored it.
+        let old = json!({"pk": "p", "sk": "old", "gsi1pk": "G", "gsi1sk": "0", "v": "x"});
+        let text = old.to_string();
+        t.run("test", move |c| {
+            c.execute(
+                "INSERT INTO items (pk, sk, gsi1pk, gsi1sk, item) VALUES ('p', 'old', 'G', '0', ?1)",
+                params![text],
+            )
+            .map_err(sql_error("test"))
+        })
+        .await
+        .unwrap();
+        assert_eq!(
+            t.get(&Key::new("p", "old")).await.unwrap(),
+            Some(item(old.clone()))
+        );
+        let page = t.query(Query::partition(Index::Gsi1, "G")).await.unwrap();
+        assert_eq!(page.items[0], item(old));
+    }
+
+    /// A file whose GSI indexes held every row gets them rebuilt partial, and queries use them.
+    #[tokio::test]
+    async fn full_gsi_indexes_are_rebuilt_partial() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.sqlite");
+        {
+            let c = Connection::open(&path).unwrap();
+            c.execute_batch(
+                &SCHEMA
+                    .replace(" WHERE gsi1pk IS NOT NULL", "")
+                    .replace(" WHERE gsi2pk IS NOT NULL", ""),
+            )
+            .unwrap();
+        }
+        let t = SqliteTable::open(&path).unwrap();
+        let sql: Vec<String> = t
+            .run("test", |c| {
+                let mut stmt = c
+                    .prepare(
+                        "SELECT sql FROM sqlite_master WHERE name IN ('items_gsi1', 'items_gsi2')",
+                    )
+                    .map_err(sql_error("test"))?;
+                let rows = stmt
+                    .query_map([], |r| r.get::<_, String>(0))
+                    .map_err(sql_error("test"))?;
+                Ok(rows.filter_map(Result::ok).collect())
+            })
+            .await
+            .unwrap();
+        assert_eq!(sql.len(), 2);
+        assert!(sql.iter().all(|s| s.contains("WHERE")), "{sql:?}");
+    }
+
+    /// Grouped commits: the connection reads its own writes at once, a failed write leaves
+    /// the group's earlier ones, and what is pending is committed on close.
+    #[tokio::test]
+    async fn grouped_commits_keep_each_write_atomic_and_commit_on_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.sqlite");
+        {
+            let t = SqliteTable::open(&path).unwrap();
+            t.group_commits(1000).await.unwrap();
+            t.put(item(json!({"pk": "a", "sk": "1"})), Condition::None)
+                .await
+                .unwrap();
+            assert!(t.get(&Key::new("a", "1")).await.unwrap().is_some());
+            // Fails on its second operation's condition: nothing of it is written.
+            let failed = t
+                .transact_write(vec![
+                    TransactOp::Put {
+                        item: item(json!({"pk": "a", "sk": "2"})),
+                        condition: Condition::None,
+                    },
+                    TransactOp::Put {
+                        item: item(json!({"pk": "a", "sk": "1"})),
+                        condition: Condition::Absent,
+                    },
+                ])
+                .await;
+            assert!(matches!(
+                failed,
+                Err(TableError::TransactionCanceled { .. })
+            ));
+            assert!(t.get(&Key::new("a", "2")).await.unwrap().is_none());
+            // Another process sees nothing yet.
+            let other = Connection::open(&path).unwrap();
+            let seen: i64 = other
+                .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+                .unwrap();
+            assert_eq!(seen, 0, "grouped writes are not committed yet");
+            t.put(item(json!({"pk": "a", "sk": "3"})), Condition::Absent)
+                .await
+                .unwrap();
+        }
+        let t = SqliteTable::open(&path).unwrap();
+        let keys: Vec<String> = t
+            .dump()
+            .await
+            .unwrap()
+            .iter()
+            .map(|i| i["sk"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        assert_eq!(keys, ["1", "3"]);
     }
 
     #[test]

@@ -64,6 +64,9 @@ pub enum Condition {
     Present,
     /// The item must exist with `attr` equal to `value` (optimistic locking on a version).
     Equals { attr: String, value: Value },
+    /// The item must be absent, or hold `attr` as a string that sorts before `value` (byte
+    /// order): a record that keeps the greatest value ever written, in one conditional put.
+    AbsentOrBelow { attr: String, value: String },
 }
 
 /// An update expression: `SET` these, `REMOVE` those, `ADD` to these numbers (a missing
@@ -568,6 +571,11 @@ pub mod rules {
             Condition::Equals { attr, value } => current
                 .and_then(|c| c.get(attr))
                 .is_some_and(|v| same_value(v, value)),
+            Condition::AbsentOrBelow { attr, value } => current.is_none_or(|c| {
+                c.get(attr)
+                    .and_then(Value::as_str)
+                    .is_some_and(|v| v.as_bytes() < value.as_bytes())
+            }),
         }
     }
 

@@ -23,6 +23,7 @@ macro_rules! table_conformance_cases {
             put_get_round_trips_nested_values,
             put_absent_rejects_when_present,
             put_equals_compares_like_dynamodb,
+            put_absent_or_below_keeps_the_greatest,
             put_present_requires_the_item,
             update_creates_when_absent,
             update_set_remove_add_returns_all_new,
@@ -254,6 +255,42 @@ pub async fn put_equals_compares_like_dynamodb(t: &dyn Table) {
     )
     .await
     .expect("string equals");
+}
+
+/// `AbsentOrBelow`: a put lands on an absent item or over a smaller string value only, so a
+/// record keeps the greatest value whatever the order of the puts.
+pub async fn put_absent_or_below_keeps_the_greatest(t: &dyn Table) {
+    let below = |value: &str| Condition::AbsentOrBelow {
+        attr: "latest".into(),
+        value: value.into(),
+    };
+    let record = |value: &str| item(json!({"pk": "m", "sk": "1", "latest": value}));
+    t.put(record("2025-03-02#b"), below("2025-03-02#b"))
+        .await
+        .expect("an absent item takes the put");
+    t.put(record("2025-03-03#a"), below("2025-03-03#a"))
+        .await
+        .expect("a greater value replaces a smaller one");
+    for smaller in ["2025-03-01#z", "2025-03-03#a", "2025-03-02#b"] {
+        assert_condition_failed(
+            t.put(record(smaller), below(smaller)).await,
+            "a smaller or equal value",
+        );
+    }
+    assert_eq!(
+        t.get(&key("m", "1")).await.expect("get"),
+        Some(record("2025-03-03#a"))
+    );
+    // An item without the attribute is not below anything.
+    put(t, json!({"pk": "m", "sk": "2", "other": "a"})).await;
+    assert_condition_failed(
+        t.put(
+            item(json!({"pk": "m", "sk": "2", "latest": "9"})),
+            below("9"),
+        )
+        .await,
+        "a missing attribute is not below",
+    );
 }
 
 pub async fn put_present_requires_the_item(t: &dyn Table) {
