@@ -45,7 +45,9 @@
 //!
 //! Every write to `CURRENT` is conditioned on its `state_tag`, a digest of its bookkeeping, so
 //! concurrent reconcilers of the same item cannot lose each other's updates; a loser re-reads
-//! and decides again.
+//! and decides again. A late observation's decision also rests on the version records around
+//! it, which a concurrent fold can change without changing the tag: its write checks that
+//! they are still there.
 
 pub mod read;
 pub mod story;
