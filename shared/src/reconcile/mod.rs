@@ -45,7 +45,9 @@
 //!
 //! Every write to `CURRENT` is conditioned on its `state_tag`, a digest of its bookkeeping, so
 //! concurrent reconcilers of the same item cannot lose each other's updates; a loser re-reads
-//! and decides again.
+//! and decides again. A late observation's decision also rests on the version records around
+//! it, which a concurrent fold can change without changing the tag: its write checks that
+//! they are still there.
 
 pub mod latest;
 pub mod read;
@@ -639,10 +641,24 @@ impl Reconciler {
             .collect();
         let first_seen = earliest(&current.first_seen_at, &obs.version_at).to_owned();
         let version_count = current.versions + 1 - folded.len() as u64;
-        let mut ops = Vec::with_capacity(folded.len() + 2);
+        let mut ops = Vec::with_capacity(folded.len() + 4);
         for version in &folded {
             ops.push(TransactOp::Delete {
                 key: Key::new(schema::item_pk(&obs.id), version.sk.clone()),
+                condition: Condition::Present,
+            });
+        }
+        // The lock alone does not cover the version list: a concurrent late observation that
+        // folds one record into a new one, away from `CURRENT`'s run, leaves the count, the
+        // first fetch and `CURRENT`'s version as they were, so the state tag too. Such a write
+        // adds a record right before the one it removes; when it touches this decision's
+        // window, it removes `before` or the first record after this observation. Both must
+        // still be there (the folded ones are, by their deletes' conditions).
+        let after = versions.iter().find(|v| v.sk > obs.version_sk);
+        let unfolded_after = after.filter(|v| !folded.iter().any(|f| f.sk == v.sk));
+        for neighbour in before.into_iter().chain(unfolded_after) {
+            ops.push(TransactOp::Check {
+                key: Key::new(schema::item_pk(&obs.id), neighbour.sk.clone()),
                 condition: Condition::Present,
             });
         }
