@@ -885,7 +885,7 @@ mod tests {
     #[test]
     fn a_misplaced_xml_declaration_is_no_panic() {
         let body = include_bytes!("testdata/fuzz/feed-misplaced-xml-declaration.xml");
-        let meta = meta(SourceKind::Feed, FEED_URL);
+        let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
         let result = parse_any(&ParseInput {
             body,
             meta: &meta,
