@@ -114,6 +114,9 @@ pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
     if let Some(repaired) = utf8_repaired(&body) {
         body = Cow::Owned(repaired);
     }
+    if let Some(spaced) = emails_set_apart(&body) {
+        body = Cow::Owned(spaced);
+    }
     const ATOM_03: &[u8] = b"http://purl.org/atom/ns#";
     const ATOM_10: &[u8] = b"http://www.w3.org/2005/Atom";
     let head = &body[..body.len().min(4096)];
@@ -241,6 +244,62 @@ fn declared_encoding_to_utf8(body: &[u8]) -> Option<Vec<u8>> {
     let before = encoding.decode_without_bom_handling(&body[..label_start]).0;
     let after = encoding.decode_without_bom_handling(&body[label_end..]).0;
     Some([before.as_bytes(), b"UTF-8", after.as_bytes()].concat())
+}
+
+/// An e-mail address written against a non-ASCII character gets a space between them.
+/// feed-rs splits a person (`author`, `managingEditor`, `webMaster`) into name and address by
+/// slicing one byte beside the address, and panics when that byte is inside a character
+/// (found by fuzzing: `testdata/fuzz/feed-email-before-multibyte.xml`).
+fn emails_set_apart(body: &[u8]) -> Option<Vec<u8>> {
+    let local = |b: &u8| b.is_ascii_alphanumeric() || b"._%+-".contains(b);
+    let domain = |b: &u8| b.is_ascii_alphanumeric() || b".-".contains(b);
+    // Where a space goes: before an address's local part or after its domain.
+    let mut cuts = Vec::new();
+    for at in memchr::memchr_iter(b'@', body) {
+        let start = body[..at]
+            .iter()
+            .rposition(|b| !local(b))
+            .map_or(0, |p| p + 1);
+        let end = at
+            + 1
+            + body[at + 1..]
+                .iter()
+                .position(|b| !domain(b))
+                .unwrap_or(body.len() - at - 1);
+        if start == at || !body[at + 1..end].contains(&b'.') {
+            continue;
+        }
+        let start = if body[..start].ends_with(b"mailto:") {
+            start - 7
+        } else {
+            start
+        };
+        if start > 0 && !body[start - 1].is_ascii() {
+            cuts.push(start);
+        }
+        let end = if body[end..].starts_with(b">])") {
+            end + 3
+        } else {
+            end
+        };
+        if end < body.len() && !body[end].is_ascii() {
+            cuts.push(end);
+        }
+    }
+    if cuts.is_empty() {
+        return None;
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut out = Vec::with_capacity(body.len() + cuts.len());
+    let mut copied = 0;
+    for cut in cuts {
+        out.extend_from_slice(&body[copied..cut]);
+        out.push(b' ');
+        copied = cut;
+    }
+    out.extend_from_slice(&body[copied..]);
+    Some(out)
 }
 
 /// feed-rs reads `<rss>` only with version 2.0, 0.91 or 0.92 stated; an `<rss>` without a
@@ -936,10 +995,11 @@ mod tests {
     }
 
     /// Fuzzing found quick-xml panicking on a declaration with an encoding in mid-document,
-    /// and on one at the start that ends past its 64-byte window;
+    /// and on one at the start that ends past its 64-byte window; and feed-rs panicking on an
+    /// author address written against a multibyte character;
     /// the parse must end in items or an error value, not a (caught) panic.
     #[test]
-    fn misplaced_and_long_xml_declarations_are_no_panic() {
+    fn fuzzing_findings_are_no_panic() {
         let body = include_bytes!("testdata/fuzz/feed-misplaced-xml-declaration.xml");
         let meta = meta(SourceKind::Feed, "tokyo", FEED_URL);
         let result = parse_any(&ParseInput {
@@ -965,6 +1025,24 @@ mod tests {
             !matches!(result, Err(ParseError::Panicked { .. })),
             "{result:?}"
         );
+        let body = include_bytes!("testdata/fuzz/feed-email-before-multibyte.xml");
+        let result = parse_any(&ParseInput {
+            body,
+            meta: &meta,
+            raw_key: "raw/fuzz",
+            time_zone: "Asia/Tokyo",
+            source_language: None,
+        });
+        assert!(
+            !matches!(result, Err(ParseError::Panicked { .. })),
+            "{result:?}"
+        );
+        assert_eq!(
+            emails_set_apart("<author>\u{2014}redaksi@kemlu.go.id\u{2014}</author> a@b".as_bytes())
+                .unwrap(),
+            "<author>\u{2014} redaksi@kemlu.go.id \u{2014}</author> a@b".as_bytes()
+        );
+        assert!(emails_set_apart(b"<author>redaksi@kemlu.go.id (Redaksi)</author>").is_none());
         let fixed = without_misplaced_declarations(
             b"<?xml version=\"1.0\"?><a><?xml version=\"1.0\" encoding=\"euc-kr\"?>b</a>",
         )
