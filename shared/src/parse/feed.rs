@@ -215,35 +215,48 @@ fn without_misplaced_declarations(body: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// A document in another ASCII-compatible encoding than UTF-8 by its XML declaration
-/// (`windows-1252`, `iso-8859-1`, `euc-kr`, `shift_jis`), decoded here to UTF-8 with the
-/// declaration saying so. quick-xml (under feed-rs) can switch decoders only while the first
-/// 64 bytes are buffered and panics on a declaration that ends later (found by fuzzing:
-/// `testdata/fuzz/feed-long-xml-declaration.xml`; a byte-order mark, spaces and
-/// `standalone="yes"` are enough); decoded here, there is nothing left to switch.
+/// (`windows-1252`, `iso-8859-1`, `euc-kr`, `shift_jis`), decoded here to UTF-8, and any
+/// irregular declaration (one past quick-xml's window, several `encoding`s, an unknown or
+/// non-ASCII label) rewritten as a plain UTF-8 one. quick-xml (under feed-rs) can switch
+/// decoders only while the first 64 bytes are buffered and panics on a declaration read
+/// later (found by fuzzing: `testdata/fuzz/feed-long-xml-declaration.xml`,
+/// `feed-two-encodings.xml`; a byte-order mark, spaces and `standalone="yes"` are enough);
+/// decoded here, there is nothing left to switch.
 fn declared_encoding_to_utf8(body: &[u8]) -> Option<Vec<u8>> {
+    const QUICK_XML_WINDOW: usize = 64;
     let head = &body[..body.len().min(1024)];
     let start = find(head, b"<?xml")?;
-    let end = start + find(&head[start..], b"?>")?;
-    let named = start + find(&head[start..end], b"encoding")? + b"encoding".len();
-    let value = named
-        + head[named..end]
-            .iter()
-            .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'='))?;
-    let quote = head[value];
+    let end = start + find(&head[start..], b"?>")? + 2;
+    let declaration = &head[start..end];
+    let labels: Vec<&[u8]> = memchr::memmem::find_iter(declaration, b"encoding")
+        .filter_map(|at| quoted_value(&declaration[at + b"encoding".len()..]))
+        .collect();
+    let encoding = labels
+        .iter()
+        .find_map(|label| encoding_rs::Encoding::for_label(label))
+        .filter(|e| e.is_ascii_compatible())
+        .unwrap_or(encoding_rs::UTF_8);
+    let regular = labels.len() == 1 && end <= QUICK_XML_WINDOW;
+    if encoding == encoding_rs::UTF_8 && (labels.is_empty() || regular) {
+        return None;
+    }
+    let plain = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+    let before = encoding.decode_without_bom_handling(&body[..start]).0;
+    let after = encoding.decode_without_bom_handling(&body[end..]).0;
+    Some([before.as_bytes(), plain, after.as_bytes()].concat())
+}
+
+/// The quoted value after `=` at the start of `rest` (`= "value"`), without its quotes.
+fn quoted_value(rest: &[u8]) -> Option<&[u8]> {
+    let value = rest
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\r' | b'\n' | b'='))?;
+    let quote = rest[value];
     if !matches!(quote, b'"' | b'\'') {
         return None;
     }
-    let label_start = value + 1;
-    let label_end = label_start + head[label_start..end].iter().position(|b| *b == quote)?;
-    let encoding = encoding_rs::Encoding::for_label(&head[label_start..label_end])?;
-    if encoding == encoding_rs::UTF_8 || !encoding.is_ascii_compatible() {
-        return None;
-    }
-    // The pieces split at ASCII quotes, which no ASCII-compatible encoding uses inside a
-    // character, so decoding them one by one equals decoding the whole.
-    let before = encoding.decode_without_bom_handling(&body[..label_start]).0;
-    let after = encoding.decode_without_bom_handling(&body[label_end..]).0;
-    Some([before.as_bytes(), b"UTF-8", after.as_bytes()].concat())
+    let len = rest[value + 1..].iter().position(|b| *b == quote)?;
+    Some(&rest[value + 1..value + 1 + len])
 }
 
 /// An e-mail address written against a non-ASCII character gets a space between them.
@@ -1014,6 +1027,18 @@ mod tests {
             "{result:?}"
         );
         let body = include_bytes!("testdata/fuzz/feed-long-xml-declaration.xml");
+        let result = parse_any(&ParseInput {
+            body,
+            meta: &meta,
+            raw_key: "raw/fuzz",
+            time_zone: "Asia/Tokyo",
+            source_language: None,
+        });
+        assert!(
+            !matches!(result, Err(ParseError::Panicked { .. })),
+            "{result:?}"
+        );
+        let body = include_bytes!("testdata/fuzz/feed-two-encodings.xml");
         let result = parse_any(&ParseInput {
             body,
             meta: &meta,
