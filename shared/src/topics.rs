@@ -342,8 +342,13 @@ pub fn tag_item(item: &NormalizedItem) -> Vec<Topic> {
 
 /// Summary and body together (a feed item often has only a summary).
 pub(crate) fn item_body(item: &NormalizedItem) -> String {
-    let summary = item.summary.as_deref().unwrap_or("");
-    let body = item.body.as_deref().unwrap_or("");
+    body_of(item.summary.as_deref(), item.body.as_deref())
+}
+
+/// [`item_body`] from the two fields alone (story grouping reads them from a stored record).
+pub(crate) fn body_of(summary: Option<&str>, body: Option<&str>) -> String {
+    let summary = summary.unwrap_or("");
+    let body = body.unwrap_or("");
     if body.starts_with(summary.trim_end_matches(['.', '…'])) {
         body.to_owned()
     } else {

@@ -16,7 +16,8 @@
 //!    are written *before* its candidates are read. Of two items reconciled at once, the one
 //!    that looks second sees the other's entries (gets and queries of the base table are
 //!    strongly consistent on both stores; no GSI is read here);
-//! 2. look: query each key for entries published within ±[`story_window`], read the
+//! 2. look: query each key for entries published within ±[`story_window`] (newest first, at
+//!    most [`MAX_ENTRIES_PER_KEY`], or [`MAX_ENTRIES_PER_COMMON_KEY`] of a name or number), read the
 //!    candidates' `CURRENT` and its own, judge each candidate with
 //!    [`crate::stories::same_story_of_candidate`] (the pair shares a key by construction);
 //! 3. the target story is the smallest of: its own id, its current story, the stories of the
@@ -41,7 +42,7 @@
 //! Stories only grow: an edited item keeps its story (old entries are replaced by the new
 //! ones). What is left order-dependent: which link a membership records as its reason (the
 //! smallest linked id seen), links made by an intermediate version that a different order
-//! never showed, and, past [`MAX_ENTRIES_PER_KEY`] entries of one key within the window,
+//! never showed, and, past the entries read of one key within the window (see step 2),
 //! which of them are read.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -52,7 +53,6 @@ use serde_json::{Value, json};
 
 use super::attr;
 use crate::enrich::Enrichment;
-use crate::model::NormalizedItem;
 use crate::schema;
 use crate::store::table::{self, Index, MAX_BATCH_GET_KEYS, SortKeyRange};
 use crate::store::{Condition, Item, Key, Query, Table, TableError, Update, WriteOp};
@@ -60,9 +60,15 @@ use crate::stories::{Fingerprint, LinkReason, same_story_of_candidate};
 
 /// Candidates are items published within this many days either side (default).
 pub const DEFAULT_WINDOW_DAYS: i64 = 7;
-/// At most this many entries are read per key: a common name or number cannot make one item
-/// read a whole partition.
+/// At most this many entries are read per key, the newest in the window first: a template
+/// sentence or a common title cannot make one item read a whole partition.
 pub const MAX_ENTRIES_PER_KEY: usize = 200;
+/// Names and numbers ([`is_common_key`]) are shared by many unrelated items (a country, a
+/// year): of such a key at most this many entries are read, the newest in the window first
+/// (for an item arriving in publication order, the nearest in time). A year of items puts
+/// thousands of entries under the common ones within a window; reading 200 of each made a
+/// new item judge several hundred candidates, the whole cost of loading an archive.
+pub const MAX_ENTRIES_PER_COMMON_KEY: usize = 32;
 /// Candidate queries (and a merge's updates) of one item in flight at once.
 const QUERIES_IN_FLIGHT: usize = 8;
 /// Members moved per page of a merge (each costs a conditional update of its `CURRENT`, a put
@@ -176,6 +182,18 @@ struct Look {
     linked: Vec<Link>,
 }
 
+/// Whether a story key is one of the common kinds (a name or a number), read to
+/// [`MAX_ENTRIES_PER_COMMON_KEY`] entries.
+pub fn is_common_key(key: &str) -> bool {
+    key.starts_with(&schema::story_name_pk("")) || key.starts_with(&schema::story_number_pk(""))
+}
+
+/// Candidates a look judged and found not linked, by item id: later looks of the same grouping
+/// do not read them again. Safe because a candidate whose content changes afterwards writes
+/// its entries and then looks itself, and that look sees this item's entries (written before
+/// the first look) and judges the pair with the new content.
+type Unlinked = BTreeSet<String>;
+
 /// Groups one item; returns its story, or None when `CURRENT` moved on to other content
 /// meanwhile (a concurrent reconciler): the caller groups the current content again.
 pub(crate) async fn group(
@@ -222,9 +240,10 @@ pub(crate) async fn group(
         attr: attr::CONTENT_HASH.into(),
         value: Value::String(job.content_hash.clone()),
     };
+    let mut unlinked = Unlinked::new();
     for round in 0..MAX_ROUNDS {
         // 2. Look.
-        let Some(look) = look(table, job, &keys, &mine, window).await? else {
+        let Some(look) = look(table, job, &keys, &mine, window, &mut unlinked).await? else {
             return Ok(None);
         };
         // 3. The target: the smallest of its own id and the stories involved.
@@ -323,14 +342,16 @@ pub(crate) async fn group(
     })
 }
 
-/// Queries the item's keys and reads its own and its candidates' `CURRENT`; None when its
-/// `CURRENT` no longer shows the job's content.
+/// Queries the item's keys and reads its own and its candidates' `CURRENT` (but those an
+/// earlier look found `unlinked`, to which it adds); None when its `CURRENT` no longer shows
+/// the job's content.
 async fn look(
     table: &dyn Table,
     job: &StoryJob,
     keys: &BTreeSet<&String>,
     mine: &Fingerprint,
     window: Duration,
+    unlinked: &mut Unlinked,
 ) -> Result<Option<Look>, TableError> {
     let lo = schema::sortable_time(job.published_at - window);
     let hi = format!("{}$", schema::sortable_time(job.published_at + window));
@@ -338,9 +359,15 @@ async fn look(
     let queries: Vec<Query> = keys
         .iter()
         .map(|key| {
+            let limit = if is_common_key(key) {
+                MAX_ENTRIES_PER_COMMON_KEY
+            } else {
+                MAX_ENTRIES_PER_KEY
+            };
             Query::partition(Index::Primary, (*key).clone())
                 .range(SortKeyRange::Between(lo.clone(), hi.clone()))
-                .limit(MAX_ENTRIES_PER_KEY)
+                .backward()
+                .limit(limit)
         })
         .collect();
     let pages: Vec<_> = futures::stream::iter(queries)
@@ -359,7 +386,7 @@ async fn look(
             else {
                 continue;
             };
-            if item_id != job.id {
+            if item_id != job.id && !unlinked.contains(item_id) {
                 candidates.insert(item_id.to_owned());
             }
         }
@@ -398,6 +425,7 @@ async fn look(
     for (id, record) in candidates.iter().zip(records) {
         let Some(record) = record else { continue };
         let Some(reason) = judge(mine, &record, id) else {
+            unlinked.insert(id.clone());
             continue;
         };
         let story = story_of(&record).unwrap_or_else(|| id.clone());
@@ -447,14 +475,10 @@ pub(super) fn judge(mine: &Fingerprint, current: &Item, id: &str) -> Option<Link
     if decided || mine.shingles.is_empty() || theirs.simhash.is_none() {
         return quick;
     }
-    let item: NormalizedItem = match serde_json::from_value(Value::Object(current.clone())) {
-        Ok(item) => item,
-        Err(e) => {
-            tracing::warn!(item_id = %id, error = %e, "unreadable CURRENT; candidate skipped");
-            return None;
-        }
-    };
-    theirs.shingles = crate::stories::shingle_hashes(&crate::topics::item_body(&item));
+    // The body as `Fingerprint::of_item` saw it, from the two fields it is made of.
+    let text = |name: &str| current.get(name).and_then(Value::as_str);
+    let body = crate::topics::body_of(text("summary"), text("body"));
+    theirs.shingles = crate::stories::shingle_hashes(&body);
     theirs.shingles.truncate(MAX_ENTRY_SHINGLES);
     same_story_of_candidate(mine, &theirs)
 }
@@ -617,4 +641,100 @@ pub(super) fn entry_fingerprint(fingerprint: &Fingerprint) -> Fingerprint {
     let mut kept = fingerprint.clone();
     kept.shingles.truncate(MAX_ENTRY_SHINGLES);
     kept
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::sqlite::SqliteTable;
+
+    /// A `CURRENT` whose fingerprint is `fingerprint` and whose content hash is "h".
+    fn current(id: &str, fingerprint: &Fingerprint) -> Item {
+        let enrichment = Enrichment {
+            topics: vec![],
+            crisis: false,
+            places: vec![],
+            missions: vec![],
+            fingerprint: fingerprint.clone(),
+            story_keys: vec![],
+        };
+        let record = json!({
+            table::PK: schema::item_pk(id),
+            table::SK: schema::CURRENT,
+            attr::CONTENT_HASH: "h",
+            attr::ENRICHMENT: serde_json::to_string(&enrichment).unwrap(),
+        });
+        record.as_object().unwrap().clone()
+    }
+
+    #[tokio::test]
+    async fn a_common_key_is_read_newest_first_up_to_its_cap_and_unlinked_candidates_remembered() {
+        let table = SqliteTable::in_memory().unwrap();
+        let body = "Kedutaan Besar Republik Indonesia di Samarkandia mengimbau seluruh warga \
+                    negara Indonesia untuk tetap tenang mengikuti arahan otoritas setempat dan \
+                    menghubungi nomor hotline yang tersedia setiap saat bila membutuhkan bantuan";
+        let same = Fingerprint::new("Imbauan bagi WNI di Samarkandia", body, Some("id"));
+        let other = Fingerprint::new(
+            "Festival budaya",
+            "Sebuah festival budaya yang meriah digelar di taman kota dengan tarian musik \
+             kuliner dan pameran kerajinan dari berbagai daerah yang menarik ribuan pengunjung \
+             sepanjang akhir pekan yang cerah itu",
+            Some("id"),
+        );
+        let key = schema::story_name_pk("Samarkandia");
+        assert!(is_common_key(&key));
+        let published = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        // 50 earlier items under the name, one an hour, every other one the same story.
+        let mut ops = Vec::new();
+        for i in 1..=50 {
+            let id = format!("cand{i:02}");
+            let fingerprint = if i % 2 == 0 { &same } else { &other };
+            table
+                .put(current(&id, fingerprint), Condition::None)
+                .await
+                .unwrap();
+            let mut entry = Item::new();
+            entry.insert(table::PK.into(), json!(key));
+            let sk = schema::item_time_sk(published - Duration::hours(i), &id);
+            entry.insert(table::SK.into(), json!(sk));
+            ops.push(WriteOp::Put(entry));
+        }
+        for chunk in ops.chunks(25) {
+            table.batch_write(chunk.to_vec()).await.unwrap();
+        }
+        table
+            .put(current("self", &same), Condition::None)
+            .await
+            .unwrap();
+        let job = StoryJob {
+            id: "self".into(),
+            content_hash: "h".into(),
+            published_at: published,
+            fingerprint: same.clone(),
+            keys: vec![key.clone()],
+            existing_story: None,
+            old_entries: None,
+            title: String::new(),
+            mission: String::new(),
+            source: String::new(),
+            language: None,
+        };
+        let keys: BTreeSet<&String> = job.keys.iter().collect();
+        let mut unlinked = Unlinked::new();
+        let look = look(&table, &job, &keys, &same, Duration::days(7), &mut unlinked)
+            .await
+            .unwrap()
+            .unwrap();
+        // The 32 nearest: cand01..cand32, of which the even ones link.
+        let linked: Vec<&str> = look.linked.iter().map(|l| l.id.as_str()).collect();
+        let expected: Vec<String> = (1..=MAX_ENTRIES_PER_COMMON_KEY)
+            .filter(|i| i % 2 == 0)
+            .map(|i| format!("cand{i:02}"))
+            .collect();
+        assert_eq!(linked, expected);
+        assert_eq!(unlinked.len(), MAX_ENTRIES_PER_COMMON_KEY / 2);
+        assert!(unlinked.contains("cand01") && !unlinked.contains("cand33"));
+    }
 }
