@@ -6,6 +6,9 @@
 //!                                    extraction); with TEXT_DIR, each page's text is
 //!                                    written there as FILE_NAME.txt (for scoring)
 //!     bench_normalize peak-feed MB   parse a generated feed of MB megabytes, report VmHWM
+//!     bench_normalize feed-items LIST [LANGUAGE]   every item of every feed in LIST as a
+//!                                    JSON line (fetch time fixed, LANGUAGE as the source's
+//!                                    language), to check that a faster parser reads the same
 //!
 //! Each list is run whole, again and again until a second has passed, so short corpora
 //! still give a stable figure. Build it optimized: `cargo build --release -p pantau
@@ -30,7 +33,14 @@ fn main() {
             .parse::<usize>()
             .map_err(|e| format!("{megabytes:?} is not a number of megabytes: {e}"))
             .and_then(peak_feed),
-        _ => Err("usage: bench_normalize feeds LIST | pages LIST | peak-feed MB".into()),
+        [mode, list] if mode == "feed-items" => read_list(list).map(|files| feed_items(&files, None)),
+        [mode, list, language] if mode == "feed-items" => {
+            read_list(list).map(|files| feed_items(&files, Some(language)))
+        }
+        _ => Err(
+            "usage: bench_normalize feeds LIST | pages LIST | peak-feed MB | feed-items LIST [LANGUAGE]"
+                .into(),
+        ),
     };
     match result {
         Ok(json) => println!("{json}"),
@@ -86,6 +96,34 @@ fn parse_feed(path: &str, body: &[u8]) -> usize {
         source_language: None,
     };
     parse::parse(&input).map(|items| items.len()).unwrap_or(0)
+}
+
+/// Every item of every file as a JSON line (a file that is not a feed: its error), with the
+/// fetch time fixed so two builds' outputs can be compared line by line.
+fn feed_items(files: &[(String, Vec<u8>)], language: Option<&str>) -> String {
+    let mut meta = meta(SourceKind::Feed, "https://example.org/feed");
+    meta.fetched_at = chrono::DateTime::UNIX_EPOCH;
+    let mut out = String::new();
+    for (path, body) in files {
+        let input = ParseInput {
+            body,
+            meta: &meta,
+            raw_key: path,
+            time_zone: "UTC",
+            source_language: language,
+        };
+        match parse::parse(&input) {
+            Ok(items) => {
+                for item in items {
+                    let json = serde_json::to_string(&item).unwrap_or_else(|e| e.to_string());
+                    out.push_str(&json);
+                    out.push('\n');
+                }
+            }
+            Err(e) => out.push_str(&format!("{path}: {e}\n")),
+        }
+    }
+    out
 }
 
 /// One item per page whose main text is found.
