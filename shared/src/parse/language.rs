@@ -37,6 +37,10 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     {
         return Some(declared.clone());
     }
+    // Undeclared and too short to guess: no language, whatever the detector would say.
+    if declared.is_none() && letters < TOO_SHORT_TO_GUESS {
+        return None;
+    }
     let Some(info) = whatlang::detect(&sample) else {
         return declared;
     };

@@ -1,10 +1,10 @@
 use hashbrown::HashMap;
 
-use super::utils::{TrigramsWithPositions, get_trigrams_with_positions};
-use super::{ARABIC_LANGS, CYRILLIC_LANGS, DEVANAGARI_LANGS, HEBREW_LANGS, LATIN_LANGS};
-use super::LangProfileList;
 #[cfg(test)]
 use super::LangProfile;
+use super::LangProfileList;
+use super::utils::{TrigramsWithPositions, get_trigrams_with_positions};
+use super::{ARABIC_LANGS, CYRILLIC_LANGS, DEVANAGARI_LANGS, HEBREW_LANGS, LATIN_LANGS};
 use super::{MAX_TOTAL_DISTANCE, MAX_TRIGRAM_DISTANCE, Trigram};
 use crate::Lang;
 use crate::core::{FilterList, Info, InternalQuery, Text, calculate_confidence};
@@ -225,7 +225,13 @@ mod tests {
             "Kedutaan Besar Republik Indonesia di Tokyo mengimbau warga".into(),
             "The Embassy of the Republic of Indonesia in London held a forum".into(),
         ];
-        for list in [LATIN_LANGS, CYRILLIC_LANGS, ARABIC_LANGS, DEVANAGARI_LANGS, HEBREW_LANGS] {
+        for list in [
+            LATIN_LANGS,
+            CYRILLIC_LANGS,
+            ARABIC_LANGS,
+            DEVANAGARI_LANGS,
+            HEBREW_LANGS,
+        ] {
             for (_, profile) in list {
                 let whole: String = profile.iter().flat_map(|t| [t.0, t.1, t.2]).collect();
                 let head: String = whole.chars().take(40).collect();
@@ -238,7 +244,13 @@ mod tests {
 
     #[test]
     fn index_distances_equal_upstream_ones() {
-        for list in [LATIN_LANGS, CYRILLIC_LANGS, ARABIC_LANGS, DEVANAGARI_LANGS, HEBREW_LANGS] {
+        for list in [
+            LATIN_LANGS,
+            CYRILLIC_LANGS,
+            ARABIC_LANGS,
+            DEVANAGARI_LANGS,
+            HEBREW_LANGS,
+        ] {
             let index = ProfileIndex::of(list);
             for text in sample_texts() {
                 let TrigramsWithPositions {
