@@ -25,7 +25,10 @@ const SAMPLE_CHARS: usize = 1500;
 /// `declared` (any language tag) as the prior.
 pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     let declared = declared.and_then(primary_language);
-    let sample: String = text.chars().take(SAMPLE_CHARS).collect();
+    let sample = match text.char_indices().nth(SAMPLE_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    };
     let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
     // A short text in the declared language's script keeps the declared language whatever
     // the detector says (see below), so the detector, most of a feed's parse time, is
@@ -33,7 +36,7 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     if let Some(declared) = &declared
         && letters < SHORT_TEXT_LETTERS
         && letters > 0
-        && mostly_latin(&sample) != NON_LATIN.contains(&declared.as_str())
+        && mostly_latin(sample) != NON_LATIN.contains(&declared.as_str())
     {
         return Some(declared.clone());
     }
@@ -41,7 +44,7 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     if declared.is_none() && letters < TOO_SHORT_TO_GUESS {
         return None;
     }
-    let Some(info) = whatlang::detect(&sample) else {
+    let Some(info) = whatlang::detect(sample) else {
         return declared;
     };
     let detected = iso_639_1(info.lang());
@@ -51,7 +54,7 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     if declared == detected {
         return Some(declared);
     }
-    let text_is_latin = mostly_latin(&sample);
+    let text_is_latin = mostly_latin(sample);
     let script_disagrees = text_is_latin == NON_LATIN.contains(&declared.as_str());
     // A script says much about a language except for Latin, which dozens share: a short Latin
     // text is guessed from only when the guess is reliable.

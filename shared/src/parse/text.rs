@@ -251,22 +251,22 @@ pub fn plain_text(text: &str) -> String {
 }
 
 /// All whitespace runs (including no-break spaces and newlines) to one space, trimmed.
+/// Invisible characters are dropped, C1 controls read as Windows-1252.
 pub fn collapse_whitespace(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
-    for word in text
-        .split(is_space)
-        .map(|w| {
-            w.chars()
-                .filter(|c| !INVISIBLE.contains(c))
-                .map(demoronize)
-                .collect::<String>()
-        })
-        .filter(|w| !w.is_empty())
-    {
-        if !out.is_empty() {
-            out.push(' ');
+    // One pass, no word copied on its own: a space is owed after a run of whitespace and
+    // paid before the next visible character.
+    let mut space_owed = false;
+    for c in text.chars() {
+        if is_space(c) {
+            space_owed = true;
+        } else if !INVISIBLE.contains(&c) {
+            if space_owed && !out.is_empty() {
+                out.push(' ');
+            }
+            space_owed = false;
+            out.push(demoronize(c));
         }
-        out.push_str(&word);
     }
     out
 }
@@ -385,6 +385,36 @@ impl TextBuilder {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass `collapse_whitespace` gives what splitting into words and joining them
+    /// gave.
+    #[test]
+    fn whitespace_collapses_as_words_joined() {
+        let by_words = |text: &str| {
+            text.split(is_space)
+                .map(|w| {
+                    w.chars()
+                        .filter(|c| !INVISIBLE.contains(c))
+                        .map(demoronize)
+                        .collect::<String>()
+                })
+                .filter(|w| !w.is_empty())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        for text in [
+            "",
+            "   ",
+            "a",
+            "  Judul \t\n Berita  ",
+            "a \u{200b} b\u{feff}c \u{200b}",
+            "\u{200b}\u{feff} x",
+            "don\u{92}t\u{85}stop \u{a0}\u{2003}here\u{80}",
+            "大使館 からの\u{3000}お知らせ",
+        ] {
+            assert_eq!(collapse_whitespace(text), by_words(text), "{text:?}");
+        }
+    }
 
     /// The shortcut for text without markup gives what the parser gives.
     #[test]

@@ -40,9 +40,27 @@ pub fn raw_detect(iquery: &InternalQuery) -> RawOutcome {
     let alphabet_scores: &Vec<(Lang, f64)> = &alphabet_raw_outcome.scores;
     let trigram_scores: &Vec<(Lang, f64)> = &trigram_raw_outcome.scores;
 
+    // Pantau's change (see PANTAU.md): each language's two scores are looked up by its index
+    // rather than by searching both lists for every language; the first score a list gives a
+    // language counts, as with `find`.
+    let by_lang = |scores: &Vec<(Lang, f64)>| {
+        let mut by_lang: Vec<Option<f64>> = vec![None; Lang::all().len()];
+        for &(lang, score) in scores {
+            by_lang[lang as usize].get_or_insert(score);
+        }
+        by_lang
+    };
+    let alphabet_by_lang = by_lang(alphabet_scores);
+    let trigram_by_lang = by_lang(trigram_scores);
+
     let mut all_langs: Vec<Lang> = alphabet_scores.iter().map(|x| x.0).collect();
+    let mut listed = vec![false; Lang::all().len()];
+    for lang in &all_langs {
+        listed[*lang as usize] = true;
+    }
     for (lang, _) in trigram_scores.iter() {
-        if !all_langs.contains(lang) {
+        if !listed[*lang as usize] {
+            listed[*lang as usize] = true;
             all_langs.push(*lang);
         }
     }
@@ -55,16 +73,8 @@ pub fn raw_detect(iquery: &InternalQuery) -> RawOutcome {
     let mut scores = Vec::with_capacity(all_langs.len());
 
     for lang in all_langs {
-        let a: f64 = alphabet_scores
-            .iter()
-            .find(|(l, _)| l == &lang)
-            .map(|x| x.1)
-            .unwrap_or(0.0);
-        let t: f64 = trigram_scores
-            .iter()
-            .find(|(l, _)| l == &lang)
-            .map(|x| x.1)
-            .unwrap_or(0.0);
+        let a: f64 = alphabet_by_lang[lang as usize].unwrap_or(0.0);
+        let t: f64 = trigram_by_lang[lang as usize].unwrap_or(0.0);
 
         debug_assert!(a >= 0.0);
         debug_assert!(a <= 1.0);
