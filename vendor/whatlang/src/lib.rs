@@ -41,6 +41,10 @@
 //! | `serde`     | Implements `Serialize` and `Deserialize` for `Lang` and `Script`                      |
 //! | `dev`       | Enables `whatlang::dev` module which provides some internal API.<br/> It exists for profiling purposes and normal users are discouraged to to rely on this API.  |
 //!
+
+// Pantau: upstream's code is kept as it is (`make lint` would otherwise fail on its style).
+#![allow(clippy::all)]
+
 mod alphabets;
 mod combined;
 mod core;
