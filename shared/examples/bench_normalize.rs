@@ -181,16 +181,33 @@ fn bench_pages(files: &[(String, Vec<u8>)]) -> String {
 fn measure(name: &str, files: &[(String, Vec<u8>)], parse: fn(&str, &[u8]) -> usize) -> String {
     let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     let (mut passes, mut items) = (0u32, 0usize);
     while passes == 0 || start.elapsed() < Duration::from_secs(1) {
         items = files.iter().map(|(path, body)| parse(path, body)).sum();
         passes += 1;
     }
     let seconds = start.elapsed().as_secs_f64() / f64::from(passes);
+    let cpu = match (cpu_start, cpu_seconds()) {
+        (Some(before), Some(after)) => format!("{:.6}", (after - before) / f64::from(passes)),
+        _ => "null".into(),
+    };
     format!(
-        r#"{{"stack":"pantau","corpus":"{name}","files":{},"bytes":{bytes},"items":{items},"seconds":{seconds:.6},"passes":{passes}}}"#,
+        r#"{{"stack":"pantau","corpus":"{name}","files":{},"bytes":{bytes},"items":{items},"seconds":{seconds:.6},"cpu_seconds":{cpu},"passes":{passes}}}"#,
         files.len()
     )
+}
+
+/// The CPU time (user and system) this process has used, from /proc/self/stat. On a machine
+/// shared with other work, wall time measures the neighbours too; CPU time much less.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and
+    // stime are the 12th and 13th, in clock ticks (USER_HZ, 100 a second on Linux).
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
 
 /// A generated RSS 2.0 feed of about `megabytes` MB parsed once; the process's peak
