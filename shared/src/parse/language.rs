@@ -102,45 +102,120 @@ pub fn assign(item: &mut NormalizedItem, source_language: Option<&str>) {
     item.language = detect(&text, declared);
 }
 
-/// Frequent short words of English that are rare in other languages' text.
-const ENGLISH_WORDS: &[&str] = &[
-    "the", "of", "and", "to", "in", "is", "that", "for", "on", "with", "as", "by", "at", "from",
-    "this", "be", "are", "was", "were", "it", "its", "an", "or", "has", "have", "had", "will",
-    "not", "but", "which", "their", "they", "he", "she", "we",
-];
+/// A function word of English or Indonesian (and Malay, which whatlang reads as Indonesian):
+/// frequent short words that are rare in other languages' text. The number tells them apart.
+#[derive(Clone, Copy)]
+enum FunctionWord {
+    English(u8),
+    Indonesian(u8),
+}
 
-/// The same for Indonesian (and Malay, which whatlang reads as Indonesian).
-const INDONESIAN_WORDS: &[&str] = &[
-    "yang", "dan", "di", "ke", "dari", "untuk", "dengan", "pada", "ini", "itu", "dalam", "tidak",
-    "akan", "juga", "oleh", "sebagai", "adalah", "atau", "telah", "bahwa", "karena", "para",
-    "kami", "kita", "mereka", "ia", "tersebut", "secara", "dapat", "lebih",
-];
+/// Which function word `word` is, in any case. None for every other word.
+fn function_word(word: &str) -> Option<FunctionWord> {
+    use FunctionWord::{English, Indonesian};
+    // The longest function word has eight letters; a word is lowered into a small buffer
+    // (the check runs on every word of a text, so it must not allocate).
+    const LONGEST: usize = 8;
+    if word.len() > LONGEST || !word.is_ascii() {
+        return None;
+    }
+    let mut lower = [0u8; LONGEST];
+    for (to, from) in lower.iter_mut().zip(word.bytes()) {
+        *to = from.to_ascii_lowercase();
+    }
+    Some(match &lower[..word.len()] {
+        b"the" => English(0),
+        b"of" => English(1),
+        b"and" => English(2),
+        b"to" => English(3),
+        b"in" => English(4),
+        b"is" => English(5),
+        b"that" => English(6),
+        b"for" => English(7),
+        b"on" => English(8),
+        b"with" => English(9),
+        b"as" => English(10),
+        b"by" => English(11),
+        b"at" => English(12),
+        b"from" => English(13),
+        b"this" => English(14),
+        b"be" => English(15),
+        b"are" => English(16),
+        b"was" => English(17),
+        b"were" => English(18),
+        b"it" => English(19),
+        b"its" => English(20),
+        b"an" => English(21),
+        b"or" => English(22),
+        b"has" => English(23),
+        b"have" => English(24),
+        b"had" => English(25),
+        b"will" => English(26),
+        b"not" => English(27),
+        b"but" => English(28),
+        b"which" => English(29),
+        b"their" => English(30),
+        b"they" => English(31),
+        b"he" => English(32),
+        b"she" => English(33),
+        b"we" => English(34),
+        b"yang" => Indonesian(0),
+        b"dan" => Indonesian(1),
+        b"di" => Indonesian(2),
+        b"ke" => Indonesian(3),
+        b"dari" => Indonesian(4),
+        b"untuk" => Indonesian(5),
+        b"dengan" => Indonesian(6),
+        b"pada" => Indonesian(7),
+        b"ini" => Indonesian(8),
+        b"itu" => Indonesian(9),
+        b"dalam" => Indonesian(10),
+        b"tidak" => Indonesian(11),
+        b"akan" => Indonesian(12),
+        b"juga" => Indonesian(13),
+        b"oleh" => Indonesian(14),
+        b"sebagai" => Indonesian(15),
+        b"adalah" => Indonesian(16),
+        b"atau" => Indonesian(17),
+        b"telah" => Indonesian(18),
+        b"bahwa" => Indonesian(19),
+        b"karena" => Indonesian(20),
+        b"para" => Indonesian(21),
+        b"kami" => Indonesian(22),
+        b"kita" => Indonesian(23),
+        b"mereka" => Indonesian(24),
+        b"ia" => Indonesian(25),
+        b"tersebut" => Indonesian(26),
+        b"secara" => Indonesian(27),
+        b"dapat" => Indonesian(28),
+        b"lebih" => Indonesian(29),
+        _ => return None,
+    })
+}
 
 /// `en` or `id` when the text's function words leave no doubt: at least eight words, a fifth
 /// of them function words of the one language, at least three different ones, and the other
 /// language's at most a quarter as many. None when unsure (the detector decides).
 fn plain_english_or_indonesian(sample: &str) -> Option<&'static str> {
-    // Which of a list's words occurs, as bits, and how often its words occur.
-    fn hit(list: &[&str], word: &str, seen: &mut u64, count: &mut usize) {
-        if let Some(at) = list.iter().position(|w| w.eq_ignore_ascii_case(word)) {
-            *seen |= 1 << at;
-            *count += 1;
-        }
-    }
     let (mut words, mut english, mut indonesian) = (0usize, 0usize, 0usize);
+    // Which function words occur, as bits.
     let (mut english_seen, mut indonesian_seen) = (0u64, 0u64);
     for word in sample.split(|c: char| !c.is_alphabetic()) {
         if word.is_empty() {
             continue;
         }
         words += 1;
-        hit(ENGLISH_WORDS, word, &mut english_seen, &mut english);
-        hit(
-            INDONESIAN_WORDS,
-            word,
-            &mut indonesian_seen,
-            &mut indonesian,
-        );
+        match function_word(word) {
+            Some(FunctionWord::English(at)) => {
+                english += 1;
+                english_seen |= 1 << at;
+            }
+            Some(FunctionWord::Indonesian(at)) => {
+                indonesian += 1;
+                indonesian_seen |= 1 << at;
+            }
+            None => {}
+        }
     }
     let plain = |count: usize, seen: u64, other: usize| {
         words >= 8 && seen.count_ones() >= 3 && count * 5 >= words && other * 4 <= count
