@@ -6,6 +6,9 @@
 //!                                    extraction); with TEXT_DIR, each page's text is
 //!                                    written there as FILE_NAME.txt (for scoring)
 //!     bench_normalize peak-feed MB   parse a generated feed of MB megabytes, report VmHWM
+//!     bench_normalize feed-items LIST [LANGUAGE]   every item of every feed in LIST as a
+//!                                    JSON line (fetch time fixed, LANGUAGE as the source's
+//!                                    language), to check that a faster parser reads the same
 //!
 //! Each list is run whole, again and again until a second has passed, so short corpora
 //! still give a stable figure. Build it optimized: `cargo build --release -p pantau
@@ -30,7 +33,14 @@ fn main() {
             .parse::<usize>()
             .map_err(|e| format!("{megabytes:?} is not a number of megabytes: {e}"))
             .and_then(peak_feed),
-        _ => Err("usage: bench_normalize feeds LIST | pages LIST | peak-feed MB".into()),
+        [mode, list] if mode == "feed-items" => read_list(list).map(|files| feed_items(&files, None)),
+        [mode, list, language] if mode == "feed-items" => {
+            read_list(list).map(|files| feed_items(&files, Some(language)))
+        }
+        _ => Err(
+            "usage: bench_normalize feeds LIST | pages LIST | peak-feed MB | feed-items LIST [LANGUAGE]"
+                .into(),
+        ),
     };
     match result {
         Ok(json) => println!("{json}"),
@@ -88,6 +98,34 @@ fn parse_feed(path: &str, body: &[u8]) -> usize {
     parse::parse(&input).map(|items| items.len()).unwrap_or(0)
 }
 
+/// Every item of every file as a JSON line (a file that is not a feed: its error), with the
+/// fetch time fixed so two builds' outputs can be compared line by line.
+fn feed_items(files: &[(String, Vec<u8>)], language: Option<&str>) -> String {
+    let mut meta = meta(SourceKind::Feed, "https://example.org/feed");
+    meta.fetched_at = chrono::DateTime::UNIX_EPOCH;
+    let mut out = String::new();
+    for (path, body) in files {
+        let input = ParseInput {
+            body,
+            meta: &meta,
+            raw_key: path,
+            time_zone: "UTC",
+            source_language: language,
+        };
+        match parse::parse(&input) {
+            Ok(items) => {
+                for item in items {
+                    let json = serde_json::to_string(&item).unwrap_or_else(|e| e.to_string());
+                    out.push_str(&json);
+                    out.push('\n');
+                }
+            }
+            Err(e) => out.push_str(&format!("{path}: {e}\n")),
+        }
+    }
+    out
+}
+
 /// One item per page whose main text is found.
 fn parse_page(path: &str, body: &[u8]) -> usize {
     let meta = meta(SourceKind::HtmlList, "https://example.org/article");
@@ -143,16 +181,33 @@ fn bench_pages(files: &[(String, Vec<u8>)]) -> String {
 fn measure(name: &str, files: &[(String, Vec<u8>)], parse: fn(&str, &[u8]) -> usize) -> String {
     let bytes: usize = files.iter().map(|(_, b)| b.len()).sum();
     let start = Instant::now();
+    let cpu_start = cpu_seconds();
     let (mut passes, mut items) = (0u32, 0usize);
     while passes == 0 || start.elapsed() < Duration::from_secs(1) {
         items = files.iter().map(|(path, body)| parse(path, body)).sum();
         passes += 1;
     }
     let seconds = start.elapsed().as_secs_f64() / f64::from(passes);
+    let cpu = match (cpu_start, cpu_seconds()) {
+        (Some(before), Some(after)) => format!("{:.6}", (after - before) / f64::from(passes)),
+        _ => "null".into(),
+    };
     format!(
-        r#"{{"stack":"pantau","corpus":"{name}","files":{},"bytes":{bytes},"items":{items},"seconds":{seconds:.6},"passes":{passes}}}"#,
+        r#"{{"stack":"pantau","corpus":"{name}","files":{},"bytes":{bytes},"items":{items},"seconds":{seconds:.6},"cpu_seconds":{cpu},"passes":{passes}}}"#,
         files.len()
     )
+}
+
+/// The CPU time (user and system) this process has used, from /proc/self/stat. On a machine
+/// shared with other work, wall time measures the neighbours too; CPU time much less.
+fn cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name (which is in parentheses and may hold spaces): utime and
+    // stime are the 12th and 13th, in clock ticks (USER_HZ, 100 a second on Linux).
+    let after_name = stat.rsplit_once(')')?.1;
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<u64>().ok();
+    Some((ticks(11)? + ticks(12)?) as f64 / 100.0)
 }
 
 /// A generated RSS 2.0 feed of about `megabytes` MB parsed once; the process's peak

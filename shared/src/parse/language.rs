@@ -25,7 +25,10 @@ const SAMPLE_CHARS: usize = 1500;
 /// `declared` (any language tag) as the prior.
 pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     let declared = declared.and_then(primary_language);
-    let sample: String = text.chars().take(SAMPLE_CHARS).collect();
+    let sample = match text.char_indices().nth(SAMPLE_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    };
     let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
     // A short text in the declared language's script keeps the declared language whatever
     // the detector says (see below), so the detector, most of a feed's parse time, is
@@ -33,11 +36,24 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     if let Some(declared) = &declared
         && letters < SHORT_TEXT_LETTERS
         && letters > 0
-        && mostly_latin(&sample) != NON_LATIN.contains(&declared.as_str())
+        && mostly_latin(sample) != NON_LATIN.contains(&declared.as_str())
     {
         return Some(declared.clone());
     }
-    let Some(info) = whatlang::detect(&sample) else {
+    // Undeclared and too short to guess: no language, whatever the detector would say.
+    if declared.is_none() && letters < TOO_SHORT_TO_GUESS {
+        return None;
+    }
+    // Text plainly in English or Indonesian by its function words, as declared (or with
+    // nothing declared), is what the detector would find too; it is not asked (the detector
+    // was most of a feed's parse time, and long texts cost it most).
+    if let Some(plain) = plain_english_or_indonesian(sample)
+        && declared.as_deref().is_none_or(|d| d == plain)
+        && mostly_latin(sample)
+    {
+        return Some(plain.to_owned());
+    }
+    let Some(info) = whatlang::detect(sample) else {
         return declared;
     };
     let detected = iso_639_1(info.lang());
@@ -47,7 +63,7 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     if declared == detected {
         return Some(declared);
     }
-    let text_is_latin = mostly_latin(&sample);
+    let text_is_latin = mostly_latin(sample);
     let script_disagrees = text_is_latin == NON_LATIN.contains(&declared.as_str());
     // A script says much about a language except for Latin, which dozens share: a short Latin
     // text is guessed from only when the guess is reliable.
@@ -84,6 +100,133 @@ pub fn assign(item: &mut NormalizedItem, source_language: Option<&str>) {
         text.push_str(part);
     }
     item.language = detect(&text, declared);
+}
+
+/// A function word of English or Indonesian (and Malay, which whatlang reads as Indonesian):
+/// frequent short words that are rare in other languages' text. The number tells them apart.
+#[derive(Clone, Copy)]
+enum FunctionWord {
+    English(u8),
+    Indonesian(u8),
+}
+
+/// Which function word `word` is, in any case. None for every other word.
+fn function_word(word: &str) -> Option<FunctionWord> {
+    use FunctionWord::{English, Indonesian};
+    // The longest function word has eight letters; a word is lowered into a small buffer
+    // (the check runs on every word of a text, so it must not allocate).
+    const LONGEST: usize = 8;
+    if word.len() > LONGEST || !word.is_ascii() {
+        return None;
+    }
+    let mut lower = [0u8; LONGEST];
+    for (to, from) in lower.iter_mut().zip(word.bytes()) {
+        *to = from.to_ascii_lowercase();
+    }
+    Some(match &lower[..word.len()] {
+        b"the" => English(0),
+        b"of" => English(1),
+        b"and" => English(2),
+        b"to" => English(3),
+        b"in" => English(4),
+        b"is" => English(5),
+        b"that" => English(6),
+        b"for" => English(7),
+        b"on" => English(8),
+        b"with" => English(9),
+        b"as" => English(10),
+        b"by" => English(11),
+        b"at" => English(12),
+        b"from" => English(13),
+        b"this" => English(14),
+        b"be" => English(15),
+        b"are" => English(16),
+        b"was" => English(17),
+        b"were" => English(18),
+        b"it" => English(19),
+        b"its" => English(20),
+        b"an" => English(21),
+        b"or" => English(22),
+        b"has" => English(23),
+        b"have" => English(24),
+        b"had" => English(25),
+        b"will" => English(26),
+        b"not" => English(27),
+        b"but" => English(28),
+        b"which" => English(29),
+        b"their" => English(30),
+        b"they" => English(31),
+        b"he" => English(32),
+        b"she" => English(33),
+        b"we" => English(34),
+        b"yang" => Indonesian(0),
+        b"dan" => Indonesian(1),
+        b"di" => Indonesian(2),
+        b"ke" => Indonesian(3),
+        b"dari" => Indonesian(4),
+        b"untuk" => Indonesian(5),
+        b"dengan" => Indonesian(6),
+        b"pada" => Indonesian(7),
+        b"ini" => Indonesian(8),
+        b"itu" => Indonesian(9),
+        b"dalam" => Indonesian(10),
+        b"tidak" => Indonesian(11),
+        b"akan" => Indonesian(12),
+        b"juga" => Indonesian(13),
+        b"oleh" => Indonesian(14),
+        b"sebagai" => Indonesian(15),
+        b"adalah" => Indonesian(16),
+        b"atau" => Indonesian(17),
+        b"telah" => Indonesian(18),
+        b"bahwa" => Indonesian(19),
+        b"karena" => Indonesian(20),
+        b"para" => Indonesian(21),
+        b"kami" => Indonesian(22),
+        b"kita" => Indonesian(23),
+        b"mereka" => Indonesian(24),
+        b"ia" => Indonesian(25),
+        b"tersebut" => Indonesian(26),
+        b"secara" => Indonesian(27),
+        b"dapat" => Indonesian(28),
+        b"lebih" => Indonesian(29),
+        _ => return None,
+    })
+}
+
+/// `en` or `id` when the text's function words leave no doubt: at least eight words, a fifth
+/// of them function words of the one language, at least three different ones, and the other
+/// language's at most a quarter as many. None when unsure (the detector decides).
+fn plain_english_or_indonesian(sample: &str) -> Option<&'static str> {
+    let (mut words, mut english, mut indonesian) = (0usize, 0usize, 0usize);
+    // Which function words occur, as bits.
+    let (mut english_seen, mut indonesian_seen) = (0u64, 0u64);
+    for word in sample.split(|c: char| !c.is_alphabetic()) {
+        if word.is_empty() {
+            continue;
+        }
+        words += 1;
+        match function_word(word) {
+            Some(FunctionWord::English(at)) => {
+                english += 1;
+                english_seen |= 1 << at;
+            }
+            Some(FunctionWord::Indonesian(at)) => {
+                indonesian += 1;
+                indonesian_seen |= 1 << at;
+            }
+            None => {}
+        }
+    }
+    let plain = |count: usize, seen: u64, other: usize| {
+        words >= 8 && seen.count_ones() >= 3 && count * 5 >= words && other * 4 <= count
+    };
+    if plain(english, english_seen, indonesian) {
+        Some("en")
+    } else if plain(indonesian, indonesian_seen, english) {
+        Some("id")
+    } else {
+        None
+    }
 }
 
 /// Languages whose usual script is not Latin.
@@ -242,6 +385,33 @@ mod tests {
         assert_eq!(detect("سفارة إندونيسيا", Some("en")).as_deref(), Some("ar"));
         // Latin text in a source declared Japanese is not Japanese.
         assert_eq!(detect(INDONESIAN, Some("ja")).as_deref(), Some("id"));
+    }
+
+    #[test]
+    fn function_words_decide_plain_english_and_indonesian() {
+        let indonesian = "Menteri Luar Negeri mengatakan bahwa pemerintah akan terus \
+            memberikan perlindungan kepada warga negara Indonesia yang berada di luar negeri \
+            dan tidak akan membiarkan mereka tanpa bantuan.";
+        assert_eq!(plain_english_or_indonesian(ENGLISH), Some("en"));
+        assert_eq!(plain_english_or_indonesian(indonesian), Some("id"));
+        // Too few function words (a notice of names and nouns), too few words, too few
+        // different function words, another language: unsure, the detector decides.
+        assert_eq!(plain_english_or_indonesian(INDONESIAN), None);
+        assert_eq!(plain_english_or_indonesian("The cat and the hat"), None);
+        assert_eq!(
+            plain_english_or_indonesian("bloffo bliff by te bloffo bliff by te bloffo bliff by te"),
+            None
+        );
+        assert_eq!(plain_english_or_indonesian(JAPANESE), None);
+        let german = "Die Botschaft der Republik Indonesien in Berlin hat am Dienstag ein \
+            Forum veranstaltet, an dem mehr als zweihundert Unternehmer teilnahmen.";
+        assert_eq!(plain_english_or_indonesian(german), None);
+        // What it decides is what the detector says.
+        for text in [ENGLISH, indonesian] {
+            let plain = plain_english_or_indonesian(text).unwrap();
+            let info = whatlang::detect(text).unwrap();
+            assert_eq!(iso_639_1(info.lang()), plain, "{text}");
+        }
     }
 
     fn item(title: &str) -> NormalizedItem {
