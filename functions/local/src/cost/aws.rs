@@ -288,6 +288,45 @@ fn extrapolate_lines(at_1x: &[Line], at_2x: &[Line], factor: f64) -> Vec<Line> {
         .collect()
 }
 
+/// The archive's storage at month `months`, as two more lines: every news item's records in
+/// the table (bytes per item measured on moto's table, see [`Census::archive_bytes`]) and every
+/// object kept in the bucket (the steady cycle's object bytes), at the model's scale. New
+/// items per cycle: the portals that published one (`changed_share` of the missions), scaled
+/// like the other counts. Objects are priced at STANDARD (they move to STANDARD_IA after
+/// `RawToIaDays`, so this errs high) and the table's processed markers, which expire, are left out.
+fn archive_lines(
+    model: &Model,
+    measured: &Measured,
+    table: &Census,
+    new_items_per_cycle: usize,
+    months: f64,
+    prices: &Prices,
+) -> Vec<Line> {
+    let cycle = &measured.steady;
+    let scale = model.sources as f64 / cycle.sources.max(1) as f64;
+    let cycles = model.runs_per_month * months * scale;
+    let bytes_per_item = table.archive_bytes() as f64 / table.items.max(1) as f64;
+    let object_bytes: u64 = stages(cycle).iter().map(|(_, s)| s.blobs.put_bytes).sum();
+    vec![
+        Line {
+            service: "DynamoDB",
+            what: format!(
+                "GB-month, the archive at month {months:.0} ({bytes_per_item:.0} B per item)"
+            ),
+            quantity: new_items_per_cycle as f64 * cycles * bytes_per_item / 1e9,
+            price: prices.dynamo_gb_month,
+            free: 25.0,
+        },
+        Line {
+            service: "S3",
+            what: format!("GB-month, the objects at month {months:.0} (STANDARD)"),
+            quantity: object_bytes as f64 * cycles / 1e9,
+            price: prices.s3_gb_month,
+            free: 0.0,
+        },
+    ]
+}
+
 // ---- printing ------------------------------------------------------------------------------
 
 /// Per stage: S3 requests and DynamoDB requests by operation, as sent on the wire, and the
@@ -310,6 +349,15 @@ fn print_wire(title: &str, c: &CycleCounts) {
         }
         println!(" {:>9.1} {:>9.1}", s.units.read, s.units.write);
     }
+    print!("  {:<10}", "total");
+    for op in S3_OPERATIONS.iter().chain(&DYNAMO_OPERATIONS) {
+        let total: usize = stages(c).iter().map(|(_, s)| count(&s.requests, op)).sum();
+        print!(" {:>w$}", total, w = short(op).len().max(6));
+    }
+    let units = stages(c).iter().fold((0.0, 0.0), |(r, w), (_, s)| {
+        (r + s.units.read, w + s.units.write)
+    });
+    println!(" {:>9.1} {:>9.1}", units.0, units.1);
     let other: Vec<String> = stages(c)
         .iter()
         .flat_map(|(_, s)| s.requests.iter())
@@ -568,17 +616,17 @@ async fn cost_on_moto_at_1x_and_2x_the_fleet() {
         }
 
         let table = census(&moto).await.unwrap();
-        let first_put_bytes: u64 = stages(&on_moto.first)
-            .iter()
-            .map(|(_, s)| s.blobs.put_bytes)
-            .sum();
+        let put_bytes =
+            |c: &CycleCounts| -> u64 { stages(c).iter().map(|(_, s)| s.blobs.put_bytes).sum() };
         println!(
-            "\ntable after both cycles: {} records, {:.1} MB; {} news items; archive {:.0} bytes per item in the table, {:.0} bytes per item of objects (first cycle)",
+            "\ntable after both cycles: {} records, {:.1} MB; {} news items; archive {:.0} bytes per item in the table; objects written: first cycle {:.1} MB ({:.0} bytes per item), steady cycle {:.0} KB",
             table.families.values().map(|(n, _)| n).sum::<usize>(),
             table.bytes() as f64 / 1e6,
             table.items,
             table.archive_bytes() as f64 / table.items.max(1) as f64,
-            first_put_bytes as f64 / on_moto.first.reconcile.messages.max(1) as f64,
+            put_bytes(&on_moto.first) as f64 / 1e6,
+            put_bytes(&on_moto.first) as f64 / table.items.max(1) as f64,
+            put_bytes(&on_moto.steady) as f64 / 1e3,
         );
         for (family, (records, bytes)) in &table.families {
             println!("  {family:<12} {records:>7} records {bytes:>10} bytes");
@@ -598,7 +646,16 @@ async fn cost_on_moto_at_1x_and_2x_the_fleet() {
             ))
             .busiest_share,
         };
-        let lines = monthly_lines(&model, &on_moto, &PRICES_US_EAST_1);
+        let mut lines = monthly_lines(&model, &on_moto, &PRICES_US_EAST_1);
+        let new_items = ((missions as f64) * changed_share).round() as usize;
+        lines.extend(archive_lines(
+            &model,
+            &on_moto,
+            &table,
+            new_items,
+            12.0,
+            &PRICES_US_EAST_1,
+        ));
         println!();
         print_lines(&model, &lines);
         months.push((model, lines));
