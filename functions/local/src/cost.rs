@@ -34,7 +34,7 @@ use pantau::registry::Registry;
 use pantau::store::disk::DiskBlobStore;
 use pantau::store::sqlite::SqliteTable;
 use pantau::store::table::rules::item_size;
-use pantau::store::table::{GSI1_PK, GSI2_PK};
+use pantau::store::table::{GSI1_PK, GSI2_PK, MAX_BATCH_GET_KEYS};
 use pantau::store::testing::{BlobCounts, CountingBlobStore, CountingTable, TableCounts};
 use pantau::store::{
     BlobStore, Condition, Index, Item, Key, Page, Query, Table, TableError, TransactOp, Update,
@@ -126,6 +126,9 @@ pub struct StageCounts {
     pub handler_time: Duration,
     /// S3 and DynamoDB requests on the wire (AWS path only).
     pub requests: OperationCounts,
+    /// DynamoDB requests by operation as the adapter would send them for the calls made
+    /// (`MeteredTable`), on either path.
+    pub dynamo_requests: OperationCounts,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -179,6 +182,7 @@ impl<T: Table + 'static, B: BlobStore + 'static> Counted<T, B> {
             units: self.table.inner().units(),
             blobs: self.blobs.counts(),
             requests: self.wire.as_ref().map(|take| take()).unwrap_or_default(),
+            dynamo_requests: self.table.inner().requests(),
             ..StageCounts::default()
         };
         self.table.reset();
@@ -405,6 +409,10 @@ impl HostShare {
 pub struct MeteredTable<T> {
     inner: T,
     units: Mutex<RequestUnits>,
+    /// The DynamoDB requests the calls make, by operation, as the DynamoDB adapter sends them
+    /// (one per call; batch writes in 25s, batch gets in 100s of distinct keys), so the
+    /// embedded store shows them too and moto's wire can be checked against them.
+    requests: Mutex<OperationCounts>,
 }
 
 /// Sizes the store cannot see (an update or delete inside a transaction) count as 1 KB.
@@ -415,7 +423,30 @@ impl<T: Table> MeteredTable<T> {
         MeteredTable {
             inner,
             units: Mutex::new(RequestUnits::default()),
+            requests: Mutex::new(OperationCounts::new()),
         }
+    }
+
+    pub fn requests(&self) -> OperationCounts {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn request(&self, operation: &str, n: usize) {
+        if n > 0 {
+            *self
+                .requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(operation.to_owned())
+                .or_default() += n;
+        }
+    }
+
+    pub fn inner(&self) -> &T {
+        &self.inner
     }
 
     pub fn units(&self) -> RequestUnits {
@@ -424,6 +455,10 @@ impl<T: Table> MeteredTable<T> {
 
     pub fn reset(&self) {
         *self.units.lock().unwrap_or_else(|p| p.into_inner()) = RequestUnits::default();
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     fn add(&self, read: f64, write: f64) {
@@ -462,12 +497,14 @@ fn unseen_write_units() -> f64 {
 #[async_trait]
 impl<T: Table> Table for MeteredTable<T> {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.request("GetItem", 1);
         let item = self.inner.get(key).await?;
         self.add(read_units(item.as_ref().map_or(0, item_size)), 0.0);
         Ok(item)
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        self.request("PutItem", 1);
         self.write(write_units(&item), self.inner.put(item, condition))
             .await
     }
@@ -478,6 +515,7 @@ impl<T: Table> Table for MeteredTable<T> {
         update: Update,
         condition: Condition,
     ) -> Result<Item, TableError> {
+        self.request("UpdateItem", 1);
         match self.inner.update(key, update, condition).await {
             Ok(item) => {
                 self.add(0.0, write_units(&item));
@@ -491,11 +529,13 @@ impl<T: Table> Table for MeteredTable<T> {
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        self.request("DeleteItem", 1);
         self.write(unseen_write_units(), self.inner.delete(key, condition))
             .await
     }
 
     async fn query(&self, query: Query) -> Result<Page, TableError> {
+        self.request("Query", 1);
         let consistency = if query.index == Index::Primary {
             1.0
         } else {
@@ -508,6 +548,7 @@ impl<T: Table> Table for MeteredTable<T> {
     }
 
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), TableError> {
+        self.request("BatchWriteItem", ops.len().div_ceil(25));
         let units = ops
             .iter()
             .map(|op| match op {
@@ -519,6 +560,7 @@ impl<T: Table> Table for MeteredTable<T> {
     }
 
     async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), TableError> {
+        self.request("TransactWriteItems", usize::from(!ops.is_empty()));
         let units: f64 = ops
             .iter()
             .map(|op| match op {
@@ -535,6 +577,8 @@ impl<T: Table> Table for MeteredTable<T> {
     /// key like a get: each found item in 4 KB steps, strongly consistent as the adapter
     /// asks; a key not found counts one unit like a get's miss.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        let distinct: std::collections::BTreeSet<&Key> = keys.iter().collect();
+        self.request("BatchGetItem", distinct.len().div_ceil(MAX_BATCH_GET_KEYS));
         let items = self.inner.batch_get(keys).await?;
         let units = items
             .iter()
