@@ -12,13 +12,16 @@
 //!   first cycle, on both paths; the ports' counts must be equal and the wire's must follow
 //!   from them.
 //! - `cost_on_moto_at_1x_and_2x_the_fleet` (`make cost-aws`, ignored): both cycles at the
-//!   registry as is (134 missions) and the registry twice (`pantau_tests::scale::fleet_registry`),
-//!   each on the embedded store, and on moto at 1x (`PANTAU_COST_MOTO_FACTORS`); prints the per-stage counts, the differences, the
-//!   archive's bytes per item (a scan of moto's table) and the month at 1x, 2x and 10x (10x
-//!   extrapolated line by line from the growth 1x -> 2x). docs/cost.md has the results.
+//!   registry as is (134 missions) and the registry twice (`pantau_tests::scale::fleet_registry`)
+//!   on the embedded store, and on moto at 1x (`PANTAU_COST_MOTO_FACTORS`); prints the
+//!   per-stage counts, the differences, the archive's bytes per item (a scan of the table) and
+//!   the month at 1x, 2x and 10x (10x extrapolated line by line from the growth 1x -> 2x).
+//!   docs/cost.md has the results.
 //!
-//! The stages run one batch at a time (the in-process queue's worker), so moto 5.2.5's
-//! transactions, not isolated from each other, are never concurrent.
+//! The stages run one batch at a time (the in-process queue's worker) and the scraper one
+//! source at a time. Inside a batch reconcile still sends a few requests concurrently, and
+//! moto 5.2.5, which does not isolate transactions, answers some with a 500 ("dictionary
+//! changed size during iteration") that the SDK retries: the tally counts those apart.
 
 use std::collections::HashMap;
 use std::time::Instant;
