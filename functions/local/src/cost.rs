@@ -445,6 +445,8 @@ impl<T: Table> MeteredTable<T> {
         }
     }
 
+    /// The store underneath (the AWS-path tests read the SQLite file's records through it).
+    #[cfg(test)]
     pub fn inner(&self) -> &T {
         &self.inner
     }
@@ -898,6 +900,21 @@ fn print_cycle(title: &str, c: &CycleCounts) {
             s.units.write,
             s.handler_time.as_millis()
         );
+    }
+    // The DynamoDB requests the calls make, by operation, as the DynamoDB adapter sends them.
+    for (name, s) in [
+        ("scrape", &c.scrape),
+        ("normalize", &c.normalize),
+        ("reconcile", &c.reconcile),
+    ] {
+        if !s.dynamo_requests.is_empty() {
+            let requests: Vec<String> = s
+                .dynamo_requests
+                .iter()
+                .map(|(op, n)| format!("{op} {n}"))
+                .collect();
+            println!("  {name:<10} DynamoDB: {}", requests.join(", "));
+        }
     }
     // On the AWS path: the S3 and DynamoDB requests the stages sent.
     let wire: Vec<String> = [
