@@ -180,20 +180,26 @@ fn few_sources(server: &OfflineServer, missions: usize) -> anyhow::Result<Regist
 const TABLE: &str = "pantau-cost";
 const BUCKET: &str = "pantau-cost";
 
-/// S3 and DynamoDB clients for moto, both tapped by one tally.
+/// S3 and DynamoDB clients for moto, both tapped by one tally. They try a request up to 10
+/// times (the SDK's default is 3): moto answers some transactions with a 500 (see the module
+/// doc), three in a row now and then, and a call that fails for good makes the queue redeliver
+/// its message, which the embedded store would not do. DynamoDB does not answer that way.
 async fn tapped_clients(
     moto: &MotoServer,
 ) -> (aws_sdk_s3::Client, aws_sdk_dynamodb::Client, TakeRequests) {
     let config = sdk_config_for(moto.endpoint()).await;
+    let retry = aws_config::retry::RetryConfig::standard().with_max_attempts(10);
     let tally = Arc::new(RequestTally::default());
     let s3 = aws_sdk_s3::Client::from_conf(
         aws_sdk_s3::config::Builder::from(&config)
             .force_path_style(true)
+            .retry_config(retry.clone())
             .interceptor(Tap(tally.clone()))
             .build(),
     );
     let dynamodb = aws_sdk_dynamodb::Client::from_conf(
         aws_sdk_dynamodb::config::Builder::from(&config)
+            .retry_config(retry)
             .interceptor(Tap(tally.clone()))
             .build(),
     );
