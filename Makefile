@@ -18,6 +18,7 @@
 #   make scale        10x the fleet and a year of items on the embedded store: API latency at
 #                     100k, 1M, 3M items, load throughput, store size (docs/performance.md)
 #   make cost         requests counted in two local cycles, priced as a month on AWS (docs/cost.md)
+#   make cost-aws     the same cycles on moto's S3 and DynamoDB at 1x and 2x the fleet (docs/cost.md)
 #   make deploy       sam build + sam deploy of infra/template.yaml (first time: GUIDED=1; STAGE=prod)
 #   make local-aws    the whole pipeline against moto's S3, SQS and DynamoDB on loopback
 #   make replay FROM=2025-06-01 TO=2025-06-07 [MISSION=tokyo]   re-run normalize and reconcile
@@ -50,7 +51,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile story-sizes scale hq-big bench-normalize fuzz build sizes startup cost deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile story-sizes scale hq-big bench-normalize fuzz build sizes startup cost cost-aws deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -229,6 +230,16 @@ startup: test-setup
 # and the month they make at ARGS (defaults: --sources 800 --interval-minutes 15).
 cost:
 	$(CARGO) run --quiet -p pantau-local -- cost $(ARGS)
+
+# The same two cycles at the registry as is and twice over on the embedded store, and with the
+# real S3 and DynamoDB adapters against moto at COST_AWS_MOTO_FACTORS (1; "1,2" takes hours:
+# moto's time grows with the square of the table): requests per stage by operation (on the
+# wire on moto), moto against the embedded store, the archive's bytes per item, the month at
+# 1x, 2x and 10x (extrapolated) the fleet. functions/local/src/cost/aws.rs; docs/cost.md.
+COST_AWS_MOTO_FACTORS ?= 1
+cost-aws: test-setup
+	PANTAU_COST_MOTO_FACTORS=$(COST_AWS_MOTO_FACTORS) $(CARGO) test -p pantau-local --bin pantau \
+		cost::aws::cost_on_moto_at_1x_and_2x_the_fleet -- --ignored --nocapture --exact
 
 # `sam build` compiles each function with cargo lambda (the template's rust-cargolambda build
 # method) into infra/.aws-sam/; `sam deploy` uploads that. The SAM CLI is not installed by this

@@ -17,6 +17,7 @@
 //! source to `--sources` sources every `--interval-minutes` and prices it; docs/cost.md
 //! explains the model and its assumptions.
 
+use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -33,7 +34,7 @@ use pantau::registry::Registry;
 use pantau::store::disk::DiskBlobStore;
 use pantau::store::sqlite::SqliteTable;
 use pantau::store::table::rules::item_size;
-use pantau::store::table::{GSI1_PK, GSI2_PK};
+use pantau::store::table::{GSI1_PK, GSI2_PK, MAX_BATCH_GET_KEYS};
 use pantau::store::testing::{BlobCounts, CountingBlobStore, CountingTable, TableCounts};
 use pantau::store::{
     BlobStore, Condition, Index, Item, Key, Page, Query, Table, TableError, TransactOp, Update,
@@ -41,7 +42,10 @@ use pantau::store::{
 };
 use serde_json::json;
 
-use crate::pipeline::{scraper, settle, stage_handlers};
+#[cfg(test)]
+mod aws;
+
+use crate::pipeline::{scraper, stage_handlers};
 use crate::queue::{Handler, NotifyingBlobStore, Queue, work};
 
 #[derive(Args, Debug)]
@@ -103,8 +107,13 @@ pub struct RequestUnits {
     pub write: f64,
 }
 
+/// Requests as AWS bills them, by API operation (`GetItem`, `BatchWriteItem`, `PutObject`,
+/// `ListObjectsV2`, ...), retries included: counted on the wire (the `aws` tests tap the SDK
+/// clients) when the stores are the AWS adapters, empty on the embedded store.
+pub type OperationCounts = BTreeMap<String, usize>;
+
 /// What one stage did in one cycle.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct StageCounts {
     pub table: TableCounts,
     pub units: RequestUnits,
@@ -115,9 +124,14 @@ pub struct StageCounts {
     pub messages: usize,
     /// Wall time inside the handlers, on the embedded store.
     pub handler_time: Duration,
+    /// S3 and DynamoDB requests on the wire (AWS path only).
+    pub requests: OperationCounts,
+    /// DynamoDB requests by operation as the adapter would send them for the calls made
+    /// (`MeteredTable`), on either path.
+    pub dynamo_requests: OperationCounts,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct CycleCounts {
     pub sources: usize,
     pub changed: usize,
@@ -128,7 +142,7 @@ pub struct CycleCounts {
     pub reconcile: StageCounts,
 }
 
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct Measured {
     pub first: CycleCounts,
     pub steady: CycleCounts,
@@ -140,21 +154,35 @@ pub struct Measured {
     pub cold_start: StageCounts,
 }
 
-type MeteredStore = CountingTable<MeteredTable<SqliteTable>>;
-
-/// The stores every stage writes through, with their counters.
-struct Counted {
-    table: Arc<MeteredStore>,
-    blobs: Arc<CountingBlobStore<DiskBlobStore>>,
+/// The stores every stage writes through, with their counters: the counting decorators around
+/// any table and blob store (the embedded ones for `pantau cost`, the AWS adapters on moto in
+/// the `aws` tests), and, on the AWS path, what takes the requests counted on the wire.
+pub struct Counted<T, B> {
+    pub table: Arc<CountingTable<MeteredTable<T>>>,
+    pub blobs: Arc<CountingBlobStore<B>>,
+    pub wire: Option<TakeRequests>,
 }
 
-impl Counted {
+/// Returns the requests counted on the wire since its last call.
+pub type TakeRequests = Arc<dyn Fn() -> OperationCounts + Send + Sync>;
+
+impl<T: Table + 'static, B: BlobStore + 'static> Counted<T, B> {
+    pub fn new(table: T, blobs: B, wire: Option<TakeRequests>) -> Counted<T, B> {
+        Counted {
+            table: Arc::new(CountingTable::new(MeteredTable::new(table))),
+            blobs: Arc::new(CountingBlobStore::new(blobs)),
+            wire,
+        }
+    }
+
     /// The counts since the last call, and zero again.
     fn take(&self) -> StageCounts {
         let counts = StageCounts {
             table: self.table.counts(),
             units: self.table.inner().units(),
             blobs: self.blobs.counts(),
+            requests: self.wire.as_ref().map(|take| take()).unwrap_or_default(),
+            dynamo_requests: self.table.inner().requests(),
             ..StageCounts::default()
         };
         self.table.reset();
@@ -164,7 +192,8 @@ impl Counted {
     }
 }
 
-/// Runs the two cycles on a fresh store in a temporary folder.
+/// Runs the two cycles on a fresh embedded store in a temporary folder, against the recorded
+/// sources (`pantau cost`).
 pub async fn measure(changed_share: f64) -> anyhow::Result<Measured> {
     let dir = tempfile::tempdir().context("making a temporary data folder")?;
     let server = OfflineServer::start_loopback()
@@ -173,16 +202,36 @@ pub async fn measure(changed_share: f64) -> anyhow::Result<Measured> {
     let mut registry = Registry::load_default()?;
     offline::point_registry_at(&mut registry, server.base_url());
     offline::retain_served_sources(&mut registry, server.base_url());
-    let registry = Arc::new(registry);
+    let counted = Counted::new(
+        SqliteTable::open(&dir.path().join("pantau.sqlite"))?,
+        DiskBlobStore::new(dir.path().join("bucket"))?,
+        None,
+    );
+    let measured = measure_on(&counted, &server, registry, changed_share, Cycles::Both).await;
+    server.shutdown().await;
+    measured
+}
 
-    let counted = Counted {
-        table: Arc::new(CountingTable::new(MeteredTable::new(SqliteTable::open(
-            &dir.path().join("pantau.sqlite"),
-        )?))),
-        blobs: Arc::new(CountingBlobStore::new(DiskBlobStore::new(
-            dir.path().join("bucket"),
-        )?)),
-    };
+/// Which cycles [`measure_on`] runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cycles {
+    /// The first cycle only (the quick comparison in `make test`).
+    First,
+    /// The first and the steady-state one.
+    Both,
+}
+
+/// The registry syncs and the cycles on `counted`'s stores, fresh ones, with `registry`'s
+/// sources pointed at `server` (see `offline::point_registry_at`). Before the steady-state
+/// cycle the first `changed_share` of the missions' portals publish one item each.
+pub async fn measure_on<T: Table + 'static, B: BlobStore + 'static>(
+    counted: &Counted<T, B>,
+    server: &OfflineServer,
+    registry: Registry,
+    changed_share: f64,
+    cycles: Cycles,
+) -> anyhow::Result<Measured> {
+    let registry = Arc::new(registry);
     let table: Arc<dyn Table> = counted.table.clone();
 
     sync_registry(table.as_ref(), &registry).await?;
@@ -191,7 +240,15 @@ pub async fn measure(changed_share: f64) -> anyhow::Result<Measured> {
     let cold_start = counted.take();
 
     let now = chrono::Utc::now();
-    let first = cycle(&server, &registry, &counted, &table, now).await?;
+    let first = cycle(server, &registry, counted, &table, now).await?;
+    if cycles == Cycles::First {
+        return Ok(Measured {
+            first,
+            registry_deploy,
+            cold_start,
+            ..Measured::default()
+        });
+    }
 
     // A day on, every source is due again (no delay exceeds scrape::MAX_DELAY), and a few
     // portals have published something.
@@ -204,8 +261,7 @@ pub async fn measure(changed_share: f64) -> anyhow::Result<Measured> {
         );
     }
     let later = now + chrono::TimeDelta::hours(25);
-    let steady = cycle(&server, &registry, &counted, &table, later).await?;
-    server.shutdown().await;
+    let steady = cycle(server, &registry, counted, &table, later).await?;
     Ok(Measured {
         first,
         steady,
@@ -216,10 +272,10 @@ pub async fn measure(changed_share: f64) -> anyhow::Result<Measured> {
 
 /// One scrape run, then normalize over its raw objects, then reconcile over the items
 /// objects, each with its own counts.
-async fn cycle(
+async fn cycle<T: Table + 'static, B: BlobStore + 'static>(
     server: &OfflineServer,
     registry: &Arc<Registry>,
-    counted: &Counted,
+    counted: &Counted<T, B>,
     table: &Arc<dyn Table>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<CycleCounts> {
@@ -235,9 +291,13 @@ async fn cycle(
 
     let requests_before = server.request_log().len();
     let started = Instant::now();
-    let report = scraper(registry, &blobs, table, true, None)?
-        .run_cycle(now)
-        .await;
+    // One source at a time: the raw objects, and so every later stage's work, then come in
+    // the same order on every run, and the embedded store and moto compare call for call
+    // (in parallel, which of two similar items is reconciled first, and so what it queries,
+    // varies). The counts do not depend on it.
+    let mut scraper = scraper(registry, &blobs, table, true, None)?;
+    scraper.config.max_concurrent_sources = 1;
+    let report = scraper.run_cycle(now).await;
     let mut scrape = counted.take();
     scrape.invocations = 1;
     scrape.handler_time = started.elapsed();
@@ -256,8 +316,8 @@ async fn cycle(
 }
 
 /// Hands the queue's messages to the handler until it is empty; the stage's counts.
-async fn run_stage(
-    counted: &Counted,
+async fn run_stage<T: Table + 'static, B: BlobStore + 'static>(
+    counted: &Counted<T, B>,
     queue: &Queue,
     rx: tokio::sync::mpsc::UnboundedReceiver<crate::queue::Message>,
     handler: Handler,
@@ -287,13 +347,27 @@ async fn run_stage(
         counting,
         dead_letters.to_path_buf(),
     ));
-    settle(&[queue]).await;
+    drain(queue).await;
     worker.abort();
     let mut counts = counted.take();
     counts.invocations = invocations.load(Ordering::SeqCst);
     counts.messages = messages.load(Ordering::SeqCst);
     counts.handler_time = *busy.lock().unwrap_or_else(|p| p.into_inner());
     counts
+}
+
+/// Waits until the queue is empty and idle, however long that takes: on moto a stage over
+/// thousands of objects runs longer than `pipeline::settle`'s five minutes.
+async fn drain(queue: &Queue) {
+    let mut idle_polls = 0;
+    while idle_polls < 3 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        idle_polls = if queue.pending() == 0 {
+            idle_polls + 1
+        } else {
+            0
+        };
+    }
 }
 
 /// Which share of the registry's sources the busiest host serves: the scraper's per-host gate
@@ -335,6 +409,10 @@ impl HostShare {
 pub struct MeteredTable<T> {
     inner: T,
     units: Mutex<RequestUnits>,
+    /// The DynamoDB requests the calls make, by operation, as the DynamoDB adapter sends them
+    /// (one per call; batch writes in 25s, batch gets in 100s of distinct keys), so the
+    /// embedded store shows them too and moto's wire can be checked against them.
+    requests: Mutex<OperationCounts>,
 }
 
 /// Sizes the store cannot see (an update or delete inside a transaction) count as 1 KB.
@@ -345,7 +423,32 @@ impl<T: Table> MeteredTable<T> {
         MeteredTable {
             inner,
             units: Mutex::new(RequestUnits::default()),
+            requests: Mutex::new(OperationCounts::new()),
         }
+    }
+
+    pub fn requests(&self) -> OperationCounts {
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn request(&self, operation: &str, n: usize) {
+        if n > 0 {
+            *self
+                .requests
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .entry(operation.to_owned())
+                .or_default() += n;
+        }
+    }
+
+    /// The store underneath (the AWS-path tests read the SQLite file's records through it).
+    #[cfg(test)]
+    pub fn inner(&self) -> &T {
+        &self.inner
     }
 
     pub fn units(&self) -> RequestUnits {
@@ -354,6 +457,10 @@ impl<T: Table> MeteredTable<T> {
 
     pub fn reset(&self) {
         *self.units.lock().unwrap_or_else(|p| p.into_inner()) = RequestUnits::default();
+        self.requests
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     fn add(&self, read: f64, write: f64) {
@@ -392,12 +499,14 @@ fn unseen_write_units() -> f64 {
 #[async_trait]
 impl<T: Table> Table for MeteredTable<T> {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
+        self.request("GetItem", 1);
         let item = self.inner.get(key).await?;
         self.add(read_units(item.as_ref().map_or(0, item_size)), 0.0);
         Ok(item)
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
+        self.request("PutItem", 1);
         self.write(write_units(&item), self.inner.put(item, condition))
             .await
     }
@@ -408,6 +517,7 @@ impl<T: Table> Table for MeteredTable<T> {
         update: Update,
         condition: Condition,
     ) -> Result<Item, TableError> {
+        self.request("UpdateItem", 1);
         match self.inner.update(key, update, condition).await {
             Ok(item) => {
                 self.add(0.0, write_units(&item));
@@ -421,11 +531,13 @@ impl<T: Table> Table for MeteredTable<T> {
     }
 
     async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
+        self.request("DeleteItem", 1);
         self.write(unseen_write_units(), self.inner.delete(key, condition))
             .await
     }
 
     async fn query(&self, query: Query) -> Result<Page, TableError> {
+        self.request("Query", 1);
         let consistency = if query.index == Index::Primary {
             1.0
         } else {
@@ -438,6 +550,7 @@ impl<T: Table> Table for MeteredTable<T> {
     }
 
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), TableError> {
+        self.request("BatchWriteItem", ops.len().div_ceil(25));
         let units = ops
             .iter()
             .map(|op| match op {
@@ -449,6 +562,7 @@ impl<T: Table> Table for MeteredTable<T> {
     }
 
     async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), TableError> {
+        self.request("TransactWriteItems", usize::from(!ops.is_empty()));
         let units: f64 = ops
             .iter()
             .map(|op| match op {
@@ -458,6 +572,22 @@ impl<T: Table> Table for MeteredTable<T> {
             .sum();
         self.write(2.0 * units, self.inner.transact_write(ops))
             .await
+    }
+
+    /// Forwarded as one call (the trait's default would turn it into a get per key, and the
+    /// DynamoDB adapter's one BatchGetItem per 100 keys into as many GetItems). Billed per
+    /// key like a get: each found item in 4 KB steps, strongly consistent as the adapter
+    /// asks; a key not found counts one unit like a get's miss.
+    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
+        let distinct: std::collections::BTreeSet<&Key> = keys.iter().collect();
+        self.request("BatchGetItem", distinct.len().div_ceil(MAX_BATCH_GET_KEYS));
+        let items = self.inner.batch_get(keys).await?;
+        let units = items
+            .iter()
+            .map(|item| read_units(item.as_ref().map_or(0, item_size)))
+            .sum();
+        self.add(units, 0.0);
+        Ok(items)
     }
 }
 
@@ -771,6 +901,34 @@ fn print_cycle(title: &str, c: &CycleCounts) {
             s.handler_time.as_millis()
         );
     }
+    // The DynamoDB requests the calls make, by operation, as the DynamoDB adapter sends them.
+    for (name, s) in [
+        ("scrape", &c.scrape),
+        ("normalize", &c.normalize),
+        ("reconcile", &c.reconcile),
+    ] {
+        if !s.dynamo_requests.is_empty() {
+            let requests: Vec<String> = s
+                .dynamo_requests
+                .iter()
+                .map(|(op, n)| format!("{op} {n}"))
+                .collect();
+            println!("  {name:<10} DynamoDB: {}", requests.join(", "));
+        }
+    }
+    // On the AWS path: the S3 and DynamoDB requests the stages sent.
+    let wire: Vec<String> = [
+        ("scrape", &c.scrape),
+        ("normalize", &c.normalize),
+        ("reconcile", &c.reconcile),
+    ]
+    .iter()
+    .filter(|(_, s)| !s.requests.is_empty())
+    .map(|(name, s)| format!("{name} {}", s.requests.values().sum::<usize>()))
+    .collect();
+    if !wire.is_empty() {
+        println!("  requests on the wire: {}", wire.join(", "));
+    }
     println!();
 }
 
@@ -838,6 +996,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(table.units().read, 2.5);
+        // A batch get is one call to the store, billed per key like gets: 1 + 1.
+        table.reset();
+        let found = table
+            .batch_get(&[Key::new("a", "1"), Key::new("a", "missing")])
+            .await
+            .unwrap();
+        assert!(found[0].is_some() && found[1].is_none());
+        assert_eq!(table.units().read, 2.0);
         table.reset();
         table
             .transact_write(vec![TransactOp::Put {
