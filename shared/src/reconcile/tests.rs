@@ -872,74 +872,19 @@ fn permutations(n: usize) -> Vec<Vec<usize>> {
     out
 }
 
-/// Forwards to an in-memory SQLite table after a short random pause, so that concurrent
-/// reconcilers of one item interleave their reads and writes (SQLite alone runs each call
-/// at once, and a read and the write decided from it would rarely be split).
-struct PausingTable {
-    inner: SqliteTable,
-    rng: std::sync::Mutex<fastrand::Rng>,
-}
-
-impl PausingTable {
-    async fn pause(&self) {
-        let micros = self.rng.lock().unwrap().u64(0..1500);
-        tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
-    }
-}
-
-#[async_trait::async_trait]
-impl Table for PausingTable {
-    async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
-        self.pause().await;
-        self.inner.get(key).await
-    }
-    async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
-        self.pause().await;
-        self.inner.put(item, condition).await
-    }
-    async fn update(
-        &self,
-        key: &Key,
-        update: Update,
-        condition: Condition,
-    ) -> Result<Item, TableError> {
-        self.pause().await;
-        self.inner.update(key, update, condition).await
-    }
-    async fn delete(&self, key: &Key, condition: Condition) -> Result<(), TableError> {
-        self.pause().await;
-        self.inner.delete(key, condition).await
-    }
-    async fn query(&self, query: Query) -> Result<crate::store::Page, TableError> {
-        self.pause().await;
-        self.inner.query(query).await
-    }
-    async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), TableError> {
-        self.pause().await;
-        self.inner.batch_write(ops).await
-    }
-    async fn transact_write(&self, ops: Vec<TransactOp>) -> Result<(), TableError> {
-        self.pause().await;
-        self.inner.transact_write(ops).await
-    }
-    async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
-        self.pause().await;
-        self.inner.batch_get(keys).await
-    }
-}
-
 /// Lands `first` one by one, then `rest` all at once (each its own object) through a
-/// [`PausingTable`]; returns the table's rows but postings.
+/// table that pauses every call a random time below 1.5 ms (`Faults::pause_randomly`), so
+/// that concurrent reconcilers of one item interleave; returns the table's rows but postings.
 async fn land_then_race(
     first: &[&NormalizedItem],
     rest: &[&NormalizedItem],
     seed: u64,
 ) -> Vec<Item> {
     let dir = tempfile::tempdir().unwrap();
-    let table = Arc::new(PausingTable {
-        inner: SqliteTable::in_memory().unwrap(),
-        rng: std::sync::Mutex::new(fastrand::Rng::with_seed(seed)),
-    });
+    let table = Arc::new(FaultyTable::new(SqliteTable::in_memory().unwrap()));
+    table
+        .faults()
+        .pause_randomly(std::time::Duration::from_micros(1500), seed);
     let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
     let reconciler = Reconciler {
         blobs: blobs.clone(),
@@ -968,7 +913,7 @@ async fn land_then_race(
     let results =
         futures::future::join_all(keys.iter().map(|k| reconciler.reconcile_object(k))).await;
     assert!(results.iter().all(Result::is_ok), "{results:?}");
-    let mut rows = table.inner.dump().await.unwrap();
+    let mut rows = table.inner().dump().await.unwrap();
     rows.retain(|r| !r[table::PK].as_str().unwrap_or("").starts_with("TERM#"));
     rows
 }

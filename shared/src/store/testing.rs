@@ -6,7 +6,8 @@
 //!   test can say "an unchanged item costs one read and no write"; [`CountingBlobStore`] does
 //!   the same for object requests and bytes (what S3 bills);
 //! - [`FaultyTable`] and [`FaultyBlobStore`] make chosen calls fail as a throttled or broken
-//!   backend would: the next N calls of one kind, or each call with a seeded probability.
+//!   backend would: the next N calls of one kind, or each call with a seeded probability; and
+//!   they can pause every call a seeded random time, so concurrent callers interleave.
 //!
 //! Every call not told to fail goes to the wrapped adapter unchanged, so the conformance
 //! suites pass on the decorators as they do on the bare adapters. Decorators nest
@@ -329,6 +330,8 @@ struct FaultPlan<C> {
     /// Per kind of call: how many of its next calls fail, and how.
     next: Vec<(C, usize, Fault)>,
     random: Option<RandomFaults<C>>,
+    /// Every call first waits up to this many microseconds, drawn from its own generator.
+    pauses: Option<(u64, fastrand::Rng)>,
     injected: usize,
 }
 
@@ -345,6 +348,7 @@ impl<C: Copy + PartialEq> Faults<C> {
             plan: Mutex::new(FaultPlan {
                 next: Vec::new(),
                 random: None,
+                pauses: None,
                 injected: 0,
             }),
         }
@@ -376,6 +380,15 @@ impl<C: Copy + PartialEq> Faults<C> {
             rng: fastrand::Rng::with_seed(seed),
             fault,
         });
+    }
+
+    /// Every call first waits a random time below `max`, drawn from a generator seeded with
+    /// `seed`: concurrent callers then interleave their reads and writes as they would over a
+    /// network (the embedded adapters answer each call at once, so a read and the write
+    /// decided from it are rarely split). Failures are drawn as before.
+    pub fn pause_randomly(&self, max: std::time::Duration, seed: u64) {
+        let micros = u64::try_from(max.as_micros()).unwrap_or(u64::MAX).max(1);
+        lock(&self.plan).pauses = Some((micros, fastrand::Rng::with_seed(seed)));
     }
 
     /// No more injected failures.
@@ -420,6 +433,13 @@ impl<C: Copy + PartialEq> Faults<C> {
         error: impl FnOnce(Fault) -> E,
         forward: impl Future<Output = Result<R, E>>,
     ) -> Result<R, E> {
+        let pause = lock(&self.plan)
+            .pauses
+            .as_mut()
+            .map(|(max, rng)| rng.u64(0..*max));
+        if let Some(micros) = pause {
+            tokio::time::sleep(std::time::Duration::from_micros(micros)).await;
+        }
         match self.draw(call) {
             None => forward.await,
             Some(Fault::RetryableAfterApplying) => {
