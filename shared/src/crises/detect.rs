@@ -47,6 +47,7 @@ use crate::model::{AlertLevel, HazardEvent, HazardKind, NormalizedItem, Role, So
 use crate::places::PlaceReason;
 use crate::registry::Registry;
 use crate::schema;
+use crate::store::contention::{CRISIS_GROUP_TURNS, pause_after_lost_race};
 use crate::store::table::{self, Index, SortKeyRange};
 use crate::store::{Condition, Item, Key, Query, Table, TableError, TransactOp};
 
@@ -275,12 +276,14 @@ pub async fn observe_signal(
     config: &CrisisConfig,
     signal: &Signal,
 ) -> Result<CrisisOutcome, TableError> {
+    // This process's reconcilers of one group take turns, so only other processes can
+    // refuse the write below (see `store::contention`).
+    let _turn = CRISIS_GROUP_TURNS
+        .take(&schema::crisis_head_pk(&signal.country, signal.group()))
+        .await;
     for attempt in 1..=MAX_ATTEMPTS {
         match try_observe(table, registry, config, signal).await {
-            Err(e) if lost_race(&e) => {
-                let pause = fastrand::u64(5..20) * u64::from(attempt);
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
-            }
+            Err(e) if lost_race(&e) => pause_after_lost_race(attempt).await,
             other => return other,
         }
     }

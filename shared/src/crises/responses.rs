@@ -44,6 +44,7 @@ use crate::model::{NormalizedItem, Role};
 use crate::reconcile::attr;
 use crate::registry::Registry;
 use crate::schema;
+use crate::store::contention::pause_after_lost_race;
 use crate::store::table::{Index, SortKeyRange};
 use crate::store::{Item, Key, Query, Table, TableError};
 
@@ -337,8 +338,7 @@ pub async fn link_official(
     loop {
         match link_official_once(table, config, item).await {
             Err(e) if lost_race(&e) && attempt < MAX_ATTEMPTS => {
-                let pause = fastrand::u64(5..20) * u64::from(attempt);
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                pause_after_lost_race(attempt).await;
                 attempt += 1;
             }
             other => return other,
@@ -536,8 +536,7 @@ where
     loop {
         match once().await {
             Err(e) if lost_race(&e) && attempt < MAX_ATTEMPTS => {
-                let pause = fastrand::u64(5..20) * u64::from(attempt);
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                pause_after_lost_race(attempt).await;
                 attempt += 1;
             }
             other => return other,
@@ -647,8 +646,7 @@ async fn add_responses(
         match table.put(crisis_record(&crisis)?, rev_is(&rev)).await {
             Ok(()) => return Ok(added),
             Err(e) if lost_race(&e) => {
-                let pause = fastrand::u64(5..20) * u64::from(attempt);
-                tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                pause_after_lost_race(attempt).await;
             }
             Err(e) => return Err(e),
         }

@@ -76,6 +76,7 @@ use crate::metrics::ReconcileTotals;
 use crate::model::NormalizedItem;
 use crate::registry::Registry;
 use crate::schema;
+use crate::store::contention::pause_after_lost_race;
 use crate::store::table::{self, Index, SortKeyRange};
 use crate::store::{
     BlobError, BlobStore, Condition, Item, Key, Query, Table, TableError, TransactOp, Update,
@@ -506,8 +507,7 @@ impl Reconciler {
                 }
                 Err(Attempt::Lost) => {
                     tracing::debug!(item_id = %id, attempt, "lost a race; re-reading");
-                    let pause = fastrand::u64(5..20) * u64::from(attempt);
-                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    pause_after_lost_race(attempt).await;
                 }
                 Err(Attempt::Table(source)) => {
                     return Err(ReconcileError::Table {

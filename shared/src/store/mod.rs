@@ -7,6 +7,7 @@
 //! runs the same test bodies on all of them.
 
 pub mod blob;
+pub mod contention;
 pub mod disk;
 pub mod dynamo;
 pub mod s3;
