@@ -573,14 +573,15 @@ impl Reconciler {
                 put(obs.version_record(), Condition::None),
                 put(current, Condition::Absent),
             ];
-            ops.extend(rollup::moves(None, Some(&obs.placement)));
+            ops.extend(rollup::moves(self.table.as_ref(), None, Some(&obs.placement)).await?);
             self.table.transact_write(ops).await?;
             return Ok((Outcome::New, Some(Grouping::default())));
         };
         let current = CurrentState::of(&record).map_err(Attempt::Corrupt)?;
         // Where the stored item is counted: a new CURRENT moves it in the same transaction.
         let counted = rollup::Placement::counted(&record).map_err(Attempt::Corrupt)?;
-        let index_moves = || rollup::moves(counted.as_ref(), Some(&obs.placement));
+        let index_moves =
+            || rollup::moves(self.table.as_ref(), counted.as_ref(), Some(&obs.placement));
         let story = current.story_id.as_deref();
         // Not grouped yet (an earlier grouping failed, or records from before stories), or a
         // story merge left unfinished: group now. No write when it is.
@@ -620,7 +621,7 @@ impl Reconciler {
             let fresh = crate::search::postings_to_write(&obs.search_postings, &record, &obs.id);
             crate::search::write_postings(self.table.as_ref(), fresh).await?;
             let mut ops = vec![put(obs.version_record(), Condition::None), put(next, lock)];
-            ops.extend(index_moves());
+            ops.extend(index_moves().await?);
             self.table.transact_write(ops).await?;
             let grouping = Grouping {
                 existing_story: current.story_id.clone(),
@@ -677,7 +678,7 @@ impl Reconciler {
                     next.insert(attr::CRISES_FED.into(), Value::String(fed.clone()));
                 }
                 ops.push(put(next, lock));
-                ops.extend(index_moves());
+                ops.extend(index_moves().await?);
                 self.table.transact_write(ops).await?;
                 return Ok((Outcome::Stale, ungrouped()));
             }
@@ -686,7 +687,7 @@ impl Reconciler {
             let fresh = crate::search::postings_to_write(&obs.search_postings, &record, &obs.id);
             crate::search::write_postings(self.table.as_ref(), fresh).await?;
             ops.push(put(next, lock));
-            ops.extend(index_moves());
+            ops.extend(index_moves().await?);
             self.table.transact_write(ops).await?;
             let grouping = Grouping {
                 existing_story: current.story_id.clone(),

@@ -93,10 +93,35 @@ impl Placement {
     }
 }
 
+/// Attribute of a counter record: how many items it counts, all roles together. Every counter
+/// record holds all four roles and `total` (0 included), and goes when `total` would reach 0,
+/// so the records depend on the items alone, not on the order their versions arrived in.
+pub const TOTAL_ATTR: &str = "total";
+
+const ROLES: [Role; 4] = [Role::Official, Role::Hq, Role::Media, Role::Hazard];
+
+/// Changes to counter records: per record, per role (`Role::as_str`).
+type Deltas = BTreeMap<Key, BTreeMap<&'static str, i64>>;
+
+fn count(deltas: &mut Deltas, place: &Placement, delta: i64) {
+    *deltas
+        .entry(place.counter_key())
+        .or_default()
+        .entry(place.role.as_str())
+        .or_default() += delta;
+}
+
 /// The writes that take an item from `old` (where it is counted now; None if nowhere) to
 /// `new` (None: nowhere), to join the transaction that writes its `CURRENT`. Nothing when
-/// they are the same place.
-pub(crate) fn moves(old: Option<&Placement>, new: Option<&Placement>) -> Vec<TransactOp> {
+/// they are the same place. A count that goes down reads its record first (a move of day or
+/// role: rare) and is conditioned on the `total` it read, so it can delete the record exactly
+/// when it would hold nothing; a concurrent change of that record fails the transaction, and
+/// the reconciler decides again.
+pub(crate) async fn moves(
+    table: &dyn Table,
+    old: Option<&Placement>,
+    new: Option<&Placement>,
+) -> Result<Vec<TransactOp>, TableError> {
     let mut ops = Vec::new();
     let (old_pointer, new_pointer) = (
         old.map(Placement::pointer_key),
@@ -116,34 +141,86 @@ pub(crate) fn moves(old: Option<&Placement>, new: Option<&Placement>) -> Vec<Tra
             });
         }
     }
-    // One update per counter record (a transaction names a key once): both ends of a move
-    // within one day are one record with two numbers, or nothing when the role is the same.
-    let mut deltas: BTreeMap<Key, BTreeMap<&'static str, i64>> = BTreeMap::new();
+    // One write per counter record (a transaction names a key once): both ends of a move
+    // within one day are one record, and nothing when the role is the same too.
+    let mut deltas = Deltas::new();
     for (place, delta) in [(old, -1), (new, 1)] {
         if let Some(place) = place {
-            *deltas
-                .entry(place.counter_key())
-                .or_default()
-                .entry(place.role.as_str())
-                .or_default() += delta;
+            count(&mut deltas, place, delta);
         }
     }
-    for (key, by_role) in deltas {
-        let add: Vec<(String, i64)> = by_role
-            .into_iter()
-            .filter(|(_, d)| *d != 0)
-            .map(|(role, d)| (role.to_owned(), d))
-            .collect();
-        if !add.is_empty() {
-            ops.push(TransactOp::Update {
-                key,
-                update: Update {
-                    add,
-                    ..Update::default()
-                },
-                condition: Condition::None,
-            });
+    let mut totals = BTreeMap::new();
+    for (key, by_role) in &deltas {
+        if by_role.values().sum::<i64>() < 0 {
+            let total = table
+                .get(key)
+                .await?
+                .and_then(|r| r.get(TOTAL_ATTR).and_then(as_count));
+            if let Some(total) = total.and_then(|t| i64::try_from(t).ok()) {
+                totals.insert(key.clone(), total);
+            }
         }
+    }
+    ops.extend(counter_ops(deltas, &totals));
+    Ok(ops)
+}
+
+/// The counter writes for `deltas`; `totals` holds the `total` read from each record a
+/// change takes down.
+fn counter_ops(deltas: Deltas, totals: &BTreeMap<Key, i64>) -> Vec<TransactOp> {
+    let mut ops = Vec::new();
+    for (key, by_role) in deltas {
+        let net: i64 = by_role.values().sum();
+        let mut add: Vec<(String, i64)> = by_role
+            .iter()
+            .filter(|(_, d)| **d != 0)
+            .map(|(role, d)| (role.to_string(), *d))
+            .collect();
+        if add.is_empty() {
+            continue;
+        }
+        if net < 0 {
+            let Some(&total) = totals.get(&key) else {
+                // Counted, yet no record: nothing to take down (never, unless edited by hand).
+                tracing::warn!(?key, "counter record missing; decrement skipped");
+                continue;
+            };
+            let condition = Condition::Equals {
+                attr: TOTAL_ATTR.into(),
+                value: Value::from(total),
+            };
+            if total + net <= 0 {
+                ops.push(TransactOp::Delete { key, condition });
+            } else {
+                add.push((TOTAL_ATTR.into(), net));
+                ops.push(TransactOp::Update {
+                    key,
+                    update: Update {
+                        add,
+                        ..Update::default()
+                    },
+                    condition,
+                });
+            }
+            continue;
+        }
+        if net > 0 {
+            // ADD commutes: no condition. Zeros for the other roles, so every record holds all.
+            for role in ROLES {
+                if !by_role.contains_key(role.as_str()) {
+                    add.push((role.as_str().to_owned(), 0));
+                }
+            }
+            add.push((TOTAL_ATTR.into(), net));
+        }
+        ops.push(TransactOp::Update {
+            key,
+            update: Update {
+                add,
+                ..Update::default()
+            },
+            condition: Condition::None,
+        });
     }
     ops
 }
@@ -427,31 +504,15 @@ async fn index_items(table: &dyn Table, records: &[&Item]) -> Result<usize, Tabl
         return Ok(0);
     }
     // Pointers, and the counters merged per day (a transaction names a key once).
-    let mut counters: BTreeMap<Key, BTreeMap<&'static str, i64>> = BTreeMap::new();
+    let mut deltas = Deltas::new();
     for place in &places {
         ops.push(TransactOp::Put {
             item: place.pointer_record(),
             condition: Condition::None,
         });
-        *counters
-            .entry(place.counter_key())
-            .or_default()
-            .entry(place.role.as_str())
-            .or_default() += 1;
+        count(&mut deltas, place, 1);
     }
-    for (key, by_role) in counters {
-        ops.push(TransactOp::Update {
-            key,
-            update: Update {
-                add: by_role
-                    .into_iter()
-                    .map(|(r, n)| (r.to_owned(), n))
-                    .collect(),
-                ..Update::default()
-            },
-            condition: Condition::None,
-        });
-    }
+    ops.extend(counter_ops(deltas, &BTreeMap::new()));
     match table.transact_write(ops).await {
         Ok(()) => return Ok(places.len()),
         Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed { .. }) => {}
@@ -478,7 +539,7 @@ async fn index_one(table: &dyn Table, item_id: &str) -> Result<usize, TableError
             return Ok(0);
         };
         let mut ops = vec![mark];
-        ops.extend(moves(None, Some(&place)));
+        ops.extend(moves(table, None, Some(&place)).await?);
         match table.transact_write(ops).await {
             Ok(()) => return Ok(1),
             Err(TableError::TransactionCanceled { .. } | TableError::ConditionFailed { .. }) => {
@@ -579,16 +640,18 @@ mod tests {
                 let held = if pk.starts_with("MROLE#") {
                     text(attr::ITEM_ID).to_owned()
                 } else if pk.starts_with("ACTIVITY#") && sk != schema::ACTIVITY_COMPLETE_SK {
-                    let counts: Vec<String> = ["official", "hq", "media", "hazard"]
+                    // Every record holds every role and its total; shown: those not 0.
+                    let number = |name: &str| row.get(name).and_then(Value::as_i64);
+                    let roles = ["official", "hq", "media", "hazard"];
+                    assert!(roles.iter().all(|r| number(r).is_some()), "{row:?}");
+                    let sum: i64 = roles.iter().filter_map(|r| number(r)).sum();
+                    assert_eq!(number(TOTAL_ATTR), Some(sum), "{row:?}");
+                    assert!(sum > 0, "a record counting nothing stays: {row:?}");
+                    let counts: Vec<String> = roles
                         .iter()
-                        .filter_map(|r| {
-                            let n = row.get(*r).and_then(Value::as_i64).unwrap_or(0);
-                            (n != 0).then(|| format!("{r}={n}"))
-                        })
+                        .filter(|r| number(r) != Some(0))
+                        .map(|r| format!("{r}={}", number(r).unwrap_or(0)))
                         .collect();
-                    if counts.is_empty() {
-                        continue;
-                    }
                     counts.join(",")
                 } else {
                     continue;
