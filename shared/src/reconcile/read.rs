@@ -409,7 +409,8 @@ pub const MAX_READS_FOR_LAST: usize = 200;
 pub struct Activity {
     /// Days with at least one item, oldest first; days are UTC dates of publication.
     pub days: Vec<DayCount>,
-    /// Items read; when it reached the cap, the oldest days may be missing items.
+    /// Items counted in `days` (read one by one from the time index until a mission's daily
+    /// counts are complete: then, when it reached the cap, the oldest days may miss items).
     pub items_read: usize,
     pub truncated: bool,
 }
