@@ -235,10 +235,12 @@ pub async fn is_complete(table: &dyn Table, mission: &str) -> Result<bool, Table
     Ok(table.get(&marker_key(mission)).await?.is_some())
 }
 
-/// A mission's items of `filter.role`, newest first, as [`super::read::mission_items`] lists
-/// them: the same items in the same order, and the same cursors (a cursor is a position on
-/// the time index, whose sort key is the role index's too), so either path resumes the
-/// other's pages. `None` when the mission's records are not complete yet.
+/// A mission's items of `filter.role`, newest first, as the time index lists them
+/// ([`super::read::mission_items_by_time`]): the same items in the same order, and the same
+/// cursors (a cursor is a position on the time index, whose sort key is the role index's too),
+/// so either path resumes the other's pages. Pages differ only where the time index would stop
+/// at its read cap (`MAX_READS_PER_PAGE` items of every role) and hand back a short page.
+/// `None` when the mission's records are not complete yet.
 ///
 /// Requests: the marker's get beside the first query, then one batch get per page of
 /// pointers; the language filter, if any, reads ahead as on the time index.
