@@ -22,6 +22,8 @@
 //! | story name entry  | `STORY_NAME#{name}`   | `{published}#{item_id}`    |                                       |                                       |
 //! | story membership  | `STORY#{story_id}`    | `{published}#{item_id}`    |                                       |                                       |
 //! | a mission's latest publication of a role | `LATEST#{role}` | `{mission}` (and `~complete`, the marker) |        |                                       |
+//! | role index entry  | `MROLE#{mission}#{role}` | `{published}#{item_id}` |                                       |                                       |
+//! | daily counts      | `ACTIVITY#{mission}`  | `{yyyy-mm-dd}` (and `~complete`, the marker of both) |          |                                       |
 //! | search posting    | `TERM#{stem}#{yyyy-mm}` | `{published}#{item_id}`  | (TTL: `expires_at`)                   |                                       |
 //! | crisis            | `CRISIS#{id}`         | `META`                     | `CRISES#{cc}` / `{first_signal}#{id}` | `CRISES` / `{last_signal}#{id}`       |
 //! | crisis head       | `CRISIS_HEAD#{cc}#{group}` | `HEAD`                |                                       |                                       |
@@ -46,6 +48,15 @@
 //! `CURRENT` carries it as `story_id` once grouped, and `story_merging` while a merge it
 //! started is unfinished.
 //!
+//! Role index entries and daily counts (see `crate::reconcile::rollup`) change in the
+//! transaction that writes the item's `CURRENT`, so they are exact under redelivery, races and
+//! crashes. The role index is a table of bare pointers, not a third key on `CURRENT`: both GSIs
+//! of the item record are taken (`MITEMS#`, `CITEMS#`), a third GSI would copy every item
+//! record whole (DynamoDB projects per index, and the API reads whole items), while a pointer is
+//! ~60 bytes and its page of `CURRENT`s is one batch get. A counter record holds `official`,
+//! `hq`, `media`, `hazard` (numbers; absent is 0); `CURRENT` holds `indexed: true` once it is
+//! counted.
+//!
 //! `{published}` is RFC 3339 UTC with fixed width (`2025-01-02T03:04:05.000Z`), so byte order is
 //! time order and a mission's items newest-first are one backward query on GSI1.
 //! `{version_at}` is the fetch time of the first fetch that showed a version's content.
@@ -64,6 +75,8 @@
 //! | an item's versions (late deliveries)       | query `ITEM#{id}`, sk begins_with `V#`                           | reconcile |
 //! | an item with its history (API)             | query `ITEM#{id}`, all, backward (versions newest first, then `CURRENT`) | reconcile::read |
 //! | a mission's items, newest first, in a time window | query GSI1 `MITEMS#{mission}`, backward, sk between `{since}` and `{until}$` | reconcile::read |
+//! | a mission's items of one role, newest first | query `MROLE#{mission}#{role}`, backward, sk between `{since}` and `{until}$`; batch get their `CURRENT` (once `ACTIVITY#{mission}` / `~complete` is there; else the row above, filtered) | reconcile::rollup |
+//! | a mission's items per day and role         | query `ACTIVITY#{mission}`, sk between `{first day}` and `~complete` (the marker; without it, the time index over the window) | reconcile::rollup |
 //! | a country's items, newest first            | query GSI2 `CITEMS#{cc}`, backward, sk between `{since}` and `{until}$` | reconcile::read |
 //! | every mission                              | query GSI1 `MISSIONS`                                            | reconcile::read |
 //! | were these mission records written already | get `REGISTRY` / `META` (`digest`: SHA-256 of the records)       | reconcile (sync_registry) |
@@ -234,6 +247,26 @@ pub fn latest_pk(role: &str) -> String {
 
 /// The marker saying a `LATEST#{role}` partition covers every mission (sorts after them).
 pub const LATEST_COMPLETE_SK: &str = "~complete";
+
+/// A mission's role index (`reconcile::rollup`): pointers `{published}#{item_id}` to the
+/// `CURRENT` of its items of one role.
+pub fn mission_role_pk(mission: &str, role: &str) -> String {
+    format!("MROLE#{mission}#{role}")
+}
+
+/// A mission's daily counts (`reconcile::rollup`): one record per UTC day of publication.
+pub fn activity_pk(mission: &str) -> String {
+    format!("ACTIVITY#{mission}")
+}
+
+/// A day's counter: `yyyy-mm-dd`, so byte order is day order.
+pub fn activity_sk(day: chrono::NaiveDate) -> String {
+    day.format("%Y-%m-%d").to_string()
+}
+
+/// The marker saying a mission's role index and daily counts hold every item (in its
+/// `ACTIVITY#` partition, sorting after every day).
+pub const ACTIVITY_COMPLETE_SK: &str = "~complete";
 
 /// `publication`: `{mission}/{source}/{guid}` of a portal post.
 pub fn story_publication_pk(publication: &str) -> String {

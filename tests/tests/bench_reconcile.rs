@@ -59,6 +59,9 @@ struct Writes {
     postings: usize,
     /// `CRISIS…`, `CRISES#…`, `CSIG#…`: crises, their heads, events and signals.
     crisis: usize,
+    /// `MROLE#…`, `ACTIVITY#…`: a mission's role index and daily counts (`reconcile::rollup`).
+    rollup: usize,
+    /// The rest (`LATEST#…`: the fleet's last official publications).
     other: usize,
     /// Requests carrying writes: a put, update, delete or transaction is one; a batch write
     /// one per 25 items.
@@ -75,6 +78,8 @@ impl Writes {
             &mut self.postings
         } else if pk.starts_with("CRISIS") || pk.starts_with("CRISES#") || pk.starts_with("CSIG#") {
             &mut self.crisis
+        } else if pk.starts_with("MROLE#") || pk.starts_with("ACTIVITY#") {
+            &mut self.rollup
         } else {
             &mut self.other
         };
@@ -82,7 +87,7 @@ impl Writes {
     }
 
     fn total(&self) -> usize {
-        self.items + self.story + self.postings + self.crisis + self.other
+        self.items + self.story + self.postings + self.crisis + self.rollup + self.other
     }
 }
 
@@ -198,6 +203,7 @@ struct PerItem {
     story: f64,
     postings: f64,
     crisis: f64,
+    rollup: f64,
     write_requests: f64,
     s3_gets: f64,
     s3_puts: f64,
@@ -265,18 +271,20 @@ impl<T: Table + 'static, B: BlobStore + 'static> Bench<T, B> {
             story: per(w.story),
             postings: per(w.postings),
             crisis: per(w.crisis),
+            rollup: per(w.rollup),
             write_requests: per(w.requests),
             s3_gets: per(b.gets),
             s3_puts: per(b.puts - self.objects_in(items)),
         };
         println!(
-            "{label:<24} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7.3} {:>7.3}  new {} changed {} unchanged {} opened {} linked {}",
+            "{label:<24} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>8.2} {:>7.3} {:>7.3}  new {} changed {} unchanged {} opened {} linked {}",
             row.reads,
             row.writes,
             row.items,
             row.story,
             row.postings,
             row.crisis,
+            row.rollup,
             row.write_requests,
             row.s3_gets,
             row.s3_puts,
@@ -296,9 +304,11 @@ impl<T: Table + 'static, B: BlobStore + 'static> Bench<T, B> {
     /// The request table: new, changed and unchanged routine posts, then crisis items.
     async fn request_mix(&mut self, store: &str, registry: &Registry, n: usize) {
         let (routine, crisis_items) = mix(registry, n);
-        println!("requests per item, {store} (writes = item + story + postings + crisis):");
         println!(
-            "{:<24} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
+            "requests per item, {store} (writes = item + story + postings + crisis + rollup + LATEST):"
+        );
+        println!(
+            "{:<24} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>8} {:>7} {:>7}",
             "item kind",
             "reads",
             "writes",
@@ -306,6 +316,7 @@ impl<T: Table + 'static, B: BlobStore + 'static> Bench<T, B> {
             "story",
             "postings",
             "crisis",
+            "rollup",
             "wr.reqs",
             "S3 GET",
             "S3 PUT"

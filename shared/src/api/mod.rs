@@ -7,7 +7,7 @@
 //! | `GET /missions`               | every registry mission with its sources and health             |
 //! | `GET /missions/{id}`          | one mission, its sources and health                            |
 //! | `GET /missions/{id}/items`    | its items newest first: `limit` (1–200, default 50), `cursor`, `role`, `language`, `since`, `until` (RFC 3339, inclusive) |
-//! | `GET /missions/{id}/activity` | its items per day and role over the last `days` (1–366, default 90) |
+//! | `GET /missions/{id}/activity` | its items per UTC day and role: the last `days` (1–366, default 90) whole days and today |
 //! | `GET /items/{id}`             | the current item, its versions newest first, its story's other members |
 //! | `GET /stories/{id}`           | a story's members newest first, each with why it joined: `limit`, `cursor` |
 //! | `GET /countries/{cc}/missions` | the missions in a country, with health                        |
@@ -467,8 +467,12 @@ async fn mission_activity(
         params::DEFAULT_ACTIVITY_DAYS,
         params::MAX_ACTIVITY_DAYS,
     )?;
+    // Whole UTC days: the chart's bars are days (and the daily counts answer per day).
     let until = Utc::now();
-    let since = until - chrono::Duration::days(i64::from(params.days));
+    let since = (until - chrono::Duration::days(i64::from(params.days)))
+        .date_naive()
+        .and_time(chrono::NaiveTime::MIN)
+        .and_utc();
     let activity = read::mission_activity(
         state.table.as_ref(),
         &mission.id,

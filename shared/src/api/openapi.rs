@@ -277,7 +277,7 @@ pub const OPERATIONS: &[Operation] = &[
         method: Method::Get,
         request: None,
         id: "getMissionActivity",
-        summary: "A mission's items per day and role (publication dates, UTC) over the last days.",
+        summary: "A mission's items per day and role (publication dates, UTC) over the last `days` whole days and today.",
         needs_key: true,
         params: &[
             MISSION_ID,
@@ -1084,8 +1084,8 @@ fn activity_schemas() -> Value {
                         "hazard": {"type": "integer", "minimum": 0}
                     }
                 }},
-                "items_read": {"type": "integer", "minimum": 0},
-                "truncated": {"type": "boolean", "description": "The read cap was reached: the oldest days may be missing items."}
+                "items_read": {"type": "integer", "minimum": 0, "description": "The items counted in the days listed."},
+                "truncated": {"type": "boolean", "description": "The read cap was reached: the oldest days may be missing items (only while the mission's daily counts are being built)."}
             }
         }
     })

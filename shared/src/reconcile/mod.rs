@@ -51,6 +51,7 @@
 
 pub mod latest;
 pub mod read;
+pub mod rollup;
 pub mod story;
 
 #[cfg(test)]
@@ -113,6 +114,9 @@ pub mod attr {
     /// fed again, so a crash or a failure between the item's write and its crisis writes
     /// loses nothing.
     pub const CRISES_FED: &str = "crises_fed";
+    /// `CURRENT` only: `true` once the item is in its mission's role index and daily counts
+    /// (`reconcile::rollup`); absent on records written before them, until the backfill.
+    pub const INDEXED: &str = "indexed";
 }
 
 /// Bodies beyond this are cut (at a character boundary) so that both records of an item stay
@@ -565,15 +569,19 @@ impl Reconciler {
             // Search postings first: a failure here is retried before the item exists.
             crate::search::write_postings(self.table.as_ref(), obs.search_postings.clone()).await?;
             crate::crash::crashpoint("after_postings_write");
-            self.table
-                .transact_write(vec![
-                    put(obs.version_record(), Condition::None),
-                    put(current, Condition::Absent),
-                ])
-                .await?;
+            let mut ops = vec![
+                put(obs.version_record(), Condition::None),
+                put(current, Condition::Absent),
+            ];
+            ops.extend(rollup::moves(self.table.as_ref(), None, Some(&obs.placement)).await?);
+            self.table.transact_write(ops).await?;
             return Ok((Outcome::New, Some(Grouping::default())));
         };
         let current = CurrentState::of(&record).map_err(Attempt::Corrupt)?;
+        // Where the stored item is counted: a new CURRENT moves it in the same transaction.
+        let counted = rollup::Placement::counted(&record).map_err(Attempt::Corrupt)?;
+        let index_moves =
+            || rollup::moves(self.table.as_ref(), counted.as_ref(), Some(&obs.placement));
         let story = current.story_id.as_deref();
         // Not grouped yet (an earlier grouping failed, or records from before stories), or a
         // story merge left unfinished: group now. No write when it is.
@@ -612,12 +620,9 @@ impl Reconciler {
             carry_story_merging(&current, &mut next);
             let fresh = crate::search::postings_to_write(&obs.search_postings, &record, &obs.id);
             crate::search::write_postings(self.table.as_ref(), fresh).await?;
-            self.table
-                .transact_write(vec![
-                    put(obs.version_record(), Condition::None),
-                    put(next, lock),
-                ])
-                .await?;
+            let mut ops = vec![put(obs.version_record(), Condition::None), put(next, lock)];
+            ops.extend(index_moves().await?);
+            self.table.transact_write(ops).await?;
             let grouping = Grouping {
                 existing_story: current.story_id.clone(),
                 old_entries: current.story_entries(),
@@ -673,6 +678,7 @@ impl Reconciler {
                     next.insert(attr::CRISES_FED.into(), Value::String(fed.clone()));
                 }
                 ops.push(put(next, lock));
+                ops.extend(index_moves().await?);
                 self.table.transact_write(ops).await?;
                 return Ok((Outcome::Stale, ungrouped()));
             }
@@ -681,6 +687,7 @@ impl Reconciler {
             let fresh = crate::search::postings_to_write(&obs.search_postings, &record, &obs.id);
             crate::search::write_postings(self.table.as_ref(), fresh).await?;
             ops.push(put(next, lock));
+            ops.extend(index_moves().await?);
             self.table.transact_write(ops).await?;
             let grouping = Grouping {
                 existing_story: current.story_id.clone(),
@@ -826,8 +833,8 @@ pub async fn sync_registry_report(
     let missions = records.len();
     let same_registry = stored.as_ref().and_then(|r| r.get(REGISTRY_DIGEST_ATTR))
         == Some(&Value::String(digest.clone()));
-    let backfilled =
-        stored.as_ref().and_then(|r| r.get(LATEST_BACKFILLED_ATTR)) == Some(&Value::Bool(true));
+    let flag = |name: &str| stored.as_ref().and_then(|r| r.get(name)) == Some(&Value::Bool(true));
+    let backfilled = flag(LATEST_BACKFILLED_ATTR) && flag(ROLLUP_BACKFILLED_ATTR);
     if same_registry && backfilled {
         return Ok(RegistrySync {
             missions,
@@ -838,6 +845,11 @@ pub async fn sync_registry_report(
     // official publications made complete (`latest`); the digest record remembers it.
     let ids: Vec<String> = registry.missions.iter().map(|m| m.id.clone()).collect();
     latest::backfill(table, &ids).await?;
+    // And the role index and daily counts (`rollup`), for items from before them.
+    let indexed = rollup::backfill(table, &ids).await?;
+    if indexed.items > 0 {
+        tracing::info!(?indexed, "role index and daily counts backfilled");
+    }
     let written = if same_registry {
         0
     } else {
@@ -852,12 +864,16 @@ pub async fn sync_registry_report(
     record.insert(REGISTRY_DIGEST_ATTR.into(), Value::String(digest));
     record.insert("missions".into(), Value::from(missions));
     record.insert(LATEST_BACKFILLED_ATTR.into(), Value::Bool(true));
+    record.insert(ROLLUP_BACKFILLED_ATTR.into(), Value::Bool(true));
     table.put(record, Condition::None).await?;
     Ok(RegistrySync { missions, written })
 }
 
 /// The digest record's attribute saying `latest::backfill` ran on this table.
 const LATEST_BACKFILLED_ATTR: &str = "latest_backfilled";
+
+/// The digest record's attribute saying `rollup::backfill` ran on this table.
+const ROLLUP_BACKFILLED_ATTR: &str = "rollup_backfilled";
 
 /// The digest record's attribute holding the SHA-256 (hex) of the mission records.
 const REGISTRY_DIGEST_ATTR: &str = "digest";
@@ -933,6 +949,8 @@ struct Observation {
     search_postings: Vec<Item>,
     /// Written with `crises_fed` already set: nothing in it for the crisis stage by itself.
     fed_at_write: bool,
+    /// Where the item goes in its mission's role index and daily counts.
+    placement: rollup::Placement,
 }
 
 impl Observation {
@@ -985,6 +1003,12 @@ impl Observation {
             published_sk: schema::item_time_sk(item.published_at, id),
             search_postings: crate::search::postings(item, id, country, Utc::now()),
             fed_at_write: false,
+            placement: rollup::Placement {
+                mission: item.mission.clone(),
+                role: item.role,
+                published: item.published_at,
+                item_id: id.to_owned(),
+            },
         })
     }
 
@@ -1030,6 +1054,8 @@ impl Observation {
             attr::STATE_TAG.into(),
             Value::String(state_tag(version_sk, versions, first_seen_at)),
         );
+        // Every write of a new CURRENT carries the role index and count moves (`rollup`).
+        record.insert(attr::INDEXED.into(), Value::Bool(true));
         let mut set = |name: &str, value: String| {
             record.insert(name.into(), Value::String(value));
         };

@@ -57,7 +57,7 @@ pub struct ItemFilter {
 }
 
 impl ItemFilter {
-    fn accepts(&self, item: &NormalizedItem) -> bool {
+    pub(crate) fn accepts(&self, item: &NormalizedItem) -> bool {
         self.role.is_none_or(|r| r == item.role)
             && self
                 .language
@@ -66,7 +66,7 @@ impl ItemFilter {
     }
 
     /// The GSI1 sort-key range for the time bounds; `{published}#{id}` sorts by time first.
-    fn range(&self) -> SortKeyRange {
+    pub(crate) fn range(&self) -> SortKeyRange {
         // `$` sorts right after `#`, so `{until}$` is above every key published at `until`.
         let lower = self.since.map(schema::sortable_time);
         let upper = self.until.map(|t| format!("{}$", schema::sortable_time(t)));
@@ -126,7 +126,7 @@ pub enum ReadError {
 
 /// Reads per page are capped so a very selective filter cannot make one request scan a whole
 /// mission; the page then comes back short, with a cursor.
-const MAX_READS_PER_PAGE: usize = 1000;
+pub(crate) const MAX_READS_PER_PAGE: usize = 1000;
 
 /// The item and all its versions: one query on the item's partition (`CURRENT` sorts before
 /// `V#…`).
@@ -154,8 +154,27 @@ pub async fn get_item(table: &dyn Table, id: &str) -> Result<Option<ItemView>, R
 }
 
 /// A mission's items, newest first, filtered; one backward query on GSI1 (more only when a
-/// filter drops items).
+/// filter drops items). With a role, the mission's role index (`rollup::role_items`) once
+/// it is complete: the same items, order and cursors, without reading the other roles.
 pub async fn mission_items(
+    table: &dyn Table,
+    mission: &str,
+    filter: &ItemFilter,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<ItemPage, ReadError> {
+    if let Some(role) = filter.role
+        && let Some(page) =
+            super::rollup::role_items(table, mission, role, filter, limit, cursor.clone()).await?
+    {
+        return Ok(page);
+    }
+    mission_items_by_time(table, mission, filter, limit, cursor).await
+}
+
+/// [`mission_items`] from the mission's time index alone (GSI1), whatever the filter: what
+/// the role index answers for a mission whose index is not complete yet.
+pub async fn mission_items_by_time(
     table: &dyn Table,
     mission: &str,
     filter: &ItemFilter,
@@ -390,7 +409,8 @@ pub const MAX_READS_FOR_LAST: usize = 200;
 pub struct Activity {
     /// Days with at least one item, oldest first; days are UTC dates of publication.
     pub days: Vec<DayCount>,
-    /// Items read; when it reached the cap, the oldest days may be missing items.
+    /// Items counted in `days` (read one by one from the time index until a mission's daily
+    /// counts are complete: then, when it reached the cap, the oldest days may miss items).
     pub items_read: usize,
     pub truncated: bool,
 }
@@ -408,8 +428,9 @@ pub struct DayCount {
 /// what the mission published in the window, and this bounds it.
 pub const MAX_READS_FOR_ACTIVITY: usize = 10_000;
 
-/// Counts a mission's items published in `[since, until]` per day and role: one range query
-/// on its time index (GSI1), newest first, stopping at `max_reads`.
+/// Counts a mission's items per UTC day of publication and role, over the whole days from
+/// `since`'s to `until`'s: one range query on its daily counts (`rollup::activity`) once they
+/// are complete, else [`mission_activity_by_time`].
 pub async fn mission_activity(
     table: &dyn Table,
     mission: &str,
@@ -417,9 +438,30 @@ pub async fn mission_activity(
     until: DateTime<Utc>,
     max_reads: usize,
 ) -> Result<Activity, ReadError> {
+    let (first, last) = (since.date_naive(), until.date_naive());
+    if let Some(activity) = super::rollup::activity(table, mission, first, last).await? {
+        return Ok(activity);
+    }
+    mission_activity_by_time(table, mission, since, until, max_reads).await
+}
+
+/// [`mission_activity`] from the mission's time index (GSI1): one range query over the whole
+/// days from `since`'s to `until`'s, newest first, stopping at `max_reads` items.
+pub async fn mission_activity_by_time(
+    table: &dyn Table,
+    mission: &str,
+    since: DateTime<Utc>,
+    until: DateTime<Utc>,
+    max_reads: usize,
+) -> Result<Activity, ReadError> {
+    let start_of = |day: chrono::NaiveDate| day.and_time(chrono::NaiveTime::MIN).and_utc();
     let filter = ItemFilter {
-        since: Some(since),
-        until: Some(until),
+        since: Some(start_of(since.date_naive())),
+        // The last millisecond of `until`'s day (times are stored to the millisecond).
+        until: Some(
+            start_of(until.date_naive()) + chrono::Duration::days(1)
+                - chrono::Duration::milliseconds(1),
+        ),
         ..ItemFilter::default()
     };
     let mut per_day: BTreeMap<chrono::NaiveDate, DayCount> = BTreeMap::new();

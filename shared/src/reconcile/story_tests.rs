@@ -430,7 +430,7 @@ async fn table_requests_per_new_and_unchanged_item() {
     // One get; per look (two: the second after its writes, which finds everything settled)
     // one query per story key and one batch get of its own and its candidates' CURRENT; one
     // query for the crises this earthquake advisory may answer (`crate::crises`). Writes: the
-    // item's transaction (2); one batch of entries and its provisional membership of a story
+    // item's transaction (4: version, CURRENT, role index entry, day count); one batch of entries and its provisional membership of a story
     // of its own (keys + 1); its membership under the story it joins, with the provisional
     // one deleted (2); story id on CURRENT (1); a search posting per term; the mark that its
     // crisis evidence reached the crisis stage (1, `attr::CRISES_FED`); the
@@ -439,7 +439,7 @@ async fn table_requests_per_new_and_unchanged_item() {
     assert_eq!(new.batch_gets, 2);
     assert_eq!(new.queries, 2 * keys + 1);
     let terms = |i: &NormalizedItem| crate::search::item_terms(i).len();
-    assert_eq!(new.writes(), 2 + keys + 1 + 2 + 1 + terms(&second) + 1 + 1);
+    assert_eq!(new.writes(), 4 + keys + 1 + 2 + 1 + terms(&second) + 1 + 1);
     assert_eq!(w.story_of(&second).await, first.identity());
 
     // The other order: the newcomer has the smaller id and the founder's story merges into
@@ -457,7 +457,7 @@ async fn table_requests_per_new_and_unchanged_item() {
     assert_eq!(merging.batch_gets, 3);
     assert_eq!(
         merging.writes(),
-        2 + keys_of(&first) + 1 + 1 + 1 + 2 + 1 + 1 + terms(&first) + 1 + 1
+        4 + keys_of(&first) + 1 + 1 + 1 + 2 + 1 + 1 + terms(&first) + 1 + 1
     );
     assert_eq!(w.story_of(&second).await, first.identity());
     assert_eq!(w.members(&first.identity()).await.len(), 2);

@@ -167,11 +167,12 @@ async fn new_items_are_stored_with_one_version_and_index_keys() {
     let postings = crate::search::item_terms(&a).len() + crate::search::item_terms(&b).len();
     let r = f.land("items/1.jsonl", &[a.clone(), b]).await;
     assert_eq!(r, report(2, 0, 0, 0));
-    // Per new item: one version record and CURRENT, then its story: 3 entries (publication,
-    // names `pertemuan` and `ringkasan`), its membership and `story_id` on CURRENT; the
-    // mission's latest official publication (`reconcile::latest`, one put per new official
-    // item); and one search posting per term.
-    assert_eq!(f.writes(), 2 * (2 + 3 + 1 + 1 + 1) + postings);
+    // Per new item: one version record and CURRENT, with its role index entry and its day's
+    // count (`reconcile::rollup`, in the same transaction), then its story: 3 entries
+    // (publication, names `pertemuan` and `ringkasan`), its membership and `story_id` on
+    // CURRENT; the mission's latest official publication (`reconcile::latest`, one put per new
+    // official item); and one search posting per term.
+    assert_eq!(f.writes(), 2 * (4 + 3 + 1 + 1 + 1) + postings);
 
     let view = read::get_item(f.table.as_ref(), &a.identity())
         .await
@@ -650,11 +651,11 @@ async fn retryable_table_errors_send_the_message_back() {
             .batch_item_failures
             .is_empty()
     );
-    // Version, CURRENT, 2 story entries (publication, name `ringkasan`), membership, the
-    // mission's latest official publication (`reconcile::latest`), and a search posting per
-    // term.
+    // Version, CURRENT, its role index entry and day count (`reconcile::rollup`), 2 story
+    // entries (publication, name `ringkasan`), membership, the mission's latest official
+    // publication (`reconcile::latest`), and a search posting per term.
     let terms = crate::search::item_terms(&item("a", "Satu", P1, "2025-03-01T01:00:00Z")).len();
-    assert_eq!(table.inner().dump().await.unwrap().len(), 6 + terms);
+    assert_eq!(table.inner().dump().await.unwrap().len(), 8 + terms);
 }
 
 #[tokio::test]

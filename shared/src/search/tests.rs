@@ -342,7 +342,7 @@ async fn index_writes_per_new_changed_and_unchanged_item() {
     w.land("items/1.jsonl", std::slice::from_ref(&first)).await;
     let new = w.table.counts();
     eprintln!("new item: {terms} terms, {new:?}");
-    // The item's transaction (2) and its story (3 entries, membership, story id) as before
+    // The item's transaction (4: version, CURRENT, role index entry, day count) and its story (3 entries, membership, story id) as before
     // search; the index adds one posting per term, in batches. Nothing in it answers a crisis
     // by itself, so the mark that it reached the crisis stage (`reconcile::attr::CRISES_FED`)
     // is written with the item, not after.
@@ -351,7 +351,7 @@ async fn index_writes_per_new_changed_and_unchanged_item() {
         .len();
     let story_writes = story_keys + 1 + 1;
     // And the mission's latest official publication (`reconcile::latest`).
-    assert_eq!(new.writes(), 2 + story_writes + terms + 1, "{new:?}");
+    assert_eq!(new.writes(), 4 + story_writes + terms + 1, "{new:?}");
 
     // A typo fixed in the body: only the new terms are written.
     let mut changed = first.clone();
