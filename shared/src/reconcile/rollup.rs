@@ -14,7 +14,8 @@
 //! concurrent reconciler or a retry after a crash can neither count an item twice nor lose
 //! it. `CURRENT` says it is counted (`attr::INDEXED`); when a new `CURRENT` replaces a counted
 //! one whose role or publication differs, the same transaction moves the pointer and the count
-//! ([`moves`]). A count brought back to zero stays as a record of zeros (readers skip it).
+//! ([`moves`]). A decrement is conditioned on the total it read, and a day brought back to
+//! zero is deleted, so the records depend only on the items, not on delivery order.
 //!
 //! **Stores written before these records** hold `CURRENT`s without `indexed`. [`backfill`]
 //! (run once per table by `sync_registry`, like `latest::backfill`) indexes each such item of a
