@@ -9,6 +9,8 @@
 //! None, and the caller reads the input with the parser. Building the parser's tree was a
 //! tenth of a feed's parse time.
 
+use std::borrow::Cow;
+
 use super::{HIDDEN, HtmlText, MAX_FRAGMENT_DEPTH, TextBuilder, image_source};
 
 /// Elements read here. Any other tag sends the input to the parser.
@@ -147,6 +149,24 @@ const NAMED: &[(&str, &str)] = &[
     ("ntilde", "\u{f1}"),
 ];
 
+/// The names HTML decodes without their `;` (the "legacy" ones of its entity table, as
+/// html5ever has them): `&copy2` is `©2` in text. A `&` and letters that no such name starts
+/// is text as written (`AT&T`, `Q&A`).
+const LEGACY_NAMES: &[&[u8]] = &[
+    b"AElig", b"AMP", b"Aacute", b"Acirc", b"Agrave", b"Aring", b"Atilde", b"Auml", b"COPY",
+    b"Ccedil", b"ETH", b"Eacute", b"Ecirc", b"Egrave", b"Euml", b"GT", b"Iacute", b"Icirc",
+    b"Igrave", b"Iuml", b"LT", b"Ntilde", b"Oacute", b"Ocirc", b"Ograve", b"Oslash", b"Otilde",
+    b"Ouml", b"QUOT", b"REG", b"THORN", b"Uacute", b"Ucirc", b"Ugrave", b"Uuml", b"Yacute",
+    b"aacute", b"acirc", b"acute", b"aelig", b"agrave", b"amp", b"aring", b"atilde", b"auml",
+    b"brvbar", b"ccedil", b"cedil", b"cent", b"copy", b"curren", b"deg", b"divide", b"eacute",
+    b"ecirc", b"egrave", b"eth", b"euml", b"frac12", b"frac14", b"frac34", b"gt", b"iacute",
+    b"icirc", b"iexcl", b"igrave", b"iquest", b"iuml", b"laquo", b"lt", b"macr", b"micro",
+    b"middot", b"nbsp", b"not", b"ntilde", b"oacute", b"ocirc", b"ograve", b"ordf", b"ordm",
+    b"oslash", b"otilde", b"ouml", b"para", b"plusmn", b"pound", b"quot", b"raquo", b"reg",
+    b"sect", b"shy", b"sup1", b"sup2", b"sup3", b"szlig", b"thorn", b"times", b"uacute", b"ucirc",
+    b"ugrave", b"uml", b"uuml", b"yacute", b"yen", b"yuml",
+];
+
 /// `html_extract` for the simple subset; None when the parser must read it.
 pub(super) fn html_extract(html: &str) -> Option<HtmlText> {
     if html.contains(['\r', '\0']) {
@@ -165,7 +185,7 @@ pub(super) fn html_extract(html: &str) -> Option<HtmlText> {
         out.push_text(&html[at..at + offset]);
         at += offset;
         if bytes[at] == b'&' {
-            let (decoded, len) = reference(&bytes[at..])?;
+            let (decoded, len) = reference(&bytes[at..], false)?;
             decoded.with_str(|text| out.push_text(text));
             at += len;
             continue;
@@ -202,7 +222,7 @@ pub(super) fn html_extract(html: &str) -> Option<HtmlText> {
             match name {
                 "br" => out.line_break(),
                 "img" => {
-                    if let Some(src) = image_source(tag.src, tag.data_src)
+                    if let Some(src) = image_source(tag.src.as_deref(), tag.data_src.as_deref())
                         && !images.iter().any(|i| i == src)
                     {
                         images.push(src.to_owned());
@@ -245,7 +265,7 @@ pub(super) fn decode_entities(text: &str) -> Option<String> {
     while let Some(offset) = memchr::memchr(b'&', &bytes[at..]) {
         out.push_str(&text[at..at + offset]);
         at += offset;
-        let (decoded, len) = reference(&bytes[at..])?;
+        let (decoded, len) = reference(&bytes[at..], false)?;
         decoded.with_str(|text| out.push_str(text));
         at += len;
     }
@@ -270,12 +290,13 @@ impl Decoded {
 }
 
 /// The character reference at the start of `rest` (which starts with `&`) and its length in
-/// bytes. A `&` that starts no reference (before a space, `<`, another `&`, punctuation or
-/// the end) is the character itself, as the parser reads it. None for a reference read
-/// here only by the parser: an unknown name, one without its `;`, a number outside the
-/// plain ranges (the parser maps some of those to other characters).
-fn reference(rest: &[u8]) -> Option<(Decoded, usize)> {
-    const AMPERSAND: Decoded = Decoded::Text("&");
+/// bytes, in text or (`in_attribute`) in an attribute value. A `&` that starts no reference
+/// (before a space, `<`, punctuation, the end, or letters no legacy name starts) is the
+/// character itself, as the parser reads it. None for a reference read here only by the
+/// parser: an unknown name with its `;`, a legacy name without it, a number without its
+/// `;` or outside the plain ranges (the parser maps some of those to other characters).
+fn reference(rest: &[u8], in_attribute: bool) -> Option<(Decoded, usize)> {
+    const AMPERSAND: (Decoded, usize) = (Decoded::Text("&"), 1);
     match rest.get(1) {
         Some(b'#') => {
             let (hex, digits_start) = match rest.get(2) {
@@ -312,16 +333,53 @@ fn reference(rest: &[u8]) -> Option<(Decoded, usize)> {
                 .iter()
                 .take_while(|b| b.is_ascii_alphanumeric())
                 .count();
-            if rest.get(1 + name_len) != Some(&b';') {
-                return None;
+            let name = &rest[1..1 + name_len];
+            if rest.get(1 + name_len) == Some(&b';') {
+                let name = std::str::from_utf8(name).ok()?;
+                let (_, text) = NAMED.iter().find(|(known, _)| *known == name)?;
+                return Some((Decoded::Text(text), name_len + 2));
             }
-            let name = std::str::from_utf8(&rest[1..1 + name_len]).ok()?;
-            let (_, text) = NAMED.iter().find(|(known, _)| *known == name)?;
-            Some((Decoded::Text(text), name_len + 2))
+            // Without `;` only a legacy name can match, the longest one the letters start with.
+            let legacy = LEGACY_NAMES
+                .iter()
+                .filter(|legacy| name.starts_with(legacy))
+                .map(|legacy| legacy.len())
+                .max();
+            match legacy {
+                None => Some(AMPERSAND),
+                // In an attribute a legacy name followed by a letter, digit or `=` is not
+                // decoded (`?a=1&copy=2` stays).
+                Some(len)
+                    if in_attribute
+                        && (len < name.len() || rest.get(1 + name_len) == Some(&b'=')) =>
+                {
+                    Some(AMPERSAND)
+                }
+                Some(_) => None,
+            }
         }
         // Not a reference: the `&` is text.
-        _ => Some((AMPERSAND, 1)),
+        _ => Some(AMPERSAND),
     }
+}
+
+/// An attribute value with its references decoded (None when one is read only by the parser).
+fn attribute_value(value: &str) -> Option<Cow<'_, str>> {
+    if !value.contains('&') {
+        return Some(Cow::Borrowed(value));
+    }
+    let bytes = value.as_bytes();
+    let mut out = String::with_capacity(value.len());
+    let mut at = 0;
+    while let Some(offset) = memchr::memchr(b'&', &bytes[at..]) {
+        out.push_str(&value[at..at + offset]);
+        at += offset;
+        let (decoded, len) = reference(&bytes[at..], true)?;
+        decoded.with_str(|text| out.push_str(text));
+        at += len;
+    }
+    out.push_str(&value[at..]);
+    Some(Cow::Owned(out))
 }
 
 /// The length of the comment at the start of `rest` (`<!--` … `-->`). None for the forms the
@@ -360,15 +418,15 @@ fn end_tag(rest: &[u8]) -> Option<(&'static str, usize)> {
 /// A start tag read here: its name, the image attributes, whether it ends in `/>`.
 struct StartTag<'a> {
     name: &'static str,
-    src: Option<&'a str>,
-    data_src: Option<&'a str>,
+    src: Option<Cow<'a, str>>,
+    data_src: Option<Cow<'a, str>>,
     self_closing: bool,
     len: usize,
 }
 
 /// The start tag at `at` in `html` (at its `<`). Attributes are read as the parser's
 /// tokenizer reads them; the first of a name counts. None for a tag not read here, a
-/// reference, `<` or a stray `/` in the tag, a value with no `=` after its `=`, a tag the
+/// `<` or a stray `/` in the tag, a value with no `=` after its `=`, a tag the
 /// input ends in.
 fn start_tag(html: &str, at: usize) -> Option<StartTag<'_>> {
     let bytes = html.as_bytes();
@@ -430,7 +488,9 @@ fn start_tag(html: &str, at: usize) -> Option<StartTag<'_>> {
                 quote @ (b'"' | b'\'') => {
                     let len = memchr::memchr(quote, &bytes[i + 1..])?;
                     value = &html[i + 1..i + 1 + len];
-                    if value.contains(['&', '<']) {
+                    // (A `<` in a value would count as a tag where `MAX_FRAGMENT_DEPTH` is
+                    // checked, so the depth would not be the one measured here.)
+                    if value.contains('<') {
                         return None;
                     }
                     i += len + 2;
@@ -448,7 +508,7 @@ fn start_tag(html: &str, at: usize) -> Option<StartTag<'_>> {
                         .get(i)
                         .is_some_and(|b| !is_tag_space(*b) && *b != b'>')
                     {
-                        if matches!(bytes[i], b'"' | b'\'' | b'<' | b'=' | b'`' | b'&') {
+                        if matches!(bytes[i], b'"' | b'\'' | b'<' | b'=' | b'`') {
                             return None;
                         }
                         i += 1;
@@ -457,14 +517,15 @@ fn start_tag(html: &str, at: usize) -> Option<StartTag<'_>> {
                 }
             }
         }
+        // Only the image's addresses are decoded: no other value reaches the text.
         if attribute.eq_ignore_ascii_case("src") {
             if !seen_src {
-                tag.src = Some(value);
+                tag.src = Some(attribute_value(value)?);
             }
             seen_src = true;
         } else if attribute.eq_ignore_ascii_case("data-src") {
             if !seen_data_src {
-                tag.data_src = Some(value);
+                tag.data_src = Some(attribute_value(value)?);
             }
             seen_data_src = true;
         }
