@@ -772,12 +772,16 @@ mod tests {
         let simple = html_extract(html).expect("read here");
         assert_eq!(simple, html_extract_parsed(html));
         assert_eq!(simple.images, ["/a.jpg"]);
+        let amp = "<p>AT&T, Q&A <img src=\"/b.jpg?w=1&quality=60&amp;h=2\"></p>";
+        let simple = html_extract(amp).expect("read here");
+        assert_eq!(simple, html_extract_parsed(amp));
+        assert_eq!(simple.images, ["/b.jpg?w=1&quality=60&h=2"]);
         for refused in [
             "<p>a<div>b</div></p>",
             "<b><i>x</b></i>",
             "<table><tr><td>x</td></tr></table>",
             "<script>x</script>",
-            "AT&T",
+            "&copy2",
             "<p>a</p>\r\n",
         ] {
             assert!(html_extract(refused).is_none(), "{refused:?}");
