@@ -70,7 +70,11 @@ pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>,
             raw_key: input.raw_key.to_owned(),
             reason: e.to_string(),
         })?;
-    let dates_seen = dates_seen.lock().map(|d| d.clone()).unwrap_or_default();
+    // The parsers (and their clones of the map) are gone: the map is taken, not copied.
+    let dates_seen = dates_seen
+        .lock()
+        .map(|mut d| std::mem::take(&mut *d))
+        .unwrap_or_default();
 
     if feed.entries.len() > MAX_ENTRIES {
         tracing::warn!(
