@@ -29,7 +29,9 @@ const READ_HERE: &[&str] = &[
     "strike",
     "big",
     "tt",
-    // Ordinary phrasing elements.
+    "font",
+    // Ordinary phrasing elements (and one the parser knows nothing of, read as one).
+    "blink",
     "span",
     "sup",
     "sub",
@@ -73,7 +75,21 @@ const READ_HERE: &[&str] = &[
     "br",
     "img",
     "hr",
+    // Skipped (see `RAW_TEXT` and `IGNORED`).
+    "script",
+    "style",
+    "iframe",
+    "embed",
+    "meta",
+    "link",
 ];
+
+/// Elements whose content is text up to their end tag (not markup), which a reader never
+/// sees: skipped whole, as the parser's tree walk skips them.
+const RAW_TEXT: &[&str] = &["script", "style", "iframe"];
+
+/// Void elements that show nothing and end no line or paragraph: skipped.
+const IGNORED: &[&str] = &["embed", "meta", "link"];
 
 /// Start tags that close an open `<p>` (the parser's "close a p element"): refused while a
 /// `p` is open, as the parser's tree would then differ from the tags as written.
@@ -220,6 +236,16 @@ pub(super) fn html_extract(html: &str) -> Option<HtmlText> {
                 return None;
             }
             match name {
+                _ if RAW_TEXT.contains(&name) => {
+                    // (The depth measured for `MAX_FRAGMENT_DEPTH` counts an iframe.)
+                    if open.len() + 1 >= MAX_FRAGMENT_DEPTH {
+                        return None;
+                    }
+                    at += tag.len;
+                    at += raw_text_len(&bytes[at..], name)?;
+                    continue;
+                }
+                _ if IGNORED.contains(&name) => {}
                 "br" => out.line_break(),
                 "img" => {
                     if let Some(src) = image_source(tag.src.as_deref(), tag.data_src.as_deref())
@@ -382,6 +408,42 @@ fn attribute_value(value: &str) -> Option<Cow<'_, str>> {
     Some(Cow::Owned(out))
 }
 
+/// The length of a raw text element's content and end tag, from just after its start tag:
+/// up to the first `</name` (any case), which must end in `>` (spaces allowed). None when
+/// the parser could read it otherwise: a script with `<!--` (its escaped states), a style
+/// or iframe with any `<` (the depth measure would count what is in it), no end tag.
+fn raw_text_len(rest: &[u8], name: &str) -> Option<usize> {
+    let mut end = 0;
+    loop {
+        end += memchr::memmem::find(&rest[end..], b"</")?;
+        let candidate = &rest[end + 2..];
+        if candidate.len() >= name.len()
+            && candidate[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+        {
+            break;
+        }
+        end += 2;
+    }
+    let content = &rest[..end];
+    let unsafe_content = if name == "script" {
+        memchr::memmem::find(content, b"<!--").is_some()
+    } else {
+        content.contains(&b'<')
+    };
+    if unsafe_content {
+        return None;
+    }
+    let after_name = end + 2 + name.len();
+    let spaces = rest[after_name..]
+        .iter()
+        .take_while(|b| is_tag_space(**b))
+        .count();
+    if rest.get(after_name + spaces) != Some(&b'>') {
+        return None;
+    }
+    Some(after_name + spaces + 1)
+}
+
 /// The length of the comment at the start of `rest` (`<!--` … `-->`). None for the forms the
 /// parser ends early or differently (`<!-->`, `<!--->`, `--!>`) and for one never closed.
 fn comment_len(rest: &[u8]) -> Option<usize> {
@@ -409,7 +471,7 @@ fn end_tag(rest: &[u8]) -> Option<(&'static str, usize)> {
         .take_while(|b| is_tag_space(**b))
         .count();
     let close = 2 + name_len + spaces;
-    if rest.get(close) != Some(&b'>') || VOID.contains(&name) {
+    if rest.get(close) != Some(&b'>') || VOID.contains(&name) || IGNORED.contains(&name) {
         return None;
     }
     Some((name, close + 1))
@@ -550,7 +612,7 @@ fn known_name(name: &[u8]) -> Option<&'static str> {
     }
     let lower = &lower[..name.len()];
     let known = READ_HERE.iter().find(|known| known.as_bytes() == lower)?;
-    debug_assert!(!HIDDEN.contains(known));
+    debug_assert!(!HIDDEN.contains(known) || RAW_TEXT.contains(known) || known == &"embed");
     Some(known)
 }
 
@@ -688,10 +750,47 @@ mod tests {
         "</section>",
         "<section>",
         "<nav>",
+        "<img src=\"/h.jpg?a=1&quality=60&amp;w=2&copy=3&copy2&not&lt,&#38;\">",
+        "<img src='/i.jpg?&copy'>",
+        "<img src=/j.jpg?x&amp;y>",
+        "<a title=\"&\" href=\"?a&b\">",
+        "&not",
+        "&notit;",
+        "Q&A",
+        "&AMP",
+        "&frac12x",
+        "&#146;",
+        "&#x92;",
+        "<script>a<b && c</script>",
+        "<script type=\"text/javascript\">x</SCRIPT >",
+        "<script><!-- x --></script>",
+        "<script>",
+        "</script>",
+        "</scriptx>",
+        "<style>p{}</style>",
+        "<style>a<b</style>",
+        "<iframe src=\"https://y.example/e\"></iframe>",
+        "<iframe/>",
+        "<iframe>",
+        "</iframe>",
+        "<embed src=x>",
+        "<embed/>",
+        "</embed>",
+        "<meta charset=utf-8>",
+        "<link rel=x>",
+        "<font color=red>",
+        "</font>",
+        "<blink>",
+        "</blink>",
+        "<object>",
     ];
 
     /// Balanced pieces inside the subset, for fragments that are mostly read here.
     const SIMPLE_PIECES: &[&str] = &[
+        "<script>x<y</script>",
+        "<iframe src=\"/v\"></iframe>",
+        "<font>f</font>",
+        "<embed src=x>",
         "<p>Kedutaan Besar</p>",
         "<b>x</b>",
         " teks ",
@@ -780,7 +879,7 @@ mod tests {
             "<p>a<div>b</div></p>",
             "<b><i>x</b></i>",
             "<table><tr><td>x</td></tr></table>",
-            "<script>x</script>",
+            "<object>x</object>",
             "&copy2",
             "<p>a</p>\r\n",
         ] {
