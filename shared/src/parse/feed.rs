@@ -70,7 +70,11 @@ pub(crate) fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>,
             raw_key: input.raw_key.to_owned(),
             reason: e.to_string(),
         })?;
-    let dates_seen = dates_seen.lock().map(|d| d.clone()).unwrap_or_default();
+    // The parsers (and their clones of the map) are gone: the map is taken, not copied.
+    let dates_seen = dates_seen
+        .lock()
+        .map(|mut d| std::mem::take(&mut *d))
+        .unwrap_or_default();
 
     if feed.entries.len() > MAX_ENTRIES {
         tracing::warn!(
@@ -134,7 +138,10 @@ pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
             (b"<modified>", b"<updated>"),
             (b"</modified>", b"</updated>"),
         ] {
-            bytes = replace_bytes(&bytes, from, to);
+            // (Most Atom 0.3 documents lack some of these: no copy for those.)
+            if contains(&bytes, from) {
+                bytes = replace_bytes(&bytes, from, to);
+            }
         }
         // `created` is the publication date when there is no `issued`.
         if !contains(&bytes, b"<published>") {
@@ -319,9 +326,15 @@ fn emails_set_apart(body: &[u8]) -> Option<Vec<u8>> {
 /// version, or with another (0.93, 0.94, 2.0.1), is read as 2.0, as other readers do.
 fn rss_with_known_version(body: &[u8]) -> Option<Vec<u8>> {
     let head = &body[..body.len().min(4096)];
-    let start = head
-        .windows(5)
-        .position(|w| w[..4] == *b"<rss" && matches!(w[4], b' ' | b'\t' | b'\r' | b'\n' | b'>'))?;
+    // The first `<rss` followed by a space or `>`.
+    let mut from = 0;
+    let start = loop {
+        let at = from + find(&head[from..], b"<rss")?;
+        if matches!(head.get(at + 4), Some(b' ' | b'\t' | b'\r' | b'\n' | b'>')) {
+            break at;
+        }
+        from = at + 1;
+    };
     let tag_end = start + head[start..].iter().position(|b| *b == b'>')?;
     let tag = &body[start..tag_end];
     let version = find(tag, b"version=").and_then(|at| {
@@ -345,12 +358,23 @@ fn rss_with_known_version(body: &[u8]) -> Option<Vec<u8>> {
 /// Where an element starts, where its content starts and ends, and where it ends:
 /// `<name ...>content</name>`. None when it is absent or self-closing.
 fn element_span(block: &[u8], name: &[u8]) -> Option<(usize, usize, usize, usize)> {
-    let open = [&b"<"[..], name].concat();
-    let close = [&b"</"[..], name, b">"].concat();
+    // `<name` and `</name>` in buffers on the stack: this runs a dozen times per item.
+    const LONGEST_NAME: usize = 32;
+    if name.len() > LONGEST_NAME {
+        return None;
+    }
+    let (mut open_buffer, mut close_buffer) = ([0u8; LONGEST_NAME + 1], [0u8; LONGEST_NAME + 3]);
+    open_buffer[0] = b'<';
+    open_buffer[1..=name.len()].copy_from_slice(name);
+    let open = &open_buffer[..=name.len()];
+    close_buffer[..2].copy_from_slice(b"</");
+    close_buffer[2..2 + name.len()].copy_from_slice(name);
+    close_buffer[2 + name.len()] = b'>';
+    let close = &close_buffer[..name.len() + 3];
     let find_from = |from: usize, needle: &[u8]| find(block.get(from..)?, needle).map(|p| p + from);
     let mut from = 0;
     let start = loop {
-        let at = find_from(from, &open)?;
+        let at = find_from(from, open)?;
         let next = block.get(at + open.len()).copied();
         if matches!(next, Some(b' ' | b'>' | b'\t' | b'\r' | b'\n')) {
             break at;
@@ -361,7 +385,7 @@ fn element_span(block: &[u8], name: &[u8]) -> Option<(usize, usize, usize, usize
     if block[tag_end - 1] == b'/' {
         return None;
     }
-    let inner_end = find_from(tag_end + 1, &close)?;
+    let inner_end = find_from(tag_end + 1, close)?;
     Some((start, tag_end + 1, inner_end, inner_end + close.len()))
 }
 
@@ -392,14 +416,47 @@ fn rss_item_alternatives(body: &[u8]) -> Option<Vec<u8>> {
     let head = &body[..body.len().min(4096)];
     find(head, b"<rss")?;
     let has = contains;
-    let mut out = Vec::with_capacity(body.len());
-    let mut changed = false;
-    let mut rest = body;
-    while let Some((start, _, _, end)) = element_span(rest, b"item") {
-        out.extend_from_slice(&rest[..start]);
-        let mut item = rest[start..end].to_vec();
-        if !has(&item, b"content:encoded") {
-            for name in [&b"xhtml:body"[..], b"body", b"fullitem", b"summary"] {
+    // A stand-in the document never opens cannot be in any of its items: those searches
+    // (a dozen per item) are skipped. What this function writes opens none of them.
+    let opens = |name: &[u8]| has(body, &[&b"<"[..], name].concat());
+    let full_text_names: Vec<&[u8]> = [&b"xhtml:body"[..], b"body", b"fullitem", b"summary"]
+        .into_iter()
+        .filter(|name| opens(name))
+        .collect();
+    let stand_ins_for: Vec<(&[u8], Vec<&[u8]>)> = [
+        (
+            &b"description"[..],
+            &[&b"dc:description"[..], b"itunes:summary"][..],
+        ),
+        (b"title", &[b"dc:title", b"media:title"]),
+        (b"dc:creator", &[b"dc:author", b"itunes:author"]),
+        (
+            b"pubDate",
+            &[b"dcterms:issued", b"dcterms:created", b"dcterms:modified"],
+        ),
+    ]
+    .into_iter()
+    .map(|(wanted, stand_ins)| {
+        let present = stand_ins.iter().copied().filter(|s| opens(s)).collect();
+        (wanted, present)
+    })
+    .filter(|(_, present): &(&[u8], Vec<&[u8]>)| !present.is_empty())
+    .collect();
+    let category_names: Vec<&[u8]> = [&b"dc:subject"[..], b"media:category"]
+        .into_iter()
+        .filter(|name| opens(name))
+        .collect();
+
+    // The document is copied only from the first item that changes.
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
+    let mut rest_at = 0;
+    while let Some((start, _, _, end)) = element_span(&body[rest_at..], b"item") {
+        let (start, end) = (rest_at + start, rest_at + end);
+        let original = &body[start..end];
+        let mut item = Cow::Borrowed(original);
+        if !full_text_names.is_empty() && !has(&item, b"content:encoded") {
+            for name in &full_text_names {
                 if let Some((s, i, e, end)) = element_span(&item, name)
                     && outside_cdata(&item, s)
                 {
@@ -411,25 +468,13 @@ fn rss_item_alternatives(body: &[u8]) -> Option<Vec<u8>> {
                         b"</content:encoded>",
                     ]
                     .concat();
-                    item = [&item[..s], &content, &item[end..]].concat();
-                    changed = true;
+                    item = Cow::Owned([&item[..s], &content, &item[end..]].concat());
                     break;
                 }
             }
         }
-        for (wanted, stand_ins) in [
-            (
-                &b"description"[..],
-                &[&b"dc:description"[..], b"itunes:summary"][..],
-            ),
-            (b"title", &[b"dc:title", b"media:title"]),
-            (b"dc:creator", &[b"dc:author", b"itunes:author"]),
-            (
-                b"pubDate",
-                &[b"dcterms:issued", b"dcterms:created", b"dcterms:modified"],
-            ),
-        ] {
-            let dated = wanted == b"pubDate" && element_span(&item, b"dc:date").is_some();
+        for (wanted, stand_ins) in &stand_ins_for {
+            let dated = *wanted == b"pubDate" && element_span(&item, b"dc:date").is_some();
             if dated || element_span(&item, wanted).is_some() {
                 continue;
             }
@@ -439,33 +484,36 @@ fn rss_item_alternatives(body: &[u8]) -> Option<Vec<u8>> {
                 {
                     let renamed =
                         [&b"<"[..], wanted, b">", &item[i..e], b"</", wanted, b">"].concat();
-                    item = [&item[..s], &renamed, &item[end..]].concat();
-                    changed = true;
+                    item = Cow::Owned([&item[..s], &renamed, &item[end..]].concat());
                     break;
                 }
             }
         }
         // Every `dc:subject` and `media:category` is a category.
-        for name in [&b"dc:subject"[..], b"media:category"] {
+        for name in &category_names {
             while let Some((s, i, e, end)) = element_span(&item, name)
                 && outside_cdata(&item, s)
             {
                 let renamed = [&b"<category>"[..], &item[i..e], b"</category>"].concat();
-                item = [&item[..s], &renamed, &item[end..]].concat();
-                changed = true;
+                item = Cow::Owned([&item[..s], &renamed, &item[end..]].concat());
             }
         }
         if let Some((_, i, e, _)) = element_span(&item, b"description")
             && let Some(wrapped) = as_cdata(&item[i..e])
         {
-            item = [&item[..i], &wrapped, &item[e..]].concat();
-            changed = true;
+            item = Cow::Owned([&item[..i], &wrapped, &item[e..]].concat());
         }
-        out.extend_from_slice(&item);
-        rest = &rest[end..];
+        if let Cow::Owned(changed) = item {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(body.len() + 64));
+            out.extend_from_slice(&body[copied..start]);
+            out.extend_from_slice(&changed);
+            copied = end;
+        }
+        rest_at = end;
     }
-    out.extend_from_slice(rest);
-    changed.then_some(out)
+    let mut out = out?;
+    out.extend_from_slice(&body[copied..]);
+    Some(out)
 }
 
 /// feed-rs drops an RSS 1.0 item without a `<link>`; its `rdf:about` is the same address
@@ -599,16 +647,27 @@ fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
 /// How common a byte is in XML feeds, roughly: markup and spaces most, then lower-case
 /// letters by their frequency in English, then everything else.
 fn commonness(byte: u8) -> u8 {
-    const LETTERS_BY_FREQUENCY: &[u8] = b"zqxjkvbywgfpmucdlhrsnioate";
-    match byte {
-        b' ' | b'\t' | b'\n' | b'\r' | b'<' | b'>' | b'/' | b'"' | b'=' => 40,
-        b'a'..=b'z' => LETTERS_BY_FREQUENCY
-            .iter()
-            .position(|b| *b == byte)
-            .map_or(0, |rank| rank as u8 + 1),
-        _ => 0,
-    }
+    COMMONNESS[usize::from(byte)]
 }
+
+/// `commonness` of every byte, worked out at compile time (`find` asks for every byte of
+/// every needle).
+const COMMONNESS: [u8; 256] = {
+    const LETTERS_BY_FREQUENCY: &[u8] = b"zqxjkvbywgfpmucdlhrsnioate";
+    let mut table = [0u8; 256];
+    let mut rank = 0;
+    while rank < LETTERS_BY_FREQUENCY.len() {
+        table[LETTERS_BY_FREQUENCY[rank] as usize] = rank as u8 + 1;
+        rank += 1;
+    }
+    let markup = b" \t\n\r<>/\"=";
+    let mut i = 0;
+    while i < markup.len() {
+        table[markup[i] as usize] = 40;
+        i += 1;
+    }
+    table
+};
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     find(haystack, needle).is_some()
@@ -677,9 +736,10 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
         let base64 = has(&attributes, b"base64") || has(&attributes, b"octet-stream");
         let close = [&b"</"[..], name, b">"].concat();
         let inner_len = find(&body[i + tag_len..], &close);
+        let typed = has(&attributes, b"type=");
         // Markup inside a text construct that does not say its type (invalid, but written):
         // read as XHTML rather than losing everything after the first tag.
-        if !has(&attributes, b"type=")
+        if !typed
             && !base64
             && let Some(len) = inner_len
         {
@@ -688,9 +748,12 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
                 attributes.extend_from_slice(b" type=\"xhtml\"");
             }
         }
-        for (from, to) in TYPES {
-            if has(&attributes, from) {
-                attributes = replace_bytes(&attributes, from, to);
+        // Every type to rewrite says `type=`; the XHTML one just added is none of them.
+        if typed {
+            for (from, to) in TYPES {
+                if has(&attributes, from) {
+                    attributes = replace_bytes(&attributes, from, to);
+                }
             }
         }
         out.extend_from_slice(&rest[..name_len]);
@@ -853,10 +916,13 @@ fn entry_item(
         .as_ref()
         .and_then(|c| {
             let body = c.body.as_deref()?;
-            let kind = c.content_type.to_string().to_ascii_lowercase();
-            if kind.contains("html") {
+            let kind: &str = c.content_type.as_ref();
+            if contains_ignoring_case(kind, "html") {
                 Some(html_extract(body))
-            } else if kind.starts_with("text/") {
+            } else if kind
+                .get(.."text/".len())
+                .is_some_and(|start| start.eq_ignore_ascii_case("text/"))
+            {
                 Some(HtmlText {
                     text: plain_text(body),
                     images: Vec::new(),
@@ -1009,10 +1075,16 @@ fn text_content(text: &Text) -> HtmlText {
 }
 
 fn is_html(text: &Text) -> bool {
-    text.content_type
-        .to_string()
-        .to_ascii_lowercase()
-        .contains("html")
+    contains_ignoring_case(text.content_type.as_ref(), "html")
+}
+
+/// Whether `haystack` contains `needle` (ASCII) in any case, without lowering a copy (a
+/// MIME type's text is its `Display`, which this is asked of for every text of an entry).
+fn contains_ignoring_case(haystack: &str, needle: &str) -> bool {
+    haystack
+        .as_bytes()
+        .windows(needle.len())
+        .any(|window| window.eq_ignore_ascii_case(needle.as_bytes()))
 }
 
 #[cfg(test)]

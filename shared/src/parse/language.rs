@@ -29,14 +29,17 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
         Some((end, _)) => &text[..end],
         None => text,
     };
-    let letters = sample.chars().filter(|c| c.is_alphabetic()).count();
+    // Letters and whether most are Latin, in one pass (each was a pass of its own).
+    let (latin, other) = letters_by_script(sample);
+    let letters = latin + other;
+    let text_is_latin = latin > other;
     // A short text in the declared language's script keeps the declared language whatever
     // the detector says (see below), so the detector, most of a feed's parse time, is
     // skipped for it.
     if let Some(declared) = &declared
         && letters < SHORT_TEXT_LETTERS
         && letters > 0
-        && mostly_latin(sample) != NON_LATIN.contains(&declared.as_str())
+        && text_is_latin != NON_LATIN.contains(&declared.as_str())
     {
         return Some(declared.clone());
     }
@@ -49,7 +52,7 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     // was most of a feed's parse time, and long texts cost it most).
     if let Some(plain) = plain_english_or_indonesian(sample)
         && declared.as_deref().is_none_or(|d| d == plain)
-        && mostly_latin(sample)
+        && text_is_latin
     {
         return Some(plain.to_owned());
     }
@@ -63,7 +66,6 @@ pub fn detect(text: &str, declared: Option<&str>) -> Option<String> {
     if declared == detected {
         return Some(declared);
     }
-    let text_is_latin = mostly_latin(sample);
     let script_disagrees = text_is_latin == NON_LATIN.contains(&declared.as_str());
     // A script says much about a language except for Latin, which dozens share: a short Latin
     // text is guessed from only when the guess is reliable.
@@ -240,8 +242,9 @@ fn detected_script_matches(detected: &str, text_is_latin: bool) -> bool {
     text_is_latin != NON_LATIN.contains(&detected)
 }
 
-/// More than half of the letters are Latin (ASCII or the Latin extensions).
-fn mostly_latin(text: &str) -> bool {
+/// The letters of `text` in the Latin script (ASCII or the Latin extensions) and in any
+/// other; the text is Latin when more than half are.
+fn letters_by_script(text: &str) -> (usize, usize) {
     let (mut latin, mut other) = (0usize, 0usize);
     for c in text.chars().filter(|c| c.is_alphabetic()) {
         if (c as u32) < 0x0250 || ('\u{1E00}'..='\u{1EFF}').contains(&c) {
@@ -250,7 +253,7 @@ fn mostly_latin(text: &str) -> bool {
             other += 1;
         }
     }
-    latin > other
+    (latin, other)
 }
 
 /// whatlang's ISO 639-3 codes → the two-letter codes the rest of Pantau uses.

@@ -3,6 +3,8 @@
 
 use scraper::{Html, Node};
 
+mod simple;
+
 /// Elements whose content a reader never sees. (An `<object>`'s content is its fallback,
 /// which is what a reader sees now that plugins are gone: it stays.)
 const HIDDEN: &[&str] = &[
@@ -74,6 +76,7 @@ pub const MAX_FRAGMENT_DEPTH: usize = 256;
 
 /// Plain text and image sources of an HTML fragment or document.
 pub fn html_extract(html: &str) -> HtmlText {
+    // (The fast paths below give the parser's text; `simple` says for which markup.)
     // Without `<` and `&` there is neither markup nor a reference, and without CR and NUL
     // nothing the HTML parser's input rules would change: the parser would hand back the
     // text as one text node. Many feed summaries are such text, and parsing them was a
@@ -86,7 +89,7 @@ pub fn html_extract(html: &str) -> HtmlText {
             images: Vec::new(),
         };
     }
-    html_extract_parsed(html)
+    simple::html_extract(html).unwrap_or_else(|| html_extract_parsed(html))
 }
 
 /// `html_extract` through the HTML parser.
@@ -113,11 +116,7 @@ fn html_extract_parsed(html: &str) -> HtmlText {
                 if name == "br" {
                     out.line_break();
                 } else if name == "img" {
-                    let src = element
-                        .attr("src")
-                        .filter(|s| !s.trim().is_empty() && !s.trim_start().starts_with("data:"))
-                        .or_else(|| element.attr("data-src"));
-                    if let Some(src) = src.map(str::trim).filter(|s| !s.is_empty())
+                    if let Some(src) = image_source(element.attr("src"), element.attr("data-src"))
                         && !images.iter().any(|i| i == src)
                     {
                         images.push(src.to_owned());
@@ -152,6 +151,15 @@ fn html_extract_parsed(html: &str) -> HtmlText {
         text: out.finish(),
         images,
     }
+}
+
+/// The address an `<img>` shows, from its `src` and `data-src` attributes: `src` unless it
+/// is empty or a `data:` URI (lazy-loading pages put the real one in `data-src`), trimmed.
+fn image_source<'a>(src: Option<&'a str>, data_src: Option<&'a str>) -> Option<&'a str> {
+    src.filter(|s| !s.trim().is_empty() && !s.trim_start().starts_with("data:"))
+        .or(data_src)
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
 }
 
 /// One line of text from HTML that should have been one (a title with markup in it).
@@ -222,6 +230,11 @@ pub fn decode_entities(text: &str) -> String {
     if !text.contains('&') {
         return text.to_owned();
     }
+    simple::decode_entities(text).unwrap_or_else(|| decode_entities_parsed(text))
+}
+
+/// `decode_entities` through the HTML parser.
+fn decode_entities_parsed(text: &str) -> String {
     // With `<` escaped, the HTML parser sees one text node and only decodes references.
     let doc = Html::parse_fragment(&text.replace('<', "&lt;"));
     let mut out = String::with_capacity(text.len());
