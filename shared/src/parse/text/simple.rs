@@ -13,75 +13,15 @@ use std::borrow::Cow;
 
 use super::{HIDDEN, HtmlText, MAX_FRAGMENT_DEPTH, TextBuilder, image_source};
 
-/// Elements read here. Any other tag sends the input to the parser.
-const READ_HERE: &[&str] = &[
+/// Phrasing elements read here; with [`CLOSES_P`], [`VOID`], [`RAW_TEXT`] and [`IGNORED`], the
+/// elements read here ([`known_name`]). Any other tag sends the input to the parser.
+const PHRASING: &[&str] = &[
     // Formatting elements: kept in the parser's list of active formatting elements, which
     // only matters once they are misnested (refused here).
-    "a",
-    "b",
-    "i",
-    "em",
-    "strong",
-    "u",
-    "s",
-    "small",
-    "code",
-    "strike",
-    "big",
-    "tt",
-    "font",
+    "a", "b", "i", "em", "strong", "u", "s", "small", "code", "strike", "big", "tt", "font",
     // Ordinary phrasing elements (and one the parser knows nothing of, read as one).
-    "blink",
-    "span",
-    "sup",
-    "sub",
-    "cite",
-    "abbr",
-    "q",
-    "mark",
-    "time",
-    "del",
-    "ins",
-    "var",
-    "kbd",
-    "samp",
-    "dfn",
-    "label",
-    // Blocks that close an open `<p>` (refused inside one).
-    "p",
-    "div",
-    "ul",
-    "ol",
-    "blockquote",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "section",
-    "article",
-    "header",
-    "footer",
-    "aside",
-    "nav",
-    "figure",
-    "figcaption",
-    "center",
-    "address",
-    "main",
-    "li",
-    // Void elements.
-    "br",
-    "img",
-    "hr",
-    // Skipped (see `RAW_TEXT` and `IGNORED`).
-    "script",
-    "style",
-    "iframe",
-    "embed",
-    "meta",
-    "link",
+    "blink", "span", "sup", "sub", "cite", "abbr", "q", "mark", "time", "del", "ins", "var", "kbd",
+    "samp", "dfn", "label",
 ];
 
 /// Elements whose content is text up to their end tag (not markup), which a reader never
@@ -611,7 +551,10 @@ fn known_name(name: &[u8]) -> Option<&'static str> {
         *to = from.to_ascii_lowercase();
     }
     let lower = &lower[..name.len()];
-    let known = READ_HERE.iter().find(|known| known.as_bytes() == lower)?;
+    let known = [PHRASING, CLOSES_P, VOID, RAW_TEXT, IGNORED]
+        .into_iter()
+        .flatten()
+        .find(|known| known.as_bytes() == lower)?;
     debug_assert!(!HIDDEN.contains(known) || RAW_TEXT.contains(known) || known == &"embed");
     Some(known)
 }
