@@ -21,6 +21,7 @@
 //! | story sentence entry | `STORY_SENT#{hash}` | `{published}#{item_id}`   |                                       |                                       |
 //! | story name entry  | `STORY_NAME#{name}`   | `{published}#{item_id}`    |                                       |                                       |
 //! | story membership  | `STORY#{story_id}`    | `{published}#{item_id}`    |                                       |                                       |
+//! | story judging record | `STORY_FP#{item_id}` | `FP`                      |                                       |                                       |
 //! | a mission's latest publication of a role | `LATEST#{role}` | `{mission}` (and `~complete`, the marker) |        |                                       |
 //! | role index entry  | `MROLE#{mission}#{role}` | `{published}#{item_id}` |                                       |                                       |
 //! | daily counts      | `ACTIVITY#{mission}`  | `{yyyy-mm-dd}` (and `~complete`, the marker of both) |          |                                       |
@@ -40,8 +41,12 @@
 //! of its candidate keys (4 SimHash bands, `{band}` 0–3 and `{value}` 4 hex digits; the first
 //! 16 hex digits of the SHA-256 of its title key; its portal publication; up to 6 numbers; its 4
 //! longest names; its 4 longest sentences) as `{key}` / `{published}#{item_id}` and nothing
-//! else, so a new item's candidates are at most 20 queries; their fingerprints and stories are
-//! read from their `CURRENT` (one batch get per 100). A membership holds `item_id`,
+//! else, so a new item's candidates are at most 20 queries. Their fingerprints are read from
+//! their judging records (`STORY_FP#{item_id}` / `FP`: `item_id`, `content_hash`, `fingerprint`
+//! as JSON without its word-pair hashes, and those hashes as `shingles`, base64 of 8 bytes each,
+//! little-endian; written with the entries), one batch get per 100, and only the linked ones'
+//! `CURRENT`, for their story (an item grouped before judging records existed is judged from its
+//! `CURRENT`, as its judging record would say). A membership holds `item_id`,
 //! `story_id`, `published`, `title`, `mission`, `source`, `language`, `reason` (the
 //! `stories::LinkReason` that linked it, null for the story's first item) and `linked_to`. A
 //! story id is an item id: the smallest of the group (see `crate::reconcile::story`);
@@ -86,6 +91,7 @@
 //! | a mission's last official publication      | query GSI1 `MITEMS#{mission}` backward until the first `official` item | reconcile::read |
 //! | every mission's last official publication  | query `LATEST#official` (trusted once `~complete` is there; else the row above per mission) | reconcile::latest |
 //! | an item's story candidates in a window     | query each of its `STORY_BAND#…`, `STORY_TITLE#…`, `STORY_PUB#…`, `STORY_NUM#…`, `STORY_NAME#…`, `STORY_SENT#…` keys, sk between `{published-7d}` and `{published+7d}$`, at most 200 each | reconcile::story |
+//! | the candidates' fingerprints               | batch get `STORY_FP#{item_id}` / `FP` (a candidate without one: its `CURRENT`); the linked ones' `CURRENT` for their story | reconcile::story |
 //! | a story's members, newest first            | query `STORY#{story_id}`, backward                               | reconcile::read |
 //! | a story's members, to merge it into another | query `STORY#{story_id}`, at most 100                           | reconcile::story |
 //! | items holding a word, newest first (search) | query `TERM#{stem}#{month}` backward per month of the window, sk between `{since}` and `{until}$`; get each hit's `CURRENT` | search |
@@ -233,6 +239,15 @@ pub fn story_sentence_pk(sentence_hash: &str) -> String {
 pub fn story_pk(story_id: &str) -> String {
     format!("STORY#{story_id}")
 }
+
+/// An item's judging record: its story fingerprint whole, what its candidates' lookers read
+/// instead of its `CURRENT` (see `crate::reconcile::story`).
+pub fn story_fingerprint_pk(item_id: &str) -> String {
+    format!("STORY_FP#{item_id}")
+}
+
+/// The sort key of a judging record.
+pub const STORY_FINGERPRINT: &str = "FP";
 
 /// One search term's postings for one month of publication (`crate::search`): `stem` is a
 /// folded, stemmed word (letters and digits only), `month` is `yyyy-mm`.

@@ -632,7 +632,7 @@ async fn scale_store() {
     let mut loaded = 0;
     let mut load_time = Duration::ZERO;
     let mut report = ReconcileReport::default();
-    let mut table_requests = (0usize, 0usize);
+    let mut table_requests = (0usize, 0usize, 0usize);
     let mut checkpoints = Vec::new();
     let mut rng = fastrand::Rng::with_seed(7);
     let mut load_lines = Vec::new();
@@ -702,6 +702,7 @@ async fn scale_store() {
             let c = table.counts();
             table_requests.0 += c.reads();
             table_requests.1 += c.writes();
+            table_requests.2 += c.items_read;
             add(&mut report, &r);
             if loaded % 100_000 == 0 || loaded == checkpoint {
                 println!(
@@ -843,7 +844,8 @@ struct Report<'a> {
     loaded: usize,
     load_time: Duration,
     report: &'a ReconcileReport,
-    table_requests: (usize, usize),
+    /// Reads, writes and items the reads returned.
+    table_requests: (usize, usize, usize),
     objects: usize,
     sample_rate: Option<(usize, f64)>,
     /// What `bench_scrape::tenfold_registry` printed, when it ran before (`make scale`).
@@ -913,10 +915,11 @@ fn render(r: &Report) -> String {
     }
     out.push_str(&format!(
         "{loaded} items in {:.0} s: **{:.0} items/s**; {objects} objects; table requests per item: \
-         {:.1} reads, {:.1} writes; {} crises opened, {} responses linked.\n\n",
+         {:.1} reads returning {:.0} items, {:.1} writes; {} crises opened, {} responses linked.\n\n",
         load_time.as_secs_f64(),
         loaded as f64 / load_time.as_secs_f64(),
         table_requests.0 as f64 / loaded.max(1) as f64,
+        table_requests.2 as f64 / loaded.max(1) as f64,
         table_requests.1 as f64 / loaded.max(1) as f64,
         report.crises_opened,
         report.responses_linked,

@@ -1,25 +1,31 @@
 //! Story grouping: which stored items report the same thing as a new (or changed) item.
 //!
 //! An item is indexed under each of its story keys ([`crate::stories::Fingerprint::candidate_keys`])
-//! by a *story entry*: `{key}` / `{published}#{item_id}` and nothing else. What a candidate
-//! is — its fingerprint and its story — is read from its `CURRENT` (one `batch_get` per
-//! [`MAX_BATCH_GET_KEYS`] candidates): the fingerprint is kept once per item, in `CURRENT`'s
-//! enrichment (word-pair hashes rebuilt from its text when a rule needs them), and the story
-//! id only on `CURRENT` and the membership (`STORY#{story_id}` / `{published}#{item_id}`).
+//! by a *story entry*: `{key}` / `{published}#{item_id}` and nothing else. A candidate is
+//! judged from its *judging record* (`STORY_FP#{item_id}` / `FP`: the fingerprint whole, its
+//! word-pair hashes as packed bytes, and the content hash it is of), one `batch_get` per
+//! [`MAX_BATCH_GET_KEYS`] candidates; only the candidates it links to have their `CURRENT`
+//! read, for their story: the story id is kept only on `CURRENT` and the membership
+//! (`STORY#{story_id}` / `{published}#{item_id}`). Judging from `CURRENT` instead (decoding the
+//! whole item and rebuilding the word-pair hashes from its text) was most of the cost of
+//! loading an archive, since a new item judges dozens to hundreds of candidates. A candidate
+//! without a judging record (grouped before they existed) is judged from its `CURRENT`.
 //!
 //! **The invariant**: a story id is the smallest item id of a group of items connected by
 //! links, and a record's `story_id` only ever moves to a smaller id. So the final story ids
 //! are a function of the set of items and their links, not of the order or the concurrency
 //! in which they arrived. Grouping one item:
 //!
-//! 1. **write, then look**: its entries (and, for a new item, a membership of its own story)
-//!    are written *before* its candidates are read. Of two items reconciled at once, the one
+//! 1. **write, then look**: its entries and judging record (and, for a new item, a membership
+//!    of its own story) are written *before* its candidates are read. Of two items reconciled at once, the one
 //!    that looks second sees the other's entries (gets and queries of the base table are
 //!    strongly consistent on both stores; no GSI is read here);
 //! 2. look: query each key for entries published within ±[`story_window`] (newest first, at
-//!    most [`MAX_ENTRIES_PER_KEY`], or [`MAX_ENTRIES_PER_COMMON_KEY`] of a name or number), read the
-//!    candidates' `CURRENT` and its own, judge each candidate with
-//!    [`crate::stories::same_story_of_candidate`] (the pair shares a key by construction);
+//!    most [`MAX_ENTRIES_PER_KEY`], or [`MAX_ENTRIES_PER_COMMON_KEY`] of a name or number), judge
+//!    each candidate from its judging record with [`crate::stories::same_story_of_candidate`]
+//!    (the pair shares a key by construction), then read its own `CURRENT` and the linked
+//!    candidates' (a linked candidate whose `CURRENT` moved on to other content since its
+//!    judging record was written is judged again from the `CURRENT`);
 //! 3. the target story is the smallest of: its own id, its current story, the stories of the
 //!    candidates it links to (a candidate not grouped yet counts as its own story), and any
 //!    merge a previous attempt recorded but did not finish;
@@ -98,6 +104,47 @@ pub mod story_attr {
 }
 use story_attr::*;
 
+/// Attribute names of judging records (besides `item_id` and `content_hash`).
+pub mod judging_attr {
+    /// The fingerprint as JSON, without its word-pair hashes.
+    pub const FINGERPRINT: &str = "fingerprint";
+    /// The word-pair hashes: base64 (no padding) of 8 little-endian bytes each, in order. A
+    /// JSON array of numbers took three times the space and most of the decoding time.
+    pub const SHINGLES: &str = "shingles";
+}
+
+/// Word-pair hashes as a judging record stores them ([`judging_attr::SHINGLES`]).
+fn pack_shingles(shingles: &[u64]) -> String {
+    use base64::Engine;
+    let bytes: Vec<u8> = shingles.iter().flat_map(|h| h.to_le_bytes()).collect();
+    base64::engine::general_purpose::STANDARD_NO_PAD.encode(bytes)
+}
+
+/// [`pack_shingles`] undone; None for anything it did not write.
+fn unpack_shingles(packed: &str) -> Option<Vec<u64>> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::STANDARD_NO_PAD
+        .decode(packed)
+        .ok()?;
+    if bytes.len() % 8 != 0 {
+        return None;
+    }
+    bytes
+        .chunks_exact(8)
+        .map(|c| <[u8; 8]>::try_from(c).ok().map(u64::from_le_bytes))
+        .collect()
+}
+
+/// The content hash and fingerprint a judging record holds; None when it is unreadable (then
+/// the candidate is judged from its `CURRENT`).
+fn judged_fingerprint(record: &Item) -> Option<(String, Fingerprint)> {
+    let text = |name: &str| record.get(name).and_then(Value::as_str);
+    let mut fingerprint: Fingerprint =
+        serde_json::from_str(text(judging_attr::FINGERPRINT)?).ok()?;
+    fingerprint.shingles = unpack_shingles(text(judging_attr::SHINGLES)?)?;
+    Some((text(attr::CONTENT_HASH)?.to_owned(), fingerprint))
+}
+
 /// `PANTAU_STORY_WINDOW_DAYS` (1–90), else [`DEFAULT_WINDOW_DAYS`].
 pub fn story_window() -> Duration {
     let days = crate::config::optional("PANTAU_STORY_WINDOW_DAYS")
@@ -130,6 +177,27 @@ pub(crate) struct StoryJob {
 impl StoryJob {
     fn sk(&self) -> String {
         schema::item_time_sk(self.published_at, &self.id)
+    }
+
+    /// The judging record of this version, holding `judged` (the fingerprint as it is judged,
+    /// see [`entry_fingerprint`]).
+    fn judging_record(&self, judged: &Fingerprint) -> Item {
+        let without_shingles = Fingerprint {
+            shingles: Vec::new(),
+            ..judged.clone()
+        };
+        let record = json!({
+            table::PK: schema::story_fingerprint_pk(&self.id),
+            table::SK: schema::STORY_FINGERPRINT,
+            attr::ITEM_ID: self.id,
+            attr::CONTENT_HASH: self.content_hash,
+            judging_attr::FINGERPRINT: serde_json::to_string(&without_shingles).unwrap_or_default(),
+            judging_attr::SHINGLES: pack_shingles(&judged.shingles),
+        });
+        match record {
+            Value::Object(m) => m,
+            _ => Item::new(),
+        }
     }
 
     /// The membership record of this item in `story`, linked by `link` (None: a story's first
@@ -188,11 +256,18 @@ pub fn is_common_key(key: &str) -> bool {
     key.starts_with(&schema::story_name_pk("")) || key.starts_with(&schema::story_number_pk(""))
 }
 
-/// Candidates a look judged and found not linked, by item id: later looks of the same grouping
-/// do not read them again. Safe because a candidate whose content changes afterwards writes
-/// its entries and then looks itself, and that look sees this item's entries (written before
-/// the first look) and judges the pair with the new content.
-type Unlinked = BTreeSet<String>;
+/// What the looks of one grouping judged so far, by item id.
+#[derive(Debug, Default)]
+struct Verdicts {
+    /// Judged and found not linked: later looks do not read them again. Safe because a
+    /// candidate whose content changes afterwards writes its entries and judging record and
+    /// then looks itself, and that look sees this item's entries (written before the first
+    /// look) and judges the pair with the new content.
+    unlinked: BTreeSet<String>,
+    /// Linked, with the reason and the content hash judged: later looks read only their
+    /// `CURRENT` (for the story), and judge again only if its content is another.
+    linked: BTreeMap<String, (LinkReason, String)>,
+}
 
 /// Groups one item; returns its story, or None when `CURRENT` moved on to other content
 /// meanwhile (a concurrent reconciler): the caller groups the current content again.
@@ -203,10 +278,12 @@ pub(crate) async fn group(
 ) -> Result<Option<Grouped>, TableError> {
     let sk = job.sk();
     let keys: BTreeSet<&String> = job.keys.iter().collect();
+    let mine = entry_fingerprint(&job.fingerprint);
 
-    // 1. Write: entries, the previous version's removed; a new item's membership of its own
-    //    story (where a concurrent merge finds it).
-    let mut ops = Vec::with_capacity(keys.len() + 2);
+    // 1. Write: entries and the judging record, the previous version's entries removed; a new
+    //    item's membership of its own story (where a concurrent merge finds it).
+    let mut ops = Vec::with_capacity(keys.len() + 3);
+    ops.push(WriteOp::Put(job.judging_record(&mine)));
     for key in &keys {
         let mut entry = Item::new();
         entry.insert(table::PK.into(), Value::String((*key).clone()));
@@ -234,16 +311,15 @@ pub(crate) async fn group(
     }
     table.batch_write(ops).await?;
 
-    let mine = entry_fingerprint(&job.fingerprint);
     let current_key = Key::new(schema::item_pk(&job.id), schema::CURRENT);
     let still_current = Condition::Equals {
         attr: attr::CONTENT_HASH.into(),
         value: Value::String(job.content_hash.clone()),
     };
-    let mut unlinked = Unlinked::new();
+    let mut verdicts = Verdicts::default();
     for round in 0..MAX_ROUNDS {
         // 2. Look.
-        let Some(look) = look(table, job, &keys, &mine, window, &mut unlinked).await? else {
+        let Some(look) = look(table, job, &keys, &mine, window, &mut verdicts).await? else {
             return Ok(None);
         };
         // 3. The target: the smallest of its own id and the stories involved.
@@ -342,16 +418,16 @@ pub(crate) async fn group(
     })
 }
 
-/// Queries the item's keys and reads its own and its candidates' `CURRENT` (but those an
-/// earlier look found `unlinked`, to which it adds); None when its `CURRENT` no longer shows
-/// the job's content.
+/// Queries the item's keys, judges the candidates (from their judging records, but those an
+/// earlier look judged: `verdicts`, to which it adds) and reads its own and the linked
+/// candidates' `CURRENT`; None when its `CURRENT` no longer shows the job's content.
 async fn look(
     table: &dyn Table,
     job: &StoryJob,
     keys: &BTreeSet<&String>,
     mine: &Fingerprint,
     window: Duration,
-    unlinked: &mut Unlinked,
+    verdicts: &mut Verdicts,
 ) -> Result<Option<Look>, TableError> {
     let lo = schema::sortable_time(job.published_at - window);
     let hi = format!("{}$", schema::sortable_time(job.published_at + window));
@@ -386,22 +462,52 @@ async fn look(
             else {
                 continue;
             };
-            if item_id != job.id && !unlinked.contains(item_id) {
+            if item_id != job.id && !verdicts.unlinked.contains(item_id) {
                 candidates.insert(item_id.to_owned());
             }
         }
     }
 
-    // Its own CURRENT first, then the candidates', one batch per MAX_BATCH_GET_KEYS.
-    let ids: Vec<&String> = std::iter::once(&job.id).chain(&candidates).collect();
-    let mut records = Vec::with_capacity(ids.len());
-    for chunk in ids.chunks(MAX_BATCH_GET_KEYS) {
-        let keys: Vec<Key> = chunk
-            .iter()
-            .map(|id| Key::new(schema::item_pk(id), schema::CURRENT))
-            .collect();
-        records.extend(table.batch_get(&keys).await?);
+    // Candidates whose `CURRENT` is read: the linked ones (with the reason and the content
+    // judged) and those without a readable judging record (None).
+    let mut from_current: BTreeMap<&String, Option<(LinkReason, String)>> = BTreeMap::new();
+    let (known, unknown): (Vec<&String>, Vec<&String>) = candidates
+        .iter()
+        .partition(|id| verdicts.linked.contains_key(*id));
+    for id in known {
+        from_current.insert(id, verdicts.linked.get(id).cloned());
     }
+    // The others' judging records: a verdict for each that has one.
+    let records = batch_get_all(
+        table,
+        unknown
+            .iter()
+            .map(|id| Key::new(schema::story_fingerprint_pk(id), schema::STORY_FINGERPRINT)),
+    )
+    .await?;
+    for (id, record) in unknown.into_iter().zip(records) {
+        match record.as_ref().and_then(judged_fingerprint) {
+            Some((judged, theirs)) => match same_story_of_candidate(mine, &theirs) {
+                Some(reason) => {
+                    from_current.insert(id, Some((reason, judged)));
+                }
+                None => {
+                    verdicts.unlinked.insert(id.clone());
+                }
+            },
+            None => {
+                from_current.insert(id, None);
+            }
+        }
+    }
+
+    // Its own CURRENT first, then theirs.
+    let ids = std::iter::once(&job.id).chain(from_current.keys().copied());
+    let records = batch_get_all(
+        table,
+        ids.map(|id| Key::new(schema::item_pk(id), schema::CURRENT)),
+    )
+    .await?;
     let mut records = records.into_iter();
     let Some(Some(own)) = records.next() else {
         return Ok(None);
@@ -422,12 +528,28 @@ async fn look(
 
     // Links, by item id: the recorded one is the smallest linked id.
     let mut linked = Vec::new();
-    for (id, record) in candidates.iter().zip(records) {
+    for ((id, verdict), record) in from_current.into_iter().zip(records) {
         let Some(record) = record else { continue };
-        let Some(reason) = judge(mine, &record, id) else {
-            unlinked.insert(id.clone());
+        let reason = match verdict {
+            Some((reason, judged))
+                if record.get(attr::CONTENT_HASH).and_then(Value::as_str)
+                    == Some(judged.as_str()) =>
+            {
+                Some(reason)
+            }
+            // No judging record, or the item moved on since it was judged.
+            _ => judge(mine, &record, id),
+        };
+        let Some(reason) = reason else {
+            verdicts.unlinked.insert(id.clone());
+            verdicts.linked.remove(id);
             continue;
         };
+        if let Some(hash) = record.get(attr::CONTENT_HASH).and_then(Value::as_str) {
+            verdicts
+                .linked
+                .insert(id.clone(), (reason.clone(), hash.to_owned()));
+        }
         let story = story_of(&record).unwrap_or_else(|| id.clone());
         linked.push(Link {
             id: id.clone(),
@@ -442,6 +564,19 @@ async fn look(
     }))
 }
 
+/// The items under `keys`, in order, one `batch_get` per [`MAX_BATCH_GET_KEYS`].
+async fn batch_get_all(
+    table: &dyn Table,
+    keys: impl Iterator<Item = Key>,
+) -> Result<Vec<Option<Item>>, TableError> {
+    let keys: Vec<Key> = keys.collect();
+    let mut items = Vec::with_capacity(keys.len());
+    for chunk in keys.chunks(MAX_BATCH_GET_KEYS) {
+        items.extend(table.batch_get(chunk).await?);
+    }
+    Ok(items)
+}
+
 fn story_of(current: &Item) -> Option<String> {
     current
         .get(STORY_ID)
@@ -449,10 +584,11 @@ fn story_of(current: &Item) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Whether the item whose `CURRENT` this is reports the same story as `mine`. The stored
-/// fingerprint lacks its word-pair hashes (the bulk of it); they are rebuilt from the stored
-/// text only when the rules before the containment rule did not decide, so the verdict is
-/// the one the whole fingerprint gives.
+/// Whether the item whose `CURRENT` this is reports the same story as `mine`: for a candidate
+/// without a judging record, or one whose content changed since it was written. The
+/// fingerprint `CURRENT` keeps lacks its word-pair hashes (the bulk of it); they are rebuilt
+/// from the stored text only when the rules before the containment rule did not decide, so
+/// the verdict is the one the whole fingerprint (and its judging record) gives.
 pub(super) fn judge(mine: &Fingerprint, current: &Item, id: &str) -> Option<LinkReason> {
     let enrichment = current.get(attr::ENRICHMENT).and_then(Value::as_str)?;
     let mut theirs = match serde_json::from_str::<Enrichment>(enrichment) {
@@ -667,20 +803,49 @@ mod tests {
         record.as_object().unwrap().clone()
     }
 
-    #[tokio::test]
-    async fn a_common_key_is_read_newest_first_up_to_its_cap_and_unlinked_candidates_remembered() {
-        let table = SqliteTable::in_memory().unwrap();
+    /// A new item's job with content hash "h", stored under `key` alone.
+    fn test_job(
+        id: &str,
+        fingerprint: &Fingerprint,
+        key: &str,
+        published: DateTime<Utc>,
+    ) -> StoryJob {
+        StoryJob {
+            id: id.into(),
+            content_hash: "h".into(),
+            published_at: published,
+            fingerprint: fingerprint.clone(),
+            keys: vec![key.to_owned()],
+            existing_story: None,
+            old_entries: None,
+            title: String::new(),
+            mission: String::new(),
+            source: String::new(),
+            language: None,
+        }
+    }
+
+    /// Fingerprints of two different stories: an advisory (the story looked for) and a
+    /// festival.
+    fn advisory_and_festival() -> (Fingerprint, Fingerprint) {
         let body = "Kedutaan Besar Republik Indonesia di Samarkandia mengimbau seluruh warga \
                     negara Indonesia untuk tetap tenang mengikuti arahan otoritas setempat dan \
                     menghubungi nomor hotline yang tersedia setiap saat bila membutuhkan bantuan";
-        let same = Fingerprint::new("Imbauan bagi WNI di Samarkandia", body, Some("id"));
-        let other = Fingerprint::new(
+        let advisory = Fingerprint::new("Imbauan bagi WNI di Samarkandia", body, Some("id"));
+        let festival = Fingerprint::new(
             "Festival budaya",
             "Sebuah festival budaya yang meriah digelar di taman kota dengan tarian musik \
              kuliner dan pameran kerajinan dari berbagai daerah yang menarik ribuan pengunjung \
              sepanjang akhir pekan yang cerah itu",
             Some("id"),
         );
+        (advisory, festival)
+    }
+
+    #[tokio::test]
+    async fn a_common_key_is_read_newest_first_up_to_its_cap_and_unlinked_candidates_remembered() {
+        let table = SqliteTable::in_memory().unwrap();
+        let (same, other) = advisory_and_festival();
         let key = schema::story_name_pk("Samarkandia");
         assert!(is_common_key(&key));
         let published = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z")
@@ -708,22 +873,10 @@ mod tests {
             .put(current("self", &same), Condition::None)
             .await
             .unwrap();
-        let job = StoryJob {
-            id: "self".into(),
-            content_hash: "h".into(),
-            published_at: published,
-            fingerprint: same.clone(),
-            keys: vec![key.clone()],
-            existing_story: None,
-            old_entries: None,
-            title: String::new(),
-            mission: String::new(),
-            source: String::new(),
-            language: None,
-        };
+        let job = test_job("self", &same, &key, published);
         let keys: BTreeSet<&String> = job.keys.iter().collect();
-        let mut unlinked = Unlinked::new();
-        let look = look(&table, &job, &keys, &same, Duration::days(7), &mut unlinked)
+        let mut verdicts = Verdicts::default();
+        let look = look(&table, &job, &keys, &same, Duration::days(7), &mut verdicts)
             .await
             .unwrap()
             .unwrap();
@@ -734,7 +887,102 @@ mod tests {
             .map(|i| format!("cand{i:02}"))
             .collect();
         assert_eq!(linked, expected);
-        assert_eq!(unlinked.len(), MAX_ENTRIES_PER_COMMON_KEY / 2);
-        assert!(unlinked.contains("cand01") && !unlinked.contains("cand33"));
+        assert_eq!(verdicts.unlinked.len(), MAX_ENTRIES_PER_COMMON_KEY / 2);
+        assert!(verdicts.unlinked.contains("cand01") && !verdicts.unlinked.contains("cand33"));
+        assert_eq!(
+            verdicts
+                .linked
+                .keys()
+                .map(String::as_str)
+                .collect::<Vec<_>>(),
+            linked
+        );
+    }
+
+    #[test]
+    fn packed_shingles_round_trip_and_anything_else_is_refused() {
+        let shingles = vec![0, 1, u64::MAX, 0x0123_4567_89ab_cdef];
+        assert_eq!(unpack_shingles(&pack_shingles(&shingles)), Some(shingles));
+        assert_eq!(unpack_shingles(&pack_shingles(&[])), Some(vec![]));
+        assert_eq!(unpack_shingles("not base64!"), None);
+        // Valid base64 of 6 bytes: not whole hashes.
+        assert_eq!(unpack_shingles("AAAAAAAA"), None);
+    }
+
+    #[tokio::test]
+    async fn candidates_are_judged_from_judging_records_and_only_the_linked_read_whole() {
+        use crate::store::testing::CountingTable;
+        let table = CountingTable::new(SqliteTable::in_memory().unwrap());
+        let (same, other) = advisory_and_festival();
+        let key = schema::story_title_pk("0123456789abcdef");
+        let published = chrono::DateTime::parse_from_rfc3339("2026-11-20T12:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        let job = |id: &str, fingerprint: &Fingerprint| test_job(id, fingerprint, &key, published);
+        // Ten candidates, the even ones the same story. cand09 and cand10 were grouped before
+        // judging records existed; cand02's record says "same" but its item has moved on to
+        // other content since.
+        for i in 1..=10 {
+            let id = format!("cand{i:02}");
+            let fingerprint = if i % 2 == 0 { &same } else { &other };
+            let mut record = current(&id, if i == 2 { &other } else { fingerprint });
+            if i == 2 {
+                record.insert(attr::CONTENT_HASH.into(), json!("h2"));
+            }
+            table.put(record, Condition::None).await.unwrap();
+            if i < 9 {
+                let judging = job(&id, fingerprint).judging_record(&entry_fingerprint(fingerprint));
+                table.put(judging, Condition::None).await.unwrap();
+            }
+            let mut entry = Item::new();
+            entry.insert(table::PK.into(), json!(key));
+            entry.insert(
+                table::SK.into(),
+                json!(schema::item_time_sk(published, &id)),
+            );
+            table.put(entry, Condition::None).await.unwrap();
+        }
+        table
+            .put(current("self", &same), Condition::None)
+            .await
+            .unwrap();
+        let me = job("self", &same);
+        let keys: BTreeSet<&String> = me.keys.iter().collect();
+        let mut verdicts = Verdicts::default();
+
+        table.reset();
+        let first = look(&table, &me, &keys, &same, Duration::days(7), &mut verdicts)
+            .await
+            .unwrap()
+            .unwrap();
+        let linked: Vec<&str> = first.linked.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(linked, ["cand04", "cand06", "cand08", "cand10"]);
+        let unlinked: Vec<&str> = verdicts.unlinked.iter().map(String::as_str).collect();
+        assert_eq!(
+            unlinked,
+            ["cand01", "cand02", "cand03", "cand05", "cand07", "cand09"]
+        );
+        // Read: 10 entries; 8 judging records; CURRENT of its own, of the 4 its records link
+        // (cand02, 04, 06, 08) and of the 2 without one.
+        let counts = table.counts();
+        assert_eq!(
+            (counts.batch_gets, counts.items_read),
+            (2, 10 + 8 + 7),
+            "{counts:?}"
+        );
+
+        // A second look reads only the linked candidates' CURRENT: it knows their verdicts.
+        table.reset();
+        let second = look(&table, &me, &keys, &same, Duration::days(7), &mut verdicts)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(second.linked, first.linked);
+        let counts = table.counts();
+        assert_eq!(
+            (counts.batch_gets, counts.items_read),
+            (1, 10 + 5),
+            "{counts:?}"
+        );
     }
 }

@@ -428,24 +428,28 @@ async fn table_requests_per_new_and_unchanged_item() {
         .len();
     eprintln!("new item joining a story: {keys} story keys, {new:?}");
     // One get; per look (two: the second after its writes, which finds everything settled)
-    // one query per story key and one batch get of its own and its candidates' CURRENT; one
-    // query for the crises this earthquake advisory may answer (`crate::crises`). Writes: the
-    // item's transaction (4: version, CURRENT, role index entry, day count); one batch of entries and its provisional membership of a story
-    // of its own (keys + 1); its membership under the story it joins, with the provisional
+    // one query per story key and one batch get of its own and its linked candidates'
+    // CURRENT, and in the first one batch get of the candidates' judging records (the second
+    // knows its candidate's verdict); one query for the crises this earthquake advisory may
+    // answer (`crate::crises`). Writes: the item's transaction (4: version, CURRENT, role
+    // index entry, day count); one batch of entries, its judging record and its provisional
+    // membership of a story of its own (keys + 2); its membership under the story it joins, with the provisional
     // one deleted (2); story id on CURRENT (1); a search posting per term; the mark that its
     // crisis evidence reached the crisis stage (1, `attr::CRISES_FED`); the
     // mission's latest official publication (1, `reconcile::latest`).
     assert_eq!(new.gets, 1);
-    assert_eq!(new.batch_gets, 2);
+    assert_eq!(new.batch_gets, 3);
     assert_eq!(new.queries, 2 * keys + 1);
     let terms = |i: &NormalizedItem| crate::search::item_terms(i).len();
-    assert_eq!(new.writes(), 4 + keys + 1 + 2 + 1 + terms(&second) + 1 + 1);
+    assert_eq!(new.writes(), 4 + keys + 2 + 2 + 1 + terms(&second) + 1 + 1);
     assert_eq!(w.story_of(&second).await, first.identity());
 
     // The other order: the newcomer has the smaller id and the founder's story merges into
     // its own: the merge recorded on its CURRENT (1), the founder's story listed (and listed
     // again, empty), its CURRENT read (a batch get) and re-pointed (1), its membership moved
-    // (2); then the newcomer's membership with its link (1) and CURRENT (1).
+    // (2); then the newcomer's membership with its link (1) and CURRENT (1). Its judging
+    // record is written with its entries (1) and the founder's read in the first look (a
+    // batch get).
     let w = world();
     w.land("items/1.jsonl", &[second.clone(), doc("t01a", 5)])
         .await;
@@ -454,10 +458,10 @@ async fn table_requests_per_new_and_unchanged_item() {
     let merging = w.table.counts();
     eprintln!("new item merging a one-member story: {merging:?}");
     assert_eq!(merging.queries, 2 * keys_of(&first) + 1 + 2);
-    assert_eq!(merging.batch_gets, 3);
+    assert_eq!(merging.batch_gets, 4);
     assert_eq!(
         merging.writes(),
-        4 + keys_of(&first) + 1 + 1 + 1 + 2 + 1 + 1 + terms(&first) + 1 + 1
+        4 + keys_of(&first) + 1 + 1 + 1 + 1 + 2 + 1 + 1 + terms(&first) + 1 + 1
     );
     assert_eq!(w.story_of(&second).await, first.identity());
     assert_eq!(w.members(&first.identity()).await.len(), 2);

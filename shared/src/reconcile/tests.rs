@@ -169,10 +169,10 @@ async fn new_items_are_stored_with_one_version_and_index_keys() {
     assert_eq!(r, report(2, 0, 0, 0));
     // Per new item: one version record and CURRENT, with its role index entry and its day's
     // count (`reconcile::rollup`, in the same transaction), then its story: 3 entries
-    // (publication, names `pertemuan` and `ringkasan`), its membership and `story_id` on
-    // CURRENT; the mission's latest official publication (`reconcile::latest`, one put per new
-    // official item); and one search posting per term.
-    assert_eq!(f.writes(), 2 * (4 + 3 + 1 + 1 + 1) + postings);
+    // (publication, names `pertemuan` and `ringkasan`), its judging record, its membership and
+    // `story_id` on CURRENT; the mission's latest official publication (`reconcile::latest`,
+    // one put per new official item); and one search posting per term.
+    assert_eq!(f.writes(), 2 * (4 + 3 + 1 + 1 + 1 + 1) + postings);
 
     let view = read::get_item(f.table.as_ref(), &a.identity())
         .await
@@ -652,10 +652,10 @@ async fn retryable_table_errors_send_the_message_back() {
             .is_empty()
     );
     // Version, CURRENT, its role index entry and day count (`reconcile::rollup`), 2 story
-    // entries (publication, name `ringkasan`), membership, the mission's latest official
-    // publication (`reconcile::latest`), and a search posting per term.
+    // entries (publication, name `ringkasan`), its judging record, membership, the mission's
+    // latest official publication (`reconcile::latest`), and a search posting per term.
     let terms = crate::search::item_terms(&item("a", "Satu", P1, "2025-03-01T01:00:00Z")).len();
-    assert_eq!(table.inner().dump().await.unwrap().len(), 8 + terms);
+    assert_eq!(table.inner().dump().await.unwrap().len(), 9 + terms);
 }
 
 #[tokio::test]

@@ -342,14 +342,14 @@ async fn index_writes_per_new_changed_and_unchanged_item() {
     w.land("items/1.jsonl", std::slice::from_ref(&first)).await;
     let new = w.table.counts();
     eprintln!("new item: {terms} terms, {new:?}");
-    // The item's transaction (4: version, CURRENT, role index entry, day count) and its story (3 entries, membership, story id) as before
-    // search; the index adds one posting per term, in batches. Nothing in it answers a crisis
+    // The item's transaction (4: version, CURRENT, role index entry, day count) and its story
+    // (its entries, judging record, membership, story id) as before search; the index adds one posting per term, in batches. Nothing in it answers a crisis
     // by itself, so the mark that it reached the crisis stage (`reconcile::attr::CRISES_FED`)
     // is written with the item, not after.
     let story_keys = crate::stories::Fingerprint::of_item(&first)
         .candidate_keys()
         .len();
-    let story_writes = story_keys + 1 + 1;
+    let story_writes = story_keys + 1 + 1 + 1;
     // And the mission's latest official publication (`reconcile::latest`).
     assert_eq!(new.writes(), 4 + story_writes + terms + 1, "{new:?}");
 

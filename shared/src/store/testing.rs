@@ -128,6 +128,10 @@ pub struct TableCounts {
     pub transact_writes: usize,
     /// Condition checks sent in transactions (they write nothing).
     pub transact_checks: usize,
+    /// Items the reads returned: query pages' items and the items batch gets and gets found.
+    /// DynamoDB bills reads by what they return, so this, not the request count, is what grows
+    /// when a query reads more than it needs.
+    pub items_read: usize,
 }
 
 impl TableCounts {
@@ -179,7 +183,9 @@ impl<T: Table> CountingTable<T> {
 impl<T: Table> Table for CountingTable<T> {
     async fn get(&self, key: &Key) -> Result<Option<Item>, TableError> {
         self.count(|c| c.gets += 1);
-        self.inner.get(key).await
+        let found = self.inner.get(key).await?;
+        self.count(|c| c.items_read += usize::from(found.is_some()));
+        Ok(found)
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
@@ -204,7 +210,9 @@ impl<T: Table> Table for CountingTable<T> {
 
     async fn query(&self, query: Query) -> Result<Page, TableError> {
         self.count(|c| c.queries += 1);
-        self.inner.query(query).await
+        let page = self.inner.query(query).await?;
+        self.count(|c| c.items_read += page.items.len());
+        Ok(page)
     }
 
     async fn batch_write(&self, ops: Vec<WriteOp>) -> Result<(), TableError> {
@@ -226,7 +234,9 @@ impl<T: Table> Table for CountingTable<T> {
 
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
         self.count(|c| c.batch_gets += 1);
-        self.inner.batch_get(keys).await
+        let found = self.inner.batch_get(keys).await?;
+        self.count(|c| c.items_read += found.iter().flatten().count());
+        Ok(found)
     }
 }
 
@@ -684,6 +694,11 @@ mod tests {
             .query(Query::partition(Index::Primary, "a"))
             .await
             .unwrap();
+        // One of the two keys is there: one item read.
+        table
+            .batch_get(&[Key::new("a", "1"), Key::new("zz", "9")])
+            .await
+            .unwrap();
         table
             .batch_write(vec![
                 WriteOp::Put(item("b", "1")),
@@ -709,7 +724,9 @@ mod tests {
             counts,
             TableCounts {
                 gets: 1,
+                batch_gets: 1,
                 queries: 1,
+                items_read: 3,
                 puts: 2,
                 batch_items: 2,
                 transact_writes: 1,
@@ -717,7 +734,7 @@ mod tests {
                 ..TableCounts::default()
             }
         );
-        assert_eq!((counts.reads(), counts.writes()), (2, 5));
+        assert_eq!((counts.reads(), counts.writes()), (3, 5));
         table.reset();
         assert_eq!(table.counts(), TableCounts::default());
         // It forwarded: the writes are in SQLite.
