@@ -213,6 +213,8 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
 
 /// The router, built from `openapi::OPERATIONS`: what is served is what is documented.
 pub fn router(state: ApiState) -> Router {
+    // The API holds its table for the process's life: its role reads may remember markers.
+    crate::reconcile::rollup::remember_markers_of(&state.table);
     let (mut public, mut keyed) = (Router::new(), Router::new());
     for op in OPERATIONS {
         if op.needs_key {

@@ -9,9 +9,10 @@
 //! stored value being smaller, so the greatest wins in any order, ties included); a failure
 //! in between is redone by the redelivery, so the summary never lags the items.
 //!
-//! Tables holding items from before the summary: [`backfill`] (run by `sync_registry`) reads
-//! each mission's last official publication once the old way and then writes the marker
-//! `LATEST#{role}` / `~complete`. Readers trust the summary only when the marker is there
+//! Tables holding items from before the summary: [`backfill`] (run by `sync_registry`, after
+//! the role index's own backfill) reads each mission's last official publication
+//! ([`super::read::last_published_item`]: the newest entry of its role index, exact however
+//! far back) and then writes the marker `LATEST#{role}` / `~complete`. Readers trust the summary only when the marker is there
 //! ([`latest_published`] answers `None` otherwise) and fall back to one query per mission.
 //!
 //! The summary holds the newest publication time ever written: an item whose publication

@@ -841,15 +841,16 @@ pub async fn sync_registry_report(
             written: 0,
         });
     }
-    // Once per table (and per new registry, whose missions may be new): the summary of last
-    // official publications made complete (`latest`); the digest record remembers it.
+    // Once per table (and per new registry, whose missions may be new): the role index and
+    // daily counts (`rollup`) made complete for items from before them, then the summary of
+    // last official publications (`latest`), which reads each mission's last one from the
+    // role index so, exact however far back it is; the digest record remembers both.
     let ids: Vec<String> = registry.missions.iter().map(|m| m.id.clone()).collect();
-    latest::backfill(table, &ids).await?;
-    // And the role index and daily counts (`rollup`), for items from before them.
     let indexed = rollup::backfill(table, &ids).await?;
     if indexed.items > 0 {
         tracing::info!(?indexed, "role index and daily counts backfilled");
     }
+    latest::backfill(table, &ids).await?;
     let written = if same_registry {
         0
     } else {

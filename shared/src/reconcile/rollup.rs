@@ -27,12 +27,15 @@
 //! after every day), so a chart is one request either way it answers.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::read::{ItemFilter, ItemPage, ReadError, StoredItem, stored_item};
+use super::read::{ItemFilter, ItemPage, PageBuilder, ReadError, stored_item};
 use super::{as_count, attr, parse_time};
 use crate::model::Role;
 use crate::schema;
@@ -231,9 +234,157 @@ fn marker_key(mission: &str) -> Key {
     Key::new(schema::activity_pk(mission), schema::ACTIVITY_COMPLETE_SK)
 }
 
-/// Whether `mission`'s records are complete (its marker is there).
+/// Whether `mission`'s records are complete (its marker is there): no request when this
+/// process has seen the marker already (see [`remember_markers_of`]), else one get.
 pub async fn is_complete(table: &dyn Table, mission: &str) -> Result<bool, TableError> {
-    Ok(table.get(&marker_key(mission)).await?.is_some())
+    if markers::seen(table, mission) {
+        return Ok(true);
+    }
+    probe_marker(table, mission).await
+}
+
+/// One get of the marker; a marker found is remembered.
+async fn probe_marker(table: &dyn Table, mission: &str) -> Result<bool, TableError> {
+    let complete = table.get(&marker_key(mission)).await?.is_some();
+    if complete {
+        markers::note(table, mission);
+    }
+    Ok(complete)
+}
+
+/// Runs `read`, a read of `mission`'s role index, when its records are complete (None when
+/// they are not). The marker is read beside `read`, so a complete mission costs no more time
+/// than `read` alone, and not at all once this process has seen it.
+async fn when_complete<T>(
+    table: &dyn Table,
+    mission: &str,
+    read: impl Future<Output = Result<T, TableError>>,
+) -> Result<Option<T>, TableError> {
+    if markers::seen(table, mission) {
+        return read.await.map(Some);
+    }
+    let (complete, value) = futures::try_join!(probe_marker(table, mission), read)?;
+    Ok(complete.then_some(value))
+}
+
+/// Lets this process remember which of `table`'s missions have their marker, so that the
+/// role reads stop asking (markers are never removed). Called by whoever holds the table for
+/// the process's life (the API's router); a table not registered is asked every time.
+///
+/// Tables are told apart by address, which is why they must be registered: the registry
+/// holds a weak reference to each, which keeps its address from going to another table
+/// (tests make many, with the same missions) while any entry names it.
+pub fn remember_markers_of(table: &Arc<dyn Table>) {
+    markers::register(table);
+}
+
+mod markers {
+    use std::collections::HashSet;
+    use std::sync::{Arc, RwLock, Weak};
+
+    use crate::store::Table;
+
+    struct Remembered {
+        table: Weak<dyn Table>,
+        missions: HashSet<String>,
+    }
+
+    /// The registered tables still alive, each with the missions seen with their marker.
+    static REMEMBERED: RwLock<Vec<Remembered>> = RwLock::new(Vec::new());
+
+    fn address(table: &dyn Table) -> *const () {
+        table as *const dyn Table as *const ()
+    }
+
+    fn is(entry: &Remembered, table: &dyn Table) -> bool {
+        entry.table.strong_count() > 0 && Weak::as_ptr(&entry.table) as *const () == address(table)
+    }
+
+    pub(super) fn register(table: &Arc<dyn Table>) {
+        let mut all = REMEMBERED.write().unwrap_or_else(|e| e.into_inner());
+        all.retain(|entry| entry.table.strong_count() > 0);
+        if !all.iter().any(|entry| is(entry, table.as_ref())) {
+            all.push(Remembered {
+                table: Arc::downgrade(table),
+                missions: HashSet::new(),
+            });
+        }
+    }
+
+    pub(super) fn seen(table: &dyn Table, mission: &str) -> bool {
+        let all = REMEMBERED.read().unwrap_or_else(|e| e.into_inner());
+        all.iter()
+            .any(|entry| is(entry, table) && entry.missions.contains(mission))
+    }
+
+    pub(super) fn note(table: &dyn Table, mission: &str) {
+        let mut all = REMEMBERED.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = all.iter_mut().find(|entry| is(entry, table)) {
+            entry.missions.insert(mission.to_owned());
+        }
+    }
+}
+
+/// One page of a role index: the `CURRENT` of each pointer read, in the index's order, with
+/// the pointer's sort key (`{published}#{item_id}`) and item id, and the index's cursor. The
+/// record is None when the item is gone or does not stand where its pointer says: a pointer
+/// moves in the transaction that moves its item, so that is never seen on a consistent read
+/// (an item is listed where its own pointer is).
+///
+/// Requests: the query, and one batch get (nothing when the page is empty).
+async fn pointed_currents(
+    table: &dyn Table,
+    query: Query,
+) -> Result<(Vec<Pointed>, Option<Cursor>), TableError> {
+    let page = table.query(query).await?;
+    resolve(table, page).await
+}
+
+/// A role index entry and its item's `CURRENT` (see [`pointed_currents`]).
+struct Pointed {
+    sk: String,
+    item_id: String,
+    current: Option<Item>,
+}
+
+async fn resolve(
+    table: &dyn Table,
+    page: crate::store::Page,
+) -> Result<(Vec<Pointed>, Option<Cursor>), TableError> {
+    let positions: Vec<(String, String)> = page
+        .items
+        .iter()
+        .filter_map(|p| {
+            let sk = p.get(table::SK)?.as_str()?;
+            let id = p.get(attr::ITEM_ID)?.as_str()?;
+            Some((sk.to_owned(), id.to_owned()))
+        })
+        .collect();
+    if positions.is_empty() {
+        return Ok((Vec::new(), page.cursor));
+    }
+    let keys: Vec<Key> = positions
+        .iter()
+        .map(|(_, id)| Key::new(schema::item_pk(id), schema::CURRENT))
+        .collect();
+    let currents = table.batch_get(&keys).await?;
+    let pointed = positions
+        .into_iter()
+        .zip(currents)
+        .map(|((sk, item_id), record)| {
+            let here = record
+                .as_ref()
+                .and_then(|r| r.get(table::GSI1_SK))
+                .and_then(Value::as_str)
+                == Some(sk.as_str());
+            Pointed {
+                sk,
+                item_id,
+                current: record.filter(|_| here),
+            }
+        })
+        .collect();
+    Ok((pointed, page.cursor))
 }
 
 /// A mission's items of `filter.role`, newest first, as the time index lists them
@@ -243,8 +394,9 @@ pub async fn is_complete(table: &dyn Table, mission: &str) -> Result<bool, Table
 /// at its read cap (`MAX_READS_PER_PAGE` items of every role) and hand back a short page.
 /// `None` when the mission's records are not complete yet.
 ///
-/// Requests: the marker's get beside the first query, then one batch get per page of
-/// pointers; the language filter, if any, reads ahead as on the time index.
+/// Requests: the marker's get beside the first query (none once this process has seen the
+/// marker), then one batch get per page of pointers; the language filter, if any, reads
+/// ahead as on the time index.
 pub(crate) async fn role_items(
     table: &dyn Table,
     mission: &str,
@@ -271,84 +423,96 @@ pub(crate) async fn role_items(
             }
         }
     };
-    let limit = limit.max(1);
-    let mut matches: Vec<(StoredItem, Cursor)> = Vec::new();
-    let page_of = |matches: Vec<(StoredItem, Cursor)>, next| {
-        Some(ItemPage {
-            items: matches.into_iter().map(|(item, _)| item).collect(),
-            next,
-        })
-    };
-    let mut last_read = None;
-    let mut reads = 0;
+    // Every pointer is of the role, so only a language filter reads ahead.
+    let mut builder = PageBuilder::new(filter, limit, filter.language.is_some());
     let mut first = true;
     loop {
-        // One more than asked tells whether another page exists; every pointer is of the
-        // role, so only a language filter reads ahead.
-        let want = if filter.language.is_some() {
-            (limit + 1).max(50)
-        } else {
-            limit + 1 - matches.len()
-        };
         let query = Query::partition(Index::Primary, pointer_pk.clone())
             .range(filter.range())
             .backward()
-            .limit(want)
+            .limit(builder.want())
             .after(next.take());
-        let page = if first {
+        let (pointed, more) = if first {
             first = false;
-            let (complete, page) =
-                futures::try_join!(is_complete(table, mission), table.query(query))?;
-            if !complete {
-                return Ok(None);
+            match when_complete(table, mission, pointed_currents(table, query)).await? {
+                Some(page) => page,
+                None => return Ok(None),
             }
-            page
         } else {
-            table.query(query).await?
+            pointed_currents(table, query).await?
         };
-        let positions: Vec<(String, String)> = page
-            .items
-            .iter()
-            .filter_map(|p| {
-                let sk = p.get(table::SK)?.as_str()?;
-                let id = p.get(attr::ITEM_ID)?.as_str()?;
-                Some((sk.to_owned(), id.to_owned()))
-            })
-            .collect();
-        let keys: Vec<Key> = positions
-            .iter()
-            .map(|(_, id)| Key::new(schema::item_pk(id), schema::CURRENT))
-            .collect();
-        let currents = table.batch_get(&keys).await?;
-        for ((sk, id), record) in positions.into_iter().zip(currents) {
-            reads += 1;
-            let position = time_cursor(&time_pk, &id, &sk);
-            // A pointer is moved in the transaction that moves its item, so it names the
-            // item's own position; one that does not is passed over (the item is listed
-            // where its own pointer is).
-            let here = record
-                .as_ref()
-                .and_then(|r| r.get(table::GSI1_SK))
-                .and_then(Value::as_str)
-                == Some(sk.as_str());
-            if here
-                && let Some(stored) = record.as_ref().and_then(stored_item)
-                && filter.accepts(&stored.item)
-            {
-                if matches.len() == limit {
-                    let next = matches.last().map(|(_, c)| c.clone());
-                    return Ok(page_of(matches, next));
-                }
-                matches.push((stored, position.clone()));
+        for p in pointed {
+            let position = time_cursor(&time_pk, &p.item_id, &p.sk);
+            let item = p.current.as_ref().and_then(stored_item);
+            if let Some(full) = builder.read(position, item) {
+                return Ok(Some(full));
             }
-            last_read = Some(position);
         }
-        match page.cursor {
-            None => return Ok(page_of(matches, None)),
-            Some(_) if reads >= super::read::MAX_READS_PER_PAGE => {
-                return Ok(page_of(matches, last_read));
-            }
-            Some(c) => next = Some(c),
+        match builder.after_query(more) {
+            ControlFlow::Break(done) => return Ok(Some(done)),
+            ControlFlow::Continue(c) => next = Some(c),
+        }
+    }
+}
+
+/// The newest entry of `mission`'s role index for `role`: when and which item it last
+/// published, exact however far back. One query of one record (and the marker's get beside
+/// it until this process has seen the marker); `None` when the mission's records are not
+/// complete yet, `Some(None)` when it never published with the role.
+pub(crate) async fn last_of_role(
+    table: &dyn Table,
+    mission: &str,
+    role: Role,
+) -> Result<Option<Option<(DateTime<Utc>, String)>>, TableError> {
+    let query = Query::partition(
+        Index::Primary,
+        schema::mission_role_pk(mission, role.as_str()),
+    )
+    .backward()
+    .limit(1);
+    let Some(page) = when_complete(table, mission, table.query(query)).await? else {
+        return Ok(None);
+    };
+    // The sort key is `{published}#{item_id}`; the pointer holds the id.
+    let newest = page.items.first().and_then(|pointer| {
+        let sk = pointer.get(table::SK)?.as_str()?;
+        let item_id = pointer.get(attr::ITEM_ID)?.as_str()?;
+        let (time, _) = sk.split_once('#')?;
+        Some((parse_time(time)?, item_id.to_owned()))
+    });
+    Ok(Some(newest))
+}
+
+/// `mission`'s items of `role` published from `since` on, oldest first, as their `CURRENT`
+/// records, for readers that filter them further (a crisis's responses): read a page of
+/// [`table::MAX_BATCH_GET_KEYS`] pointers at a time, going on while `more` says so. `None` when
+/// the mission's records are not complete yet.
+pub(crate) async fn role_currents_since(
+    table: &dyn Table,
+    mission: &str,
+    role: Role,
+    since: DateTime<Utc>,
+    mut more: impl FnMut(&[Item]) -> bool,
+) -> Result<Option<Vec<Item>>, TableError> {
+    let pointer_pk = schema::mission_role_pk(mission, role.as_str());
+    let query = |after| {
+        Query::partition(Index::Primary, pointer_pk.clone())
+            .range(SortKeyRange::Ge(schema::sortable_time(since)))
+            .limit(table::MAX_BATCH_GET_KEYS)
+            .after(after)
+    };
+    let Some(mut page) =
+        when_complete(table, mission, pointed_currents(table, query(None))).await?
+    else {
+        return Ok(None);
+    };
+    let mut records = Vec::new();
+    loop {
+        let (pointed, cursor) = page;
+        records.extend(pointed.into_iter().filter_map(|p| p.current));
+        match cursor {
+            Some(c) if more(&records) => page = pointed_currents(table, query(Some(c))).await?,
+            _ => return Ok(Some(records)),
         }
     }
 }
