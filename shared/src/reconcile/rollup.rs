@@ -1130,6 +1130,97 @@ mod tests {
             (1, 1, 1),
             "{counts:?}"
         );
+        // Once the process keeps the table (the API does) and has seen the marker: no get.
+        let kept: Arc<dyn Table> = w.table.clone();
+        remember_markers_of(&kept);
+        for expected_gets in [1, 0, 0] {
+            w.table.reset();
+            read::mission_items(w.table.as_ref(), "tokyo", filter, 5, None)
+                .await
+                .unwrap();
+            let counts = w.table.counts();
+            assert_eq!(
+                (counts.gets, counts.queries, counts.batch_gets),
+                (expected_gets, 1, 1),
+                "{counts:?}"
+            );
+        }
+    }
+
+    /// A table made after another was dropped may take its address: what the process
+    /// remembered of the first does not hold for it.
+    #[tokio::test]
+    async fn a_remembered_marker_is_of_its_table_only() {
+        for _ in 0..20 {
+            let w = busy_mission().await;
+            w.mark_complete().await;
+            let kept: Arc<dyn Table> = w.table.clone();
+            remember_markers_of(&kept);
+            assert!(is_complete(w.table.as_ref(), "tokyo").await.unwrap());
+            w.table.reset();
+            assert!(is_complete(w.table.as_ref(), "tokyo").await.unwrap());
+            assert_eq!(w.table.counts().reads(), 0);
+            drop(kept);
+            drop(w);
+            let fresh = world();
+            let kept: Arc<dyn Table> = fresh.table.clone();
+            remember_markers_of(&kept);
+            assert!(!is_complete(fresh.table.as_ref(), "tokyo").await.unwrap());
+            assert_eq!(fresh.table.counts().gets, 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_items_of_a_role_since_a_time_are_those_the_time_index_holds() {
+        let w = busy_mission().await;
+        let since = at("2025-04-04T05:00:00Z");
+        let of_role = |role: Role| {
+            let table = w.table.clone();
+            async move {
+                let by_time = read::mission_items_by_time(
+                    table.as_ref(),
+                    "tokyo",
+                    &read::ItemFilter {
+                        role: Some(role),
+                        since: Some(since),
+                        ..Default::default()
+                    },
+                    1000,
+                    None,
+                )
+                .await
+                .unwrap();
+                let mut ids: Vec<String> = by_time.items.into_iter().map(|i| i.id).collect();
+                ids.reverse();
+                let indexed = role_currents_since(table.as_ref(), "tokyo", role, since, |_| true)
+                    .await
+                    .unwrap();
+                let indexed: Option<Vec<String>> = indexed.map(|records| {
+                    records
+                        .iter()
+                        .map(|r| r[attr::ITEM_ID].as_str().unwrap().to_owned())
+                        .collect()
+                });
+                (ids, indexed)
+            }
+        };
+        // No marker: no answer.
+        assert_eq!(of_role(Role::Official).await.1, None);
+        w.mark_complete().await;
+        for role in [Role::Official, Role::Media, Role::Hazard] {
+            let (by_time, indexed) = of_role(role).await;
+            assert_eq!(Some(by_time), indexed, "{role:?}");
+        }
+        assert_eq!(of_role(Role::Official).await.0.len(), 14);
+        // One page of pointers (up to 100) and one batch get of their items.
+        w.table.reset();
+        let media = role_currents_since(w.table.as_ref(), "tokyo", Role::Media, since, |_| false)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(media.len(), 28);
+        let counts = w.table.counts();
+        assert_eq!((counts.queries, counts.batch_gets), (1, 1));
     }
 
     #[tokio::test]
