@@ -752,6 +752,40 @@ async fn registry_sync_writes_only_when_the_registry_changed() {
     );
 }
 
+/// What a deployment costs the table, per mission: the first `sync_registry` on a table
+/// (here empty, as at the first deployment) completes the role index (a get of the mission's
+/// marker, a query of its time index, a put of the marker) and then the summary of last
+/// publications (each mission's newest official item from its role index: a get of the marker
+/// beside one query). A later registry change finds every marker (a get each). The figures
+/// docs/cost.md quotes.
+#[tokio::test]
+async fn a_registry_deployment_costs_a_few_requests_per_mission() {
+    let table = CountingTable::new(SqliteTable::in_memory().unwrap());
+    let mut registry = crate::registry::Registry::load_default().unwrap();
+    let missions = registry.missions.len();
+    sync_registry_report(&table, &registry).await.unwrap();
+    let first = table.counts();
+    eprintln!("first deployment, {missions} missions: {first:?}");
+    // Beside the per-mission requests: the digest's get and put, the summary marker's get and
+    // put, and the mission records' batch write.
+    assert_eq!(
+        (first.gets, first.queries, first.puts),
+        (2 * missions + 2, 2 * missions, missions + 2),
+        "{first:?}"
+    );
+    assert_eq!(first.batch_items, missions);
+    table.reset();
+    registry.missions[0].city = "Elsewhere".into();
+    sync_registry_report(&table, &registry).await.unwrap();
+    let changed = table.counts();
+    eprintln!("registry changed: {changed:?}");
+    assert_eq!(
+        (changed.gets, changed.queries, changed.puts),
+        (missions + 2, 0, 1),
+        "{changed:?}"
+    );
+}
+
 #[tokio::test]
 async fn mission_items_page_newest_first_with_filters() {
     let f = fixture();
