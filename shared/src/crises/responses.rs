@@ -16,8 +16,9 @@
 //!
 //! Linking happens from both sides, so delivery order does not matter: an official item looks
 //! up its country's crises when it is reconciled, and a crisis, once opened, reads its
-//! missions' official items since its first signal (minus the tolerance) from the mission
-//! time index. A response already linked is never written again.
+//! missions' official items since its first signal (minus the tolerance) from each mission's
+//! official role index (`crate::reconcile::rollup`; from its time index, every role read,
+//! until that index is complete). A response already linked is never written again.
 //!
 //! Story links, from both sides too, with key queries only: an official item reads its own
 //! story's members (`STORY#{id}`, once, and only when a crisis in its window is not matched
@@ -609,10 +610,7 @@ async fn official_records_since(
 ) -> Result<Vec<Item>, TableError> {
     let room = |read: usize| found + read < MAX_OFFICIAL_ITEMS_READ;
     let from_role_index =
-        rollup::role_currents_since(table, mission, Role::Official, since, |records| {
-            room(records.len())
-        })
-        .await?;
+        rollup::role_currents_since(table, mission, Role::Official, since, room).await?;
     if let Some(records) = from_role_index {
         return Ok(records);
     }

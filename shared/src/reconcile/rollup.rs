@@ -3,7 +3,10 @@
 //!
 //! - **the role index**: `MROLE#{mission}#{role}` / `{published}#{item_id}`, a bare pointer
 //!   (it holds `item_id` and nothing else): a mission's feed of one role is a backward range
-//!   query on it and a batch get of the items' `CURRENT` ([`role_items`]);
+//!   query on it and a batch get of the items' `CURRENT` ([`role_items`]), its last
+//!   publication of a role the newest pointer ([`last_of_role`]: one query of one record), and
+//!   a crisis's candidate responses its official items from a time on
+//!   ([`role_currents_since`]);
 //! - **daily counts**: `ACTIVITY#{mission}` / `{yyyy-mm-dd}` (UTC day of publication), one
 //!   number per role (`official`, `hq`, `media`, `hazard`): an activity chart is one range
 //!   query of at most one record per day of the window ([`activity`]).
@@ -24,7 +27,10 @@
 //! mission's marker `ACTIVITY#{mission}` / `~complete`. Readers use the records only for a
 //! mission with the marker ([`role_items`] and [`activity`] answer `None` otherwise) and read
 //! the time index instead. The activity query reaches the marker in the same range (it sorts
-//! after every day), so a chart is one request either way it answers.
+//! after every day), so a chart is one request either way it answers. The other readers get
+//! the marker beside their first query; a marker is never removed, so a process that holds
+//! its table for its life (the API) registers it ([`remember_markers_of`]) and stops asking
+//! once it has seen a mission's.
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -273,7 +279,8 @@ async fn when_complete<T>(
 ///
 /// Tables are told apart by address, which is why they must be registered: the registry
 /// holds a weak reference to each, which keeps its address from going to another table
-/// (tests make many, with the same missions) while any entry names it.
+/// (tests make many, with the same missions) while any entry names it. A decorator and the
+/// table it holds inline may share an address: they are one store, so that is harmless.
 pub fn remember_markers_of(table: &Arc<dyn Table>) {
     markers::register(table);
 }
@@ -485,14 +492,15 @@ pub(crate) async fn last_of_role(
 
 /// `mission`'s items of `role` published from `since` on, oldest first, as their `CURRENT`
 /// records, for readers that filter them further (a crisis's responses): read a page of
-/// [`table::MAX_BATCH_GET_KEYS`] pointers at a time, going on while `more` says so. `None` when
-/// the mission's records are not complete yet.
+/// [`table::MAX_BATCH_GET_KEYS`] pointers at a time (a query and a batch get), going on while
+/// `more(records read so far)` says so. `None` when the mission's records are not complete
+/// yet.
 pub(crate) async fn role_currents_since(
     table: &dyn Table,
     mission: &str,
     role: Role,
     since: DateTime<Utc>,
-    mut more: impl FnMut(&[Item]) -> bool,
+    more: impl Fn(usize) -> bool,
 ) -> Result<Option<Vec<Item>>, TableError> {
     let pointer_pk = schema::mission_role_pk(mission, role.as_str());
     let query = |after| {
@@ -511,7 +519,9 @@ pub(crate) async fn role_currents_since(
         let (pointed, cursor) = page;
         records.extend(pointed.into_iter().filter_map(|p| p.current));
         match cursor {
-            Some(c) if more(&records) => page = pointed_currents(table, query(Some(c))).await?,
+            Some(c) if more(records.len()) => {
+                page = pointed_currents(table, query(Some(c))).await?
+            }
             _ => return Ok(Some(records)),
         }
     }
