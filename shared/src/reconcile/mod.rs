@@ -850,7 +850,16 @@ pub async fn sync_registry_report(
     if indexed.items > 0 {
         tracing::info!(?indexed, "role index and daily counts backfilled");
     }
-    latest::backfill(table, &ids).await?;
+    let summarized = latest::backfill(table, &ids).await?;
+    if indexed.missions > 0 && !summarized {
+        // A summary made before these role indexes read each mission's last 200 items only:
+        // what it missed is noted now (a mission added to the registry costs this too).
+        let found = latest::renote(table, &ids).await?;
+        tracing::info!(
+            found,
+            "summary of last publications checked against the role index"
+        );
+    }
     let written = if same_registry {
         0
     } else {
