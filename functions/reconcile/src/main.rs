@@ -15,6 +15,8 @@ async fn main() -> Result<(), lambda_runtime::Error> {
     init_lambda_logging();
     let env = FunctionEnv::from_env()?;
     let (blobs, table) = env.aws_stores().await;
+    // The table lives as long as the process: markers seen stay known (crisis backlinks).
+    pantau::reconcile::rollup::remember_markers_of(&table);
     // A crisis opened or answered is told at once through these (see `pantau::alerts`).
     pantau::alerts::install_channels(pantau::alerts::Channels::from_env().await);
     let reconciler = Reconciler {

@@ -213,6 +213,8 @@ fn handler(h: Handler) -> MethodRouter<ApiState> {
 
 /// The router, built from `openapi::OPERATIONS`: what is served is what is documented.
 pub fn router(state: ApiState) -> Router {
+    // The API holds its table for the process's life: its role reads may remember markers.
+    crate::reconcile::rollup::remember_markers_of(&state.table);
     let (mut public, mut keyed) = (Router::new(), Router::new());
     for op in OPERATIONS {
         if op.needs_key {
@@ -296,8 +298,8 @@ async fn list_missions(
 
 /// Every registry mission with its sources' health and its last official publication: one
 /// query for all source states and one for the summary of last publications
-/// (`reconcile::latest`); a table whose summary is not complete yet costs one bounded query
-/// per mission instead.
+/// (`reconcile::latest`); a table whose summary is not complete yet costs one query per
+/// mission instead (`read::last_published`: its role index's newest entry).
 async fn every_mission_health(
     state: &ApiState,
 ) -> Result<Vec<(&Mission, Vec<SourceHealth>, Option<DateTime<Utc>>)>, ApiError> {

@@ -1094,3 +1094,130 @@ async fn activity_counts_a_missions_items_per_day_and_role_in_the_window() {
     let (status, _, _) = get_with(&f.app, "/missions/tokyo/activity", &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
+
+/// Requests per call of the missions list (every mission's health) and of a mission's detail
+/// on a media-heavy mission, before the role index is complete (each mission's time index,
+/// read up to 200 items), with it (one query per mission), and with the fleet's summary of
+/// last publications too (one query for all). Tokyo's last official post is behind 240 media
+/// items: only the role index finds it. Run with `--nocapture` for the figures.
+#[tokio::test]
+async fn the_missions_health_costs_one_query_per_mission_once_the_role_index_is_complete() {
+    use crate::store::testing::CountingTable;
+    let dir = tempfile::tempdir().unwrap();
+    let table = Arc::new(CountingTable::new(SqliteTable::in_memory().unwrap()));
+    let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
+    let registry = Arc::new(registry());
+    let reconciler = Reconciler {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: registry.clone(),
+    };
+    access::store_key(table.as_ref(), TEST_KEY, "tests")
+        .await
+        .unwrap();
+    let mut items = vec![item(
+        "resmi",
+        "Pengumuman resmi",
+        "2025-03-01T00:00:00Z",
+        "2025-03-01T01:00:00Z",
+    )];
+    for n in 0..240 {
+        let mut m = item(
+            &format!("m{n}"),
+            &format!("Berita media {n} soal {}", n * 7919),
+            &format!("2025-03-02T{:02}:{:02}:00Z", n / 60, n % 60),
+            "2025-03-03T00:00:00Z",
+        );
+        m.role = Role::Media;
+        m.source = "news-id".into();
+        items.push(m);
+    }
+    blobs
+        .put("items/1.jsonl", jsonl(&items).into(), &BlobMeta::default())
+        .await
+        .unwrap();
+    reconciler.reconcile_object("items/1.jsonl").await.unwrap();
+    let app = router(state(table.clone(), registry.clone()));
+
+    let mut figures = Vec::new();
+    let mut measure = |stage: &str, what: &str, reads: usize| {
+        eprintln!("{stage:<28} {what:<26} {reads} reads");
+        figures.push(reads);
+    };
+    for stage in [
+        "before (time index)",
+        "role index complete",
+        "and the fleet summary",
+    ] {
+        match stage {
+            "role index complete" => {
+                crate::reconcile::rollup::backfill(
+                    table.as_ref(),
+                    &["tokyo".into(), "canberra".into()],
+                )
+                .await
+                .unwrap();
+            }
+            "and the fleet summary" => {
+                crate::reconcile::sync_registry(table.as_ref(), &registry)
+                    .await
+                    .unwrap();
+            }
+            _ => {}
+        }
+        let mut list = Value::Null;
+        for n in 0..2 {
+            table.reset();
+            let (status, _, body) = get(&app, "/missions").await;
+            assert_eq!(status, StatusCode::OK);
+            measure(
+                stage,
+                ["GET /missions", "  again"][n],
+                table.counts().reads(),
+            );
+            list = body;
+        }
+        let last = &list["missions"][0]["health"]["last_official_published_at"];
+        for n in 0..2 {
+            table.reset();
+            let (status, _, detail) = get(&app, "/missions/tokyo").await;
+            assert_eq!(status, StatusCode::OK);
+            assert_eq!(&detail["health"]["last_official_published_at"], last);
+            measure(
+                stage,
+                ["GET /missions/tokyo", "  again"][n],
+                table.counts().reads(),
+            );
+        }
+        let expected = if stage == "before (time index)" {
+            Value::Null
+        } else {
+            json!("2025-03-01T00:00:00Z")
+        };
+        assert_eq!(last, &expected, "{stage}");
+    }
+    // Every call: the key's check (one get) and the source states (one query); the list
+    // also asks for the fleet's summary of last publications (one query). Before: tokyo's
+    // look-back (5, 20, 80, 95 items) and canberra's one query, each beside the marker's get
+    // and the role index's query. With the role index: one query per mission, and the
+    // marker's get only until the process has seen it. With the summary: the list needs
+    // nothing more.
+    let (key, sources, summary) = (1, 1, 1);
+    assert_eq!(
+        figures,
+        [
+            key + sources + summary + (4 + 2) + (1 + 2),
+            key + sources + summary + (4 + 2) + (1 + 2),
+            key + sources + (4 + 2),
+            key + sources + (4 + 2),
+            key + sources + summary + 2 * 2,
+            key + sources + summary + 2,
+            key + sources + 1,
+            key + sources + 1,
+            key + sources + summary,
+            key + sources + summary,
+            key + sources + 1,
+            key + sources + 1,
+        ]
+    );
+}

@@ -16,8 +16,9 @@
 //!
 //! Linking happens from both sides, so delivery order does not matter: an official item looks
 //! up its country's crises when it is reconciled, and a crisis, once opened, reads its
-//! missions' official items since its first signal (minus the tolerance) from the mission
-//! time index. A response already linked is never written again.
+//! missions' official items since its first signal (minus the tolerance) from each mission's
+//! official role index (`crate::reconcile::rollup`; from its time index, every role read,
+//! until that index is complete). A response already linked is never written again.
 //!
 //! Story links, from both sides too, with key queries only: an official item reads its own
 //! story's members (`STORY#{id}`, once, and only when a crisis in its window is not matched
@@ -41,7 +42,7 @@ use super::{
 use crate::enrich::Enrichment;
 use crate::lexicon::{self, Lexicon};
 use crate::model::{NormalizedItem, Role};
-use crate::reconcile::attr;
+use crate::reconcile::{attr, rollup};
 use crate::registry::Registry;
 use crate::schema;
 use crate::store::contention::pause_after_lost_race;
@@ -558,38 +559,19 @@ async fn backlink_once(
         return Ok(0);
     }
     let window_start = crisis.first_signal_at - config.response_tolerance;
-    let since = schema::sortable_time(since.map_or(window_start, |s| s.max(window_start)));
+    let since = since.map_or(window_start, |s| s.max(window_start));
     let mut found = Vec::new();
     for mission in registry
         .missions
         .iter()
         .filter(|m| m.country_code.eq_ignore_ascii_case(&crisis.country))
     {
-        let mut cursor = None;
-        loop {
-            let page = table
-                .query(
-                    Query::partition(Index::Gsi1, schema::mission_items_pk(&mission.id))
-                        .range(SortKeyRange::Ge(since.clone()))
-                        .limit(200)
-                        .after(cursor),
-                )
-                .await?;
-            for record in &page.items {
-                let official = record.get("role").and_then(Value::as_str) == Some("official");
-                if let Some(item) = official
-                    .then(|| OfficialItem::of_record(record, &crisis.country))
-                    .flatten()
-                {
-                    found.push(item);
-                }
-            }
-            match page.cursor {
-                // A crisis's window holds few official items; stop at a generous bound.
-                Some(c) if found.len() < 1000 => cursor = Some(c),
-                _ => break,
-            }
-        }
+        let records = official_records_since(table, &mission.id, since, found.len()).await?;
+        found.extend(
+            records
+                .iter()
+                .filter_map(|r| OfficialItem::of_record(r, &crisis.country)),
+        );
     }
     // The stories of the items that could answer only through theirs.
     let mut stories = StoryMembers::new();
@@ -609,6 +591,50 @@ async fn backlink_once(
         &stories,
     )
     .await
+}
+
+/// A crisis's window holds few official items; reading stops at this generous bound (counted
+/// over all the crisis's missions, checked after each page).
+const MAX_OFFICIAL_ITEMS_READ: usize = 1000;
+
+/// The `CURRENT` records of `mission`'s official items published from `since` on, oldest
+/// first, `found` items having been read for the crisis already: from the mission's role
+/// index once it is complete (`rollup`), which holds nothing but its official items; else
+/// from its time index, every role read and the official kept. Both stop at the first page
+/// that takes the crisis's count to [`MAX_OFFICIAL_ITEMS_READ`].
+async fn official_records_since(
+    table: &dyn Table,
+    mission: &str,
+    since: DateTime<Utc>,
+    found: usize,
+) -> Result<Vec<Item>, TableError> {
+    let room = |read: usize| found + read < MAX_OFFICIAL_ITEMS_READ;
+    let from_role_index =
+        rollup::role_currents_since(table, mission, Role::Official, since, room).await?;
+    if let Some(records) = from_role_index {
+        return Ok(records);
+    }
+    let mut records = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = table
+            .query(
+                Query::partition(Index::Gsi1, schema::mission_items_pk(mission))
+                    .range(SortKeyRange::Ge(schema::sortable_time(since)))
+                    .limit(200)
+                    .after(cursor),
+            )
+            .await?;
+        records.extend(
+            page.items
+                .into_iter()
+                .filter(|r| r.get("role").and_then(Value::as_str) == Some(Role::Official.as_str())),
+        );
+        match page.cursor {
+            Some(c) if room(records.len()) => cursor = Some(c),
+            _ => return Ok(records),
+        }
+    }
 }
 
 /// Adds the items that answer the crisis and are not linked yet, conditioned on its `rev`

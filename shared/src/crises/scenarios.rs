@@ -660,3 +660,53 @@ async fn a_head_from_before_the_digest_still_finds_its_crisis() {
         "{head:?}"
     );
 }
+
+/// Responses published before their crisis opened are found by reading the missions' official
+/// items (`responses::backlink`): from the role index once a mission's is complete, from its
+/// time index before. Both find the same responses.
+#[tokio::test]
+async fn responses_found_from_the_role_index_are_those_the_time_index_finds() {
+    let mut all = timelines::turkiye_earthquake();
+    all.extend(timelines::bangladesh_protests());
+    all.extend(timelines::japan_two_quakes());
+    // Official items first: each crisis finds them when it opens.
+    let (official, rest): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|i| i.role == crate::model::Role::Official);
+    let now = at("2024-12-31T00:00:00Z");
+
+    let by_time = fixture();
+    let by_role = fixture();
+    let ids: Vec<String> = by_role
+        .reconciler
+        .registry
+        .missions
+        .iter()
+        .map(|m| m.id.clone())
+        .collect();
+    // Markers on the empty table, as `sync_registry` writes them at the first deployment.
+    crate::reconcile::rollup::backfill(by_role.table.as_ref(), &ids)
+        .await
+        .unwrap();
+    let mut linked = Vec::new();
+    for f in [&by_time, &by_role] {
+        let first = f.land_each(&official).await;
+        assert_eq!(first.responses_linked, 0);
+        linked.push(f.land_each(&rest).await.responses_linked);
+    }
+    assert_eq!(linked[0], linked[1]);
+    assert!(linked[0] >= 2, "{linked:?}");
+    let indexed: Vec<Value> = by_role
+        .crises(None, now)
+        .await
+        .iter()
+        .map(canonical)
+        .collect();
+    let read_by_time: Vec<Value> = by_time
+        .crises(None, now)
+        .await
+        .iter()
+        .map(canonical)
+        .collect();
+    assert_eq!(indexed, read_by_time);
+}

@@ -9,9 +9,12 @@
 //! stored value being smaller, so the greatest wins in any order, ties included); a failure
 //! in between is redone by the redelivery, so the summary never lags the items.
 //!
-//! Tables holding items from before the summary: [`backfill`] (run by `sync_registry`) reads
-//! each mission's last official publication once the old way and then writes the marker
-//! `LATEST#{role}` / `~complete`. Readers trust the summary only when the marker is there
+//! Tables holding items from before the summary: [`backfill`] (run by `sync_registry`, after
+//! the role index's own backfill) reads each mission's last official publication
+//! ([`super::read::last_published_item`]: the newest entry of its role index, exact however
+//! far back) and then writes the marker `LATEST#{role}` / `~complete`. A summary made before
+//! the role index (by a look-back of 200 items, which missed a post behind more items of other
+//! roles) is checked once more ([`renote`]) by the `sync_registry` that completes the index. Readers trust the summary only when the marker is there
 //! ([`latest_published`] answers `None` otherwise) and fall back to one query per mission.
 //!
 //! The summary holds the newest publication time ever written: an item whose publication
@@ -106,6 +109,22 @@ pub async fn backfill(table: &dyn Table, missions: &[String]) -> Result<bool, Ta
     if table.get(&marker).await?.is_some() {
         return Ok(false);
     }
+    renote(table, missions).await?;
+    let mut record = Item::new();
+    record.insert(table::PK.into(), Value::String(marker.pk));
+    record.insert(table::SK.into(), Value::String(marker.sk));
+    table.put(record, Condition::None).await?;
+    Ok(true)
+}
+
+/// Notes each of `missions`' last official publication as the items say
+/// ([`super::read::last_published_item`]: its role index's newest entry once complete), and
+/// returns how many it found. The puts keep the greatest, so a summary already right is left
+/// as it is: `sync_registry` runs this again when it has just completed role indexes, for a
+/// summary made before them, whose look-back (200 items) may have missed a post.
+pub async fn renote(table: &dyn Table, missions: &[String]) -> Result<usize, TableError> {
+    let role = Role::Official;
+    let mut found = 0;
     for mission in missions {
         let last = super::read::last_published_item(table, mission, role)
             .await
@@ -115,13 +134,10 @@ pub async fn backfill(table: &dyn Table, missions: &[String]) -> Result<bool, Ta
             })?;
         if let Some((published_at, item_id)) = last {
             note_published(table, role, mission, published_at, &item_id).await?;
+            found += 1;
         }
     }
-    let mut record = Item::new();
-    record.insert(table::PK.into(), Value::String(marker.pk));
-    record.insert(table::SK.into(), Value::String(marker.sk));
-    table.put(record, Condition::None).await?;
-    Ok(true)
+    Ok(found)
 }
 
 #[cfg(test)]

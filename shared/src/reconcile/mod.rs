@@ -841,14 +841,24 @@ pub async fn sync_registry_report(
             written: 0,
         });
     }
-    // Once per table (and per new registry, whose missions may be new): the summary of last
-    // official publications made complete (`latest`); the digest record remembers it.
+    // Once per table (and per new registry, whose missions may be new): the role index and
+    // daily counts (`rollup`) made complete for items from before them, then the summary of
+    // last official publications (`latest`), which reads each mission's last one from the
+    // role index so, exact however far back it is; the digest record remembers both.
     let ids: Vec<String> = registry.missions.iter().map(|m| m.id.clone()).collect();
-    latest::backfill(table, &ids).await?;
-    // And the role index and daily counts (`rollup`), for items from before them.
     let indexed = rollup::backfill(table, &ids).await?;
     if indexed.items > 0 {
         tracing::info!(?indexed, "role index and daily counts backfilled");
+    }
+    let summarized = latest::backfill(table, &ids).await?;
+    if indexed.missions > 0 && !summarized {
+        // A summary made before these role indexes read each mission's last 200 items only:
+        // what it missed is noted now (a mission added to the registry costs this too).
+        let found = latest::renote(table, &ids).await?;
+        tracing::info!(
+            found,
+            "summary of last publications checked against the role index"
+        );
     }
     let written = if same_registry {
         0

@@ -3,6 +3,7 @@
 //! record layout is known in this module and its parent alone.
 
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -215,55 +216,112 @@ async fn indexed_items(
             return Err(ReadError::ForeignCursor);
         }
     }
-    let limit = limit.max(1);
-    let filtering = filter.role.is_some() || filter.language.is_some();
-    // Each match with the cursor that resumes right after it.
-    let mut matches: Vec<(StoredItem, Cursor)> = Vec::new();
-    let page_of = |matches: Vec<(StoredItem, Cursor)>, next| ItemPage {
-        items: matches.into_iter().map(|(item, _)| item).collect(),
-        next,
-    };
-    let mut last_read = None;
-    let mut reads = 0;
+    // A role or language filter reads ahead: most records may not match.
+    let reads_ahead = filter.role.is_some() || filter.language.is_some();
+    let mut builder = PageBuilder::new(filter, limit, reads_ahead);
     let mut next = cursor;
     loop {
-        // One more than asked tells whether another page exists; a filter reads ahead.
-        let want = if filtering {
-            (limit + 1).max(50)
-        } else {
-            limit + 1 - matches.len()
-        };
         let page = table
             .query(
                 Query::partition(index, partition.clone())
                     .range(filter.range())
                     .backward()
-                    .limit(want)
+                    .limit(builder.want())
                     .after(next.take()),
             )
             .await?;
         for record in page.items {
-            reads += 1;
-            let position = Cursor::for_item(index, &record);
-            if let Some(stored) = stored_item(&record)
-                && filter.accepts(&stored.item)
+            if let Some(full) = builder.read(Cursor::for_item(index, &record), stored_item(&record))
             {
-                if matches.len() == limit {
-                    // A further match exists: the page ends at the last one returned.
-                    let next = matches.last().map(|(_, c)| c.clone());
-                    return Ok(page_of(matches, next));
-                }
-                matches.push((stored, position.clone()));
+                return Ok(full);
             }
-            last_read = Some(position);
         }
-        match page.cursor {
-            None => return Ok(page_of(matches, None)),
-            Some(c) if reads >= MAX_READS_PER_PAGE => {
-                // Short page: resume after the last item read, matched or not.
-                return Ok(page_of(matches, last_read.or(Some(c))));
+        match builder.after_query(page.cursor) {
+            ControlFlow::Break(done) => return Ok(done),
+            ControlFlow::Continue(more) => next = Some(more),
+        }
+    }
+}
+
+/// The paging rules every feed shares, whichever index it reads (the time indexes here, a
+/// role index in `rollup::role_items`): collect the matches of `filter` until `limit`, read
+/// one more match to know another page exists, and stop after [`MAX_READS_PER_PAGE`] records
+/// with a short page. The caller runs the queries: it asks [`PageBuilder::want`] records,
+/// hands each to [`PageBuilder::read`] with the cursor that resumes right after it, then
+/// asks [`PageBuilder::after_query`] whether to go on.
+pub(crate) struct PageBuilder<'f> {
+    filter: &'f ItemFilter,
+    limit: usize,
+    reads_ahead: bool,
+    /// Each match with the cursor that resumes right after it.
+    matches: Vec<(StoredItem, Cursor)>,
+    last_read: Option<Cursor>,
+    reads: usize,
+}
+
+impl<'f> PageBuilder<'f> {
+    /// `reads_ahead`: most records may fail the filter, so each query asks for at least 50.
+    pub fn new(filter: &'f ItemFilter, limit: usize, reads_ahead: bool) -> PageBuilder<'f> {
+        PageBuilder {
+            filter,
+            limit: limit.max(1),
+            reads_ahead,
+            matches: Vec::new(),
+            last_read: None,
+            reads: 0,
+        }
+    }
+
+    /// How many records the next query asks for: one more than the page still needs, which
+    /// tells whether another page exists.
+    pub fn want(&self) -> usize {
+        if self.reads_ahead {
+            (self.limit + 1).max(50)
+        } else {
+            self.limit + 1 - self.matches.len()
+        }
+    }
+
+    /// Takes one record read at `position`: `item` is the item it holds (None when it is no
+    /// readable item, or not where the index says). The page, when it is full and this is a
+    /// further match.
+    pub fn read(&mut self, position: Cursor, item: Option<StoredItem>) -> Option<ItemPage> {
+        self.reads += 1;
+        if let Some(stored) = item
+            && self.filter.accepts(&stored.item)
+        {
+            if self.matches.len() == self.limit {
+                // A further match exists: the page ends at the last one kept.
+                let next = self.matches.last().map(|(_, c)| c.clone());
+                return Some(self.page(next));
             }
-            Some(c) => next = Some(c),
+            self.matches.push((stored, position.clone()));
+        }
+        self.last_read = Some(position);
+        None
+    }
+
+    /// After a query's records, given the index's own cursor (None: the index ends there):
+    /// the page when the listing stops, else the cursor the next query starts after.
+    pub fn after_query(&mut self, more: Option<Cursor>) -> ControlFlow<ItemPage, Cursor> {
+        match more {
+            None => ControlFlow::Break(self.page(None)),
+            Some(_) if self.reads >= MAX_READS_PER_PAGE => {
+                // Short page: resume after the last record read, matched or not.
+                let next = self.last_read.take();
+                ControlFlow::Break(self.page(next))
+            }
+            Some(c) => ControlFlow::Continue(c),
+        }
+    }
+
+    fn page(&mut self, next: Option<Cursor>) -> ItemPage {
+        ItemPage {
+            items: std::mem::take(&mut self.matches)
+                .into_iter()
+                .map(|(item, _)| item)
+                .collect(),
+            next,
         }
     }
 }
@@ -345,11 +403,10 @@ fn story_member(record: &Item) -> Option<StoryMember> {
     })
 }
 
-/// When a mission last published with `role`: the newest such item on its time index.
-/// Pages grow ([`FIRST_PAGE_FOR_LAST`], then four times as many each time) so a mission whose
-/// newest items are mostly media reaches its last official one in a few queries, at most
-/// [`MAX_READS_FOR_LAST`] items in all; only each record's role and time are read, not the
-/// whole item.
+/// When a mission last published with `role`. With the mission's role index complete
+/// (`rollup`'s marker): its newest entry, one query of one record, exact however far back it
+/// is. Before that: [`last_published_item_by_time`], which gives up after
+/// [`MAX_READS_FOR_LAST`] items of other roles.
 pub async fn last_published(
     table: &dyn Table,
     mission: &str,
@@ -362,6 +419,22 @@ pub async fn last_published(
 
 /// [`last_published`], with the item's id.
 pub async fn last_published_item(
+    table: &dyn Table,
+    mission: &str,
+    role: Role,
+) -> Result<Option<(DateTime<Utc>, String)>, ReadError> {
+    if let Some(last) = super::rollup::last_of_role(table, mission, role).await? {
+        return Ok(last);
+    }
+    last_published_item_by_time(table, mission, role).await
+}
+
+/// [`last_published_item`] from the mission's time index (GSI1): its newest item of `role`.
+/// Pages grow ([`FIRST_PAGE_FOR_LAST`], then four times as many each time) so a mission whose
+/// newest items are mostly media reaches its last official one in a few queries, at most
+/// [`MAX_READS_FOR_LAST`] items in all: past that it answers None, as if the mission had
+/// never published with the role (what the role index fixes).
+pub async fn last_published_item_by_time(
     table: &dyn Table,
     mission: &str,
     role: Role,
@@ -398,10 +471,11 @@ pub async fn last_published_item(
     }
 }
 
-/// The first page `last_published` reads (the newest item usually has the role).
+/// The first page [`last_published_item_by_time`] reads (the newest item usually has the role).
 pub const FIRST_PAGE_FOR_LAST: usize = 5;
 
-/// How far back `last_published` looks for an item of the role before it says "none".
+/// How far back [`last_published_item_by_time`] looks for an item of the role before it says
+/// "none".
 pub const MAX_READS_FOR_LAST: usize = 200;
 
 /// A mission's publications per day and role: what its activity chart draws.
@@ -648,9 +722,50 @@ mod last_published_tests {
         (table, dir)
     }
 
+    /// Completes the mission's role index, as `sync_registry` does once per table.
+    async fn complete(table: &dyn Table) {
+        crate::reconcile::rollup::backfill(table, &["tokyo".into(), "canberra".into()])
+            .await
+            .unwrap();
+    }
+
+    /// Both paths' answers for every role and both missions.
+    async fn answers(table: &dyn Table) -> (Vec<LastItem>, Vec<LastItem>) {
+        let (mut indexed, mut by_time) = (Vec::new(), Vec::new());
+        for mission in ["tokyo", "canberra"] {
+            for role in [Role::Official, Role::Hq, Role::Media, Role::Hazard] {
+                indexed.push(last_published_item(table, mission, role).await.unwrap());
+                by_time.push(
+                    last_published_item_by_time(table, mission, role)
+                        .await
+                        .unwrap(),
+                );
+            }
+        }
+        (indexed, by_time)
+    }
+
+    type LastItem = Option<(DateTime<Utc>, String)>;
+
     #[tokio::test]
-    async fn the_last_official_post_behind_many_media_items_takes_few_queries() {
+    async fn the_role_index_answers_as_the_time_index_within_its_look_back_in_one_query() {
         let (table, _dir) = mission_with(150).await;
+        // Without the marker the time index answers: the same, plus the marker's get and the
+        // role index's query asked beside it.
+        let (before, by_time) = answers(table.as_ref()).await;
+        assert_eq!(before, by_time);
+        table.reset();
+        last_published(table.as_ref(), "tokyo", Role::Official)
+            .await
+            .unwrap();
+        assert_eq!(table.counts().reads(), 4 + 2);
+
+        complete(table.as_ref()).await;
+        let (indexed, by_time) = answers(table.as_ref()).await;
+        assert_eq!(indexed, by_time);
+        assert_eq!(indexed, before);
+        assert!(indexed[0].is_some() && indexed[2].is_some(), "{indexed:?}");
+        // The official post behind 150 media items: one query, and the marker's get beside it.
         table.reset();
         let last = last_published(table.as_ref(), "tokyo", Role::Official)
             .await
@@ -659,26 +774,76 @@ mod last_published_tests {
             last,
             Some(crate::reconcile::tests::at("2025-03-01T00:00:00Z"))
         );
+        let counts = table.counts();
+        assert_eq!((counts.queries, counts.gets, counts.reads()), (1, 1, 2));
+        // A process that keeps its table (the API) remembers the marker: one query.
+        let kept: Arc<dyn Table> = table.clone();
+        crate::reconcile::rollup::remember_markers_of(&kept);
+        last_published(table.as_ref(), "tokyo", Role::Official)
+            .await
+            .unwrap();
+        table.reset();
+        for role in [Role::Official, Role::Media, Role::Hazard] {
+            last_published(table.as_ref(), "tokyo", role).await.unwrap();
+        }
+        assert_eq!((table.counts().queries, table.counts().reads()), (3, 3));
+        // Canberra has no marker seen yet: asked again, once.
+        table.reset();
+        last_published(table.as_ref(), "canberra", Role::Official)
+            .await
+            .unwrap();
+        assert_eq!(table.counts().reads(), 2);
+    }
+
+    /// The fix: past the time index's look-back the old path says "never published", which
+    /// shows the mission as silent; the role index finds the post however deep it is.
+    #[tokio::test]
+    async fn an_official_post_beyond_the_look_back_is_found_by_the_role_index_only() {
+        let (table, _dir) = mission_with(MAX_READS_FOR_LAST + 40).await;
+        let posted = Some(crate::reconcile::tests::at("2025-03-01T00:00:00Z"));
+        // No marker yet: the old answer.
+        assert_eq!(
+            last_published(table.as_ref(), "tokyo", Role::Official)
+                .await
+                .unwrap(),
+            None
+        );
+        complete(table.as_ref()).await;
+        let (indexed, by_time) = answers(table.as_ref()).await;
+        assert_eq!(indexed[0].as_ref().map(|(t, _)| *t), posted);
+        assert_eq!(by_time[0], None);
+        // Everything else the same.
+        assert_eq!(indexed[1..], by_time[1..]);
+        table.reset();
+        let last = last_published_item(table.as_ref(), "tokyo", Role::Official)
+            .await
+            .unwrap();
+        assert_eq!(last, indexed[0]);
+        assert_eq!(table.counts().queries, 1);
+    }
+
+    #[tokio::test]
+    async fn the_last_official_post_behind_many_media_items_takes_few_queries_on_the_time_index() {
+        let (table, _dir) = mission_with(150).await;
+        table.reset();
+        let last = last_published_item_by_time(table.as_ref(), "tokyo", Role::Official)
+            .await
+            .unwrap();
+        assert_eq!(
+            last.map(|(t, _)| t),
+            Some(crate::reconcile::tests::at("2025-03-01T00:00:00Z"))
+        );
         // Pages of 5, 20, 80, 95: the 151st item is in the fourth.
         assert_eq!(table.counts().reads(), 4);
         // The newest item itself: one query.
         table.reset();
-        let media = last_published(table.as_ref(), "tokyo", Role::Media)
+        let media = last_published_item_by_time(table.as_ref(), "tokyo", Role::Media)
             .await
             .unwrap();
         assert_eq!(
-            media,
+            media.map(|(t, _)| t),
             Some(crate::reconcile::tests::at("2025-03-02T02:29:00Z"))
         );
         assert_eq!(table.counts().reads(), 1);
-    }
-
-    #[tokio::test]
-    async fn an_official_post_beyond_the_look_back_is_not_found() {
-        let (table, _dir) = mission_with(MAX_READS_FOR_LAST).await;
-        let last = last_published(table.as_ref(), "tokyo", Role::Official)
-            .await
-            .unwrap();
-        assert_eq!(last, None);
     }
 }

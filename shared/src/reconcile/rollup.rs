@@ -3,7 +3,10 @@
 //!
 //! - **the role index**: `MROLE#{mission}#{role}` / `{published}#{item_id}`, a bare pointer
 //!   (it holds `item_id` and nothing else): a mission's feed of one role is a backward range
-//!   query on it and a batch get of the items' `CURRENT` ([`role_items`]);
+//!   query on it and a batch get of the items' `CURRENT` ([`role_items`]), its last
+//!   publication of a role the newest pointer ([`last_of_role`]: one query of one record), and
+//!   a crisis's candidate responses its official items from a time on
+//!   ([`role_currents_since`]);
 //! - **daily counts**: `ACTIVITY#{mission}` / `{yyyy-mm-dd}` (UTC day of publication), one
 //!   number per role (`official`, `hq`, `media`, `hazard`): an activity chart is one range
 //!   query of at most one record per day of the window ([`activity`]).
@@ -24,15 +27,21 @@
 //! mission's marker `ACTIVITY#{mission}` / `~complete`. Readers use the records only for a
 //! mission with the marker ([`role_items`] and [`activity`] answer `None` otherwise) and read
 //! the time index instead. The activity query reaches the marker in the same range (it sorts
-//! after every day), so a chart is one request either way it answers.
+//! after every day), so a chart is one request either way it answers. The other readers get
+//! the marker beside their first query; a marker is never removed, so a process that holds
+//! its table for its life (the API) registers it ([`remember_markers_of`]) and stops asking
+//! once it has seen a mission's.
 
 use std::collections::BTreeMap;
+use std::future::Future;
+use std::ops::ControlFlow;
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::read::{ItemFilter, ItemPage, ReadError, StoredItem, stored_item};
+use super::read::{ItemFilter, ItemPage, PageBuilder, ReadError, stored_item};
 use super::{as_count, attr, parse_time};
 use crate::model::Role;
 use crate::schema;
@@ -231,9 +240,148 @@ fn marker_key(mission: &str) -> Key {
     Key::new(schema::activity_pk(mission), schema::ACTIVITY_COMPLETE_SK)
 }
 
-/// Whether `mission`'s records are complete (its marker is there).
+/// Whether `mission`'s records are complete (its marker is there): no request when this
+/// process has seen the marker already (see [`remember_markers_of`]), else one get.
 pub async fn is_complete(table: &dyn Table, mission: &str) -> Result<bool, TableError> {
-    Ok(table.get(&marker_key(mission)).await?.is_some())
+    if markers::seen(table, mission) {
+        return Ok(true);
+    }
+    probe_marker(table, mission).await
+}
+
+/// One get of the marker; a marker found is remembered.
+async fn probe_marker(table: &dyn Table, mission: &str) -> Result<bool, TableError> {
+    let complete = table.get(&marker_key(mission)).await?.is_some();
+    if complete {
+        markers::note(table, mission);
+    }
+    Ok(complete)
+}
+
+/// Runs `read`, a read of `mission`'s role index, when its records are complete (None when
+/// they are not). The marker is read beside `read`, so a complete mission costs no more time
+/// than `read` alone, and not at all once this process has seen it.
+async fn when_complete<T>(
+    table: &dyn Table,
+    mission: &str,
+    read: impl Future<Output = Result<T, TableError>>,
+) -> Result<Option<T>, TableError> {
+    if markers::seen(table, mission) {
+        return read.await.map(Some);
+    }
+    let (complete, value) = futures::try_join!(probe_marker(table, mission), read)?;
+    Ok(complete.then_some(value))
+}
+
+/// Lets this process remember which of `table`'s missions have their marker, so that the
+/// role reads stop asking (markers are never removed). Called by whoever holds the table for
+/// the process's life (the API's router); a table not registered is asked every time.
+///
+/// Tables are told apart by address, which is why they must be registered: the registry
+/// holds a weak reference to each, which keeps its address from going to another table
+/// (tests make many, with the same missions) while any entry names it. A decorator and the
+/// table it holds inline may share an address: they are one store, so that is harmless.
+pub fn remember_markers_of(table: &Arc<dyn Table>) {
+    markers::register(table);
+}
+
+mod markers {
+    use std::collections::HashSet;
+    use std::sync::{Arc, RwLock, Weak};
+
+    use crate::store::Table;
+
+    struct Remembered {
+        table: Weak<dyn Table>,
+        missions: HashSet<String>,
+    }
+
+    /// The registered tables still alive, each with the missions seen with their marker.
+    static REMEMBERED: RwLock<Vec<Remembered>> = RwLock::new(Vec::new());
+
+    fn address(table: &dyn Table) -> *const () {
+        table as *const dyn Table as *const ()
+    }
+
+    fn is(entry: &Remembered, table: &dyn Table) -> bool {
+        entry.table.strong_count() > 0 && Weak::as_ptr(&entry.table) as *const () == address(table)
+    }
+
+    pub(super) fn register(table: &Arc<dyn Table>) {
+        let mut all = REMEMBERED.write().unwrap_or_else(|e| e.into_inner());
+        all.retain(|entry| entry.table.strong_count() > 0);
+        if !all.iter().any(|entry| is(entry, table.as_ref())) {
+            all.push(Remembered {
+                table: Arc::downgrade(table),
+                missions: HashSet::new(),
+            });
+        }
+    }
+
+    pub(super) fn seen(table: &dyn Table, mission: &str) -> bool {
+        let all = REMEMBERED.read().unwrap_or_else(|e| e.into_inner());
+        all.iter()
+            .any(|entry| is(entry, table) && entry.missions.contains(mission))
+    }
+
+    pub(super) fn note(table: &dyn Table, mission: &str) {
+        let mut all = REMEMBERED.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(entry) = all.iter_mut().find(|entry| is(entry, table)) {
+            entry.missions.insert(mission.to_owned());
+        }
+    }
+}
+
+/// A role index entry and its item's `CURRENT` (see [`pointed_currents`]).
+struct Pointed {
+    sk: String,
+    item_id: String,
+    current: Option<Item>,
+}
+
+/// The `CURRENT` of each pointer of a page of a role index, in the index's order, with the
+/// pointer's sort key (`{published}#{item_id}`) and item id. The record is None when the item
+/// is gone or does not stand where its pointer says: a pointer moves in the transaction that
+/// moves its item, so that is never seen on a consistent read (an item is listed where its
+/// own pointer is). One batch get; nothing for an empty page.
+async fn pointed_currents(
+    table: &dyn Table,
+    page: crate::store::Page,
+) -> Result<(Vec<Pointed>, Option<Cursor>), TableError> {
+    let positions: Vec<(String, String)> = page
+        .items
+        .iter()
+        .filter_map(|p| {
+            let sk = p.get(table::SK)?.as_str()?;
+            let id = p.get(attr::ITEM_ID)?.as_str()?;
+            Some((sk.to_owned(), id.to_owned()))
+        })
+        .collect();
+    if positions.is_empty() {
+        return Ok((Vec::new(), page.cursor));
+    }
+    let keys: Vec<Key> = positions
+        .iter()
+        .map(|(_, id)| Key::new(schema::item_pk(id), schema::CURRENT))
+        .collect();
+    let currents = table.batch_get(&keys).await?;
+    let pointed = positions
+        .into_iter()
+        .zip(currents)
+        .map(|((sk, item_id), record)| {
+            let here = record
+                .as_ref()
+                .and_then(|r| r.get(table::GSI1_SK))
+                .and_then(Value::as_str)
+                == Some(sk.as_str());
+            Pointed {
+                sk,
+                item_id,
+                current: record.filter(|_| here),
+            }
+        })
+        .collect();
+    Ok((pointed, page.cursor))
 }
 
 /// A mission's items of `filter.role`, newest first, as the time index lists them
@@ -243,8 +391,9 @@ pub async fn is_complete(table: &dyn Table, mission: &str) -> Result<bool, Table
 /// at its read cap (`MAX_READS_PER_PAGE` items of every role) and hand back a short page.
 /// `None` when the mission's records are not complete yet.
 ///
-/// Requests: the marker's get beside the first query, then one batch get per page of
-/// pointers; the language filter, if any, reads ahead as on the time index.
+/// Requests: the marker's get beside the first query (none once this process has seen the
+/// marker), then one batch get per page of pointers; the language filter, if any, reads
+/// ahead as on the time index.
 pub(crate) async fn role_items(
     table: &dyn Table,
     mission: &str,
@@ -271,84 +420,96 @@ pub(crate) async fn role_items(
             }
         }
     };
-    let limit = limit.max(1);
-    let mut matches: Vec<(StoredItem, Cursor)> = Vec::new();
-    let page_of = |matches: Vec<(StoredItem, Cursor)>, next| {
-        Some(ItemPage {
-            items: matches.into_iter().map(|(item, _)| item).collect(),
-            next,
-        })
-    };
-    let mut last_read = None;
-    let mut reads = 0;
+    // Every pointer is of the role, so only a language filter reads ahead.
+    let mut builder = PageBuilder::new(filter, limit, filter.language.is_some());
     let mut first = true;
     loop {
-        // One more than asked tells whether another page exists; every pointer is of the
-        // role, so only a language filter reads ahead.
-        let want = if filter.language.is_some() {
-            (limit + 1).max(50)
-        } else {
-            limit + 1 - matches.len()
-        };
         let query = Query::partition(Index::Primary, pointer_pk.clone())
             .range(filter.range())
             .backward()
-            .limit(want)
+            .limit(builder.want())
             .after(next.take());
         let page = if first {
             first = false;
-            let (complete, page) =
-                futures::try_join!(is_complete(table, mission), table.query(query))?;
-            if !complete {
-                return Ok(None);
+            match when_complete(table, mission, table.query(query)).await? {
+                Some(page) => page,
+                None => return Ok(None),
             }
-            page
         } else {
             table.query(query).await?
         };
-        let positions: Vec<(String, String)> = page
-            .items
-            .iter()
-            .filter_map(|p| {
-                let sk = p.get(table::SK)?.as_str()?;
-                let id = p.get(attr::ITEM_ID)?.as_str()?;
-                Some((sk.to_owned(), id.to_owned()))
-            })
-            .collect();
-        let keys: Vec<Key> = positions
-            .iter()
-            .map(|(_, id)| Key::new(schema::item_pk(id), schema::CURRENT))
-            .collect();
-        let currents = table.batch_get(&keys).await?;
-        for ((sk, id), record) in positions.into_iter().zip(currents) {
-            reads += 1;
-            let position = time_cursor(&time_pk, &id, &sk);
-            // A pointer is moved in the transaction that moves its item, so it names the
-            // item's own position; one that does not is passed over (the item is listed
-            // where its own pointer is).
-            let here = record
-                .as_ref()
-                .and_then(|r| r.get(table::GSI1_SK))
-                .and_then(Value::as_str)
-                == Some(sk.as_str());
-            if here
-                && let Some(stored) = record.as_ref().and_then(stored_item)
-                && filter.accepts(&stored.item)
-            {
-                if matches.len() == limit {
-                    let next = matches.last().map(|(_, c)| c.clone());
-                    return Ok(page_of(matches, next));
-                }
-                matches.push((stored, position.clone()));
+        let (pointed, more) = pointed_currents(table, page).await?;
+        for p in pointed {
+            let position = time_cursor(&time_pk, &p.item_id, &p.sk);
+            let item = p.current.as_ref().and_then(stored_item);
+            if let Some(full) = builder.read(position, item) {
+                return Ok(Some(full));
             }
-            last_read = Some(position);
         }
-        match page.cursor {
-            None => return Ok(page_of(matches, None)),
-            Some(_) if reads >= super::read::MAX_READS_PER_PAGE => {
-                return Ok(page_of(matches, last_read));
-            }
-            Some(c) => next = Some(c),
+        match builder.after_query(more) {
+            ControlFlow::Break(done) => return Ok(Some(done)),
+            ControlFlow::Continue(c) => next = Some(c),
+        }
+    }
+}
+
+/// The newest entry of `mission`'s role index for `role`: when and which item it last
+/// published, exact however far back. One query of one record (and the marker's get beside
+/// it until this process has seen the marker); `None` when the mission's records are not
+/// complete yet, `Some(None)` when it never published with the role.
+pub(crate) async fn last_of_role(
+    table: &dyn Table,
+    mission: &str,
+    role: Role,
+) -> Result<Option<Option<(DateTime<Utc>, String)>>, TableError> {
+    let query = Query::partition(
+        Index::Primary,
+        schema::mission_role_pk(mission, role.as_str()),
+    )
+    .backward()
+    .limit(1);
+    let Some(page) = when_complete(table, mission, table.query(query)).await? else {
+        return Ok(None);
+    };
+    // The sort key is `{published}#{item_id}`; the pointer holds the id.
+    let newest = page.items.first().and_then(|pointer| {
+        let sk = pointer.get(table::SK)?.as_str()?;
+        let item_id = pointer.get(attr::ITEM_ID)?.as_str()?;
+        let (time, _) = sk.split_once('#')?;
+        Some((parse_time(time)?, item_id.to_owned()))
+    });
+    Ok(Some(newest))
+}
+
+/// `mission`'s items of `role` published from `since` on, oldest first, as their `CURRENT`
+/// records, for readers that filter them further (a crisis's responses): read a page of
+/// [`table::MAX_BATCH_GET_KEYS`] pointers at a time (a query and a batch get), going on while
+/// `more(records read so far)` says so. `None` when the mission's records are not complete
+/// yet.
+pub(crate) async fn role_currents_since(
+    table: &dyn Table,
+    mission: &str,
+    role: Role,
+    since: DateTime<Utc>,
+    more: impl Fn(usize) -> bool,
+) -> Result<Option<Vec<Item>>, TableError> {
+    let pointer_pk = schema::mission_role_pk(mission, role.as_str());
+    let query = |after| {
+        Query::partition(Index::Primary, pointer_pk.clone())
+            .range(SortKeyRange::Ge(schema::sortable_time(since)))
+            .limit(table::MAX_BATCH_GET_KEYS)
+            .after(after)
+    };
+    let Some(mut page) = when_complete(table, mission, table.query(query(None))).await? else {
+        return Ok(None);
+    };
+    let mut records = Vec::new();
+    loop {
+        let (pointed, cursor) = pointed_currents(table, page).await?;
+        records.extend(pointed.into_iter().filter_map(|p| p.current));
+        match cursor {
+            Some(c) if more(records.len()) => page = table.query(query(Some(c))).await?,
+            _ => return Ok(Some(records)),
         }
     }
 }
@@ -966,6 +1127,97 @@ mod tests {
             (1, 1, 1),
             "{counts:?}"
         );
+        // Once the process keeps the table (the API does) and has seen the marker: no get.
+        let kept: Arc<dyn Table> = w.table.clone();
+        remember_markers_of(&kept);
+        for expected_gets in [1, 0, 0] {
+            w.table.reset();
+            read::mission_items(w.table.as_ref(), "tokyo", filter, 5, None)
+                .await
+                .unwrap();
+            let counts = w.table.counts();
+            assert_eq!(
+                (counts.gets, counts.queries, counts.batch_gets),
+                (expected_gets, 1, 1),
+                "{counts:?}"
+            );
+        }
+    }
+
+    /// A table made after another was dropped may take its address: what the process
+    /// remembered of the first does not hold for it.
+    #[tokio::test]
+    async fn a_remembered_marker_is_of_its_table_only() {
+        for _ in 0..20 {
+            let w = busy_mission().await;
+            w.mark_complete().await;
+            let kept: Arc<dyn Table> = w.table.clone();
+            remember_markers_of(&kept);
+            assert!(is_complete(w.table.as_ref(), "tokyo").await.unwrap());
+            w.table.reset();
+            assert!(is_complete(w.table.as_ref(), "tokyo").await.unwrap());
+            assert_eq!(w.table.counts().reads(), 0);
+            drop(kept);
+            drop(w);
+            let fresh = world();
+            let kept: Arc<dyn Table> = fresh.table.clone();
+            remember_markers_of(&kept);
+            assert!(!is_complete(fresh.table.as_ref(), "tokyo").await.unwrap());
+            assert_eq!(fresh.table.counts().gets, 1);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_items_of_a_role_since_a_time_are_those_the_time_index_holds() {
+        let w = busy_mission().await;
+        let since = at("2025-04-04T05:00:00Z");
+        let of_role = |role: Role| {
+            let table = w.table.clone();
+            async move {
+                let by_time = read::mission_items_by_time(
+                    table.as_ref(),
+                    "tokyo",
+                    &read::ItemFilter {
+                        role: Some(role),
+                        since: Some(since),
+                        ..Default::default()
+                    },
+                    1000,
+                    None,
+                )
+                .await
+                .unwrap();
+                let mut ids: Vec<String> = by_time.items.into_iter().map(|i| i.id).collect();
+                ids.reverse();
+                let indexed = role_currents_since(table.as_ref(), "tokyo", role, since, |_| true)
+                    .await
+                    .unwrap();
+                let indexed: Option<Vec<String>> = indexed.map(|records| {
+                    records
+                        .iter()
+                        .map(|r| r[attr::ITEM_ID].as_str().unwrap().to_owned())
+                        .collect()
+                });
+                (ids, indexed)
+            }
+        };
+        // No marker: no answer.
+        assert_eq!(of_role(Role::Official).await.1, None);
+        w.mark_complete().await;
+        for role in [Role::Official, Role::Media, Role::Hazard] {
+            let (by_time, indexed) = of_role(role).await;
+            assert_eq!(Some(by_time), indexed, "{role:?}");
+        }
+        assert_eq!(of_role(Role::Official).await.0.len(), 14);
+        // One page of pointers (up to 100) and one batch get of their items.
+        w.table.reset();
+        let media = role_currents_since(w.table.as_ref(), "tokyo", Role::Media, since, |_| false)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(media.len(), 28);
+        let counts = w.table.counts();
+        assert_eq!((counts.queries, counts.batch_gets), (1, 1));
     }
 
     #[tokio::test]
@@ -1034,12 +1286,16 @@ mod tests {
             role: Some(Role::Official),
             ..Default::default()
         };
+        w.table.reset();
         assert_eq!(
             role_items(w.table.as_ref(), "tokyo", Role::Official, &filter, 5, None)
                 .await
                 .unwrap(),
             None
         );
+        // What finding that out cost: the marker's get and the first query beside it.
+        let counts = w.table.counts();
+        assert_eq!((counts.gets, counts.queries, counts.reads()), (1, 1, 2));
         assert_eq!(w.activity().await, None);
         let old_feed = pages(&w, true, &filter, 5).await;
         assert_eq!(pages(&w, false, &filter, 5).await, old_feed);

@@ -752,6 +752,113 @@ async fn registry_sync_writes_only_when_the_registry_changed() {
     );
 }
 
+/// What a deployment costs the table, per mission: the first `sync_registry` on a table
+/// (here empty, as at the first deployment) completes the role index (a get of the mission's
+/// marker, a query of its time index, a put of the marker) and then the summary of last
+/// publications (each mission's newest official item from its role index: a get of the marker
+/// beside one query). A later registry change finds every marker (a get each). The figures
+/// docs/cost.md quotes.
+#[tokio::test]
+async fn a_registry_deployment_costs_a_few_requests_per_mission() {
+    let table = CountingTable::new(SqliteTable::in_memory().unwrap());
+    let mut registry = crate::registry::Registry::load_default().unwrap();
+    let missions = registry.missions.len();
+    sync_registry_report(&table, &registry).await.unwrap();
+    let first = table.counts();
+    eprintln!("first deployment, {missions} missions: {first:?}");
+    // Beside the per-mission requests: the digest's get and put, the summary marker's get and
+    // put, and the mission records' batch write.
+    assert_eq!(
+        (first.gets, first.queries, first.puts),
+        (2 * missions + 2, 2 * missions, missions + 2),
+        "{first:?}"
+    );
+    assert_eq!(first.batch_items, missions);
+    table.reset();
+    registry.missions[0].city = "Elsewhere".into();
+    sync_registry_report(&table, &registry).await.unwrap();
+    let changed = table.counts();
+    eprintln!("registry changed: {changed:?}");
+    assert_eq!(
+        (changed.gets, changed.queries, changed.puts),
+        (missions + 2, 0, 1),
+        "{changed:?}"
+    );
+}
+
+/// A table whose summary of last publications was made before the role index, by a look-back
+/// of 200 items: a mission whose last official post is behind more media items than that is
+/// missing from it (shown silent). The `sync_registry` that completes the role index notes it.
+#[tokio::test]
+async fn the_registry_sync_that_completes_the_role_index_repairs_an_old_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let table = Arc::new(SqliteTable::in_memory().unwrap());
+    let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
+    let registry = Arc::new(registry());
+    let reconciler = Reconciler {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: registry.clone(),
+    };
+    let mut items = vec![item(
+        "resmi",
+        "Pengumuman resmi",
+        "2025-03-01T00:00:00Z",
+        "2025-03-01T01:00:00Z",
+    )];
+    for n in 0..read::MAX_READS_FOR_LAST + 10 {
+        let mut m = item(
+            &format!("m{n}"),
+            &format!("Berita media {n} soal {}", n * 7919),
+            &format!("2025-03-02T{:02}:{:02}:00Z", n / 60, n % 60),
+            "2025-03-03T00:00:00Z",
+        );
+        m.role = Role::Media;
+        m.source = "news-id".into();
+        items.push(m);
+    }
+    blobs
+        .put("items/1.jsonl", jsonl(&items).into(), &BlobMeta::default())
+        .await
+        .unwrap();
+    reconciler.reconcile_object("items/1.jsonl").await.unwrap();
+    // Back to the old table: no role index, counts or `indexed`, and the summary as the old
+    // backfill left it (complete, without tokyo).
+    for row in table.dump().await.unwrap() {
+        let key = Key::of(&row).unwrap();
+        if key.pk.starts_with("MROLE#")
+            || key.pk.starts_with("ACTIVITY#")
+            || key.pk.starts_with("LATEST#")
+        {
+            table.delete(&key, Condition::None).await.unwrap();
+        } else if key.sk == schema::CURRENT {
+            let update = Update {
+                remove: vec![attr::INDEXED.into()],
+                ..Update::default()
+            };
+            table.update(&key, update, Condition::None).await.unwrap();
+        }
+    }
+    assert!(
+        latest::backfill(table.as_ref(), &["tokyo".into()])
+            .await
+            .unwrap()
+    );
+    let summary = latest::latest_published(table.as_ref(), Role::Official)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.get("tokyo"), None);
+
+    sync_registry(table.as_ref(), &registry).await.unwrap();
+    let summary = latest::latest_published(table.as_ref(), Role::Official)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(summary.get("tokyo"), Some(&at("2025-03-01T00:00:00Z")));
+    assert_eq!(summary.get("canberra"), None);
+}
+
 #[tokio::test]
 async fn mission_items_page_newest_first_with_filters() {
     let f = fixture();
