@@ -1,0 +1,679 @@
+//! Our own reader for plain RSS 2.0 and Atom 1.0: the fields Pantau keeps, read straight off
+//! quick-xml's pull reader, for the common feed that needs nothing more.
+//!
+//! It reads exactly what feed-rs reads for those fields (same XML reader and configuration,
+//! same text coalescing, entities, namespaces, link resolution, date calls in the same order),
+//! without feed-rs's per-element copies (every name, attribute and base URL cloned into every
+//! element). At the first thing it does not map the way feed-rs would — another format, a
+//! namespace it leaves to feed-rs (Media RSS, iTunes, Podcast), XHTML text, `xml:base`, an
+//! e-mail address to split from a name, an encoding other than UTF-8, any XML error — it
+//! returns [`None`] ("not handled") and the caller runs feed-rs as before. The differential
+//! test in `feed.rs` holds the two readers to the same items.
+
+use chrono::{DateTime, Utc};
+use quick_xml::NsReader;
+use quick_xml::events::{BytesStart, Event};
+use quick_xml::name::ResolveResult;
+use url::Url;
+
+use super::feed::{
+    ContentFields, EntryFields, FeedFields, IMAGE_ENDINGS, LinkFields, PersonFields, TextFields,
+};
+
+/// Why the reader stopped: the document is left to feed-rs.
+#[derive(Debug)]
+pub(crate) struct NotHandled;
+
+type Read<T> = Result<T, NotHandled>;
+
+/// The namespaces feed-rs tells apart (`feed_rs::xml::NS`), by URI.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Ns {
+    Atom,
+    Rss,
+    Unknown,
+    Content,
+    DublinCore,
+    MediaRss,
+    Itunes,
+    Podcast,
+    CommentApi,
+}
+
+impl Ns {
+    fn parse(uri: &str) -> Ns {
+        match uri {
+            "http://purl.org/rss/1.0/" => Ns::Rss,
+            "http://www.w3.org/2005/Atom" => Ns::Atom,
+            "http://purl.org/rss/1.0/modules/content/" => Ns::Content,
+            "http://purl.org/dc/elements/1.1/" => Ns::DublinCore,
+            "http://search.yahoo.com/mrss/" => Ns::MediaRss,
+            "http://www.itunes.com/dtds/podcast-1.0.dtd" => Ns::Itunes,
+            "https://podcastindex.org/namespace/1.0" => Ns::Podcast,
+            "http://wellformedweb.org/CommentAPI/" => Ns::CommentApi,
+            _ => Ns::Unknown,
+        }
+    }
+}
+
+/// The feed in `body` (already through `readable_body`), or [`NotHandled`]. `base` is the
+/// document's address (feed-rs's `base_uri`); `timestamp` reads a date, and is called for
+/// the same dates, in the same order, as feed-rs calls its timestamp parser.
+pub(crate) fn read(
+    body: &[u8],
+    base: &str,
+    timestamp: &mut dyn FnMut(&str) -> Option<DateTime<Utc>>,
+) -> Read<FeedFields> {
+    // feed-rs decodes by the declaration; a UTF-8 document is all this reader takes.
+    let text = std::str::from_utf8(body).map_err(|_| NotHandled)?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    // feed-rs reads XML only when a `<` comes before any `{` (else JSON or nothing).
+    match text.bytes().find(|b| *b == b'<' || *b == b'{') {
+        Some(b'<') => {}
+        _ => return Err(NotHandled),
+    }
+    let base = Url::parse(base).map_err(|_| NotHandled)?;
+    let mut reader = Reader::new(text, base, timestamp);
+    let root = reader.root()?;
+    let name = local_name(root.name().into_inner());
+    match name {
+        "feed" => {
+            reader.default_ns = Ns::Atom;
+            reader.atom_feed(&root)
+        }
+        "rss" if matches!(attribute(&root, "version").as_deref(), Some("2.0" | "")) => {
+            reader.default_ns = Ns::Rss;
+            reader.rss()
+        }
+        _ => Err(NotHandled),
+    }
+}
+
+/// One event as feed-rs sees it: text, CDATA and references between two tags are one text.
+enum Item<'i> {
+    Start(BytesStart<'i>, Option<Ns>),
+    End,
+    Text(String),
+    Eof,
+}
+
+/// An element being read: its start tag and namespace.
+struct Element<'i> {
+    start: BytesStart<'i>,
+    ns: Ns,
+}
+
+impl Element<'_> {
+    fn local(&self) -> &str {
+        local_name(self.start.name().into_inner())
+    }
+}
+
+struct Reader<'i, 't> {
+    xml: NsReader<&'i [u8]>,
+    /// An event read ahead: the tag that ended a text, or one peeked at.
+    peeked: Option<Item<'i>>,
+    default_ns: Ns,
+    base: Url,
+    timestamp: &'t mut dyn FnMut(&str) -> Option<DateTime<Utc>>,
+}
+
+impl<'i, 't> Reader<'i, 't> {
+    fn new(
+        text: &'i str,
+        base: Url,
+        timestamp: &'t mut dyn FnMut(&str) -> Option<DateTime<Utc>>,
+    ) -> Self {
+        let mut xml = NsReader::from_str(text);
+        // As feed-rs configures it.
+        let config = xml.config_mut();
+        config.expand_empty_elements = true;
+        config.trim_markup_names_in_closing_tags = true;
+        config.trim_text(false);
+        Reader {
+            xml,
+            peeked: None,
+            default_ns: Ns::Unknown,
+            base,
+            timestamp,
+        }
+    }
+
+    /// The next event, text coalesced the way feed-rs coalesces it.
+    fn next(&mut self) -> Read<Item<'i>> {
+        if let Some(item) = self.peeked.take() {
+            return Ok(item);
+        }
+        let mut text: Option<String> = None;
+        loop {
+            let (resolved, event) = self.xml.read_resolved_event().map_err(|_| NotHandled)?;
+            let tag = match event {
+                Event::Start(start) => {
+                    // xml:base moves the base of what is inside: left to feed-rs.
+                    if start.contains("xml:base") {
+                        return Err(NotHandled);
+                    }
+                    let ns = match resolved {
+                        ResolveResult::Bound(ns) => Some(Ns::parse(ns.as_ref())),
+                        ResolveResult::Unknown(_) | ResolveResult::Unbound => None,
+                    };
+                    Item::Start(start, ns)
+                }
+                Event::End(_) => Item::End,
+                Event::Text(t) => {
+                    if !t.is_empty() {
+                        text.get_or_insert_with(String::new).push_str(&t);
+                    }
+                    continue;
+                }
+                Event::CData(t) => {
+                    if !t.is_empty() {
+                        text.get_or_insert_with(String::new).push_str(&t);
+                    }
+                    continue;
+                }
+                Event::GeneralRef(r) => {
+                    let buffer = text.get_or_insert_with(String::new);
+                    match r.resolve_char_ref().map_err(|_| NotHandled)? {
+                        Some(ch) => buffer.push(ch),
+                        None => {
+                            let name: &str = &r;
+                            match quick_xml::escape::resolve_predefined_entity(name) {
+                                Some(resolved) => buffer.push_str(resolved),
+                                // feed-rs keeps an unknown entity as written.
+                                None => {
+                                    buffer.push('&');
+                                    buffer.push_str(name);
+                                    buffer.push(';');
+                                }
+                            }
+                        }
+                    }
+                    continue;
+                }
+                Event::Decl(decl) => {
+                    // feed-rs would switch decoders on another encoding.
+                    if let Some(encoding) = decl.encoding() {
+                        let encoding = encoding.map_err(|_| NotHandled)?;
+                        if !encoding.eq_ignore_ascii_case("utf-8") {
+                            return Err(NotHandled);
+                        }
+                    }
+                    continue;
+                }
+                Event::Eof => match text.take() {
+                    Some(text) => return Ok(Item::Text(text)),
+                    None => return Ok(Item::Eof),
+                },
+                // Comments, processing instructions, the doctype: skipped, as feed-rs does.
+                _ => continue,
+            };
+            return match text.take() {
+                Some(text) => {
+                    self.peeked = Some(tag);
+                    Ok(Item::Text(text))
+                }
+                None => Ok(tag),
+            };
+        }
+    }
+
+    /// The document's first element.
+    fn root(&mut self) -> Read<BytesStart<'i>> {
+        loop {
+            match self.next()? {
+                Item::Start(start, _) => return Ok(start),
+                Item::Text(_) => {}
+                Item::End | Item::Eof => return Err(NotHandled),
+            }
+        }
+    }
+
+    /// The next child element of the element being read, or None at its end.
+    fn child(&mut self) -> Read<Option<Element<'i>>> {
+        loop {
+            match self.next()? {
+                Item::Start(start, ns) => {
+                    let ns = ns.unwrap_or(self.default_ns);
+                    return Ok(Some(Element { start, ns }));
+                }
+                Item::Text(_) => {}
+                Item::End => return Ok(None),
+                Item::Eof => return Err(NotHandled),
+            }
+        }
+    }
+
+    /// The rest of an element whose start was read: skipped to its end tag.
+    fn finish(&mut self) -> Read<()> {
+        let mut depth = 1usize;
+        loop {
+            match self.next()? {
+                Item::Start(..) => depth += 1,
+                Item::End => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Ok(());
+                    }
+                }
+                Item::Text(_) => {}
+                Item::Eof => return Err(NotHandled),
+            }
+        }
+    }
+
+    /// The text right after a start tag, if any (feed-rs's `child_as_text`).
+    fn text(&mut self) -> Read<Option<String>> {
+        match self.next()? {
+            Item::Text(text) => Ok(Some(text)),
+            other => {
+                self.peeked = Some(other);
+                Ok(None)
+            }
+        }
+    }
+
+    /// A date element's text as the timestamp parser reads it (None without text).
+    fn date(&mut self) -> Read<Option<DateTime<Utc>>> {
+        Ok(self.text()?.and_then(|text| (self.timestamp)(&text)))
+    }
+
+    /// RSS 2.0: the first `channel` child of `rss`; nothing after it is read.
+    fn rss(&mut self) -> Read<FeedFields> {
+        while let Some(child) = self.child()? {
+            if child.local() == "channel" {
+                return self.rss_channel();
+            }
+            self.finish()?;
+        }
+        Err(NotHandled)
+    }
+
+    fn rss_channel(&mut self) -> Read<FeedFields> {
+        let mut feed = FeedFields::default();
+        while let Some(child) = self.child()? {
+            match (child.ns, child.local()) {
+                (Ns::Rss, "language") => feed.language = self.text()?.map(|t| t.to_lowercase()),
+                // Contacts are split into name and address by feed-rs; an address is left
+                // to it (its splitting is not mirrored here).
+                (Ns::Rss, "managingEditor" | "webMaster") => {
+                    if self.text()?.is_some_and(|t| t.contains('@')) {
+                        return Err(NotHandled);
+                    }
+                }
+                // Dates not kept, but read: the timestamp parser records what it sees.
+                (Ns::Rss, "pubDate" | "lastBuildDate" | "updated") => {
+                    self.date()?;
+                }
+                (Ns::Rss, "item") => {
+                    let entry = self.rss_item()?;
+                    feed.entries.push(entry);
+                    // The item's end tag was read.
+                    continue;
+                }
+                (Ns::Itunes | Ns::Podcast, _) => return Err(NotHandled),
+                _ => {}
+            }
+            self.finish()?;
+        }
+        Ok(feed)
+    }
+
+    /// One `<item>`, through its end tag.
+    fn rss_item(&mut self) -> Read<EntryFields> {
+        let mut entry = EntryFields::default();
+        // Links with whether each is a `<comments>` link (those that repeat another are
+        // dropped at the end, as feed-rs drops them).
+        let mut links: Vec<(LinkFields, bool)> = Vec::new();
+        while let Some(child) = self.child()? {
+            match (child.ns, child.local()) {
+                (Ns::Rss, "title") => entry.title = self.text()?.map(TextFields::plain),
+                (Ns::Rss, "link") => {
+                    if let Some(text) = self.text()? {
+                        links.push((self.link(&text, None), false));
+                    }
+                }
+                (Ns::Rss, "description") => entry.summary = self.text()?.map(TextFields::html),
+                (Ns::Rss, "author") | (Ns::DublinCore, "creator") => {
+                    if let Some(text) = self.text()? {
+                        entry.authors.push(person(&text)?);
+                    }
+                }
+                (Ns::Rss, "category") => {
+                    if let Some(text) = self.text()? {
+                        entry.categories.push(text.trim().to_owned());
+                    }
+                }
+                (Ns::Rss, "guid") => {
+                    if let Some(text) = self.text()? {
+                        entry.id = text.trim().to_owned();
+                    }
+                }
+                (Ns::Rss, "enclosure") => {
+                    if let Some(image) = self.enclosure_image(&child.start)? {
+                        entry.images.push(image);
+                    }
+                }
+                (Ns::Rss, "pubDate") | (Ns::DublinCore, "date") => entry.published = self.date()?,
+                (Ns::Rss | Ns::Atom, "updated") => entry.updated = self.date()?,
+                (Ns::Content, "encoded") => {
+                    entry.content = self
+                        .text()?
+                        .filter(|t| !t.is_empty())
+                        .map(ContentFields::Html);
+                }
+                (Ns::CommentApi, "commentRss" | "commentRSS") => {
+                    if let Some(text) = self.text()? {
+                        links.push((self.link(&text, None), false));
+                    }
+                }
+                (Ns::Rss, "comments") => {
+                    if let Some(text) = self.text()? {
+                        links.push((self.link(&text, None), true));
+                    }
+                }
+                (Ns::Itunes | Ns::MediaRss | Ns::Podcast, _) => return Err(NotHandled),
+                _ => {}
+            }
+            self.finish()?;
+        }
+        if entry.updated.is_none() && entry.published.is_some() {
+            entry.updated = entry.published;
+        }
+        // A comments link to where another link already points is dropped.
+        let others: Vec<String> = links
+            .iter()
+            .filter(|(_, comments)| !comments)
+            .map(|(l, _)| l.href.clone())
+            .collect();
+        entry.links = links
+            .into_iter()
+            .filter(|(link, comments)| !comments || !others.contains(&link.href))
+            .map(|(link, _)| link)
+            .collect();
+        Ok(entry)
+    }
+
+    /// An `<enclosure>` that is an image: its address (feed-rs's media content URL, read by
+    /// `feed.rs` as it reads media); None when it is not one.
+    fn enclosure_image(&self, start: &BytesStart<'i>) -> Read<Option<String>> {
+        let (mut url, mut kind) = (None, None);
+        for attribute in start.attributes().filter_map(Result::ok) {
+            match attribute.key.as_ref() {
+                "url" => url = parse_uri(&unescaped(&attribute.value), Some(&self.base)),
+                "type" => {
+                    let value = unescaped(&attribute.value);
+                    // Types feed-rs's MIME parser surely takes; anything else is left to it.
+                    if !is_plain_media_type(&value) {
+                        return Err(NotHandled);
+                    }
+                    kind = Some(value.to_ascii_lowercase());
+                }
+                _ => {}
+            }
+        }
+        let Some(url) = url else { return Ok(None) };
+        let is_image = match kind {
+            Some(kind) => kind.starts_with("image/"),
+            None => {
+                let path = url.path().to_ascii_lowercase();
+                IMAGE_ENDINGS.iter().any(|e| path.ends_with(e))
+            }
+        };
+        Ok(is_image.then(|| url.to_string()))
+    }
+
+    /// A link's address as feed-rs's `Link::new` makes it: resolved against the document's
+    /// base when relative, else as written; trimmed.
+    fn link(&self, href: &str, rel: Option<String>) -> LinkFields {
+        let href = match parse_uri(href, Some(&self.base)) {
+            Some(url) => url.to_string(),
+            None => href.to_owned(),
+        };
+        LinkFields {
+            href: href.trim().to_owned(),
+            rel,
+        }
+    }
+
+    /// Atom 1.0: the children of `feed`.
+    fn atom_feed(&mut self, root: &BytesStart<'i>) -> Read<FeedFields> {
+        let mut feed = FeedFields {
+            language: attribute(root, "xml:lang"),
+            ..FeedFields::default()
+        };
+        while let Some(child) = self.child()? {
+            match (child.ns, child.local()) {
+                (Ns::Atom, "title" | "rights" | "subtitle") => {
+                    self.atom_text(&child.start)?;
+                }
+                (Ns::Atom, "updated") => {
+                    self.date()?;
+                }
+                (Ns::Atom, "author") => {
+                    if let Some(person) = self.atom_person()? {
+                        feed.authors.push(person);
+                    }
+                    continue;
+                }
+                (Ns::Atom, "contributor") => {
+                    self.atom_person()?;
+                    continue;
+                }
+                (Ns::Atom, "entry") => {
+                    let entry = self.atom_entry()?;
+                    feed.entries.push(entry);
+                    continue;
+                }
+                _ => {}
+            }
+            self.finish()?;
+        }
+        Ok(feed)
+    }
+
+    /// One `<entry>`, through its end tag.
+    fn atom_entry(&mut self) -> Read<EntryFields> {
+        let mut entry = EntryFields::default();
+        while let Some(child) = self.child()? {
+            match (child.ns, child.local()) {
+                (Ns::Atom, "id") => {
+                    if let Some(id) = self.text()? {
+                        entry.id = id;
+                    }
+                }
+                (Ns::Atom, "title") => entry.title = Some(self.atom_text(&child.start)?),
+                (Ns::Atom, "summary") => entry.summary = Some(self.atom_text(&child.start)?),
+                (Ns::Atom, "rights") => {
+                    self.atom_text(&child.start)?;
+                }
+                (Ns::Atom, "updated") => {
+                    if let Some(text) = self.text()? {
+                        entry.updated = (self.timestamp)(&text);
+                    }
+                }
+                (Ns::Atom, "published" | "pubDate") => {
+                    if let Some(text) = self.text()? {
+                        entry.published = (self.timestamp)(&text);
+                    }
+                }
+                (Ns::Atom, "author") => {
+                    if let Some(person) = self.atom_person()? {
+                        entry.authors.push(person);
+                    }
+                    continue;
+                }
+                (Ns::Atom, "contributor") => {
+                    self.atom_person()?;
+                    continue;
+                }
+                (Ns::Atom, "content") => {
+                    entry.language = attribute(&child.start, "xml:lang");
+                    entry.content = Some(self.atom_content(&child.start)?);
+                }
+                (Ns::Atom, "link") => {
+                    if let Some(link) = self.atom_link(&child.start) {
+                        entry.links.push(link);
+                    }
+                }
+                (Ns::Atom, "category") => {
+                    if let Some(category) = atom_category(&child.start) {
+                        entry.categories.push(category);
+                    }
+                }
+                (Ns::CommentApi, "commentRss" | "commentRSS") => {
+                    if let Some(text) = self.text()? {
+                        entry.links.push(self.link(&text, None));
+                    }
+                }
+                (Ns::MediaRss, _) => return Err(NotHandled),
+                _ => {}
+            }
+            self.finish()?;
+        }
+        Ok(entry)
+    }
+
+    /// An Atom text construct of type `text` or `html` (feed-rs's `handle_text`); XHTML, other
+    /// types and markup inside plain text are left to feed-rs.
+    fn atom_text(&mut self, start: &BytesStart<'i>) -> Read<TextFields> {
+        let html = match attribute(start, "type").as_deref() {
+            None | Some("text") => false,
+            Some("html" | "text/html") => true,
+            _ => return Err(NotHandled),
+        };
+        let content = match self.text()? {
+            Some(text) => text,
+            None => match self.next()? {
+                // An empty element: its (empty) serialized children.
+                Item::End => {
+                    self.peeked = Some(Item::End);
+                    String::new()
+                }
+                _ => return Err(NotHandled),
+            },
+        };
+        Ok(if html {
+            TextFields::html(content)
+        } else {
+            TextFields::plain(content)
+        })
+    }
+
+    /// Atom `<content>` inline as text or HTML (feed-rs's `handle_content`); anything else
+    /// (`src`, XHTML, other types) is left to feed-rs.
+    fn atom_content(&mut self, start: &BytesStart<'i>) -> Read<ContentFields> {
+        if attribute(start, "src").is_some() {
+            return Err(NotHandled);
+        }
+        let text = match attribute(start, "type").as_deref() {
+            None | Some("text" | "html" | "text/html") => self.atom_text(start)?,
+            _ => return Err(NotHandled),
+        };
+        Ok(if text.html {
+            ContentFields::Html(text.content)
+        } else {
+            ContentFields::Plain(text.content)
+        })
+    }
+
+    /// An Atom `<author>` or `<contributor>`, through its end tag: a person when it has a
+    /// name or an address.
+    fn atom_person(&mut self) -> Read<Option<PersonFields>> {
+        let (mut name, mut email) = (None, None);
+        while let Some(child) = self.child()? {
+            // By local name, in any namespace, as feed-rs reads them.
+            let local = child.local().to_owned();
+            let text = self.text()?;
+            match (local.as_str(), text) {
+                ("name", Some(text)) => name = Some(text),
+                ("email", text) => email = text,
+                _ => {}
+            }
+            self.finish()?;
+        }
+        Ok((name.is_some() || email.is_some()).then_some(PersonFields { name, email }))
+    }
+
+    /// An Atom `<link>`: its `href` resolved, its `rel` (`alternate` when unsaid).
+    fn atom_link(&self, start: &BytesStart<'i>) -> Option<LinkFields> {
+        let href = attribute(start, "href")?;
+        let mut rel = None;
+        for attribute in start.attributes().filter_map(Result::ok) {
+            if attribute.key.as_ref() == "rel" {
+                rel = Some(unescaped(&attribute.value));
+            }
+        }
+        Some(self.link(&href, Some(rel.unwrap_or_else(|| "alternate".to_owned()))))
+    }
+}
+
+/// An Atom `<category>`: its label, else its term (trimmed); None without a term.
+fn atom_category(start: &BytesStart<'_>) -> Option<String> {
+    let term = attribute(start, "term")?;
+    let mut label = None;
+    for attribute in start.attributes().filter_map(Result::ok) {
+        if attribute.key.as_ref() == "label" {
+            label = Some(unescaped(&attribute.value));
+        }
+    }
+    Some(label.unwrap_or_else(|| term.trim().to_owned()))
+}
+
+/// An RSS person (`author`, `dc:creator`): the text as the name. feed-rs looks for an e-mail
+/// address to split off; text with an `@` is left to it.
+fn person(text: &str) -> Read<PersonFields> {
+    if text.contains('@') {
+        return Err(NotHandled);
+    }
+    Ok(PersonFields {
+        name: Some(text.trim().to_owned()),
+        email: None,
+    })
+}
+
+/// The first attribute called `name`, unescaped as feed-rs unescapes attributes (as written
+/// when the escapes are broken).
+fn attribute(start: &BytesStart<'_>, name: &str) -> Option<String> {
+    start
+        .attributes()
+        .filter_map(Result::ok)
+        .find(|a| a.key.as_ref() == name)
+        .map(|a| unescaped(&a.value))
+}
+
+fn unescaped(value: &str) -> String {
+    quick_xml::escape::unescape(value)
+        .map(|v| v.into_owned())
+        .unwrap_or_else(|_| value.to_owned())
+}
+
+/// The element's name without its prefix (feed-rs's `parse_name`).
+fn local_name(qualified: &str) -> &str {
+    qualified.split(':').next_back().unwrap_or_default()
+}
+
+/// feed-rs's `parse_uri`: absolute as it is, relative against the base, else nothing.
+fn parse_uri(uri: &str, base: Option<&Url>) -> Option<Url> {
+    match Url::parse(uri) {
+        Ok(url) => Some(url),
+        Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(uri).ok(),
+        Err(_) => None,
+    }
+}
+
+/// `type/subtype` in the letters every MIME parser takes, no parameters.
+fn is_plain_media_type(value: &str) -> bool {
+    let name = |part: &str| {
+        !part.is_empty()
+            && part.len() <= 127
+            && part.as_bytes()[0].is_ascii_alphanumeric()
+            && part
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"!#$&^_.+-".contains(&b))
+    };
+    match value.split_once('/') {
+        Some((kind, subtype)) => name(kind) && name(subtype),
+        None => false,
+    }
+}
