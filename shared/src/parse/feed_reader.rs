@@ -20,9 +20,10 @@ use super::feed::{
     ContentFields, EntryFields, FeedFields, IMAGE_ENDINGS, LinkFields, PersonFields, TextFields,
 };
 
-/// Why the reader stopped: the document is left to feed-rs.
-#[derive(Debug)]
-pub(crate) struct NotHandled;
+/// Why the reader stopped: the document is left to feed-rs. The reason is for tests and
+/// debugging (what the reader would need to learn next).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NotHandled(pub &'static str);
 
 type Read<T> = Result<T, NotHandled>;
 
@@ -65,14 +66,14 @@ pub(crate) fn read(
     timestamp: &mut dyn FnMut(&str) -> Option<DateTime<Utc>>,
 ) -> Read<FeedFields> {
     // feed-rs decodes by the declaration; a UTF-8 document is all this reader takes.
-    let text = std::str::from_utf8(body).map_err(|_| NotHandled)?;
+    let text = std::str::from_utf8(body).map_err(|_| NotHandled("not UTF-8"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     // feed-rs reads XML only when a `<` comes before any `{` (else JSON or nothing).
     match text.bytes().find(|b| *b == b'<' || *b == b'{') {
         Some(b'<') => {}
-        _ => return Err(NotHandled),
+        _ => return Err(NotHandled("not XML")),
     }
-    let base = Url::parse(base).map_err(|_| NotHandled)?;
+    let base = Url::parse(base).map_err(|_| NotHandled("base URL"))?;
     let mut reader = Reader::new(text, base, timestamp);
     let root = reader.root()?;
     let name = local_name(root.name().into_inner());
@@ -85,7 +86,7 @@ pub(crate) fn read(
             reader.default_ns = Ns::Rss;
             reader.rss()
         }
-        _ => Err(NotHandled),
+        _ => Err(NotHandled("not RSS 2.0 or Atom")),
     }
 }
 
@@ -146,12 +147,15 @@ impl<'i, 't> Reader<'i, 't> {
         }
         let mut text: Option<String> = None;
         loop {
-            let (resolved, event) = self.xml.read_resolved_event().map_err(|_| NotHandled)?;
+            let (resolved, event) = self
+                .xml
+                .read_resolved_event()
+                .map_err(|_| NotHandled("XML error"))?;
             let tag = match event {
                 Event::Start(start) => {
                     // xml:base moves the base of what is inside: left to feed-rs.
                     if start.contains("xml:base") {
-                        return Err(NotHandled);
+                        return Err(NotHandled("xml:base"));
                     }
                     let ns = match resolved {
                         ResolveResult::Bound(ns) => Some(Ns::parse(ns.as_ref())),
@@ -174,7 +178,10 @@ impl<'i, 't> Reader<'i, 't> {
                 }
                 Event::GeneralRef(r) => {
                     let buffer = text.get_or_insert_with(String::new);
-                    match r.resolve_char_ref().map_err(|_| NotHandled)? {
+                    match r
+                        .resolve_char_ref()
+                        .map_err(|_| NotHandled("character reference"))?
+                    {
                         Some(ch) => buffer.push(ch),
                         None => {
                             let name: &str = &r;
@@ -194,9 +201,9 @@ impl<'i, 't> Reader<'i, 't> {
                 Event::Decl(decl) => {
                     // feed-rs would switch decoders on another encoding.
                     if let Some(encoding) = decl.encoding() {
-                        let encoding = encoding.map_err(|_| NotHandled)?;
+                        let encoding = encoding.map_err(|_| NotHandled("declaration"))?;
                         if !encoding.eq_ignore_ascii_case("utf-8") {
-                            return Err(NotHandled);
+                            return Err(NotHandled("another encoding"));
                         }
                     }
                     continue;
@@ -224,7 +231,7 @@ impl<'i, 't> Reader<'i, 't> {
             match self.next()? {
                 Item::Start(start, _) => return Ok(start),
                 Item::Text(_) => {}
-                Item::End | Item::Eof => return Err(NotHandled),
+                Item::End | Item::Eof => return Err(NotHandled("no root")),
             }
         }
     }
@@ -239,7 +246,7 @@ impl<'i, 't> Reader<'i, 't> {
                 }
                 Item::Text(_) => {}
                 Item::End => return Ok(None),
-                Item::Eof => return Err(NotHandled),
+                Item::Eof => return Err(NotHandled("unclosed element")),
             }
         }
     }
@@ -257,7 +264,7 @@ impl<'i, 't> Reader<'i, 't> {
                     }
                 }
                 Item::Text(_) => {}
-                Item::Eof => return Err(NotHandled),
+                Item::Eof => return Err(NotHandled("unclosed element")),
             }
         }
     }
@@ -286,7 +293,7 @@ impl<'i, 't> Reader<'i, 't> {
             }
             self.finish()?;
         }
-        Err(NotHandled)
+        Err(NotHandled("no channel"))
     }
 
     fn rss_channel(&mut self) -> Read<FeedFields> {
@@ -298,7 +305,7 @@ impl<'i, 't> Reader<'i, 't> {
                 // to it (its splitting is not mirrored here).
                 (Ns::Rss, "managingEditor" | "webMaster") => {
                     if self.text()?.is_some_and(|t| t.contains('@')) {
-                        return Err(NotHandled);
+                        return Err(NotHandled("contact address"));
                     }
                 }
                 // Dates not kept, but read: the timestamp parser records what it sees.
@@ -311,7 +318,9 @@ impl<'i, 't> Reader<'i, 't> {
                     // The item's end tag was read.
                     continue;
                 }
-                (Ns::Itunes | Ns::Podcast, _) => return Err(NotHandled),
+                (Ns::Itunes | Ns::Podcast, _) => {
+                    return Err(NotHandled("iTunes or Podcast channel element"));
+                }
                 _ => {}
             }
             self.finish()?;
@@ -372,7 +381,9 @@ impl<'i, 't> Reader<'i, 't> {
                         links.push((self.link(&text, None), true));
                     }
                 }
-                (Ns::Itunes | Ns::MediaRss | Ns::Podcast, _) => return Err(NotHandled),
+                (Ns::Itunes | Ns::MediaRss | Ns::Podcast, _) => {
+                    return Err(NotHandled("Media RSS, iTunes or Podcast item element"));
+                }
                 _ => {}
             }
             self.finish()?;
@@ -405,7 +416,7 @@ impl<'i, 't> Reader<'i, 't> {
                     let value = unescaped(&attribute.value);
                     // Types feed-rs's MIME parser surely takes; anything else is left to it.
                     if !is_plain_media_type(&value) {
-                        return Err(NotHandled);
+                        return Err(NotHandled("media type"));
                     }
                     kind = Some(value.to_ascii_lowercase());
                 }
@@ -526,7 +537,7 @@ impl<'i, 't> Reader<'i, 't> {
                         entry.links.push(self.link(&text, None));
                     }
                 }
-                (Ns::MediaRss, _) => return Err(NotHandled),
+                (Ns::MediaRss, _) => return Err(NotHandled("Media RSS entry element")),
                 _ => {}
             }
             self.finish()?;
@@ -540,7 +551,7 @@ impl<'i, 't> Reader<'i, 't> {
         let html = match attribute(start, "type").as_deref() {
             None | Some("text") => false,
             Some("html" | "text/html") => true,
-            _ => return Err(NotHandled),
+            _ => return Err(NotHandled("text type")),
         };
         let content = match self.text()? {
             Some(text) => text,
@@ -550,7 +561,7 @@ impl<'i, 't> Reader<'i, 't> {
                     self.peeked = Some(Item::End);
                     String::new()
                 }
-                _ => return Err(NotHandled),
+                _ => return Err(NotHandled("markup in text")),
             },
         };
         Ok(if html {
@@ -564,11 +575,11 @@ impl<'i, 't> Reader<'i, 't> {
     /// (`src`, XHTML, other types) is left to feed-rs.
     fn atom_content(&mut self, start: &BytesStart<'i>) -> Read<ContentFields> {
         if attribute(start, "src").is_some() {
-            return Err(NotHandled);
+            return Err(NotHandled("content src"));
         }
         let text = match attribute(start, "type").as_deref() {
             None | Some("text" | "html" | "text/html") => self.atom_text(start)?,
-            _ => return Err(NotHandled),
+            _ => return Err(NotHandled("content type")),
         };
         Ok(if text.html {
             ContentFields::Html(text.content)
@@ -624,7 +635,7 @@ fn atom_category(start: &BytesStart<'_>) -> Option<String> {
 /// address to split off; text with an `@` is left to it.
 fn person(text: &str) -> Read<PersonFields> {
     if text.contains('@') {
-        return Err(NotHandled);
+        return Err(NotHandled("person address"));
     }
     Ok(PersonFields {
         name: Some(text.trim().to_owned()),
