@@ -332,8 +332,8 @@ pub fn readable_body<'a>(body: &'a [u8], content_type: Option<&str>) -> Cow<'a, 
         }
         body = Cow::Owned(bytes);
     }
-    if atom {
-        body = Cow::Owned(atom_text_types(&body));
+    if atom && let Some(fixed) = atom_text_types(&body) {
+        body = Cow::Owned(fixed);
     }
     if let Some(fixed) = rss_with_known_version(&body) {
         body = Cow::Owned(fixed);
@@ -537,6 +537,30 @@ fn rss_with_known_version(body: &[u8]) -> Option<Vec<u8>> {
     Some([&body[..start], &new_tag[..], &body[tag_end..]].concat())
 }
 
+/// Which of `names` (at most 32) the document opens, as bits by their index: name `i` is
+/// opened when `<` followed by it occurs anywhere (what searching for `<name` finds).
+fn names_opened(body: &[u8], names: &[&[u8]]) -> u32 {
+    let mut first_bytes = [false; 256];
+    for name in names {
+        if let Some(first) = name.first() {
+            first_bytes[usize::from(*first)] = true;
+        }
+    }
+    let mut opened = 0u32;
+    for at in memchr::memchr_iter(b'<', body) {
+        let rest = &body[at + 1..];
+        if !rest.first().is_some_and(|b| first_bytes[usize::from(*b)]) {
+            continue;
+        }
+        for (i, name) in names.iter().enumerate().take(32) {
+            if rest.starts_with(name) {
+                opened |= 1 << i;
+            }
+        }
+    }
+    opened
+}
+
 /// Where an element starts, where its content starts and ends, and where it ends:
 /// `<name ...>content</name>`. None when it is absent or self-closing.
 fn element_span(block: &[u8], name: &[u8]) -> Option<(usize, usize, usize, usize)> {
@@ -599,8 +623,32 @@ fn rss_item_alternatives(body: &[u8]) -> Option<Vec<u8>> {
     find(head, b"<rss")?;
     let has = contains;
     // A stand-in the document never opens cannot be in any of its items: those searches
-    // (a dozen per item) are skipped. What this function writes opens none of them.
-    let opens = |name: &[u8]| has(body, &[&b"<"[..], name].concat());
+    // (a dozen per item) are skipped. What this function writes opens none of them. Which
+    // names the document opens is found in one pass over its tags.
+    const NAMES: &[&[u8]] = &[
+        b"xhtml:body",
+        b"body",
+        b"fullitem",
+        b"summary",
+        b"dc:description",
+        b"itunes:summary",
+        b"dc:title",
+        b"media:title",
+        b"dc:author",
+        b"itunes:author",
+        b"dcterms:issued",
+        b"dcterms:created",
+        b"dcterms:modified",
+        b"dc:subject",
+        b"media:category",
+    ];
+    let opened = names_opened(body, NAMES);
+    let opens = |name: &[u8]| {
+        NAMES
+            .iter()
+            .position(|n| *n == name)
+            .is_some_and(|at| opened & (1 << at) != 0)
+    };
     let full_text_names: Vec<&[u8]> = [&b"xhtml:body"[..], b"body", b"fullitem", b"summary"]
         .into_iter()
         .filter(|name| opens(name))
@@ -859,8 +907,9 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 /// 0.3 wrote them so) or empty: those become the three types Atom 1.0 names. Only in the
 /// start tags of text constructs, and not where a `src` makes the type a real MIME type.
 /// Base64 text (Atom 0.3's `mode="base64"`, Atom 1.0's `application/octet-stream`) is
-/// decoded in place, as feed-rs would otherwise hand us the encoded letters.
-fn atom_text_types(body: &[u8]) -> Vec<u8> {
+/// decoded in place, as feed-rs would otherwise hand us the encoded letters. None when
+/// nothing changes.
+fn atom_text_types(body: &[u8]) -> Option<Vec<u8>> {
     const TEXT_CONSTRUCTS: &[&[u8]] = &[
         b"title",
         b"summary",
@@ -883,15 +932,14 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
         (b"type='application/xhtml+xml'", b"type='xhtml'"),
     ];
     let has = contains;
-    let mut out = Vec::with_capacity(body.len());
+    // The document is copied only from the first start tag that changes.
+    let mut out: Option<Vec<u8>> = None;
+    let mut copied = 0;
     let mut i = 0;
     while i < body.len() {
-        // Text up to the next tag is copied as it is.
         let Some(next_tag) = memchr::memchr(b'<', &body[i..]) else {
-            out.extend_from_slice(&body[i..]);
             break;
         };
-        out.extend_from_slice(&body[i..i + next_tag]);
         i += next_tag;
         let rest = &body[i..];
         let name_len = rest
@@ -904,21 +952,20 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
         let tag_len = rest.iter().position(|b| *b == b'>');
         let Some(tag_len) = tag_len.filter(|t| *t >= name_len && TEXT_CONSTRUCTS.contains(&local))
         else {
-            out.push(rest[0]);
             i += 1;
             continue;
         };
-        let mut attributes = rest[name_len..tag_len].to_vec();
-        let self_closing = attributes.trim_ascii_end().ends_with(b"/");
-        if self_closing || has(&attributes, b"src=") {
-            out.extend_from_slice(&rest[..tag_len]);
+        let written = &rest[name_len..tag_len];
+        let self_closing = written.trim_ascii_end().ends_with(b"/");
+        if self_closing || has(written, b"src=") {
             i += tag_len;
             continue;
         }
-        let base64 = has(&attributes, b"base64") || has(&attributes, b"octet-stream");
+        let mut attributes = Cow::Borrowed(written);
+        let base64 = has(written, b"base64") || has(written, b"octet-stream");
         let close = [&b"</"[..], name, b">"].concat();
         let inner_len = find(&body[i + tag_len..], &close);
-        let typed = has(&attributes, b"type=");
+        let typed = has(written, b"type=");
         // Markup inside a text construct that does not say its type (invalid, but written):
         // read as XHTML rather than losing everything after the first tag.
         if !typed
@@ -927,32 +974,43 @@ fn atom_text_types(body: &[u8]) -> Vec<u8> {
         {
             let inner = &body[i + tag_len + 1..i + tag_len + len];
             if inner.contains(&b'<') && !has(inner, b"<![CDATA[") {
-                attributes.extend_from_slice(b" type=\"xhtml\"");
+                attributes.to_mut().extend_from_slice(b" type=\"xhtml\"");
             }
         }
         // Every type to rewrite says `type=`; the XHTML one just added is none of them.
         if typed {
             for (from, to) in TYPES {
                 if has(&attributes, from) {
-                    attributes = replace_bytes(&attributes, from, to);
+                    attributes = Cow::Owned(replace_bytes(&attributes, from, to));
                 }
             }
         }
-        out.extend_from_slice(&rest[..name_len]);
-        out.extend_from_slice(&attributes);
-        out.push(b'>');
-        i += tag_len + 1;
-        if base64 {
-            let inner = &body[i..];
-            if let Some(len) = find(inner, &close)
-                && let Some(decoded) = decode_base64_text(&inner[..len])
-            {
-                out.extend_from_slice(&escape_xml_text(&decoded));
-                i += len;
+        let content_start = i + tag_len + 1;
+        let decoded = if base64 {
+            let inner = &body[content_start..];
+            find(inner, &close).and_then(|len| {
+                let text = decode_base64_text(&inner[..len])?;
+                Some((escape_xml_text(&text), content_start + len))
+            })
+        } else {
+            None
+        };
+        if matches!(attributes, Cow::Owned(_)) || decoded.is_some() {
+            let out = out.get_or_insert_with(|| Vec::with_capacity(body.len() + 64));
+            out.extend_from_slice(&body[copied..i + name_len]);
+            out.extend_from_slice(&attributes);
+            out.push(b'>');
+            copied = content_start;
+            if let Some((text, end)) = &decoded {
+                out.extend_from_slice(text);
+                copied = *end;
             }
         }
+        i = decoded.map_or(content_start, |(_, end)| end);
     }
-    out
+    let mut out = out?;
+    out.extend_from_slice(&body[copied..]);
+    Some(out)
 }
 
 /// Base64 (whitespace allowed) that decodes to UTF-8 text.

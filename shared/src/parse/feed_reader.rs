@@ -142,6 +142,15 @@ impl<'i, 't> Reader<'i, 't> {
 
     /// The next event, text coalesced the way feed-rs coalesces it.
     fn next(&mut self) -> Read<Item<'i>> {
+        self.read(true)
+    }
+
+    /// The next tag (or the end), text passed over without being copied.
+    fn next_tag(&mut self) -> Read<Item<'i>> {
+        self.read(false)
+    }
+
+    fn read(&mut self, keep_text: bool) -> Read<Item<'i>> {
         if let Some(item) = self.peeked.take() {
             return Ok(item);
         }
@@ -165,23 +174,27 @@ impl<'i, 't> Reader<'i, 't> {
                 }
                 Event::End(_) => Item::End,
                 Event::Text(t) => {
-                    if !t.is_empty() {
+                    if keep_text && !t.is_empty() {
                         text.get_or_insert_with(String::new).push_str(&t);
                     }
                     continue;
                 }
                 Event::CData(t) => {
-                    if !t.is_empty() {
+                    if keep_text && !t.is_empty() {
                         text.get_or_insert_with(String::new).push_str(&t);
                     }
                     continue;
                 }
                 Event::GeneralRef(r) => {
-                    let buffer = text.get_or_insert_with(String::new);
-                    match r
+                    // A bad character reference fails feed-rs's whole document.
+                    let resolved = r
                         .resolve_char_ref()
-                        .map_err(|_| NotHandled("character reference"))?
-                    {
+                        .map_err(|_| NotHandled("character reference"))?;
+                    if !keep_text {
+                        continue;
+                    }
+                    let buffer = text.get_or_insert_with(String::new);
+                    match resolved {
                         Some(ch) => buffer.push(ch),
                         None => {
                             let name: &str = &r;
@@ -228,7 +241,7 @@ impl<'i, 't> Reader<'i, 't> {
     /// The document's first element.
     fn root(&mut self) -> Read<BytesStart<'i>> {
         loop {
-            match self.next()? {
+            match self.next_tag()? {
                 Item::Start(start, _) => return Ok(start),
                 Item::Text(_) => {}
                 Item::End | Item::Eof => return Err(NotHandled("no root")),
@@ -239,7 +252,7 @@ impl<'i, 't> Reader<'i, 't> {
     /// The next child element of the element being read, or None at its end.
     fn child(&mut self) -> Read<Option<Element<'i>>> {
         loop {
-            match self.next()? {
+            match self.next_tag()? {
                 Item::Start(start, ns) => {
                     let ns = ns.unwrap_or(self.default_ns);
                     return Ok(Some(Element { start, ns }));
@@ -255,7 +268,7 @@ impl<'i, 't> Reader<'i, 't> {
     fn finish(&mut self) -> Read<()> {
         let mut depth = 1usize;
         loop {
-            match self.next()? {
+            match self.next_tag()? {
                 Item::Start(..) => depth += 1,
                 Item::End => {
                     depth -= 1;
