@@ -896,6 +896,15 @@ const COMMONNESS: [u8; 256] = {
         table[markup[i] as usize] = 40;
         i += 1;
     }
+    // Punctuation and digits of namespace URIs and prefixes (`xmlns:dc`, `purl.org`, dates)
+    // are as common as frequent letters: a needle's capital or rarer letter is looked for
+    // instead.
+    let frequent = b":.-#0123456789";
+    let mut i = 0;
+    while i < frequent.len() {
+        table[frequent[i] as usize] = 30;
+        i += 1;
+    }
     table
 };
 
@@ -949,8 +958,13 @@ fn atom_text_types(body: &[u8]) -> Option<Vec<u8>> {
             .map_or(0, |n| n + 1);
         let name = rest.get(1..name_len).unwrap_or_default();
         let local = name.rsplit(|b| *b == b':').next().unwrap_or_default();
-        let tag_len = rest.iter().position(|b| *b == b'>');
-        let Some(tag_len) = tag_len.filter(|t| *t >= name_len && TEXT_CONSTRUCTS.contains(&local))
+        // Only a text construct's tag is read to its end (most tags are not one).
+        let tag_len = || memchr::memchr(b'>', rest);
+        let Some(tag_len) = TEXT_CONSTRUCTS
+            .contains(&local)
+            .then(tag_len)
+            .flatten()
+            .filter(|t| *t >= name_len)
         else {
             i += 1;
             continue;
