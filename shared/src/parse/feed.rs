@@ -1931,12 +1931,12 @@ mod tests {
                 r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://e.org/"><entry><link href="a"/></entry></feed>"#,
             ),
             (
-                "XHTML",
-                r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><title type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">x</div></title></entry></feed>"#,
+                "content elsewhere",
+                r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><content type="text/html" src="https://e.org/x"/></entry></feed>"#,
             ),
             (
-                "RSS 0.91",
-                r#"<rss version="0.91"><channel><item><title>t</title></item></channel></rss>"#,
+                "RSS 1.0",
+                r#"<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/"><item rdf:about="https://e.org/a"><title>t</title></item></rdf:RDF>"#,
             ),
             (
                 "an XML error",
@@ -2047,7 +2047,9 @@ mod tests {
                     feed.push_str("<author><name>Redaksi</name></author>");
                 }
             } else {
-                feed.push_str("<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" xmlns:wfw=\"http://wellformedweb.org/CommentAPI/\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><title>Feed</title>");
+                let version = ["2.0", "0.91", "0.92", "2.0", "2.0"][next(5)];
+                feed.push_str(&format!("<rss version=\"{version}\""));
+                feed.push_str(" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" xmlns:wfw=\"http://wellformedweb.org/CommentAPI/\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><title>Feed</title>");
                 if next(2) == 0 {
                     feed.push_str("<language>ID-id</language>");
                 }
@@ -2060,7 +2062,7 @@ mod tests {
                     let link = pick(LINKS, &mut next);
                     let date = pick(DATES, &mut next);
                     let element = if atom {
-                        match next(12) {
+                        match next(15) {
                             0 => format!("<title>{text}</title>"),
                             1 => format!("<title type=\"html\">{text}</title>"),
                             2 => format!("<summary type=\"html\">{text}</summary>"),
@@ -2080,6 +2082,15 @@ mod tests {
                                 "<author><name>{text}</name><email>r@example.org</email></author>"
                             ),
                             10 => format!("<unknown><title>nested {text}</title></unknown>"),
+                            11 => format!(
+                                "<title type=\"xhtml\"><div xmlns=\"http://www.w3.org/1999/xhtml\">{text}<b a=\"&amp;1\">x</b></div></title>"
+                            ),
+                            12 => format!(
+                                "<summary type=\"xhtml\"> <p>{text}</p> <x:p xmlns:x=\"urn:x\">&lt;{text}</x:p></summary>"
+                            ),
+                            13 => {
+                                format!("<content type=\"xhtml\"><div>{text}</div>tail</content>")
+                            }
                             _ => format!(
                                 "<wfw:commentRss xmlns:wfw=\"http://wellformedweb.org/CommentAPI/\">{link}</wfw:commentRss>"
                             ),

@@ -82,7 +82,13 @@ pub(crate) fn read(
             reader.default_ns = Ns::Atom;
             reader.atom_feed(&root)
         }
-        "rss" if matches!(attribute(&root, "version").as_deref(), Some("2.0" | "")) => {
+        // RSS 0.91 and 0.92 are read by feed-rs as 2.0 too.
+        "rss"
+            if matches!(
+                attribute(&root, "version").as_deref(),
+                Some("2.0" | "" | "0.91" | "0.92")
+            ) =>
+        {
             reader.default_ns = Ns::Rss;
             reader.rss()
         }
@@ -558,12 +564,13 @@ impl<'i, 't> Reader<'i, 't> {
         Ok(entry)
     }
 
-    /// An Atom text construct of type `text` or `html` (feed-rs's `handle_text`); XHTML, other
-    /// types and markup inside plain text are left to feed-rs.
+    /// An Atom text construct of type `text`, `html` or `xhtml` (feed-rs's `handle_text`);
+    /// other types and markup inside plain text are left to feed-rs.
     fn atom_text(&mut self, start: &BytesStart<'i>) -> Read<TextFields> {
         let html = match attribute(start, "type").as_deref() {
             None | Some("text") => false,
             Some("html" | "text/html") => true,
+            Some("xhtml") => return Ok(TextFields::html(self.xhtml()?)),
             _ => return Err(NotHandled("text type")),
         };
         let content = match self.text()? {
@@ -584,14 +591,14 @@ impl<'i, 't> Reader<'i, 't> {
         })
     }
 
-    /// Atom `<content>` inline as text or HTML (feed-rs's `handle_content`); anything else
-    /// (`src`, XHTML, other types) is left to feed-rs.
+    /// Atom `<content>` inline as text, HTML or XHTML (feed-rs's `handle_content`); anything
+    /// else (`src`, other types) is left to feed-rs.
     fn atom_content(&mut self, start: &BytesStart<'i>) -> Read<ContentFields> {
         if attribute(start, "src").is_some() {
             return Err(NotHandled("content src"));
         }
         let text = match attribute(start, "type").as_deref() {
-            None | Some("text" | "html" | "text/html") => self.atom_text(start)?,
+            None | Some("text" | "html" | "xhtml" | "text/html") => self.atom_text(start)?,
             _ => return Err(NotHandled("content type")),
         };
         Ok(if text.html {
@@ -599,6 +606,77 @@ impl<'i, 't> Reader<'i, 't> {
         } else {
             ContentFields::Plain(text.content)
         })
+    }
+
+    /// The children of an XHTML text construct written out again as feed-rs writes them
+    /// (`children_as_xhtml`): local names, attributes unescaped as they are, text minimally
+    /// escaped; a single `div` wrapping everything is dropped. The element's end tag is left
+    /// to be read.
+    fn xhtml(&mut self) -> Read<String> {
+        let mut buffer = String::new();
+        // Names of the elements open inside the construct (end tags repeat them: quick-xml
+        // checks that they match).
+        let mut open: Vec<String> = Vec::new();
+        let mut first_element = true;
+        let (mut div_open, mut div_close) = (None, None);
+        loop {
+            match self.next()? {
+                Item::Start(start, _) => {
+                    let name = local_name(start.name().into_inner()).to_owned();
+                    if open.is_empty() {
+                        if !first_element {
+                            div_open = None;
+                            div_close = None;
+                        } else if name != "div" {
+                            first_element = false;
+                        }
+                    }
+                    buffer.push('<');
+                    buffer.push_str(&name);
+                    for attribute in start.attributes().filter_map(Result::ok) {
+                        buffer.push(' ');
+                        buffer.push_str(attribute.key.as_ref());
+                        buffer.push_str("=\"");
+                        buffer.push_str(&unescaped(&attribute.value));
+                        buffer.push('"');
+                    }
+                    buffer.push('>');
+                    open.push(name);
+                    if first_element {
+                        first_element = false;
+                        div_open = Some(buffer.len());
+                    }
+                }
+                Item::Text(text) => {
+                    if open.is_empty() && text.bytes().any(|c| !c.is_ascii_whitespace()) {
+                        // Text outside the wrapping div.
+                        first_element = false;
+                        div_open = None;
+                        div_close = None;
+                    }
+                    buffer.push_str(&quick_xml::escape::minimal_escape(&text));
+                }
+                Item::End => {
+                    let Some(name) = open.pop() else {
+                        self.peeked = Some(Item::End);
+                        break;
+                    };
+                    let close_start = buffer.len();
+                    buffer.push_str("</");
+                    buffer.push_str(&name);
+                    buffer.push('>');
+                    if open.is_empty() && div_open.is_some() {
+                        div_close = Some(close_start);
+                    }
+                }
+                Item::Eof => return Err(NotHandled("unclosed element")),
+            }
+        }
+        if let (Some(div_open), Some(div_close)) = (div_open, div_close) {
+            buffer.truncate(div_close);
+            buffer.drain(..div_open);
+        }
+        Ok(buffer)
     }
 
     /// An Atom `<author>` or `<contributor>`, through its end tag: a person when it has a
