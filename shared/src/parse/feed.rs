@@ -1927,8 +1927,8 @@ mod tests {
                 r#"<rss version="2.0"><channel><item><author>a@b.org (A)</author></item></channel></rss>"#,
             ),
             (
-                "xml:base",
-                r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="https://e.org/"><entry><link href="a"/></entry></feed>"#,
+                "a broken xml:base",
+                r#"<feed xmlns="http://www.w3.org/2005/Atom" xml:base="http://[bad/"><entry><link href="a"/></entry></feed>"#,
             ),
             (
                 "content elsewhere",
@@ -2126,10 +2126,19 @@ mod tests {
                     };
                     entry.push_str(&element);
                 }
+                // Bases: absolute, relative to the one above, on the entry or on its links.
+                let base = [
+                    "",
+                    "",
+                    " xml:base=\"https://other.example/dir/\"",
+                    " xml:base=\"sub/\"",
+                ][next(4)];
                 if atom {
-                    feed.push_str(&format!("<entry>{entry}</entry>"));
+                    let entry = entry.replace("<link href", &format!("<link{base} href"));
+                    feed.push_str(&format!("<entry{base}>{entry}</entry>"));
                 } else {
-                    feed.push_str(&format!("<item>{entry}</item>"));
+                    let entry = entry.replace("<link>", &format!("<link{base}>"));
+                    feed.push_str(&format!("<item{base}>{entry}</item>"));
                 }
             }
             feed.push_str(if atom { "</feed>" } else { "</channel></rss>" });

@@ -5,10 +5,10 @@
 //! same text coalescing, entities, namespaces, link resolution, date calls in the same order),
 //! without feed-rs's per-element copies (every name, attribute and base URL cloned into every
 //! element). At the first thing it does not map the way feed-rs would — another format, a
-//! namespace it leaves to feed-rs (Media RSS, iTunes, Podcast), XHTML text, `xml:base`, an
-//! e-mail address to split from a name, an encoding other than UTF-8, any XML error — it
-//! returns [`None`] ("not handled") and the caller runs feed-rs as before. The differential
-//! test in `feed.rs` holds the two readers to the same items.
+//! namespace it leaves to feed-rs (Media RSS, iTunes, Podcast), an e-mail address to split
+//! from a name, an encoding other than UTF-8, any XML error — it returns [`NotHandled`] and
+//! the caller runs feed-rs as before. The differential test in `feed.rs` holds the two
+//! readers to the same items.
 
 use chrono::{DateTime, Utc};
 use quick_xml::NsReader;
@@ -118,10 +118,17 @@ impl Element<'_> {
 
 struct Reader<'i, 't> {
     xml: NsReader<&'i [u8]>,
-    /// An event read ahead: the tag that ended a text, or one peeked at.
+    /// The tag that ended a text, to be read next.
+    pending: Option<Item<'i>>,
+    /// An event looked at but not yet read.
     peeked: Option<Item<'i>>,
     default_ns: Ns,
+    /// Depth of the element last started (1 for the root).
+    depth: usize,
+    /// The document's address, and the `xml:base` addresses in effect below it with the
+    /// depth of the element that set each (feed-rs's base stack).
     base: Url,
+    xml_bases: Vec<(usize, Url)>,
     timestamp: &'t mut dyn FnMut(&str) -> Option<DateTime<Utc>>,
 }
 
@@ -139,25 +146,88 @@ impl<'i, 't> Reader<'i, 't> {
         config.trim_text(false);
         Reader {
             xml,
+            pending: None,
             peeked: None,
             default_ns: Ns::Unknown,
+            depth: 0,
             base,
+            xml_bases: Vec::new(),
             timestamp,
         }
     }
 
     /// The next event, text coalesced the way feed-rs coalesces it.
     fn next(&mut self) -> Read<Item<'i>> {
-        self.read(true)
+        let item = match self.peeked.take() {
+            Some(item) => item,
+            None => self.read(true)?,
+        };
+        self.follow_base(&item)?;
+        Ok(item)
     }
 
     /// The next tag (or the end), text passed over without being copied.
     fn next_tag(&mut self) -> Read<Item<'i>> {
-        self.read(false)
+        let item = match self.peeked.take() {
+            Some(item) => item,
+            None => self.read(false)?,
+        };
+        self.follow_base(&item)?;
+        Ok(item)
+    }
+
+    /// The next event, left to be read.
+    fn peek(&mut self) -> Read<&Item<'i>> {
+        let item = match self.peeked.take() {
+            Some(item) => item,
+            None => self.read(true)?,
+        };
+        Ok(self.peeked.insert(item))
+    }
+
+    /// The base stack as feed-rs keeps it while it reads elements: an element's `xml:base`
+    /// (absolute, or relative to the base above) holds until its end tag.
+    fn follow_base(&mut self, item: &Item<'i>) -> Read<()> {
+        match item {
+            Item::Start(start, _) => {
+                self.depth += 1;
+                if start.contains("xml:base")
+                    && let Some(xml_base) = attribute(start, "xml:base")
+                {
+                    match Url::parse(&xml_base) {
+                        Ok(url) => self.xml_bases.push((self.depth, url)),
+                        Err(url::ParseError::RelativeUrlWithoutBase) => {
+                            if let Ok(url) = self.base().join(&xml_base) {
+                                self.xml_bases.push((self.depth, url));
+                            }
+                        }
+                        // feed-rs fails the document.
+                        Err(_) => return Err(NotHandled("xml:base")),
+                    }
+                }
+            }
+            Item::End => {
+                self.depth = self.depth.saturating_sub(1);
+                while self
+                    .xml_bases
+                    .last()
+                    .is_some_and(|(at, _)| *at > self.depth)
+                {
+                    self.xml_bases.pop();
+                }
+            }
+            Item::Text(_) | Item::Eof => {}
+        }
+        Ok(())
+    }
+
+    /// The base of the element being read.
+    fn base(&self) -> &Url {
+        self.xml_bases.last().map_or(&self.base, |(_, url)| url)
     }
 
     fn read(&mut self, keep_text: bool) -> Read<Item<'i>> {
-        if let Some(item) = self.peeked.take() {
+        if let Some(item) = self.pending.take() {
             return Ok(item);
         }
         let mut text: Option<String> = None;
@@ -168,10 +238,6 @@ impl<'i, 't> Reader<'i, 't> {
                 .map_err(|_| NotHandled("XML error"))?;
             let tag = match event {
                 Event::Start(start) => {
-                    // xml:base moves the base of what is inside: left to feed-rs.
-                    if start.contains("xml:base") {
-                        return Err(NotHandled("xml:base"));
-                    }
                     let ns = match resolved {
                         ResolveResult::Bound(ns) => Some(Ns::parse(ns.as_ref())),
                         ResolveResult::Unknown(_) | ResolveResult::Unbound => None,
@@ -236,7 +302,7 @@ impl<'i, 't> Reader<'i, 't> {
             };
             return match text.take() {
                 Some(text) => {
-                    self.peeked = Some(tag);
+                    self.pending = Some(tag);
                     Ok(Item::Text(text))
                 }
                 None => Ok(tag),
@@ -290,12 +356,12 @@ impl<'i, 't> Reader<'i, 't> {
 
     /// The text right after a start tag, if any (feed-rs's `child_as_text`).
     fn text(&mut self) -> Read<Option<String>> {
+        if !matches!(self.peek()?, Item::Text(_)) {
+            return Ok(None);
+        }
         match self.next()? {
             Item::Text(text) => Ok(Some(text)),
-            other => {
-                self.peeked = Some(other);
-                Ok(None)
-            }
+            _ => Ok(None),
         }
     }
 
@@ -430,7 +496,7 @@ impl<'i, 't> Reader<'i, 't> {
         let (mut url, mut kind) = (None, None);
         for attribute in start.attributes().filter_map(Result::ok) {
             match attribute.key.as_ref() {
-                "url" => url = parse_uri(&unescaped(&attribute.value), Some(&self.base)),
+                "url" => url = parse_uri(&unescaped(&attribute.value), Some(self.base())),
                 "type" => {
                     let value = unescaped(&attribute.value);
                     // Types feed-rs's MIME parser surely takes; anything else is left to it.
@@ -456,7 +522,7 @@ impl<'i, 't> Reader<'i, 't> {
     /// A link's address as feed-rs's `Link::new` makes it: resolved against the document's
     /// base when relative, else as written; trimmed.
     fn link(&self, href: &str, rel: Option<String>) -> LinkFields {
-        let href = match parse_uri(href, Some(&self.base)) {
+        let href = match parse_uri(href, Some(self.base())) {
             Some(url) => url.to_string(),
             None => href.to_owned(),
         };
@@ -575,12 +641,9 @@ impl<'i, 't> Reader<'i, 't> {
         };
         let content = match self.text()? {
             Some(text) => text,
-            None => match self.next()? {
+            None => match self.peek()? {
                 // An empty element: its (empty) serialized children.
-                Item::End => {
-                    self.peeked = Some(Item::End);
-                    String::new()
-                }
+                Item::End => String::new(),
                 _ => return Err(NotHandled("markup in text")),
             },
         };
@@ -620,6 +683,10 @@ impl<'i, 't> Reader<'i, 't> {
         let mut first_element = true;
         let (mut div_open, mut div_close) = (None, None);
         loop {
+            // The construct's own end tag is left to be read.
+            if open.is_empty() && matches!(self.peek()?, Item::End) {
+                break;
+            }
             match self.next()? {
                 Item::Start(start, _) => {
                     let name = local_name(start.name().into_inner()).to_owned();
@@ -658,7 +725,6 @@ impl<'i, 't> Reader<'i, 't> {
                 }
                 Item::End => {
                     let Some(name) = open.pop() else {
-                        self.peeked = Some(Item::End);
                         break;
                     };
                     let close_start = buffer.len();
