@@ -2118,7 +2118,7 @@ mod tests {
                             ),
                             10 => format!("<comments>{link}</comments>"),
                             11 => format!("<wfw:commentRss>{link}</wfw:commentRss>"),
-                            12 => format!("<title/><description></description>"),
+                            12 => "<title/><description></description>".to_owned(),
                             _ => format!(
                                 "<extra a=\"1\"><link>{link}</link><pubDate>{date}</pubDate></extra>"
                             ),

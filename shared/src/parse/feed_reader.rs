@@ -389,7 +389,8 @@ impl<'i, 't> Reader<'i, 't> {
                 // Contacts are split into name and address by feed-rs; an address is left
                 // to it (its splitting is not mirrored here).
                 (Ns::Rss, "managingEditor" | "webMaster") => {
-                    if self.text()?.is_some_and(|t| t.contains('@')) {
+                    let contact = self.text()?;
+                    if contact.is_some_and(|t| t.contains('@')) {
                         return Err(NotHandled("contact address"));
                     }
                 }
