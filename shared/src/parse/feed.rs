@@ -1898,6 +1898,7 @@ mod tests {
                     usize::from(both_readers_agree(&path.display().to_string(), &body).is_ok());
             }
         }
+        println!("our reader read {handled} of the 10 recorded feeds");
         assert!(
             handled >= 5,
             "only {handled} recorded feeds read by our reader"
