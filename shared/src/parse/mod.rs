@@ -14,6 +14,7 @@
 pub mod article;
 pub mod date;
 pub mod feed;
+mod feed_reader;
 pub mod hazard;
 pub mod html_list;
 pub mod kemlu;
