@@ -603,8 +603,21 @@ async fn scale_store() {
         .expect("api state");
     let api = Api {
         router: router(state),
-        key,
+        key: key.clone(),
         table: table.clone(),
+    };
+    // The same-run baselines (`BEFORE_ROLLUPS`) go through a router of their own, over another
+    // handle on the same file: a router remembers each mission's marker once it has seen it
+    // (`rollup::remember_markers_of`), so the main one would keep reading the role index with
+    // the marker taken away.
+    let baseline_table = Arc::new(CountingTable::new(table.inner().clone()));
+    let baseline_state = ApiState::new(baseline_table.clone(), registry.clone(), &config)
+        .await
+        .expect("api state");
+    let baseline_api = Api {
+        router: router(baseline_state),
+        key,
+        table: baseline_table,
     };
     let mut loader = Loader {
         blobs,
@@ -744,7 +757,7 @@ async fn scale_store() {
                     .await
                     .expect("marker taken");
                 let before = format!("{name}, time index (before)");
-                measured.push(api.measure(&before, uris).await);
+                measured.push(baseline_api.measure(&before, uris).await);
                 table
                     .put(saved, Condition::None)
                     .await
