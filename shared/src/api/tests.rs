@@ -9,7 +9,7 @@ use tower::ServiceExt;
 use super::*;
 use crate::model::{NormalizedItem, SourceState};
 use crate::reconcile::Reconciler;
-use crate::reconcile::tests::{at, item, jsonl, registry};
+use crate::reconcile::tests::{at, item, jsonl, official_behind_media, registry};
 use crate::schema;
 use crate::store::disk::DiskBlobStore;
 use crate::store::sqlite::SqliteTable;
@@ -1115,23 +1115,7 @@ async fn the_missions_health_costs_one_query_per_mission_once_the_role_index_is_
     access::store_key(table.as_ref(), TEST_KEY, "tests")
         .await
         .unwrap();
-    let mut items = vec![item(
-        "resmi",
-        "Pengumuman resmi",
-        "2025-03-01T00:00:00Z",
-        "2025-03-01T01:00:00Z",
-    )];
-    for n in 0..240 {
-        let mut m = item(
-            &format!("m{n}"),
-            &format!("Berita media {n} soal {}", n * 7919),
-            &format!("2025-03-02T{:02}:{:02}:00Z", n / 60, n % 60),
-            "2025-03-03T00:00:00Z",
-        );
-        m.role = Role::Media;
-        m.source = "news-id".into();
-        items.push(m);
-    }
+    let items = official_behind_media(240);
     blobs
         .put("items/1.jsonl", jsonl(&items).into(), &BlobMeta::default())
         .await

@@ -681,7 +681,7 @@ mod last_published_tests {
 
     use super::*;
     use crate::reconcile::Reconciler;
-    use crate::reconcile::tests::{item, jsonl, registry};
+    use crate::reconcile::tests::{jsonl, official_behind_media, registry};
     use crate::store::disk::DiskBlobStore;
     use crate::store::sqlite::SqliteTable;
     use crate::store::testing::CountingTable;
@@ -692,23 +692,7 @@ mod last_published_tests {
         let dir = tempfile::tempdir().unwrap();
         let table = Arc::new(CountingTable::new(SqliteTable::in_memory().unwrap()));
         let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
-        let mut items = vec![item(
-            "resmi",
-            "Pengumuman resmi",
-            "2025-03-01T00:00:00Z",
-            "2025-03-01T01:00:00Z",
-        )];
-        for n in 0..media {
-            let mut m = item(
-                &format!("m{n}"),
-                &format!("Berita media nomor {n} tentang hal {}", n * 7919),
-                &format!("2025-03-02T{:02}:{:02}:00Z", n / 60, n % 60),
-                "2025-03-03T00:00:00Z",
-            );
-            m.role = Role::Media;
-            m.source = "news-id".into();
-            items.push(m);
-        }
+        let items = official_behind_media(media);
         blobs
             .put("items/1.jsonl", jsonl(&items).into(), &BlobMeta::default())
             .await

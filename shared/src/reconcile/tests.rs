@@ -54,6 +54,29 @@ pub(crate) fn registry() -> Registry {
     }
 }
 
+/// An official post of tokyo's portal, then `media` newer items of a media source of the same
+/// mission: an official post buried behind media, as the role index finds it.
+pub(crate) fn official_behind_media(media: usize) -> Vec<NormalizedItem> {
+    let mut items = vec![item(
+        "resmi",
+        "Pengumuman resmi",
+        "2025-03-01T00:00:00Z",
+        "2025-03-01T01:00:00Z",
+    )];
+    for n in 0..media {
+        let mut m = item(
+            &format!("m{n}"),
+            &format!("Berita media {n} soal {}", n * 7919),
+            &format!("2025-03-02T{:02}:{:02}:00Z", n / 60, n % 60),
+            "2025-03-03T00:00:00Z",
+        );
+        m.role = Role::Media;
+        m.source = "news-id".into();
+        items.push(m);
+    }
+    items
+}
+
 /// An item of `tokyo`'s portal, identified by `slug`, as fetched at `fetched`.
 pub(crate) fn item(slug: &str, title: &str, published: &str, fetched: &str) -> NormalizedItem {
     NormalizedItem {
@@ -800,23 +823,7 @@ async fn the_registry_sync_that_completes_the_role_index_repairs_an_old_summary(
         table: table.clone(),
         registry: registry.clone(),
     };
-    let mut items = vec![item(
-        "resmi",
-        "Pengumuman resmi",
-        "2025-03-01T00:00:00Z",
-        "2025-03-01T01:00:00Z",
-    )];
-    for n in 0..read::MAX_READS_FOR_LAST + 10 {
-        let mut m = item(
-            &format!("m{n}"),
-            &format!("Berita media {n} soal {}", n * 7919),
-            &format!("2025-03-02T{:02}:{:02}:00Z", n / 60, n % 60),
-            "2025-03-03T00:00:00Z",
-        );
-        m.role = Role::Media;
-        m.source = "news-id".into();
-        items.push(m);
-    }
+    let items = official_behind_media(read::MAX_READS_FOR_LAST + 10);
     blobs
         .put("items/1.jsonl", jsonl(&items).into(), &BlobMeta::default())
         .await
