@@ -106,6 +106,8 @@ story-sizes:
 # SCALE_CHECKPOINTS (100000,1000000,3000000), SCALE_MISSIONS (1320), SCALE_REQUESTS (200),
 # SCALE_BUDGET_MINUTES (none), SCALE_SAMPLE (5000: items loaded with one commit per write
 # before grouped commits); SCALE_QUICK=1 for 20k items into the target dir's copy.
+# SCALE_STORE=DIR keeps the store there and makes the load resumable: Ctrl-C, `touch DIR/STOP`
+# or SCALE_BUDGET_MINUTES end a sitting after the batch in hand; the same command goes on.
 SCALE_ITEMS ?= 3000000
 SCALE_CHECKPOINTS ?= 100000,1000000,3000000
 scale:
@@ -117,6 +119,7 @@ scale:
 		$(if $(SCALE_REQUESTS),PANTAU_SCALE_REQUESTS=$(SCALE_REQUESTS),) \
 		$(if $(SCALE_BUDGET_MINUTES),PANTAU_SCALE_BUDGET_MINUTES=$(SCALE_BUDGET_MINUTES),) \
 		$(if $(SCALE_SAMPLE),PANTAU_SCALE_SAMPLE=$(SCALE_SAMPLE),) \
+		$(if $(SCALE_STORE),PANTAU_SCALE_STORE=$(abspath $(SCALE_STORE)),) \
 		$(CARGO) test --profile perf -p pantau-tests --test scale -- --ignored --nocapture scale_store
 
 # Throughput of Pantau's normalize (release build of shared/examples/bench_normalize.rs) and

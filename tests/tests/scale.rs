@@ -26,7 +26,13 @@
 //! document says which and why), `PANTAU_SCALE_SAMPLE` (5000: items loaded first with one
 //! SQLite commit per write, as `pantau run` writes, for that rate; the rest with grouped
 //! commits, which store the same records: `tests/tests/scale_load.rs`),
-//! `PANTAU_SCALE_KEEP=1` (keep the store).
+//! `PANTAU_SCALE_KEEP=1` (keep the store), `PANTAU_SCALE_STORE=DIR` (a store that outlives
+//! the run and a load that resumes: see [`Progress`]).
+//!
+//! A long load need not run in one sitting. With `PANTAU_SCALE_STORE`, the run's state is saved
+//! in the store directory after every batch; Ctrl-C, a file named `STOP` in the directory or the
+//! budget ends the sitting after the batch in hand, and the same command goes on from there
+//! (raising `PANTAU_SCALE_ITEMS` carries a finished store on to the next checkpoints).
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -77,6 +83,8 @@ struct Knobs {
     /// The first this many items are loaded with one commit per write, as `pantau run` does;
     /// the rest with grouped commits ([`GROUP_WRITES`]).
     sample: usize,
+    /// Where a store that outlives the run lives (resumable); none: a temporary directory.
+    store: Option<PathBuf>,
 }
 
 /// Writes per commit after the sample (`SqliteTable::group_commits`): the same records, the
@@ -113,6 +121,10 @@ fn knobs() -> Knobs {
             .is_ok()
             .then(|| Duration::from_secs(60 * env_number("PANTAU_SCALE_BUDGET_MINUTES", 0))),
         sample: env_number("PANTAU_SCALE_SAMPLE", if quick { 1_000 } else { 5_000 }) as usize,
+        store: std::env::var("PANTAU_SCALE_STORE")
+            .ok()
+            .filter(|v| !v.trim().is_empty())
+            .map(PathBuf::from),
     }
 }
 
@@ -191,6 +203,7 @@ fn add(sum: &mut ReconcileReport, r: &ReconcileReport) {
 }
 
 /// One kind of API request, measured.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Measured {
     name: String,
     p50: Duration,
@@ -347,10 +360,93 @@ fn breakdown(sqlite: &Path) -> Vec<(String, u64, u64)> {
 }
 
 /// What the checkpoint measured.
+#[derive(serde::Serialize, serde::Deserialize)]
 struct Checkpoint {
     items: usize,
     store_bytes: u64,
     queries: Vec<Measured>,
+}
+
+/// Where a load stands: saved in the store directory (`progress.json`) after every batch,
+/// once its writes are committed, so the next sitting goes on from there. The generator is
+/// deterministic for a seed and a clock, so the next sitting regenerates (and skips) the
+/// items already loaded and continues with the same year.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Progress {
+    /// The generator's clock: the same year of items in every sitting.
+    now: DateTime<Utc>,
+    missions: usize,
+    loaded: usize,
+    load_time: Duration,
+    report: ReconcileReport,
+    /// Reads, writes and items the reads returned.
+    table_requests: (usize, usize, usize),
+    objects: usize,
+    sample_rate: Option<(usize, f64)>,
+    checkpoints: Vec<Checkpoint>,
+    load_lines: Vec<String>,
+    notes: Vec<String>,
+    /// Where the stretch towards the next checkpoint began, and its loading time so far.
+    segment_from: usize,
+    segment_time: Duration,
+    /// One line per sitting: when, from which item to which, how fast.
+    sittings: Vec<String>,
+}
+
+const PROGRESS_FILE: &str = "progress.json";
+
+impl Progress {
+    fn new(now: DateTime<Utc>, missions: usize) -> Progress {
+        Progress {
+            now,
+            missions,
+            loaded: 0,
+            load_time: Duration::ZERO,
+            report: ReconcileReport::default(),
+            table_requests: (0, 0, 0),
+            objects: 0,
+            sample_rate: None,
+            checkpoints: Vec::new(),
+            load_lines: Vec::new(),
+            notes: Vec::new(),
+            segment_from: 0,
+            segment_time: Duration::ZERO,
+            sittings: Vec::new(),
+        }
+    }
+
+    /// The state saved in `dir`, if a load was started there; a file that does not read is an
+    /// error, not a fresh start (that would load the same items twice).
+    fn read(dir: &Path) -> Result<Option<Progress>, String> {
+        let path = dir.join(PROGRESS_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(text) => serde_json::from_str(&text)
+                .map(Some)
+                .map_err(|e| format!("{}: {e}", path.display())),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(format!("{}: {e}", path.display())),
+        }
+    }
+
+    /// Written whole to a temporary file and renamed over the old one: a stop mid-write leaves
+    /// the previous state.
+    fn save(&self, dir: &Path) {
+        let temporary = dir.join(format!("{PROGRESS_FILE}.new"));
+        let text = serde_json::to_string_pretty(self).expect("progress serializes");
+        std::fs::write(&temporary, text).expect("progress written");
+        std::fs::rename(&temporary, dir.join(PROGRESS_FILE)).expect("progress renamed");
+    }
+}
+
+/// Why a sitting ends before the load does.
+fn stop_requested(dir: &Path, interrupted: &std::sync::atomic::AtomicBool) -> Option<&'static str> {
+    if interrupted.load(std::sync::atomic::Ordering::Relaxed) {
+        Some("Ctrl-C")
+    } else if dir.join("STOP").exists() {
+        Some("a STOP file")
+    } else {
+        None
+    }
 }
 
 /// The query set: each kind with its request uris.
@@ -570,21 +666,78 @@ async fn scale_store() {
     let registry = Arc::new(fleet_registry(&base, factor));
     let offline = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/offline");
     let (id_words, en_words) = vocabularies(&offline);
-    let now = Utc::now();
-    let crises = 6;
-    let mut year = YearOfItems::new(&registry, &id_words, &en_words, 20_261_128, now, crises);
 
     let work = target_dir().join("scale");
     std::fs::create_dir_all(&work).expect("scale dir");
-    let dir = tempfile::tempdir_in(&work).expect("a store dir under the target dir");
+    // A store of its own that outlives the run, or a temporary one.
+    let (dir, temporary): (PathBuf, Option<tempfile::TempDir>) = match &knobs.store {
+        Some(store) => {
+            std::fs::create_dir_all(store).expect("the store directory");
+            (store.clone(), None)
+        }
+        None => {
+            let t = tempfile::tempdir_in(&work).expect("a store dir under the target dir");
+            (t.path().to_owned(), Some(t))
+        }
+    };
+    let mut progress = match Progress::read(&dir) {
+        Ok(Some(p)) => {
+            assert_eq!(
+                p.missions,
+                registry.missions.len(),
+                "{} holds a load of another fleet size",
+                dir.display()
+            );
+            p
+        }
+        Ok(None) => {
+            assert!(
+                !dir.join("pantau.sqlite").exists(),
+                "{} holds a store without {PROGRESS_FILE}: not a resumable load",
+                dir.display()
+            );
+            Progress::new(Utc::now(), registry.missions.len())
+        }
+        Err(e) => panic!("the saved load does not read: {e}"),
+    };
+    let resumed_at = progress.loaded;
+    let crises = 6;
+    let mut year = YearOfItems::new(
+        &registry,
+        &id_words,
+        &en_words,
+        20_261_128,
+        progress.now,
+        crises,
+    );
+    // The items loaded in earlier sittings: generated again (the same stream), not loaded.
+    let mut per_mission: HashMap<String, usize> = HashMap::new();
+    for i in year.by_ref().take(resumed_at) {
+        *per_mission.entry(i.mission).or_default() += 1;
+    }
+    let _ = std::fs::remove_file(dir.join("STOP"));
+    let interrupted = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    {
+        let interrupted = interrupted.clone();
+        tokio::spawn(async move {
+            while tokio::signal::ctrl_c().await.is_ok() {
+                if interrupted.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    eprintln!("second Ctrl-C: stopping now (the last saved batch stands)");
+                    std::process::exit(130);
+                }
+                eprintln!("Ctrl-C: the sitting ends after the batch in hand (Ctrl-C again: now)");
+            }
+        });
+    }
+
     let table = Arc::new(CountingTable::new(
-        SqliteTable::open(&dir.path().join("pantau.sqlite")).expect("sqlite"),
+        SqliteTable::open(&dir.join("pantau.sqlite")).expect("sqlite"),
     ));
-    let blobs = Arc::new(DiskBlobStore::new(dir.path().join("bucket")).expect("blobs"));
+    let blobs = Arc::new(DiskBlobStore::new(dir.join("bucket")).expect("blobs"));
     sync_registry(table.as_ref(), &registry)
         .await
         .expect("mission records");
-    write_source_states(table.as_ref(), &registry, now).await;
+    write_source_states(table.as_ref(), &registry, Utc::now()).await;
     let key = access::create_key(table.as_ref(), "scale")
         .await
         .expect("an API key")
@@ -622,50 +775,66 @@ async fn scale_store() {
     let mut loader = Loader {
         blobs,
         reconciler: Arc::new(Reconciler {
-            blobs: Arc::new(DiskBlobStore::new(dir.path().join("bucket")).expect("blobs")),
+            blobs: Arc::new(DiskBlobStore::new(dir.join("bucket")).expect("blobs")),
             table: table.clone(),
             registry: registry.clone(),
         }),
-        objects: 0,
+        objects: progress.objects,
     };
+    if progress.sample_rate.is_some() || (resumed_at > 0 && knobs.sample == 0) {
+        table
+            .inner()
+            .group_commits(GROUP_WRITES)
+            .await
+            .expect("grouped commits");
+    }
 
     println!(
-        "== scale: {} missions ({}× the registry), {} items, checkpoints {:?}; store in {}",
+        "== scale: {} missions ({}× the registry), {} items, checkpoints {:?}; store in {}{}",
         registry.missions.len(),
         factor,
         knobs.items,
         knobs.checkpoints,
-        dir.path().display()
+        dir.display(),
+        if resumed_at > 0 {
+            format!(
+                "; resumed at {resumed_at} items ({} checkpoints measured before)",
+                progress.checkpoints.len()
+            )
+        } else {
+            String::new()
+        }
     );
     let doc_path = knobs
         .doc
         .clone()
         .unwrap_or_else(|| work.join("performance.md"));
-    let mut per_mission: HashMap<String, usize> = HashMap::new();
-    let mut loaded = 0;
-    let mut load_time = Duration::ZERO;
-    let mut report = ReconcileReport::default();
-    let mut table_requests = (0usize, 0usize, 0usize);
-    let mut checkpoints = Vec::new();
-    let mut rng = fastrand::Rng::with_seed(7);
-    let mut load_lines = Vec::new();
-    const BATCH: usize = 20_000;
-    let mut notes: Vec<String> = Vec::new();
-    // Items and items/s of the sample loaded with one commit per write.
-    let mut sample_rate: Option<(usize, f64)> = None;
+    let mut rng = fastrand::Rng::with_seed(7 + resumed_at as u64);
+    // Items per batch: the unit of progress saved, and the longest wait for a stop.
+    const BATCH: usize = 5_000;
     let started_all = Instant::now();
-    for &checkpoint in &knobs.checkpoints {
-        if loaded > 0 {
+    let sitting_began = Utc::now();
+    let mut stopped: Option<String> = None;
+    let checkpoints_left: Vec<usize> = knobs
+        .checkpoints
+        .iter()
+        .copied()
+        .filter(|c| progress.checkpoints.iter().all(|done| done.items != *c))
+        .filter(|c| *c >= progress.loaded)
+        .collect();
+    'checkpoints: for checkpoint in checkpoints_left {
+        if progress.loaded > 0 && progress.loaded < checkpoint {
             // Will it fit, on disk and in the budget, at the rate and size per item so far?
-            let per_item = store_bytes(dir.path()) as f64 / loaded as f64;
+            let loaded = progress.loaded;
+            let per_item = store_bytes(&dir) as f64 / loaded as f64;
             let needed = per_item * (checkpoint - loaded) as f64 * 1.1;
-            let free = free_bytes(dir.path()).unwrap_or(u64::MAX) as f64;
+            let free = free_bytes(&dir).unwrap_or(u64::MAX) as f64;
             let reserve = 5.0 * 1024.0 * 1024.0 * 1024.0;
-            let rate = loaded as f64 / load_time.as_secs_f64();
+            let rate = loaded as f64 / progress.load_time.as_secs_f64();
             let projected = started_all.elapsed()
                 + Duration::from_secs_f64((checkpoint - loaded) as f64 / rate);
             if needed > free - reserve {
-                notes.push(format!(
+                progress.notes.push(format!(
                     "{checkpoint} items not run: at {:.1} KB per item the store would need another \
                      {:.1} GB, and {:.1} GB are free (5 GiB kept in reserve).",
                     per_item / 1000.0,
@@ -674,8 +843,10 @@ async fn scale_store() {
                 ));
                 break;
             }
-            if knobs.budget.is_some_and(|b| projected > b) {
-                notes.push(format!(
+            // A resumable store goes on to the budget's end and stops there; a temporary one
+            // would lose it, so it skips a checkpoint it cannot reach.
+            if knobs.store.is_none() && knobs.budget.is_some_and(|b| projected > b) {
+                progress.notes.push(format!(
                     "{checkpoint} items not run: at {rate:.0} items/s loading would end {:.0} min \
                      into the run, past the budget of {} min.",
                     projected.as_secs_f64() / 60.0,
@@ -684,27 +855,39 @@ async fn scale_store() {
                 break;
             }
         }
-        let segment_started = Instant::now();
-        let segment_from = loaded;
-        while loaded < checkpoint {
-            let grouped = sample_rate.is_some() || knobs.sample == 0;
+        while progress.loaded < checkpoint {
+            if let Some(why) = stop_requested(&dir, &interrupted).or_else(|| {
+                (knobs.store.is_some() && knobs.budget.is_some_and(|b| started_all.elapsed() > b))
+                    .then_some("the budget")
+            }) {
+                stopped = Some(why.to_owned());
+                break 'checkpoints;
+            }
+            let grouped = progress.sample_rate.is_some() || knobs.sample == 0;
             let size = if grouped { BATCH } else { knobs.sample };
-            let batch: Vec<NormalizedItem> =
-                year.by_ref().take(size.min(checkpoint - loaded)).collect();
+            let batch: Vec<NormalizedItem> = year
+                .by_ref()
+                .take(size.min(checkpoint - progress.loaded))
+                .collect();
             for i in &batch {
                 *per_mission.entry(i.mission.clone()).or_default() += 1;
             }
-            loaded += batch.len();
+            let before = progress.loaded;
+            progress.loaded += batch.len();
             table.reset();
             let started = Instant::now();
             let r = loader.load(batch).await;
-            load_time += started.elapsed();
+            // Committed before the progress says so: a saved batch is a stored batch.
+            table.inner().commit().await.expect("batch committed");
+            progress.load_time += started.elapsed();
+            progress.segment_time += started.elapsed();
             if !grouped {
                 // The real reconcile as it runs in `pantau run`: one commit per write.
-                sample_rate = Some((loaded, loaded as f64 / started.elapsed().as_secs_f64()));
+                let rate = progress.loaded as f64 / started.elapsed().as_secs_f64();
+                progress.sample_rate = Some((progress.loaded, rate));
                 println!(
-                    "  sample: {loaded} items with one commit per write, {:.0} items/s; grouped commits from here",
-                    loaded as f64 / started.elapsed().as_secs_f64()
+                    "  sample: {} items with one commit per write, {rate:.0} items/s; grouped commits from here",
+                    progress.loaded
                 );
                 table
                     .inner()
@@ -713,26 +896,32 @@ async fn scale_store() {
                     .expect("grouped commits");
             }
             let c = table.counts();
-            table_requests.0 += c.reads();
-            table_requests.1 += c.writes();
-            table_requests.2 += c.items_read;
-            add(&mut report, &r);
-            if loaded % 100_000 == 0 || loaded == checkpoint {
+            progress.table_requests.0 += c.reads();
+            progress.table_requests.1 += c.writes();
+            progress.table_requests.2 += c.items_read;
+            add(&mut progress.report, &r);
+            progress.objects = loader.objects;
+            progress.save(&dir);
+            if progress.loaded / 100_000 > before / 100_000 || progress.loaded == checkpoint {
                 println!(
-                    "  loaded {loaded} items, {:.0} items/s so far, store {}",
-                    loaded as f64 / load_time.as_secs_f64(),
-                    mib(store_bytes(dir.path()))
+                    "  loaded {} items, {:.0} items/s so far, store {}, {} UTC",
+                    progress.loaded,
+                    progress.loaded as f64 / progress.load_time.as_secs_f64(),
+                    mib(store_bytes(&dir)),
+                    Utc::now().format("%H:%M")
                 );
             }
         }
         // Pending writes committed and the WAL emptied: the file's size is the store's.
         table.inner().checkpoint().await.expect("checkpoint");
-        let segment = segment_started.elapsed().as_secs_f64();
-        load_lines.push(format!(
-            "| {segment_from} → {checkpoint} | {:.0} | {} |",
-            (checkpoint - segment_from) as f64 / segment,
-            mib(store_bytes(dir.path()))
+        progress.load_lines.push(format!(
+            "| {} → {checkpoint} | {:.0} | {} |",
+            progress.segment_from,
+            (checkpoint - progress.segment_from) as f64 / progress.segment_time.as_secs_f64(),
+            mib(store_bytes(&dir))
         ));
+        progress.segment_from = checkpoint;
+        progress.segment_time = Duration::ZERO;
         let kinds = query_set(
             &registry,
             &per_mission,
@@ -776,62 +965,91 @@ async fn scale_store() {
                 queries.push(m);
             }
         }
-        checkpoints.push(Checkpoint {
+        table
+            .inner()
+            .commit()
+            .await
+            .expect("marker writes committed");
+        progress.checkpoints.push(Checkpoint {
             items: checkpoint,
-            store_bytes: store_bytes(dir.path()),
+            store_bytes: store_bytes(&dir),
             queries,
         });
+        progress.save(&dir);
         // Written at every checkpoint, so a run stopped later still leaves its figures.
-        let doc = render(&Report {
-            registry: &registry,
-            knobs: &knobs,
-            checkpoints: &checkpoints,
-            load_lines: &load_lines,
-            notes: &notes,
-            breakdown: &breakdown(&dir.path().join("pantau.sqlite")),
-            loaded,
-            load_time,
-            report: &report,
-            table_requests,
-            objects: loader.objects,
-            sample_rate,
-            fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
-        });
-        write_doc(&doc_path, &doc);
+        write_doc(
+            &doc_path,
+            &render(&report_of(&registry, &knobs, &progress, &dir, &work)),
+        );
+    }
+    table.inner().checkpoint().await.expect("checkpoint");
+    if progress.loaded > resumed_at {
+        let secs = (Utc::now() - sitting_began).num_seconds().max(1);
+        progress.sittings.push(format!(
+            "{} → {} UTC: items {resumed_at} → {}{}",
+            sitting_began.format("%Y-%m-%d %H:%M"),
+            Utc::now().format("%H:%M"),
+            progress.loaded,
+            stopped
+                .as_ref()
+                .map(|why| format!(" (stopped by {why})"))
+                .unwrap_or_default()
+        ));
+        println!(
+            "  this sitting: {} items in {secs} s with the checkpoints",
+            progress.loaded - resumed_at
+        );
+        progress.save(&dir);
+    }
+    if let Some(why) = &stopped {
+        println!(
+            "stopped by {why} at {} items, saved: the same command goes on from there ({})",
+            progress.loaded,
+            dir.display()
+        );
+        return;
     }
     assert_eq!(
-        report.new, loaded,
-        "every generated item is new: {report:?}"
+        progress.report.new, progress.loaded,
+        "every generated item is new: {:?}",
+        progress.report
     );
     assert!(
-        report.crises_opened >= 1,
-        "the planted crises open: {report:?}"
+        progress.report.crises_opened >= 1,
+        "the planted crises open: {:?}",
+        progress.report
     );
 
-    let doc = render(&Report {
-        registry: &registry,
-        knobs: &knobs,
-        checkpoints: &checkpoints,
-        load_lines: &load_lines,
-        notes: &notes,
-        breakdown: &breakdown(&dir.path().join("pantau.sqlite")),
-        loaded,
-        load_time,
-        report: &report,
-        table_requests,
-        objects: loader.objects,
-        sample_rate,
-        fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
-    });
+    let doc = render(&report_of(&registry, &knobs, &progress, &dir, &work));
     write_doc(&doc_path, &doc);
     println!("{doc}");
     println!("written to {}", doc_path.display());
     drop(api);
     drop(loader);
-    if std::env::var("PANTAU_SCALE_KEEP").is_ok_and(|v| v == "1") {
-        println!("store kept in {}", dir.keep().display());
+    if let Some(t) = temporary {
+        if std::env::var("PANTAU_SCALE_KEEP").is_ok_and(|v| v == "1") {
+            println!("store kept in {}", t.keep().display());
+        }
+        // Otherwise the store directory (and its SQLite file) goes with `t`.
+    } else {
+        println!("store kept in {} (PANTAU_SCALE_STORE)", dir.display());
     }
-    // Otherwise the store directory (and its SQLite file) goes with `dir`.
+}
+
+fn report_of<'a>(
+    registry: &'a Registry,
+    knobs: &'a Knobs,
+    progress: &'a Progress,
+    dir: &Path,
+    work: &Path,
+) -> Report<'a> {
+    Report {
+        registry,
+        knobs,
+        progress,
+        breakdown: breakdown(&dir.join("pantau.sqlite")),
+        fleet_cycles: std::fs::read_to_string(work.join("fleet-cycles.txt")).ok(),
+    }
 }
 
 /// Below this line the document is prose written by hand, kept when the tables are rewritten.
@@ -850,17 +1068,8 @@ fn write_doc(path: &Path, generated: &str) {
 struct Report<'a> {
     registry: &'a Registry,
     knobs: &'a Knobs,
-    checkpoints: &'a [Checkpoint],
-    load_lines: &'a [String],
-    notes: &'a [String],
-    breakdown: &'a [(String, u64, u64)],
-    loaded: usize,
-    load_time: Duration,
-    report: &'a ReconcileReport,
-    /// Reads, writes and items the reads returned.
-    table_requests: (usize, usize, usize),
-    objects: usize,
-    sample_rate: Option<(usize, f64)>,
+    progress: &'a Progress,
+    breakdown: Vec<(String, u64, u64)>,
     /// What `bench_scrape::tenfold_registry` printed, when it ran before (`make scale`).
     fleet_cycles: Option<String>,
 }
@@ -869,18 +1078,23 @@ fn render(r: &Report) -> String {
     let Report {
         registry,
         knobs,
-        checkpoints,
-        load_lines,
-        notes,
-        breakdown,
+        progress,
+        ref breakdown,
+        ref fleet_cycles,
+    } = *r;
+    let Progress {
+        ref checkpoints,
+        ref load_lines,
+        ref notes,
         loaded,
         load_time,
-        report,
+        ref report,
         table_requests,
         objects,
         sample_rate,
-        ref fleet_cycles,
-    } = *r;
+        ref sittings,
+        ..
+    } = *progress;
     let mut out = String::new();
     out.push_str("# Performance at scale\n\n");
     out.push_str(
@@ -944,6 +1158,16 @@ fn render(r: &Report) -> String {
     }
     for note in notes {
         out.push_str(&format!("\n{note}\n"));
+    }
+    if sittings.len() > 1 {
+        out.push_str(&format!(
+            "\nLoaded in {} sittings (`PANTAU_SCALE_STORE`: each went on from the last saved \
+             batch; the rates above count loading time only):\n\n",
+            sittings.len()
+        ));
+        for s in sittings {
+            out.push_str(&format!("- {s}\n"));
+        }
     }
     if !breakdown.is_empty() {
         out.push_str(&format!(

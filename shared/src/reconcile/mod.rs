@@ -137,7 +137,7 @@ pub struct Reconciler {
 }
 
 /// What one items object did to the table.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ReconcileReport {
     /// Items seen for the first time.
     pub new: usize,
