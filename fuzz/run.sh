@@ -6,8 +6,8 @@
 # Seeds come from the project's fixtures and the public corpora in ../shared/extdata (skipped
 # with a message where absent). cargo-fuzz needs a nightly compiler's flags; the stable
 # toolchain accepts them with RUSTC_BOOTSTRAP=1. Findings land in fuzz/artifacts/TARGET/;
-# each one becomes a regression test beside its parser. The table goes to stdout and to
-# fuzz/RESULTS.md.
+# each one becomes a regression test beside its parser. The table goes to stdout, and its rows
+# replace the same targets' rows in fuzz/RESULTS.md's generated table (the rest is kept).
 set -euo pipefail
 cd "$(dirname "$0")"
 seconds=${1:-60}
@@ -83,12 +83,36 @@ for t in "${targets[@]}"; do
   findings=$(find "artifacts/$t" -type f | wc -l)
   printf '| %s | %s | %s | %s | %s | %s |\n' "$t" "$seconds" "${execs:-0}" "${rate:-0}" "$corpus" "$findings" | tee -a "$results"
 done
-{
-  echo "# Fuzzing results"
-  echo
-  echo "\`fuzz/run.sh $seconds\` on $(date -u +%Y-%m-%d) ($(nproc) cores, $(uname -m)); findings in fuzz/artifacts/TARGET/."
-  echo
-  cat "$results"
-} > RESULTS.md
-echo; cat RESULTS.md
+# RESULTS.md is mostly written by hand (findings, fixes); this script owns only the table
+# between the markers, one row per target, and replaces just the rows of the targets it ran.
+python3 - "$results" RESULTS.md "$(date -u +%Y-%m-%d)" "$(nproc)" <<'PY'
+import sys
+results, doc_path, day, cores = sys.argv[1:]
+begin = "<!-- fuzz/run.sh: the latest run per target -->"
+end = "<!-- end of the table fuzz/run.sh writes -->"
+header = ("| target | last run | cores | seconds | executions | exec/s | corpus | findings |\n"
+          "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |")
+new = {}
+for line in open(results).read().splitlines()[2:]:
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    new[cells[0]] = f"| {cells[0]} | {day} | {cores} | " + " | ".join(cells[1:]) + " |"
+try:
+    doc = open(doc_path).read()
+except FileNotFoundError:
+    doc = "# Fuzzing results\n\n"
+if begin in doc and end in doc:
+    before, rest = doc.split(begin, 1)
+    old, after = rest.split(end, 1)
+else:
+    before, old, after = doc.rstrip("\n") + "\n\n", "", "\n"
+rows = {}
+for line in old.splitlines():
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    if line.startswith("| ") and cells[0] not in ("target", "---"):
+        rows[cells[0]] = line
+rows.update(new)
+table = "\n".join([header] + [rows[t] for t in sorted(rows)])
+open(doc_path, "w").write(f"{before}{begin}\n{table}\n{end}{after}")
+PY
+echo; cat "$results"
 ! grep -q '| [1-9][0-9]* |$' "$results"
