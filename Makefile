@@ -108,6 +108,7 @@ story-sizes:
 # before grouped commits); SCALE_QUICK=1 for 20k items into the target dir's copy.
 # SCALE_STORE=DIR keeps the store there and makes the load resumable: Ctrl-C, `touch DIR/STOP`
 # or SCALE_BUDGET_MINUTES end a sitting after the batch in hand; the same command goes on.
+# SCALE_REMEASURE=1 (with SCALE_STORE) times the queries of the checkpoint the store is at again.
 SCALE_ITEMS ?= 3000000
 SCALE_CHECKPOINTS ?= 100000,1000000,3000000
 scale:
@@ -120,6 +121,7 @@ scale:
 		$(if $(SCALE_BUDGET_MINUTES),PANTAU_SCALE_BUDGET_MINUTES=$(SCALE_BUDGET_MINUTES),) \
 		$(if $(SCALE_SAMPLE),PANTAU_SCALE_SAMPLE=$(SCALE_SAMPLE),) \
 		$(if $(SCALE_STORE),PANTAU_SCALE_STORE=$(abspath $(SCALE_STORE)),) \
+		$(if $(SCALE_REMEASURE),PANTAU_SCALE_REMEASURE=$(SCALE_REMEASURE),) \
 		$(CARGO) test --profile perf -p pantau-tests --test scale -- --ignored --nocapture scale_store
 
 # Throughput of Pantau's normalize (release build of shared/examples/bench_normalize.rs) and

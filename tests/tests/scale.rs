@@ -33,6 +33,8 @@
 //! in the store directory after every batch; Ctrl-C, a file named `STOP` in the directory or the
 //! budget ends the sitting after the batch in hand, and the same command goes on from there
 //! (raising `PANTAU_SCALE_ITEMS` carries a finished store on to the next checkpoints).
+//! `PANTAU_SCALE_REMEASURE=1` times the queries of the checkpoint the store stands at again,
+//! loading nothing: for figures taken on a busy machine.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -680,6 +682,11 @@ async fn scale_store() {
             (t.path().to_owned(), Some(t))
         }
     };
+    // One run per store: a second one would load the same items again beside the first.
+    let lock = std::fs::File::create(dir.join("lock")).expect("the store's lock file");
+    if let Err(e) = lock.try_lock() {
+        panic!("another run is using {}: {e}", dir.display());
+    }
     let mut progress = match Progress::read(&dir) {
         Ok(Some(p)) => {
             assert_eq!(
@@ -815,13 +822,28 @@ async fn scale_store() {
     let started_all = Instant::now();
     let sitting_began = Utc::now();
     let mut stopped: Option<String> = None;
-    let checkpoints_left: Vec<usize> = knobs
-        .checkpoints
-        .iter()
-        .copied()
-        .filter(|c| progress.checkpoints.iter().all(|done| done.items != *c))
-        .filter(|c| *c >= progress.loaded)
-        .collect();
+    // `PANTAU_SCALE_REMEASURE=1`: the queries of the checkpoint the store stands at, timed again
+    // (on a quieter machine, or after a change to the API), and nothing loaded.
+    let remeasure = std::env::var("PANTAU_SCALE_REMEASURE").is_ok_and(|v| v == "1");
+    let checkpoints_left: Vec<usize> = if remeasure {
+        assert!(
+            progress
+                .checkpoints
+                .iter()
+                .any(|c| c.items == progress.loaded),
+            "PANTAU_SCALE_REMEASURE: the store is at {} items, not at a measured checkpoint",
+            progress.loaded
+        );
+        vec![progress.loaded]
+    } else {
+        knobs
+            .checkpoints
+            .iter()
+            .copied()
+            .filter(|c| progress.checkpoints.iter().all(|done| done.items != *c))
+            .filter(|c| *c >= progress.loaded)
+            .collect()
+    };
     'checkpoints: for checkpoint in checkpoints_left {
         if progress.loaded > 0 && progress.loaded < checkpoint {
             // Will it fit, on disk and in the budget, at the rate and size per item so far?
@@ -914,14 +936,27 @@ async fn scale_store() {
         }
         // Pending writes committed and the WAL emptied: the file's size is the store's.
         table.inner().checkpoint().await.expect("checkpoint");
-        progress.load_lines.push(format!(
-            "| {} → {checkpoint} | {:.0} | {} |",
-            progress.segment_from,
-            (checkpoint - progress.segment_from) as f64 / progress.segment_time.as_secs_f64(),
-            mib(store_bytes(&dir))
-        ));
-        progress.segment_from = checkpoint;
-        progress.segment_time = Duration::ZERO;
+        if remeasure {
+            let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+            progress.notes.push(format!(
+                "The {checkpoint}-item column was measured again on {} UTC \
+                 (`PANTAU_SCALE_REMEASURE=1`), load average {} before.",
+                Utc::now().format("%Y-%m-%d %H:%M"),
+                load.split_whitespace()
+                    .take(3)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ));
+        } else {
+            progress.load_lines.push(format!(
+                "| {} → {checkpoint} | {:.0} | {} |",
+                progress.segment_from,
+                (checkpoint - progress.segment_from) as f64 / progress.segment_time.as_secs_f64(),
+                mib(store_bytes(&dir))
+            ));
+            progress.segment_from = checkpoint;
+            progress.segment_time = Duration::ZERO;
+        }
         let kinds = query_set(
             &registry,
             &per_mission,
@@ -970,6 +1005,7 @@ async fn scale_store() {
             .commit()
             .await
             .expect("marker writes committed");
+        progress.checkpoints.retain(|c| c.items != checkpoint);
         progress.checkpoints.push(Checkpoint {
             items: checkpoint,
             store_bytes: store_bytes(&dir),
