@@ -30,7 +30,9 @@ SHELL := /bin/bash
 VENV  := .venv
 PY    := $(VENV)/bin/python
 CARGO ?= cargo
-export PANTAU_MOTO_SERVER := $(abspath $(VENV))/bin/moto_server
+# moto_server run through a wrapper whose DynamoDB transactions back up only the items they
+# touch (moto copies whole tables: tests/moto/server.py).
+export PANTAU_MOTO_SERVER := $(abspath tests/moto/pantau-moto-server)
 export PANTAU_CFN_LINT := $(abspath $(VENV))/bin/cfn-lint
 export PANTAU_CARGO_LAMBDA := $(abspath $(VENV))/bin/cargo-lambda
 export PANTAU_SCHEMATHESIS := $(abspath $(VENV))/bin/schemathesis

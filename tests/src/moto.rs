@@ -1,5 +1,7 @@
 //! Starts moto's server mode (`moto_server`, installed into `.venv` by `make test-setup`) on a
-//! free loopback port, and stops it when dropped.
+//! free loopback port, and stops it when dropped. By default through `tests/moto/pantau-moto-server`:
+//! moto with DynamoDB transactions that back up only the items they touch, not whole tables
+//! (`tests/moto/server.py` says why).
 //!
 //! Where moto is not installed the tests that need it fail with a message saying how to
 //! install it; they never silently pass.
@@ -16,12 +18,18 @@ pub struct MotoServer {
     endpoint: String,
 }
 
-/// Where the moto executable is: `PANTAU_MOTO_SERVER`, else the workspace's `.venv`.
+/// Where the moto executable is: `PANTAU_MOTO_SERVER`, else `tests/moto/pantau-moto-server`
+/// (which runs the workspace's `.venv`), if moto is installed there.
 fn moto_binary() -> PathBuf {
     if let Some(p) = std::env::var_os("PANTAU_MOTO_SERVER") {
         return PathBuf::from(p);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv/bin/moto_server")
+    let tests = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let installed = tests.join("../.venv/bin/moto_server");
+    if !installed.exists() {
+        return installed;
+    }
+    tests.join("moto/pantau-moto-server")
 }
 
 /// Runs moto (`$0 $@`) and stops it when its stdin, whose writing end only this process
