@@ -1049,3 +1049,66 @@ fn is_plain_media_type(value: &str) -> bool {
         None => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_split_as_feed_rs_splits_them() {
+        let split = |raw: &str| person(raw).map(|p| (p.name, p.email));
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(split(" Redaksi "), Ok((some("Redaksi"), None)));
+        // The longer side of the address is the name, less the character next to it.
+        assert_eq!(
+            split("redaksi@example.co.id (Redaksi)"),
+            Ok((some("(Redaksi)"), some("redaksi@example.co.id")))
+        );
+        assert_eq!(
+            split("Redaksi Harian <redaksi@example.co.id>"),
+            Ok((some("Redaksi Harian"), some("redaksi@example.co.id")))
+        );
+        assert_eq!(
+            split("mailto:desk@example.org"),
+            Ok((None, some("desk@example.org")))
+        );
+        // feed-rs would cut inside the `é` (and panic): left to it.
+        assert!(split("\u{e9}<[(a@b.cc").is_err());
+    }
+
+    /// One media object per scope with content: its images, then its thumbnails.
+    fn scope(contents: &[&str], thumbnails: &[&str], groups: Vec<MediaScope>) -> MediaScope {
+        MediaScope {
+            contents: contents.iter().map(|c| Some((*c).to_owned())).collect(),
+            thumbnails: thumbnails.iter().map(|t| (*t).to_owned()).collect(),
+            groups,
+        }
+    }
+
+    #[test]
+    fn media_objects_come_in_feed_rs_order() {
+        let images = |media, enclosures: &[&str]| {
+            rss_media_images(media, enclosures.iter().map(|e| (*e).to_owned()).collect())
+        };
+        // Without Media RSS content, the enclosures; with it, the enclosures are dropped.
+        assert_eq!(images(scope(&[], &["t"], vec![]), &["e"]), ["e"]);
+        assert_eq!(images(scope(&["a"], &["t"], vec![]), &["e"]), ["a", "t"]);
+        // Objects 1..4 (the entry's own, then each group, depth first) become 4, 2, 3, 1; a
+        // group without thumbnails takes those of the scope above it.
+        let media = scope(
+            &["1"],
+            &["t"],
+            vec![
+                scope(&["2"], &[], vec![scope(&["3"], &["t3"], vec![])]),
+                scope(&["4"], &["t4"], vec![]),
+            ],
+        );
+        assert_eq!(
+            images(media, &["e"]),
+            ["4", "t4", "2", "t", "3", "t3", "1", "t"]
+        );
+        // A scope without content makes no object, but its thumbnails pass down.
+        let media = scope(&[], &["t"], vec![scope(&["g"], &[], vec![])]);
+        assert_eq!(images(media, &[]), ["g", "t"]);
+    }
+}
