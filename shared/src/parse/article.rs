@@ -17,13 +17,13 @@
 //! [`extract`] is total: the third-party extractor runs under `catch_unwind`, and a page
 //! it gives nothing for is an error value.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
-use scraper::{ElementRef, Html, Selector};
+use scraper::{ElementRef, Html, Node, Selector};
 
 use super::date::{ParsedDate, parse_date_at};
 use super::text::{collapse_whitespace, normalize_title, summarize};
@@ -91,16 +91,16 @@ pub fn extract_with(
             options.max_depth
         )));
     }
-    let main = main_text_bounded(html, url, options).map_err(|reason| match reason {
-        Failure::Panicked(message) => ParseError::Panicked {
-            raw_key: raw_key.to_owned(),
-            parser: "article",
-            message,
-        },
-        Failure::Nothing(reason) => refuse(reason),
-    })?;
-    let doc = Html::parse_document(html);
-    let (published, published_raw) = match published(&doc, zone, now) {
+    let (main, page) =
+        main_text_bounded(html, url, zone, now, options).map_err(|reason| match reason {
+            Failure::Panicked(message) => ParseError::Panicked {
+                raw_key: raw_key.to_owned(),
+                parser: "article",
+                message,
+            },
+            Failure::Nothing(reason) => refuse(reason),
+        })?;
+    let (published, published_raw) = match page.published {
         Some((date, raw)) => (Some(date), Some(raw)),
         None => match main.date {
             Some(at) => (
@@ -114,13 +114,13 @@ pub fn extract_with(
         },
     };
     Ok(Article {
-        title: title(&doc).or(main.title),
+        title: page.title.or(main.title),
         text: main.text,
         published,
         published_raw,
-        author: author(&doc).or(main.author),
-        language: language(&doc),
-        canonical_url: canonical(&doc, url),
+        author: page.author.or(main.author),
+        language: page.language,
+        canonical_url: page.canonical_url,
     })
 }
 
@@ -161,6 +161,27 @@ pub fn parse(input: &ParseInput, zone: Tz) -> Result<Vec<NormalizedItem>, ParseE
     item.authors.extend(article.author);
     super::language::assign(&mut item, input.source_language);
     Ok(vec![item])
+}
+
+/// What the page's own markup says (read before the boilerplate is removed).
+struct PageMeta {
+    title: Option<String>,
+    published: Option<(ParsedDate, String)>,
+    author: Option<String>,
+    language: Option<String>,
+    canonical_url: Option<String>,
+}
+
+impl PageMeta {
+    fn read(doc: &Html, url: Option<&str>, zone: Tz, now: DateTime<Utc>) -> Self {
+        PageMeta {
+            title: title(doc),
+            published: published(doc, zone, now),
+            author: author(doc),
+            language: language(doc),
+            canonical_url: canonical(doc, url),
+        }
+    }
 }
 
 /// What the main-text extractor gave.
@@ -280,24 +301,28 @@ const EXTRACTION_STACK: usize = 16 * 1024 * 1024;
 fn main_text_bounded(
     html: &str,
     url: Option<&str>,
+    zone: Tz,
+    now: DateTime<Utc>,
     options: &ExtractOptions,
-) -> Result<MainText, Failure> {
+) -> Result<(MainText, PageMeta), Failure> {
     let (sender, receiver) = std::sync::mpsc::channel();
     let (html, url, rules) = (html.to_owned(), url.map(str::to_owned), options.rules);
     let spawned = std::thread::Builder::new()
         .name("article-extract".into())
         .stack_size(EXTRACTION_STACK)
         .spawn(move || {
-            let result = catch_unwind(AssertUnwindSafe(|| main_text(&html, url.as_deref(), rules)))
-                .unwrap_or_else(|payload| {
-                    Err(Failure::Panicked(
-                        payload
-                            .downcast_ref::<&str>()
-                            .map(|s| s.to_string())
-                            .or_else(|| payload.downcast_ref::<String>().cloned())
-                            .unwrap_or_else(|| "(no message)".into()),
-                    ))
-                });
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                main_text(&html, url.as_deref(), zone, now, rules)
+            }))
+            .unwrap_or_else(|payload| {
+                Err(Failure::Panicked(
+                    payload
+                        .downcast_ref::<&str>()
+                        .map(|s| s.to_string())
+                        .or_else(|| payload.downcast_ref::<String>().cloned())
+                        .unwrap_or_else(|| "(no message)".into()),
+                ))
+            });
             // The receiver is gone only when the caller stopped waiting.
             let _ = sender.send(result);
         });
@@ -316,8 +341,18 @@ fn main_text_bounded(
     }
 }
 
-fn main_text(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Failure> {
-    let cleaned = without_boilerplate_blocks(html, rules);
+/// The page parsed once: its metadata read, then its boilerplate blocks removed and the rest
+/// given to the extractor, whose text the line rules then clean.
+fn main_text(
+    html: &str,
+    url: Option<&str>,
+    zone: Tz,
+    now: DateTime<Utc>,
+    rules: Rules,
+) -> Result<(MainText, PageMeta), Failure> {
+    let mut doc = Html::parse_document(html);
+    let page = PageMeta::read(&doc, url, zone, now);
+    let cleaned = without_boilerplate_blocks(&mut doc, rules);
     let html = cleaned.as_deref().unwrap_or(html);
     let options = rs_trafilatura::Options {
         url: url.map(str::to_owned),
@@ -334,7 +369,7 @@ fn main_text(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Fa
         return Err(Failure::Nothing("no main text found".into()));
     }
     let metadata = result.metadata;
-    Ok(MainText {
+    let main = MainText {
         text,
         title: metadata
             .title
@@ -345,7 +380,8 @@ fn main_text(html: &str, url: Option<&str>, rules: Rules) -> Result<MainText, Fa
             .map(|a| collapse_whitespace(&a))
             .filter(|a| !a.is_empty()),
         date: metadata.date,
-    })
+    };
+    Ok((main, page))
 }
 
 /// How deep elements nest in `html`, counted on the raw text (before any parsing, which
@@ -362,7 +398,7 @@ pub(super) fn nesting_depth(html: &str) -> usize {
     let bytes = html.as_bytes();
     let (mut depth, mut deepest) = (0usize, 0usize);
     let mut at = 0;
-    while let Some(offset) = bytes[at..].iter().position(|&b| b == b'<') {
+    while let Some(offset) = memchr::memchr(b'<', &bytes[at..]) {
         at += offset + 1;
         if bytes[at..].starts_with(b"!--") {
             match find_ascii_case_insensitive(&bytes[at..], b"-->") {
@@ -381,21 +417,27 @@ pub(super) fn nesting_depth(html: &str) -> usize {
         if name_len == 0 || !bytes[name_start].is_ascii_alphabetic() && bytes[name_start] != b'!' {
             continue;
         }
-        let name = html[name_start..name_start + name_len].to_ascii_lowercase();
-        if !closing && matches!(name.as_str(), "script" | "style") {
+        // Compared in any case, without a lowered copy of every tag's name.
+        let name = &bytes[name_start..name_start + name_len];
+        let is = |listed: &str| name.eq_ignore_ascii_case(listed.as_bytes());
+        if !closing && (is("script") || is("style")) {
             // Their text is not markup (`a<b` in a script): skip to the end tag.
-            let end_tag = format!("</{name}");
-            match find_ascii_case_insensitive(&bytes[at..], end_tag.as_bytes()) {
+            let end_tag: &[u8] = if is("script") {
+                b"</script"
+            } else {
+                b"</style"
+            };
+            match find_ascii_case_insensitive(&bytes[at..], end_tag) {
                 Some(offset) => at += offset + end_tag.len(),
                 None => break,
             }
             continue;
         }
-        if name.starts_with("!--") || UNCOUNTED.contains(&name.as_str()) {
+        if name.starts_with(b"!--") || UNCOUNTED.iter().any(|listed| is(listed)) {
             continue;
         }
         // `<br/>`-style self-closing tags do not open anything.
-        let tag_end = bytes[at..].iter().position(|&b| b == b'>');
+        let tag_end = memchr::memchr(b'>', &bytes[at..]);
         let self_closing = tag_end.is_some_and(|end| end > 0 && bytes[at + end - 1] == b'/');
         if closing {
             depth = depth.saturating_sub(1);
@@ -440,12 +482,12 @@ const BOILERPLATE_TAGS: &[&str] = &["aside", "footer", "nav"];
 /// The page with boilerplate blocks (by tag, or by class/id words) removed, when there are
 /// any. A block holding half the page's text or more is kept whatever its name says: a
 /// wrapper called `has-sidebar` is the page, not a sidebar.
-fn without_boilerplate_blocks(html: &str, rules: Rules) -> Option<String> {
+fn without_boilerplate_blocks(doc: &mut Html, rules: Rules) -> Option<String> {
     if !rules.boilerplate_blocks && !rules.link_lists {
         return None;
     }
-    let mut doc = Html::parse_document(html);
-    let total = text_len(doc.root_element());
+    let lengths = text_lengths(doc.root_element());
+    let total = lengths(doc.root_element()).text;
     let mut doomed = Vec::new();
     for node in doc.root_element().descendants() {
         let Some(element) = ElementRef::wrap(node) else {
@@ -460,17 +502,17 @@ fn without_boilerplate_blocks(html: &str, rules: Rules) -> Option<String> {
             .flatten()
             .flat_map(|attr| attr.split(|c: char| c == '-' || c == '_' || c.is_whitespace()))
             .any(|word| {
-                let word = word.to_ascii_lowercase();
-                BOILERPLATE_WORDS.contains(&word.as_str())
-                    || (rules.author_boxes && AUTHOR_BOX_WORDS.contains(&word.as_str()))
+                let is = |listed: &&str| listed.eq_ignore_ascii_case(word);
+                BOILERPLATE_WORDS.iter().any(is)
+                    || (rules.author_boxes && AUTHOR_BOX_WORDS.iter().any(is))
             });
         let boilerplate =
             rules.boilerplate_blocks && (named || BOILERPLATE_TAGS.contains(&value.name()));
-        if (boilerplate || (rules.link_lists && is_link_list(element)))
+        if (boilerplate || (rules.link_lists && is_link_list(element, lengths(element))))
             && !doomed
                 .iter()
                 .any(|&d| node.ancestors().any(|a| a.id() == d))
-            && text_len(element) * 2 < total
+            && lengths(element).text * 2 < total
         {
             doomed.push(node.id());
         }
@@ -488,35 +530,58 @@ fn without_boilerplate_blocks(html: &str, rules: Rules) -> Option<String> {
 
 /// A list or block whose text is 80% or more link text: a menu or a "read more" box, not
 /// prose. (Counting `<p>` too cost more recall than it gained precision.)
-fn is_link_list(element: ElementRef) -> bool {
+fn is_link_list(element: ElementRef, lengths: TextLengths) -> bool {
     if !matches!(element.value().name(), "ul" | "ol" | "div" | "section") {
         return false;
     }
-    let all = text_len(element);
-    if all == 0 {
-        return false;
-    }
-    let linked: usize = element
-        .descendants()
-        .filter_map(ElementRef::wrap)
-        .filter(|e| e.value().name() == "a")
-        .map(text_len)
-        .sum();
-    linked * 10 >= all * 8
+    let TextLengths { text: all, linked } = lengths;
+    all != 0 && linked * 10 >= all * 8
 }
 
-/// Characters of visible text (scripts and styles are not).
-fn text_len(element: ElementRef) -> usize {
-    element
-        .descendants()
-        .filter(|n| {
-            n.parent()
-                .and_then(|p| p.value().as_element())
-                .is_none_or(|e| !matches!(e.name(), "script" | "style" | "noscript"))
-        })
-        .filter_map(|n| n.value().as_text())
-        .map(|t| t.trim().len())
-        .sum()
+/// The text below one node: bytes of visible text (each text node trimmed; the text right
+/// inside a script, style or noscript is not visible), and of that in links (`a` elements,
+/// a link inside a link counted in both).
+#[derive(Clone, Copy, Default)]
+struct TextLengths {
+    text: usize,
+    linked: usize,
+}
+
+/// [`TextLengths`] of every element under `root` (zero for any other), counted in one walk
+/// from the leaves up: judging each block by walking its own subtree again cost a walk per
+/// level of nesting. The lookup holds node ids only, not the tree.
+fn text_lengths(root: ElementRef<'_>) -> impl Fn(ElementRef) -> TextLengths + use<> {
+    let nodes: Vec<_> = root.descendants().collect();
+    let mut lengths = HashMap::<_, TextLengths>::with_capacity(nodes.len());
+    // In reverse document order every node comes after all of its descendants.
+    for node in nodes.iter().rev() {
+        let mut own = TextLengths::default();
+        match node.value() {
+            Node::Text(text) => {
+                let visible = node
+                    .parent()
+                    .and_then(|p| p.value().as_element())
+                    .is_none_or(|e| !matches!(e.name(), "script" | "style" | "noscript"));
+                if visible {
+                    own.text = text.trim().len();
+                }
+            }
+            Node::Element(element) => {
+                for child in node.children() {
+                    if let Some(child) = lengths.get(&child.id()) {
+                        own.text += child.text;
+                        own.linked += child.linked;
+                    }
+                }
+                if element.name() == "a" {
+                    own.linked += own.text;
+                }
+            }
+            _ => {}
+        }
+        lengths.insert(node.id(), own);
+    }
+    move |element: ElementRef| lengths.get(&element.id()).copied().unwrap_or_default()
 }
 
 fn find_ascii_case_insensitive(haystack: &[u8], needle: &[u8]) -> Option<usize> {

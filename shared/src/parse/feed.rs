@@ -958,10 +958,12 @@ fn atom_text_types(body: &[u8]) -> Option<Vec<u8>> {
             .map_or(0, |n| n + 1);
         let name = rest.get(1..name_len).unwrap_or_default();
         let local = name.rsplit(|b| *b == b':').next().unwrap_or_default();
+        // Media RSS's `media:title`, `media:description` and `media:content` share names
+        // with text constructs but are none (a type added to one would fail the feed).
+        let media_rss = name.starts_with(b"media:");
         // Only a text construct's tag is read to its end (most tags are not one).
         let tag_len = || memchr::memchr(b'>', rest);
-        let Some(tag_len) = TEXT_CONSTRUCTS
-            .contains(&local)
+        let Some(tag_len) = (TEXT_CONSTRUCTS.contains(&local) && !media_rss)
             .then(tag_len)
             .flatten()
             .filter(|t| *t >= name_len)
@@ -1894,24 +1896,31 @@ mod tests {
             for entry in std::fs::read_dir(format!("{offline}/{dir}")).unwrap() {
                 let path = entry.unwrap().path();
                 let body = std::fs::read(&path).unwrap();
-                handled +=
-                    usize::from(both_readers_agree(&path.display().to_string(), &body).is_ok());
+                let name = path.display().to_string();
+                match both_readers_agree(&name, &body) {
+                    Ok(()) => handled += 1,
+                    Err(reason) => println!("{name}: left to feed-rs ({reason})"),
+                }
             }
         }
         println!("our reader read {handled} of the 10 recorded feeds");
         assert!(
-            handled >= 5,
+            handled >= 10,
             "only {handled} recorded feeds read by our reader"
         );
 
         let generated = generated_feeds(240);
-        let handled = generated
-            .iter()
-            .enumerate()
-            .filter(|(i, feed)| {
-                both_readers_agree(&format!("generated {i}"), feed.as_bytes()).is_ok()
-            })
-            .count();
+        let mut left: HashMap<&str, usize> = HashMap::new();
+        for (i, feed) in generated.iter().enumerate() {
+            if let Err(reason) = both_readers_agree(&format!("generated {i}"), feed.as_bytes()) {
+                *left.entry(reason).or_default() += 1;
+            }
+        }
+        let handled = generated.len() - left.values().sum::<usize>();
+        println!(
+            "our reader read {handled} of {} generated feeds; left: {left:?}",
+            generated.len()
+        );
         assert!(
             handled * 2 > generated.len(),
             "our reader handled only {handled} of {} generated feeds",
@@ -1920,12 +1929,21 @@ mod tests {
         // What it must leave to feed-rs.
         for (what, feed) in [
             (
-                "Media RSS",
-                r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><item><title>t</title><media:content url="https://e.org/a.jpg"/></item></channel></rss>"#,
+                "iTunes",
+                r#"<rss version="2.0" xmlns:itunes="http://www.itunes.com/dtds/podcast-1.0.dtd"><channel><item><title>t</title><itunes:image href="https://e.org/a.jpg"/></item></channel></rss>"#,
             ),
             (
-                "an address",
-                r#"<rss version="2.0"><channel><item><author>a@b.org (A)</author></item></channel></rss>"#,
+                // (`emails_set_apart` spaces an address off a letter, not off `<[(`.)
+                "an address feed-rs cuts inside a character",
+                "<rss version=\"2.0\"><channel><item><author>\u{e9}&lt;[(a@b.cc</author></item></channel></rss>",
+            ),
+            (
+                "a media title without text",
+                r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><item><media:content url="https://e.org/a.jpg"><media:title/></media:content></item></channel></rss>"#,
+            ),
+            (
+                "a media description of another type",
+                r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/"><entry><media:description type="text">d</media:description></entry></feed>"#,
             ),
             (
                 "a broken xml:base",
@@ -2028,6 +2046,36 @@ mod tests {
             "2 jam lalu",
         ];
         const TYPES: &[&str] = &["image/jpeg", "audio/mpeg", "IMAGE/PNG", ""];
+        // Contacts as RSS writes them, split by feed-rs into name and address.
+        const CONTACTS: &[&str] = &[
+            "redaksi@example.co.id (Redaksi)",
+            "Redaksi Harian &lt;redaksi@example.co.id&gt;",
+            "mailto:desk.news@example.org",
+            "(Nama Penulis) penulis@example.id",
+            "Nama @ Kantor",
+            "x@y.z",
+            "&lt;[(a.b@example.com&gt;])",
+            " spaced@example.com   Penulis ",
+            "東京 desk@example.jp 支局",
+        ];
+        // Media RSS: contents and thumbnails alone, nested, in groups, with players; the
+        // order feed-rs gives its media objects is what this checks.
+        let media_rss = |shape: usize, link: &str, n: usize| -> String {
+            match shape {
+                0 => format!(
+                    "<media:content url=\"{link}\" type=\"image/jpeg\" medium=\"image\"><media:description type=\"html\">d {n}</media:description></media:content><media:thumbnail url=\"/thumb/{n}.jpg\" width=\"10\"/>"
+                ),
+                1 => format!(
+                    "<media:group><media:content url=\"https://cdn.example.org/v/{n}.mp4\" type=\"video/mp4\"/><media:content url=\"/img/{n}.png\"><media:player url=\"https://player.example/{n}.jpg\"/></media:content><media:thumbnail url=\"{link}\"/></media:group><media:group><media:title>g</media:title><media:content url=\"https://cdn.example.org/{n}.webp\"/></media:group>"
+                ),
+                2 => format!(
+                    "<media:thumbnail url=\"https://cdn.example.org/t{n}.jpg\"/><media:credit>c</media:credit><media:content url=\"{link}\"><media:thumbnail url=\"/inner.gif\"/><media:content url=\"/nested/{n}.avif\"/></media:content>"
+                ),
+                _ => format!(
+                    "<media:content url=\"https://cdn.example.org/{n}.JPG\" type=\"IMAGE/PNG\"/><media:rating>adult</media:rating><media:group><media:group><media:content url=\"{link}\" type=\"image/gif\"/></media:group></media:group>"
+                ),
+            }
+        };
         let pick =
             |list: &[&'static str], next: &mut dyn FnMut(usize) -> usize| list[next(list.len())];
         let mut feeds = Vec::with_capacity(count);
@@ -2038,7 +2086,7 @@ mod tests {
                 feed.push_str("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
             }
             if atom {
-                feed.push_str("<feed xmlns=\"http://www.w3.org/2005/Atom\"");
+                feed.push_str("<feed xmlns=\"http://www.w3.org/2005/Atom\" xmlns:media=\"http://search.yahoo.com/mrss/\"");
                 if next(2) == 0 {
                     feed.push_str(" xml:lang=\"ja-JP\"");
                 }
@@ -2050,7 +2098,7 @@ mod tests {
             } else {
                 let version = ["2.0", "0.91", "0.92", "2.0", "2.0"][next(5)];
                 feed.push_str(&format!("<rss version=\"{version}\""));
-                feed.push_str(" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" xmlns:wfw=\"http://wellformedweb.org/CommentAPI/\" xmlns:atom=\"http://www.w3.org/2005/Atom\"><channel><title>Feed</title>");
+                feed.push_str(" xmlns:dc=\"http://purl.org/dc/elements/1.1/\" xmlns:content=\"http://purl.org/rss/1.0/modules/content/\" xmlns:wfw=\"http://wellformedweb.org/CommentAPI/\" xmlns:atom=\"http://www.w3.org/2005/Atom\" xmlns:media=\"http://search.yahoo.com/mrss/\"><channel><title>Feed</title>");
                 if next(2) == 0 {
                     feed.push_str("<language>ID-id</language>");
                 }
@@ -2063,7 +2111,7 @@ mod tests {
                     let link = pick(LINKS, &mut next);
                     let date = pick(DATES, &mut next);
                     let element = if atom {
-                        match next(15) {
+                        match next(17) {
                             0 => format!("<title>{text}</title>"),
                             1 => format!("<title type=\"html\">{text}</title>"),
                             2 => format!("<summary type=\"html\">{text}</summary>"),
@@ -2092,12 +2140,14 @@ mod tests {
                             13 => {
                                 format!("<content type=\"xhtml\"><div>{text}</div>tail</content>")
                             }
+                            14 => media_rss(next(4), link, next(9)),
+                            15 => media_rss(next(4), link, next(9)),
                             _ => format!(
                                 "<wfw:commentRss xmlns:wfw=\"http://wellformedweb.org/CommentAPI/\">{link}</wfw:commentRss>"
                             ),
                         }
                     } else {
-                        match next(14) {
+                        match next(18) {
                             0 => format!("<title>{text}</title>"),
                             1 => format!("<description>{text}</description>"),
                             2 => format!("<content:encoded>{text}</content:encoded>"),
@@ -2120,6 +2170,10 @@ mod tests {
                             10 => format!("<comments>{link}</comments>"),
                             11 => format!("<wfw:commentRss>{link}</wfw:commentRss>"),
                             12 => "<title/><description></description>".to_owned(),
+                            13 => media_rss(next(4), link, next(9)),
+                            14 => media_rss(next(4), link, next(9)),
+                            15 => format!("<author>{}</author>", pick(CONTACTS, &mut next)),
+                            16 => format!("<dc:creator>{}</dc:creator>", pick(CONTACTS, &mut next)),
                             _ => format!(
                                 "<extra a=\"1\"><link>{link}</link><pubDate>{date}</pubDate></extra>"
                             ),

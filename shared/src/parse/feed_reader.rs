@@ -4,16 +4,20 @@
 //! It reads exactly what feed-rs reads for those fields (same XML reader and configuration,
 //! same text coalescing, entities, namespaces, link resolution, date calls in the same order),
 //! without feed-rs's per-element copies (every name, attribute and base URL cloned into every
-//! element). At the first thing it does not map the way feed-rs would — another format, a
-//! namespace it leaves to feed-rs (Media RSS, iTunes, Podcast), an e-mail address to split
-//! from a name, an encoding other than UTF-8, any XML error — it returns [`NotHandled`] and
-//! the caller runs feed-rs as before. The differential test in `feed.rs` holds the two
+//! element). Media RSS is read as feed-rs scopes and orders it (see [`MediaScope`]), and
+//! contacts are split into name and address with feed-rs's own pattern. At the first thing it
+//! does not map the way feed-rs would — another format, a namespace it leaves to feed-rs
+//! (iTunes, Podcast), a split at which feed-rs would panic, an encoding other than UTF-8, any
+//! XML error — it returns [`NotHandled`] and the caller runs feed-rs as before. The differential test in `feed.rs` holds the two
 //! readers to the same items.
+
+use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use quick_xml::NsReader;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::name::ResolveResult;
+use regex::Regex;
 use url::Url;
 
 use super::feed::{
@@ -386,12 +390,11 @@ impl<'i, 't> Reader<'i, 't> {
         while let Some(child) = self.child()? {
             match (child.ns, child.local()) {
                 (Ns::Rss, "language") => feed.language = self.text()?.map(|t| t.to_lowercase()),
-                // Contacts are split into name and address by feed-rs; an address is left
-                // to it (its splitting is not mirrored here).
+                // Not kept, but split by feed-rs into name and address: a contact it would
+                // panic on is left to it.
                 (Ns::Rss, "managingEditor" | "webMaster") => {
-                    let contact = self.text()?;
-                    if contact.is_some_and(|t| t.contains('@')) {
-                        return Err(NotHandled("contact address"));
+                    if let Some(contact) = self.text()? {
+                        person(&contact)?;
                     }
                 }
                 // Dates not kept, but read: the timestamp parser records what it sees.
@@ -420,6 +423,8 @@ impl<'i, 't> Reader<'i, 't> {
         // Links with whether each is a `<comments>` link (those that repeat another are
         // dropped at the end, as feed-rs drops them).
         let mut links: Vec<(LinkFields, bool)> = Vec::new();
+        let mut media = MediaScope::default();
+        let mut enclosure_images = Vec::new();
         while let Some(child) = self.child()? {
             match (child.ns, child.local()) {
                 (Ns::Rss, "title") => entry.title = self.text()?.map(TextFields::plain),
@@ -446,7 +451,7 @@ impl<'i, 't> Reader<'i, 't> {
                 }
                 (Ns::Rss, "enclosure") => {
                     if let Some(image) = self.enclosure_image(&child.start)? {
-                        entry.images.push(image);
+                        enclosure_images.push(image);
                     }
                 }
                 (Ns::Rss, "pubDate") | (Ns::DublinCore, "date") => entry.published = self.date()?,
@@ -467,13 +472,19 @@ impl<'i, 't> Reader<'i, 't> {
                         links.push((self.link(&text, None), true));
                     }
                 }
-                (Ns::Itunes | Ns::MediaRss | Ns::Podcast, _) => {
-                    return Err(NotHandled("Media RSS, iTunes or Podcast item element"));
+                (Ns::MediaRss, _) => {
+                    self.media_element(&child, &mut media)?;
+                    // Read through its end tag.
+                    continue;
+                }
+                (Ns::Itunes | Ns::Podcast, _) => {
+                    return Err(NotHandled("iTunes or Podcast item element"));
                 }
                 _ => {}
             }
             self.finish()?;
         }
+        entry.images = rss_media_images(media, enclosure_images);
         if entry.updated.is_none() && entry.published.is_some() {
             entry.updated = entry.published;
         }
@@ -489,6 +500,108 @@ impl<'i, 't> Reader<'i, 't> {
             .map(|(link, _)| link)
             .collect();
         Ok(entry)
+    }
+
+    /// A Media RSS element of an entry, or one inside a `media:group` or `media:content`,
+    /// read into `scope` through its end tag (feed-rs's `inner_handle_mediarss_element`).
+    fn media_element(&mut self, element: &Element<'i>, scope: &mut MediaScope) -> Read<()> {
+        match (element.ns, element.local()) {
+            // Representations of one thing: a scope of its own below this one.
+            (Ns::MediaRss, "group") => {
+                let mut group = MediaScope::default();
+                while let Some(child) = self.child()? {
+                    self.media_element(&child, &mut group)?;
+                }
+                scope.groups.push(group);
+                return Ok(());
+            }
+            (Ns::MediaRss, "content") => return self.media_content(&element.start, scope),
+            (Ns::MediaRss, "thumbnail") => {
+                // The last `url` as written (feed-rs neither resolves nor checks it).
+                let mut url = None;
+                for attribute in element.start.attributes().filter_map(Result::ok) {
+                    if attribute.key.as_ref() == "url" {
+                        url = Some(unescaped(&attribute.value));
+                    }
+                }
+                scope.thumbnails.extend(url);
+            }
+            (Ns::MediaRss, "title" | "description") => self.media_text(&element.start)?,
+            // Credits, texts, ratings, community, anything else: nothing Pantau keeps, and
+            // nothing feed-rs fails on.
+            _ => {}
+        }
+        self.finish()
+    }
+
+    /// A `media:content`, through its end tag (feed-rs's `handle_media_content`): kept in
+    /// `scope` when it has an address, from its `url` or a `media:player` inside it.
+    fn media_content(&mut self, start: &BytesStart<'i>, scope: &mut MediaScope) -> Read<()> {
+        let (mut url, mut kind) = (None, None);
+        for attribute in start.attributes().filter_map(Result::ok) {
+            match attribute.key.as_ref() {
+                "url" => url = parse_uri(&unescaped(&attribute.value), Some(self.base())),
+                "type" => {
+                    let value = unescaped(&attribute.value);
+                    // Types feed-rs's MIME parser surely takes; anything else is left to it.
+                    if !is_plain_media_type(&value) {
+                        return Err(NotHandled("media type"));
+                    }
+                    kind = Some(value.to_ascii_lowercase());
+                }
+                _ => {}
+            }
+        }
+        while let Some(child) = self.child()? {
+            match (child.ns, child.local()) {
+                (Ns::MediaRss, "player") => {
+                    // feed-rs resolves the player against the content's base, not its own.
+                    if attribute(&child.start, "xml:base").is_some() {
+                        return Err(NotHandled("xml:base on a media player"));
+                    }
+                    if let Some(player) = attribute(&child.start, "url")
+                        .and_then(|player| parse_uri(&player, Some(self.base())))
+                    {
+                        url = Some(player);
+                    }
+                }
+                (Ns::MediaRss, "title" | "description") => self.media_text(&child.start)?,
+                (Ns::MediaRss, "rating" | "text" | "credit") => {}
+                // Thumbnails, groups, even other contents: into the same scope.
+                (Ns::MediaRss, _) => {
+                    self.media_element(&child, scope)?;
+                    continue;
+                }
+                _ => {}
+            }
+            self.finish()?;
+        }
+        if let Some(url) = url {
+            let is_image = match kind {
+                Some(kind) => kind.starts_with("image/"),
+                None => {
+                    let path = url.path().to_ascii_lowercase();
+                    IMAGE_ENDINGS.iter().any(|e| path.ends_with(e))
+                }
+            };
+            scope.contents.push(is_image.then(|| url.to_string()));
+        }
+        Ok(())
+    }
+
+    /// A `media:title` or `media:description`: not kept, but feed-rs fails the whole
+    /// document on one without text or of a type other than `plain` or `html`.
+    fn media_text(&mut self, start: &BytesStart<'i>) -> Read<()> {
+        if !matches!(
+            attribute(start, "type").as_deref(),
+            None | Some("plain" | "html")
+        ) {
+            return Err(NotHandled("media text type"));
+        }
+        match self.text()? {
+            Some(_) => Ok(()),
+            None => Err(NotHandled("media text without text")),
+        }
     }
 
     /// An `<enclosure>` that is an image: its address (feed-rs's media content URL, read by
@@ -572,6 +685,7 @@ impl<'i, 't> Reader<'i, 't> {
     /// One `<entry>`, through its end tag.
     fn atom_entry(&mut self) -> Read<EntryFields> {
         let mut entry = EntryFields::default();
+        let mut media = MediaScope::default();
         while let Some(child) = self.child()? {
             match (child.ns, child.local()) {
                 (Ns::Atom, "id") => {
@@ -623,11 +737,18 @@ impl<'i, 't> Reader<'i, 't> {
                         entry.links.push(self.link(&text, None));
                     }
                 }
-                (Ns::MediaRss, _) => return Err(NotHandled("Media RSS entry element")),
+                (Ns::MediaRss, _) => {
+                    self.media_element(&child, &mut media)?;
+                    continue;
+                }
                 _ => {}
             }
             self.finish()?;
         }
+        // Media objects in the order feed-rs makes them (Atom does not reorder them).
+        let mut objects = Vec::new();
+        media.into_objects(&mut objects);
+        entry.images = objects.into_iter().flatten().collect();
         Ok(entry)
     }
 
@@ -789,16 +910,98 @@ fn atom_category(start: &BytesStart<'_>) -> Option<String> {
     Some(label.unwrap_or_else(|| term.trim().to_owned()))
 }
 
-/// An RSS person (`author`, `dc:creator`): the text as the name. feed-rs looks for an e-mail
-/// address to split off; text with an `@` is left to it.
-fn person(text: &str) -> Read<PersonFields> {
-    if text.contains('@') {
-        return Err(NotHandled("person address"));
-    }
+/// An RSS person (`author`, `dc:creator`, a contact) split as feed-rs's
+/// `parse_person_name_email` splits it: an e-mail address found by its pattern, and the
+/// longer text on either side of it (less the one character next to it) as the name; without
+/// an address, the whole text is the name. Where feed-rs's cut falls inside a character it
+/// panics, and the document is left to it.
+fn person(raw: &str) -> Read<PersonFields> {
+    let captures = if raw.contains('@') {
+        let pattern = email_pattern().ok_or(NotHandled("e-mail pattern"))?;
+        pattern.captures(raw)
+    } else {
+        None
+    };
+    let Some((span, address)) = captures.and_then(|c| Some((c.get(0)?, c.get(3)?))) else {
+        return Ok(PersonFields {
+            name: Some(raw.trim().to_owned()),
+            email: None,
+        });
+    };
+    let before = span.start();
+    let after = raw.len() - span.end();
+    let rest = if before > after {
+        raw.get(..span.start() - 1)
+    } else if span.end() < raw.len() {
+        raw.get(span.end() + 1..)
+    } else {
+        Some("")
+    };
+    let rest = rest
+        .ok_or(NotHandled("person split inside a character"))?
+        .trim();
     Ok(PersonFields {
-        name: Some(text.trim().to_owned()),
-        email: None,
+        name: (!rest.is_empty()).then(|| rest.to_owned()),
+        email: Some(address.as_str().trim().to_owned()),
     })
+}
+
+/// feed-rs's e-mail pattern, compiled once (None only if it did not compile).
+fn email_pattern() -> Option<&'static Regex> {
+    static PATTERN: OnceLock<Option<Regex>> = OnceLock::new();
+    PATTERN
+        .get_or_init(|| {
+            Regex::new(
+                r"\b(<\[\()?(mailto:)?([A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})(>]\))?\b",
+            )
+            .ok()
+        })
+        .as_ref()
+}
+
+/// The Media RSS of one entry as feed-rs scopes it (`MediaRssState`): the elements directly
+/// in the entry, and each `media:group` as a scope below the one it is in.
+#[derive(Default)]
+struct MediaScope {
+    /// Each `media:content` with an address: the address when it is an image.
+    contents: Vec<Option<String>>,
+    /// `media:thumbnail` addresses as written.
+    thumbnails: Vec<String>,
+    groups: Vec<MediaScope>,
+}
+
+impl MediaScope {
+    /// The media objects feed-rs makes (`emit_media_objects`), each as its images: one per
+    /// scope that has content (its images, then its thumbnails), this scope's first, then
+    /// each group's, depth first. A group without thumbnails takes those of the scope above.
+    fn into_objects(self, objects: &mut Vec<Vec<String>>) {
+        if !self.contents.is_empty() {
+            let mut images: Vec<String> = self.contents.into_iter().flatten().collect();
+            images.extend(self.thumbnails.iter().cloned());
+            objects.push(images);
+        }
+        for mut group in self.groups {
+            if group.thumbnails.is_empty() {
+                group.thumbnails.clone_from(&self.thumbnails);
+            }
+            group.into_objects(objects);
+        }
+    }
+}
+
+/// An RSS item's images as feed-rs orders its media objects (`postprocess_media`): with any
+/// Media RSS object, the first is taken out by `swap_remove` (the last takes its place), the
+/// enclosures are merged into it (dropped: it has content already), and it goes last; without
+/// one, the enclosures' images.
+fn rss_media_images(media: MediaScope, enclosure_images: Vec<String>) -> Vec<String> {
+    let mut objects = Vec::new();
+    media.into_objects(&mut objects);
+    if objects.is_empty() {
+        return enclosure_images;
+    }
+    let first = objects.swap_remove(0);
+    objects.push(first);
+    objects.into_iter().flatten().collect()
 }
 
 /// The first attribute called `name`, unescaped as feed-rs unescapes attributes (as written
@@ -844,5 +1047,68 @@ fn is_plain_media_type(value: &str) -> bool {
     match value.split_once('/') {
         Some((kind, subtype)) => name(kind) && name(subtype),
         None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn contacts_split_as_feed_rs_splits_them() {
+        let split = |raw: &str| person(raw).map(|p| (p.name, p.email));
+        let some = |s: &str| Some(s.to_owned());
+        assert_eq!(split(" Redaksi "), Ok((some("Redaksi"), None)));
+        // The longer side of the address is the name, less the character next to it.
+        assert_eq!(
+            split("redaksi@example.co.id (Redaksi)"),
+            Ok((some("(Redaksi)"), some("redaksi@example.co.id")))
+        );
+        assert_eq!(
+            split("Redaksi Harian <redaksi@example.co.id>"),
+            Ok((some("Redaksi Harian"), some("redaksi@example.co.id")))
+        );
+        assert_eq!(
+            split("mailto:desk@example.org"),
+            Ok((None, some("desk@example.org")))
+        );
+        // feed-rs would cut inside the `é` (and panic): left to it.
+        assert!(split("\u{e9}<[(a@b.cc").is_err());
+    }
+
+    /// One media object per scope with content: its images, then its thumbnails.
+    fn scope(contents: &[&str], thumbnails: &[&str], groups: Vec<MediaScope>) -> MediaScope {
+        MediaScope {
+            contents: contents.iter().map(|c| Some((*c).to_owned())).collect(),
+            thumbnails: thumbnails.iter().map(|t| (*t).to_owned()).collect(),
+            groups,
+        }
+    }
+
+    #[test]
+    fn media_objects_come_in_feed_rs_order() {
+        let images = |media, enclosures: &[&str]| {
+            rss_media_images(media, enclosures.iter().map(|e| (*e).to_owned()).collect())
+        };
+        // Without Media RSS content, the enclosures; with it, the enclosures are dropped.
+        assert_eq!(images(scope(&[], &["t"], vec![]), &["e"]), ["e"]);
+        assert_eq!(images(scope(&["a"], &["t"], vec![]), &["e"]), ["a", "t"]);
+        // Objects 1..4 (the entry's own, then each group, depth first) become 4, 2, 3, 1; a
+        // group without thumbnails takes those of the scope above it.
+        let media = scope(
+            &["1"],
+            &["t"],
+            vec![
+                scope(&["2"], &[], vec![scope(&["3"], &["t3"], vec![])]),
+                scope(&["4"], &["t4"], vec![]),
+            ],
+        );
+        assert_eq!(
+            images(media, &["e"]),
+            ["4", "t4", "2", "t", "3", "t3", "1", "t"]
+        );
+        // A scope without content makes no object, but its thumbnails pass down.
+        let media = scope(&[], &["t"], vec![scope(&["g"], &[], vec![])]);
+        assert_eq!(images(media, &[]), ["g", "t"]);
     }
 }
