@@ -231,8 +231,8 @@ async fn indexed_items(
             )
             .await?;
         for record in page.items {
-            if let Some(full) = builder.read(Cursor::for_item(index, &record), stored_item(&record))
-            {
+            let position = Cursor::for_item(index, &record);
+            if let Some(full) = builder.read(position, into_stored_item(record)) {
                 return Ok(full);
             }
         }
@@ -551,7 +551,8 @@ pub async fn mission_activity_by_time(
                     .after(cursor),
             )
             .await?;
-        for stored in page.items.iter().filter_map(stored_item) {
+        activity.items_read += page.items.len();
+        for stored in page.items.into_iter().filter_map(into_stored_item) {
             let day = stored.item.published_at.date_naive();
             let count = per_day.entry(day).or_insert_with(|| DayCount {
                 day,
@@ -564,7 +565,6 @@ pub async fn mission_activity_by_time(
                 Role::Hazard => count.hazard += 1,
             }
         }
-        activity.items_read += page.items.len();
         match page.cursor {
             Some(_) if activity.items_read >= max_reads => {
                 activity.truncated = true;
@@ -640,15 +640,34 @@ fn text<'a>(record: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 pub(crate) fn stored_item(record: &Item) -> Option<StoredItem> {
-    let item = from_record::<NormalizedItem>(record)?;
+    into_stored_item(record.clone())
+}
+
+/// [`stored_item`] of a record the caller no longer needs: the item's fields are moved out
+/// of it, not copied (a feed page's bodies are most of its bytes), and what `CURRENT` holds
+/// beside them (the enrichment, the search and story bookkeeping) is dropped unread.
+pub(crate) fn into_stored_item(record: Item) -> Option<StoredItem> {
+    let id = text(&record, attr::ITEM_ID)?.to_owned();
+    let version_at = parse_time(text(&record, attr::VERSION_AT)?)?;
+    let content_hash = text(&record, attr::CONTENT_HASH)?.to_owned();
+    let versions = record.get(attr::VERSIONS).and_then(as_count)?;
+    let first_seen_at = parse_time(text(&record, attr::FIRST_SEEN_AT)?)?;
+    let story_id = text(&record, attr::STORY_ID).map(str::to_owned);
+    let item = match serde_json::from_value::<NormalizedItem>(Value::Object(record)) {
+        Ok(item) => item,
+        Err(e) => {
+            tracing::error!(item_id = %id, error = %e, "unreadable item record skipped");
+            return None;
+        }
+    };
     Some(StoredItem {
-        id: text(record, attr::ITEM_ID)?.to_owned(),
-        version_at: parse_time(text(record, attr::VERSION_AT)?)?,
-        content_hash: text(record, attr::CONTENT_HASH)?.to_owned(),
-        versions: record.get(attr::VERSIONS).and_then(as_count)?,
-        first_seen_at: parse_time(text(record, attr::FIRST_SEEN_AT)?)?,
-        story_id: text(record, attr::STORY_ID).map(str::to_owned),
+        id,
         item,
+        version_at,
+        content_hash,
+        versions,
+        first_seen_at,
+        story_id,
     })
 }
 

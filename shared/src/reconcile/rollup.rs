@@ -41,7 +41,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::read::{ItemFilter, ItemPage, PageBuilder, ReadError, stored_item};
+use super::read::{ItemFilter, ItemPage, PageBuilder, ReadError, into_stored_item};
 use super::{as_count, attr, parse_time};
 use crate::model::Role;
 use crate::schema;
@@ -441,7 +441,7 @@ pub(crate) async fn role_items(
         let (pointed, more) = pointed_currents(table, page).await?;
         for p in pointed {
             let position = time_cursor(&time_pk, &p.item_id, &p.sk);
-            let item = p.current.as_ref().and_then(stored_item);
+            let item = p.current.and_then(into_stored_item);
             if let Some(full) = builder.read(position, item) {
                 return Ok(Some(full));
             }
