@@ -643,6 +643,39 @@ pub(crate) fn stored_item(record: &Item) -> Option<StoredItem> {
     into_stored_item(record.clone())
 }
 
+/// The attributes [`stored_item`] reads: the item's own fields (their serde names) and the
+/// bookkeeping it shows. A reader that only makes `StoredItem`s asks for these alone
+/// (`Table::batch_get_some`); the key attributes come with every record.
+pub(crate) const STORED_ITEM_ATTRS: &[&str] = &[
+    // NormalizedItem
+    "mission",
+    "source",
+    "kind",
+    "role",
+    "guid",
+    "url",
+    "title",
+    "summary",
+    "body",
+    "published_at",
+    "published_raw",
+    "time_basis",
+    "language",
+    "authors",
+    "categories",
+    "images",
+    "fetched_at",
+    "raw_key",
+    "hazard",
+    // StoredItem
+    attr::ITEM_ID,
+    attr::VERSION_AT,
+    attr::CONTENT_HASH,
+    attr::VERSIONS,
+    attr::FIRST_SEEN_AT,
+    attr::STORY_ID,
+];
+
 /// [`stored_item`] of a record the caller no longer needs: the item's fields are moved out
 /// of it, not copied (a feed page's bodies are most of its bytes), and what `CURRENT` holds
 /// beside them (the enrichment, the search and story bookkeeping) is dropped unread.
@@ -692,6 +725,40 @@ fn health_of(record: &Item) -> Option<SourceHealth> {
         health.owner = pk.strip_prefix(&schema::mission_pk(""))?.to_owned();
     }
     Some(health)
+}
+
+#[cfg(test)]
+mod stored_item_tests {
+    use super::*;
+
+    /// A reader asking for [`STORED_ITEM_ATTRS`] alone must get every field an item has: a
+    /// field added to `NormalizedItem` and not to the list would vanish from feeds.
+    #[test]
+    fn the_attributes_a_stored_item_reads_name_every_field_of_an_item() {
+        // A hazard item, so that the optional event is written too.
+        let mut item = crate::crises::timelines::hazard(
+            crate::model::SourceKind::Usgs,
+            "us1",
+            crate::model::HazardKind::Earthquake,
+            Some(6.1),
+            None,
+            "JP",
+            "Honshu",
+            crate::reconcile::tests::at("2025-03-01T00:00:00Z"),
+        );
+        (item.authors, item.categories, item.images) =
+            (vec!["a".into()], vec!["c".into()], vec!["i".into()]);
+        assert!(item.hazard.is_some());
+        let Value::Object(fields) = serde_json::to_value(&item).unwrap() else {
+            unreachable!()
+        };
+        let missing: Vec<&String> = fields
+            .keys()
+            .filter(|k| !STORED_ITEM_ATTRS.contains(&k.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "not in STORED_ITEM_ATTRS: {missing:?}");
+        assert_eq!(fields.len(), 19);
+    }
 }
 
 #[cfg(test)]
