@@ -6,6 +6,7 @@
 #   make quality      the parsers measured on the public corpora in ../shared/extdata
 #   make bench-scrape scrape cycles over 1,000 fixture sources and the real registry on loopback
 #   make bench-reconcile  reconcile throughput and table requests per item (release build)
+#   make bench-feed   the busiest mission's feeds over a kept scale store (FEED_STORE, FEED_MISSION)
 #   make story-sizes  JSON bytes per record family and requests per item, 1000 generated items
 #   make hq-big          import of a generated 50 MB headquarters CSV: report and peak memory (perf build)
 #   make bench-normalize  Pantau's parsers against feedparser and trafilatura, same files
@@ -53,7 +54,7 @@ CHROMIUM := /usr/bin/chromium
 export PANTAU_CHROMIUM := $(CHROMIUM)
 TEST_TOOLS := $(VENV)/.tools-moto-$(MOTO_VERSION)-cfnlint-$(CFN_LINT_VERSION)-sam-$(SAM_TRANSLATOR_VERSION)-cargolambda-$(CARGO_LAMBDA_VERSION)-schemathesis-$(SCHEMATHESIS_VERSION)
 
-.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile story-sizes scale hq-big bench-normalize fuzz build sizes startup cost cost-aws deploy logs watch invoke check fmt lint clean
+.PHONY: run run-offline local-aws replay test test-setup reliability reliability-full quality bench-scrape bench-reconcile bench-feed story-sizes scale hq-big bench-normalize fuzz build sizes startup cost cost-aws deploy logs watch invoke check fmt lint clean
 
 run:
 	$(CARGO) run --quiet -p pantau-local -- run
@@ -94,6 +95,13 @@ bench-scrape:
 BENCH_ITEMS ?= 100000
 bench-reconcile:
 	PANTAU_BENCH_ITEMS=$(BENCH_ITEMS) $(CARGO) test --profile perf -p pantau-tests --test bench_reconcile -- --ignored --nocapture --test-threads=1
+
+# The busiest mission's plain and official-only feeds over a store kept by
+# `PANTAU_SCALE_KEEP=1 make scale` (FEED_STORE: its directory; FEED_MISSION: the busiest mission
+# the run printed), several repetitions: tests/tests/bench_feed.rs.
+bench-feed:
+	PANTAU_FEED_STORE=$(FEED_STORE) PANTAU_FEED_MISSION=$(FEED_MISSION) \
+		$(CARGO) test --profile perf -p pantau-tests --test bench_feed -- --ignored --nocapture
 
 # JSON bytes of every record family and table requests per item after reconciling
 # STORY_SIZES_ITEMS generated items (the scale generator) into a SQLite file; docs/reconcile.md.

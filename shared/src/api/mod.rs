@@ -70,6 +70,7 @@ use axum::routing::{MethodRouter, delete, get, post};
 use axum::{Extension, Json, Router, middleware};
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
+use serde::Serialize;
 use serde_json::{Value, json};
 
 pub use cursor::CursorSigner;
@@ -79,7 +80,7 @@ pub use problem::ApiError;
 use crate::config::{ConfigError, optional};
 use openapi::{Handler, OPERATIONS};
 
-use crate::model::{Mission, Role};
+use crate::model::{Mission, Role, SourceKind, TimeBasis};
 use crate::reconcile::read::{self, ItemVersion, SourceHealth, StoredItem};
 use crate::registry::Registry;
 use crate::store::{Cursor, Table};
@@ -417,11 +418,7 @@ async fn mission_detail(
     Path(id): Path<String>,
 ) -> Result<Json<Value>, ApiError> {
     let mission = known_mission(&state, &id)?;
-    let table = state.table.as_ref();
-    let sources = read::source_health(table, &mission.id)
-        .await
-        .map_err(ApiError::internal)?;
-    let last = read::last_published(table, &mission.id, Role::Official)
+    let (sources, last) = mission_health(state.table.as_ref(), &mission.id)
         .await
         .map_err(ApiError::internal)?;
     Ok(Json(mission_json(mission, &sources, last)))
@@ -661,6 +658,24 @@ fn country_missions_of<'a>(
     Ok((code, missions))
 }
 
+/// Missions whose health `GET /countries/{cc}/missions` reads at once (two requests each).
+const COUNTRY_MISSIONS_IN_FLIGHT: usize = 8;
+
+/// A mission's source states and its last official publication.
+type MissionHealth = (Vec<SourceHealth>, Option<DateTime<Utc>>);
+
+/// One mission's health, its two reads at once: a query of its source states and
+/// `read::last_published` (one query once the role index is complete).
+async fn mission_health(
+    table: &dyn Table,
+    mission: &str,
+) -> Result<MissionHealth, read::ReadError> {
+    futures::try_join!(
+        read::source_health(table, mission),
+        read::last_published(table, mission, Role::Official),
+    )
+}
+
 async fn country_missions(
     State(state): State<ApiState>,
     Path(cc): Path<String>,
@@ -669,16 +684,22 @@ async fn country_missions(
 ) -> Result<Response, ApiError> {
     let format = list_format(params::parse_list_format(query.as_deref())?, &headers);
     let (code, in_country) = country_missions_of(&state, &cc)?;
-    let table = state.table.as_ref();
+    // Each mission's health as `GET /missions/{id}` reads it (its source states and its
+    // last official publication, both at once), a bounded number of missions at once: a
+    // country has a few missions, a tenfold fleet a few dozen.
+    // Owned ids and table handles: the futures must be `Send` for axum.
+    let ids: Vec<String> = in_country.iter().map(|m| m.id.clone()).collect();
+    let healths: Vec<Result<MissionHealth, read::ReadError>> = futures::stream::iter(ids)
+        .map(|id| {
+            let table = state.table.clone();
+            async move { mission_health(table.as_ref(), &id).await }
+        })
+        .buffered(COUNTRY_MISSIONS_IN_FLIGHT)
+        .collect()
+        .await;
     let mut missions = Vec::with_capacity(in_country.len());
-    // A country has a few missions: their health one after the other.
-    for mission in in_country {
-        let sources = read::source_health(table, &mission.id)
-            .await
-            .map_err(ApiError::internal)?;
-        let last = read::last_published(table, &mission.id, Role::Official)
-            .await
-            .map_err(ApiError::internal)?;
+    for (mission, health) in in_country.into_iter().zip(healths) {
+        let (sources, last) = health.map_err(ApiError::internal)?;
         missions.push(mission_json(mission, &sources, last));
     }
     if format == Format::Csv {
@@ -763,10 +784,9 @@ fn item_list_response(
     format: Format,
     (label, value): (&str, &str),
 ) -> Result<Response, ApiError> {
-    let items: Vec<Value> = page.items.iter().map(item_json).collect();
     let next = page.next.map(|c| state.cursors.sign(scope, &c));
     if format == Format::Csv {
-        let rows: Vec<Vec<String>> = items.iter().map(item_row).collect();
+        let rows: Vec<Vec<String>> = page.items.iter().map(|i| item_row(&item_json(i))).collect();
         return Ok(vary_on_accept(csv::response(
             &ITEM_COLUMNS,
             &rows,
@@ -774,14 +794,47 @@ fn item_list_response(
             &format!("items-{value}.csv"),
         )));
     }
-    Ok(vary_on_accept(
-        Json(json!({
-            label: value,
-            "items": items,
-            "next_cursor": next,
-        }))
-        .into_response(),
-    ))
+    // Written straight from the items: a page of long bodies built as a `Value` first cost
+    // a copy of every text and a map per item.
+    let list = ItemListJson {
+        label,
+        value,
+        items: &page.items,
+        next_cursor: next.as_deref(),
+    };
+    Ok(vary_on_accept(Json(list).into_response()))
+}
+
+/// A page of items as JSON: `{label: value, "items": [...], "next_cursor": ...}`, its keys in
+/// the order of their names, as `json!` (a `Value` map, sorted) wrote them.
+struct ItemListJson<'a> {
+    label: &'a str,
+    value: &'a str,
+    items: &'a [StoredItem],
+    next_cursor: Option<&'a str>,
+}
+
+impl Serialize for ItemListJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        struct Items<'a>(&'a [StoredItem]);
+        impl Serialize for Items<'_> {
+            fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.iter().map(ItemJson::of))
+            }
+        }
+        let mut keys = [self.label, "items", "next_cursor"];
+        keys.sort_unstable();
+        let mut map = serializer.serialize_map(Some(keys.len()))?;
+        for key in keys {
+            match key {
+                "items" => map.serialize_entry(key, &Items(self.items))?,
+                "next_cursor" => map.serialize_entry(key, &self.next_cursor)?,
+                _ => map.serialize_entry(key, self.value)?,
+            }
+        }
+        map.end()
+    }
 }
 
 async fn not_found_route() -> Response {
@@ -880,26 +933,56 @@ fn source_state_json(h: &SourceHealth) -> Value {
 }
 
 fn item_json(s: &StoredItem) -> Value {
-    let i = &s.item;
-    json!({
-        "id": s.id,
-        "mission": i.mission,
-        "source": i.source,
-        "role": i.role,
-        "kind": i.kind,
-        "title": i.title,
-        "summary": i.summary,
-        "body": i.body,
-        "url": i.url,
-        "language": i.language,
-        "published_at": i.published_at,
-        "time_basis": i.time_basis,
-        "published_raw": i.published_raw,
-        "fetched_at": i.fetched_at,
-        "first_seen_at": s.first_seen_at,
-        "versions": s.versions,
-        "story_id": s.story_id,
-    })
+    serde_json::to_value(ItemJson::of(s)).unwrap_or_default()
+}
+
+/// An item as the API shows it, borrowed from the stored item. The fields are in the order of
+/// their names, the order a `Value` map keeps: written directly or through [`item_json`],
+/// an item reads the same, byte for byte.
+#[derive(Serialize)]
+struct ItemJson<'a> {
+    body: &'a Option<String>,
+    fetched_at: &'a DateTime<Utc>,
+    first_seen_at: &'a DateTime<Utc>,
+    id: &'a str,
+    kind: &'a SourceKind,
+    language: &'a Option<String>,
+    mission: &'a str,
+    published_at: &'a DateTime<Utc>,
+    published_raw: &'a Option<String>,
+    role: &'a Role,
+    source: &'a str,
+    story_id: &'a Option<String>,
+    summary: &'a Option<String>,
+    time_basis: &'a TimeBasis,
+    title: &'a str,
+    url: &'a Option<String>,
+    versions: u64,
+}
+
+impl<'a> ItemJson<'a> {
+    fn of(s: &'a StoredItem) -> ItemJson<'a> {
+        let i = &s.item;
+        ItemJson {
+            body: &i.body,
+            fetched_at: &i.fetched_at,
+            first_seen_at: &s.first_seen_at,
+            id: &s.id,
+            kind: &i.kind,
+            language: &i.language,
+            mission: &i.mission,
+            published_at: &i.published_at,
+            published_raw: &i.published_raw,
+            role: &i.role,
+            source: &i.source,
+            story_id: &s.story_id,
+            summary: &i.summary,
+            time_basis: &i.time_basis,
+            title: &i.title,
+            url: &i.url,
+            versions: s.versions,
+        }
+    }
 }
 
 fn version_json(v: &ItemVersion) -> Value {

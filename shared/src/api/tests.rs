@@ -1205,3 +1205,248 @@ async fn the_missions_health_costs_one_query_per_mission_once_the_role_index_is_
         ]
     );
 }
+
+/// A table that notes how many of its reads overlap: each read holds a moment
+/// (`tokio::time::sleep`) so reads started together are seen together.
+struct OverlapTable<T> {
+    inner: T,
+    now: std::sync::atomic::AtomicUsize,
+    most: std::sync::atomic::AtomicUsize,
+}
+
+impl<T> OverlapTable<T> {
+    fn new(inner: T) -> OverlapTable<T> {
+        OverlapTable {
+            inner,
+            now: 0.into(),
+            most: 0.into(),
+        }
+    }
+
+    /// The most reads seen in flight at once since the last call.
+    fn most_in_flight(&self) -> usize {
+        self.most.swap(0, std::sync::atomic::Ordering::SeqCst)
+    }
+
+    async fn held<R>(&self, read: impl Future<Output = R>) -> R {
+        use std::sync::atomic::Ordering::SeqCst;
+        let now = self.now.fetch_add(1, SeqCst) + 1;
+        self.most.fetch_max(now, SeqCst);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+        let out = read.await;
+        self.now.fetch_sub(1, SeqCst);
+        out
+    }
+}
+
+#[async_trait::async_trait]
+impl<T: Table> Table for OverlapTable<T> {
+    async fn get(
+        &self,
+        key: &crate::store::Key,
+    ) -> Result<Option<crate::store::Item>, crate::store::TableError> {
+        self.held(self.inner.get(key)).await
+    }
+    async fn put(
+        &self,
+        item: crate::store::Item,
+        condition: Condition,
+    ) -> Result<(), crate::store::TableError> {
+        self.inner.put(item, condition).await
+    }
+    async fn update(
+        &self,
+        key: &crate::store::Key,
+        update: crate::store::Update,
+        condition: Condition,
+    ) -> Result<crate::store::Item, crate::store::TableError> {
+        self.inner.update(key, update, condition).await
+    }
+    async fn delete(
+        &self,
+        key: &crate::store::Key,
+        condition: Condition,
+    ) -> Result<(), crate::store::TableError> {
+        self.inner.delete(key, condition).await
+    }
+    async fn query(
+        &self,
+        query: crate::store::Query,
+    ) -> Result<crate::store::Page, crate::store::TableError> {
+        self.held(self.inner.query(query)).await
+    }
+    async fn batch_write(
+        &self,
+        ops: Vec<crate::store::WriteOp>,
+    ) -> Result<(), crate::store::TableError> {
+        self.inner.batch_write(ops).await
+    }
+    async fn transact_write(
+        &self,
+        ops: Vec<crate::store::TransactOp>,
+    ) -> Result<(), crate::store::TableError> {
+        self.inner.transact_write(ops).await
+    }
+    async fn batch_get(
+        &self,
+        keys: &[crate::store::Key],
+    ) -> Result<Vec<Option<crate::store::Item>>, crate::store::TableError> {
+        self.held(self.inner.batch_get(keys)).await
+    }
+}
+
+/// `GET /countries/{cc}/missions` on a country of twelve missions (Tokyo and eleven copies):
+/// each mission's health as `GET /missions/{id}` gives it, in the registry's order, for
+/// the key's get and two queries per mission (its source states and its role index's newest
+/// official entry), read several missions at once.
+#[tokio::test]
+async fn a_countrys_missions_are_read_at_once_for_two_queries_each() {
+    use crate::store::testing::CountingTable;
+    let dir = tempfile::tempdir().unwrap();
+    let table = Arc::new(CountingTable::new(OverlapTable::new(
+        SqliteTable::in_memory().unwrap(),
+    )));
+    let blobs = Arc::new(DiskBlobStore::new(dir.path()).unwrap());
+    let mut registry = registry();
+    let tokyo = registry.mission("tokyo").unwrap().clone();
+    let copies: Vec<String> = (2..=12).map(|n| format!("tokyo-x{n}")).collect();
+    for id in &copies {
+        let mut copy = tokyo.clone();
+        copy.id = id.clone();
+        registry.missions.push(copy);
+    }
+    let registry = Arc::new(registry);
+    let reconciler = Reconciler {
+        blobs: blobs.clone(),
+        table: table.clone(),
+        registry: registry.clone(),
+    };
+    access::store_key(table.as_ref(), TEST_KEY, "tests")
+        .await
+        .unwrap();
+    // Tokyo's official post behind media items; the copies' own posts, a day apart.
+    let mut items = official_behind_media(20);
+    for (n, id) in copies.iter().enumerate() {
+        let mut post = item(
+            &format!("{id}-post"),
+            &format!("Siaran {id}"),
+            &(at("2025-02-01T00:00:00Z") + Duration::days(n as i64)).to_rfc3339(),
+            "2025-03-03T00:00:00Z",
+        );
+        post.mission = id.clone();
+        items.push(post);
+    }
+    blobs
+        .put("items/1.jsonl", jsonl(&items).into(), &BlobMeta::default())
+        .await
+        .unwrap();
+    reconciler.reconcile_object("items/1.jsonl").await.unwrap();
+    let mut all = vec!["tokyo".to_owned(), "canberra".to_owned()];
+    all.extend(copies.iter().cloned());
+    crate::reconcile::rollup::backfill(table.as_ref(), &all)
+        .await
+        .unwrap();
+    let app = router(state(table.clone(), registry.clone()));
+
+    // Each mission alone, as its own page shows it (and its marker seen once).
+    let mut expected = Vec::new();
+    for id in std::iter::once("tokyo").chain(copies.iter().map(String::as_str)) {
+        let (status, _, detail) = get(&app, &format!("/missions/{id}")).await;
+        assert_eq!(status, StatusCode::OK, "{detail}");
+        expected.push(detail);
+    }
+    assert_eq!(
+        expected[0]["health"]["last_official_published_at"],
+        "2025-03-01T00:00:00Z"
+    );
+    assert_eq!(
+        expected[11]["health"]["last_official_published_at"],
+        "2025-02-11T00:00:00Z"
+    );
+
+    table.inner().most_in_flight();
+    table.reset();
+    let (status, _, body) = get(&app, "/countries/JP/missions").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["missions"], Value::Array(expected));
+    let (key, per_mission) = (1, 2);
+    let counts = table.counts();
+    assert_eq!((counts.gets, counts.queries), (key, 12 * per_mission));
+    let overlap = table.inner().most_in_flight();
+    assert!(
+        overlap > per_mission && overlap <= COUNTRY_MISSIONS_IN_FLIGHT * per_mission,
+        "reads in flight at once: {overlap}"
+    );
+}
+
+/// An item as the API wrote it before pages were written directly (`json!`, a `Value` map).
+fn item_as_value(s: &StoredItem) -> Value {
+    let i = &s.item;
+    json!({
+        "id": s.id,
+        "mission": i.mission,
+        "source": i.source,
+        "role": i.role,
+        "kind": i.kind,
+        "title": i.title,
+        "summary": i.summary,
+        "body": i.body,
+        "url": i.url,
+        "language": i.language,
+        "published_at": i.published_at,
+        "time_basis": i.time_basis,
+        "published_raw": i.published_raw,
+        "fetched_at": i.fetched_at,
+        "first_seen_at": s.first_seen_at,
+        "versions": s.versions,
+        "story_id": s.story_id,
+    })
+}
+
+/// A page of items written straight from the items reads, byte for byte, as the `Value`
+/// built first: for both labels, with and without a next cursor, and for an item with
+/// every optional field empty, an assumed zone and text that JSON must escape.
+#[tokio::test]
+async fn a_page_of_items_is_written_as_its_value_form_byte_for_byte() {
+    let f = fixture().await;
+    let page = read::mission_items(
+        f.state.table.as_ref(),
+        "tokyo",
+        &read::ItemFilter::default(),
+        50,
+        None,
+    )
+    .await
+    .unwrap();
+    let mut items = page.items;
+    assert_eq!(items.len(), 30);
+    let mut odd = items[0].clone();
+    odd.item.time_basis = crate::model::TimeBasis::AssumedZone {
+        zone: "Asia/Tokyo".into(),
+    };
+    (odd.item.summary, odd.item.url, odd.item.language) = (None, None, None);
+    odd.item.published_raw = None;
+    odd.item.body = Some("\"kutip\" \\ </script>\n\u{1F600} é\u{0007}".into());
+    odd.story_id = Some("itm_story".into());
+    items.push(odd);
+    for (label, next) in [("mission", Some("c.abc")), ("country_code", None)] {
+        let direct = ItemListJson {
+            label,
+            value: "tokyo",
+            items: &items,
+            next_cursor: next,
+        };
+        let as_value = json!({
+            label: "tokyo",
+            "items": items.iter().map(item_as_value).collect::<Vec<_>>(),
+            "next_cursor": next,
+        });
+        assert_eq!(
+            String::from_utf8(serde_json::to_vec(&direct).unwrap()).unwrap(),
+            String::from_utf8(serde_json::to_vec(&as_value).unwrap()).unwrap(),
+        );
+    }
+    for item in &items {
+        assert_eq!(item_json(item), item_as_value(item));
+    }
+}

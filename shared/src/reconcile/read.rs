@@ -231,8 +231,8 @@ async fn indexed_items(
             )
             .await?;
         for record in page.items {
-            if let Some(full) = builder.read(Cursor::for_item(index, &record), stored_item(&record))
-            {
+            let position = Cursor::for_item(index, &record);
+            if let Some(full) = builder.read(position, into_stored_item(record)) {
                 return Ok(full);
             }
         }
@@ -551,7 +551,8 @@ pub async fn mission_activity_by_time(
                     .after(cursor),
             )
             .await?;
-        for stored in page.items.iter().filter_map(stored_item) {
+        activity.items_read += page.items.len();
+        for stored in page.items.into_iter().filter_map(into_stored_item) {
             let day = stored.item.published_at.date_naive();
             let count = per_day.entry(day).or_insert_with(|| DayCount {
                 day,
@@ -564,7 +565,6 @@ pub async fn mission_activity_by_time(
                 Role::Hazard => count.hazard += 1,
             }
         }
-        activity.items_read += page.items.len();
         match page.cursor {
             Some(_) if activity.items_read >= max_reads => {
                 activity.truncated = true;
@@ -640,15 +640,67 @@ fn text<'a>(record: &'a Item, name: &str) -> Option<&'a str> {
 }
 
 pub(crate) fn stored_item(record: &Item) -> Option<StoredItem> {
-    let item = from_record::<NormalizedItem>(record)?;
+    into_stored_item(record.clone())
+}
+
+/// The attributes [`stored_item`] reads: the item's own fields (their serde names) and the
+/// bookkeeping it shows. A reader that only makes `StoredItem`s asks for these alone
+/// (`Table::batch_get_some`); the key attributes come with every record.
+pub(crate) const STORED_ITEM_ATTRS: &[&str] = &[
+    // NormalizedItem
+    "mission",
+    "source",
+    "kind",
+    "role",
+    "guid",
+    "url",
+    "title",
+    "summary",
+    "body",
+    "published_at",
+    "published_raw",
+    "time_basis",
+    "language",
+    "authors",
+    "categories",
+    "images",
+    "fetched_at",
+    "raw_key",
+    "hazard",
+    // StoredItem
+    attr::ITEM_ID,
+    attr::VERSION_AT,
+    attr::CONTENT_HASH,
+    attr::VERSIONS,
+    attr::FIRST_SEEN_AT,
+    attr::STORY_ID,
+];
+
+/// [`stored_item`] of a record the caller no longer needs: the item's fields are moved out
+/// of it, not copied (a feed page's bodies are most of its bytes), and what `CURRENT` holds
+/// beside them (the enrichment, the search and story bookkeeping) is dropped unread.
+pub(crate) fn into_stored_item(record: Item) -> Option<StoredItem> {
+    let id = text(&record, attr::ITEM_ID)?.to_owned();
+    let version_at = parse_time(text(&record, attr::VERSION_AT)?)?;
+    let content_hash = text(&record, attr::CONTENT_HASH)?.to_owned();
+    let versions = record.get(attr::VERSIONS).and_then(as_count)?;
+    let first_seen_at = parse_time(text(&record, attr::FIRST_SEEN_AT)?)?;
+    let story_id = text(&record, attr::STORY_ID).map(str::to_owned);
+    let item = match serde_json::from_value::<NormalizedItem>(Value::Object(record)) {
+        Ok(item) => item,
+        Err(e) => {
+            tracing::error!(item_id = %id, error = %e, "unreadable item record skipped");
+            return None;
+        }
+    };
     Some(StoredItem {
-        id: text(record, attr::ITEM_ID)?.to_owned(),
-        version_at: parse_time(text(record, attr::VERSION_AT)?)?,
-        content_hash: text(record, attr::CONTENT_HASH)?.to_owned(),
-        versions: record.get(attr::VERSIONS).and_then(as_count)?,
-        first_seen_at: parse_time(text(record, attr::FIRST_SEEN_AT)?)?,
-        story_id: text(record, attr::STORY_ID).map(str::to_owned),
+        id,
         item,
+        version_at,
+        content_hash,
+        versions,
+        first_seen_at,
+        story_id,
     })
 }
 
@@ -673,6 +725,40 @@ fn health_of(record: &Item) -> Option<SourceHealth> {
         health.owner = pk.strip_prefix(&schema::mission_pk(""))?.to_owned();
     }
     Some(health)
+}
+
+#[cfg(test)]
+mod stored_item_tests {
+    use super::*;
+
+    /// A reader asking for [`STORED_ITEM_ATTRS`] alone must get every field an item has: a
+    /// field added to `NormalizedItem` and not to the list would vanish from feeds.
+    #[test]
+    fn the_attributes_a_stored_item_reads_name_every_field_of_an_item() {
+        // A hazard item, so that the optional event is written too.
+        let mut item = crate::crises::timelines::hazard(
+            crate::model::SourceKind::Usgs,
+            "us1",
+            crate::model::HazardKind::Earthquake,
+            Some(6.1),
+            None,
+            "JP",
+            "Honshu",
+            crate::reconcile::tests::at("2025-03-01T00:00:00Z"),
+        );
+        (item.authors, item.categories, item.images) =
+            (vec!["a".into()], vec!["c".into()], vec!["i".into()]);
+        assert!(item.hazard.is_some());
+        let Value::Object(fields) = serde_json::to_value(&item).unwrap() else {
+            unreachable!()
+        };
+        let missing: Vec<&String> = fields
+            .keys()
+            .filter(|k| !STORED_ITEM_ATTRS.contains(&k.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "not in STORED_ITEM_ATTRS: {missing:?}");
+        assert_eq!(fields.len(), 19);
+    }
 }
 
 #[cfg(test)]

@@ -41,7 +41,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::read::{ItemFilter, ItemPage, PageBuilder, ReadError, stored_item};
+use super::read::{
+    ItemFilter, ItemPage, PageBuilder, ReadError, STORED_ITEM_ATTRS, into_stored_item,
+};
 use super::{as_count, attr, parse_time};
 use crate::model::Role;
 use crate::schema;
@@ -347,6 +349,7 @@ struct Pointed {
 async fn pointed_currents(
     table: &dyn Table,
     page: crate::store::Page,
+    attrs: Option<&'static [&'static str]>,
 ) -> Result<(Vec<Pointed>, Option<Cursor>), TableError> {
     let positions: Vec<(String, String)> = page
         .items
@@ -364,7 +367,10 @@ async fn pointed_currents(
         .iter()
         .map(|(_, id)| Key::new(schema::item_pk(id), schema::CURRENT))
         .collect();
-    let currents = table.batch_get(&keys).await?;
+    let currents = match attrs {
+        Some(attrs) => table.batch_get_some(&keys, attrs).await?,
+        None => table.batch_get(&keys).await?,
+    };
     let pointed = positions
         .into_iter()
         .zip(currents)
@@ -438,10 +444,11 @@ pub(crate) async fn role_items(
         } else {
             table.query(query).await?
         };
-        let (pointed, more) = pointed_currents(table, page).await?;
+        // Only what a feed shows: `CURRENT` holds the enrichment too, most of its bytes.
+        let (pointed, more) = pointed_currents(table, page, Some(STORED_ITEM_ATTRS)).await?;
         for p in pointed {
             let position = time_cursor(&time_pk, &p.item_id, &p.sk);
-            let item = p.current.as_ref().and_then(stored_item);
+            let item = p.current.and_then(into_stored_item);
             if let Some(full) = builder.read(position, item) {
                 return Ok(Some(full));
             }
@@ -505,7 +512,7 @@ pub(crate) async fn role_currents_since(
     };
     let mut records = Vec::new();
     loop {
-        let (pointed, cursor) = pointed_currents(table, page).await?;
+        let (pointed, cursor) = pointed_currents(table, page, None).await?;
         records.extend(pointed.into_iter().filter_map(|p| p.current));
         match cursor {
             Some(c) if more(records.len()) => page = table.query(query(Some(c))).await?,

@@ -467,6 +467,12 @@ fn row_parts(row: &rusqlite::Row<'_>) -> rusqlite::Result<RowParts> {
 
 /// The item a row holds: its stored rest with the columns' attributes put back.
 fn row_item(op: &'static str, row: RowParts) -> Result<Item, TableError> {
+    row_item_of(op, row, None)
+}
+
+/// [`row_item`], keeping of the stored rest only the attributes in `only` (all when None);
+/// the others are skipped while parsing, never built.
+fn row_item_of(op: &'static str, row: RowParts, only: Option<&[&str]>) -> Result<Item, TableError> {
     let json = match row.stored {
         // A file from before the compact form: the whole item as JSON text.
         SqlValue::Text(text) => {
@@ -479,7 +485,17 @@ fn row_item(op: &'static str, row: RowParts) -> Result<Item, TableError> {
         },
         _ => return Err(corrupt(op, "neither text nor blob".into())),
     };
-    let mut item: Item = serde_json::from_slice(&json).map_err(|e| corrupt(op, e.to_string()))?;
+    let mut item: Item = match only {
+        None => serde_json::from_slice(&json),
+        Some(names) => {
+            use serde::de::DeserializeSeed;
+            let mut parser = serde_json::Deserializer::from_slice(&json);
+            Only(names)
+                .deserialize(&mut parser)
+                .and_then(|item| parser.end().map(|()| item))
+        }
+    }
+    .map_err(|e| corrupt(op, e.to_string()))?;
     let mut restore = |name: &str, value: Option<String>| {
         if let Some(v) = value
             && !item.contains_key(name)
@@ -503,6 +519,39 @@ fn row_item(op: &'static str, row: RowParts) -> Result<Item, TableError> {
         item.insert(TTL.into(), Value::from(t));
     }
     Ok(item)
+}
+
+/// Parses a stored rest (a JSON object) into the attributes it names (and `expires_at`, which
+/// reads must see); the values of the others are scanned past, not built.
+struct Only<'a>(&'a [&'a str]);
+
+impl<'de> serde::de::DeserializeSeed<'de> for Only<'_> {
+    type Value = Item;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Item, D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Only<'_> {
+    type Value = Item;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.write_str("a stored item (a JSON object)")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Item, A::Error> {
+        let mut item = Item::new();
+        while let Some(name) = map.next_key::<String>()? {
+            if name == TTL || self.0.contains(&name.as_str()) {
+                let value = map.next_value::<Value>()?;
+                item.insert(name, value);
+            } else {
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+        }
+        Ok(item)
+    }
 }
 
 /// Inflates a stored rest. The decompressor's state (~11 KB of tables) is kept per thread and
@@ -549,6 +598,16 @@ fn inflate(deflated: &[u8]) -> Result<Vec<u8>, String> {
 
 /// The stored item under `key`, expired or not.
 fn read_stored(conn: &Connection, op: &'static str, key: &Key) -> Result<Option<Item>, TableError> {
+    read_stored_of(conn, op, key, None)
+}
+
+/// [`read_stored`], keeping only the attributes in `only` (see [`row_item_of`]).
+fn read_stored_of(
+    conn: &Connection,
+    op: &'static str,
+    key: &Key,
+    only: Option<&[&str]>,
+) -> Result<Option<Item>, TableError> {
     let parts = conn
         .prepare_cached(&format!(
             "SELECT {ROW_COLUMNS} FROM items WHERE pk = ?1 AND sk = ?2"
@@ -558,7 +617,7 @@ fn read_stored(conn: &Connection, op: &'static str, key: &Key) -> Result<Option<
                 .optional()
         })
         .map_err(sql_error(op))?;
-    parts.map(|p| row_item(op, p)).transpose()
+    parts.map(|p| row_item_of(op, p, only)).transpose()
 }
 
 /// What reads and conditions see: an expired item is absent.
@@ -753,6 +812,29 @@ impl Table for SqliteTable {
         .await
     }
 
+    /// Skips, while decoding, the attributes not asked for: a feed page's `CURRENT` records
+    /// are mostly enrichment it does not show.
+    async fn batch_get_some(
+        &self,
+        keys: &[Key],
+        attrs: &'static [&'static str],
+    ) -> Result<Vec<Option<Item>>, TableError> {
+        for key in keys {
+            rules::key(key)?;
+        }
+        let keys = keys.to_vec();
+        self.run("batch_get", move |conn| {
+            let now = rules::now();
+            keys.iter()
+                .map(|key| {
+                    let stored = read_stored_of(conn, "batch_get", key, Some(attrs))?;
+                    Ok(stored.filter(|item| !rules::expired(item, now)))
+                })
+                .collect()
+        })
+        .await
+    }
+
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
         let key = rules::item(&item)?;
         let this = self.clone();
@@ -933,6 +1015,50 @@ mod tests {
         match v {
             Value::Object(m) => m,
             _ => unreachable!("test items are objects"),
+        }
+    }
+
+    /// `batch_get_some` gives each item's asked attributes as `batch_get` has them, with the
+    /// keys (columns) and the expiry, and nothing else; in order, None for a key with no item
+    /// or an expired one; stored deflated or not.
+    #[tokio::test]
+    async fn a_batch_get_of_some_attributes_keeps_those_and_the_keys() {
+        let table = SqliteTable::in_memory().unwrap();
+        let long = "kata ".repeat(200);
+        let records = [
+            json!({"pk": "a", "sk": "1", "gsi1pk": "G", "gsi1sk": "x", "title": "t", "body": long,
+                   "enrichment": "{\"fingerprint\": [1, 2]}", "n": 3, "nested": {"x": [1, "y"]}}),
+            json!({"pk": "b", "sk": "1", "title": "kecil", "other": false, "expires_at": 4_000_000_000u64}),
+            json!({"pk": "c", "sk": "1", "title": "basi", "expires_at": 1}),
+        ];
+        for r in records {
+            table.put(item(r), Condition::None).await.unwrap();
+        }
+        let keys = [
+            Key::new("a", "1"),
+            Key::new("zz", "9"),
+            Key::new("b", "1"),
+            Key::new("c", "1"),
+        ];
+        let whole = table.batch_get(&keys).await.unwrap();
+        let some = table
+            .batch_get_some(&keys, &["title", "body", "n", "missing"])
+            .await
+            .unwrap();
+        assert_eq!(some.len(), 4);
+        assert!(some[1].is_none() && some[3].is_none(), "{some:?}");
+        let kept =
+            |i: usize| -> Vec<String> { some[i].as_ref().unwrap().keys().cloned().collect() };
+        assert_eq!(
+            kept(0),
+            ["body", "gsi1pk", "gsi1sk", "n", "pk", "sk", "title"]
+        );
+        assert_eq!(kept(2), ["expires_at", "pk", "sk", "title"]);
+        for i in [0, 2] {
+            let (whole, some) = (whole[i].as_ref().unwrap(), some[i].as_ref().unwrap());
+            for (name, value) in some {
+                assert_eq!(whole.get(name), Some(value), "{name}");
+            }
         }
     }
 

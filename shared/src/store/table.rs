@@ -312,6 +312,19 @@ pub trait Table: Send + Sync {
         }
         Ok(items)
     }
+
+    /// [`Table::batch_get`] for a reader that needs only `attrs` of each item: the items hold
+    /// those and the key attributes, perhaps more. The default reads whole items; the embedded
+    /// store skips the other attributes while decoding (a feed page of items does not need
+    /// what `CURRENT` holds beside the item, most of its bytes). One request, as `batch_get`.
+    async fn batch_get_some(
+        &self,
+        keys: &[Key],
+        attrs: &'static [&'static str],
+    ) -> Result<Vec<Option<Item>>, TableError> {
+        let _ = attrs;
+        self.batch_get(keys).await
+    }
 }
 
 /// DynamoDB's cap on keys in one `BatchGetItem`.

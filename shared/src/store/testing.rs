@@ -238,6 +238,17 @@ impl<T: Table> Table for CountingTable<T> {
         self.count(|c| c.items_read += found.iter().flatten().count());
         Ok(found)
     }
+
+    async fn batch_get_some(
+        &self,
+        keys: &[Key],
+        attrs: &'static [&'static str],
+    ) -> Result<Vec<Option<Item>>, TableError> {
+        self.count(|c| c.batch_gets += 1);
+        let found = self.inner.batch_get_some(keys, attrs).await?;
+        self.count(|c| c.items_read += found.iter().flatten().count());
+        Ok(found)
+    }
 }
 
 /// What a [`CountingBlobStore`] has forwarded since it was made or reset.
