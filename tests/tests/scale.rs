@@ -393,6 +393,14 @@ struct Progress {
     segment_time: Duration,
     /// One line per sitting: when, from which item to which, how fast.
     sittings: Vec<String>,
+    /// Set while a batch is being loaded: found set, the last sitting ended inside a batch
+    /// (killed), and the part of it grouped commits had stored is delivered a second time.
+    #[serde(default)]
+    batch_in_hand: bool,
+    /// Items of such a batch that were not new the second time (reconcile finished or
+    /// recognised them): counted with the new ones in the final check.
+    #[serde(default)]
+    redelivered: usize,
 }
 
 const PROGRESS_FILE: &str = "progress.json";
@@ -414,6 +422,8 @@ impl Progress {
             segment_from: 0,
             segment_time: Duration::ZERO,
             sittings: Vec::new(),
+            batch_in_hand: false,
+            redelivered: 0,
         }
     }
 
@@ -895,6 +905,9 @@ async fn scale_store() {
                 *per_mission.entry(i.mission.clone()).or_default() += 1;
             }
             let before = progress.loaded;
+            let redelivery = progress.batch_in_hand;
+            progress.batch_in_hand = true;
+            progress.save(&dir);
             progress.loaded += batch.len();
             table.reset();
             let started = Instant::now();
@@ -922,6 +935,16 @@ async fn scale_store() {
             progress.table_requests.1 += c.writes();
             progress.table_requests.2 += c.items_read;
             add(&mut progress.report, &r);
+            progress.batch_in_hand = false;
+            if redelivery {
+                let again = r.changed + r.unchanged + r.stale;
+                progress.redelivered += again;
+                progress.notes.push(format!(
+                    "Items {before} to {} were delivered a second time: the sitting before ended \
+                     inside their batch; {again} of them were already stored.",
+                    progress.loaded
+                ));
+            }
             progress.objects = loader.objects;
             progress.save(&dir);
             if progress.loaded / 100_000 > before / 100_000 || progress.loaded == checkpoint {
@@ -1046,8 +1069,9 @@ async fn scale_store() {
         return;
     }
     assert_eq!(
-        progress.report.new, progress.loaded,
-        "every generated item is new: {:?}",
+        progress.report.new + progress.redelivered,
+        progress.loaded,
+        "every generated item is new (or delivered again after a killed sitting): {:?}",
         progress.report
     );
     assert!(
