@@ -961,6 +961,9 @@ async fn scale_store() {
         table.inner().checkpoint().await.expect("checkpoint");
         if remeasure {
             let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+            // The last time of a column stands: an earlier note on it goes.
+            let again = format!("The {checkpoint}-item column was measured again");
+            progress.notes.retain(|n| !n.starts_with(&again));
             progress.notes.push(format!(
                 "The {checkpoint}-item column was measured again on {} UTC \
                  (`PANTAU_SCALE_REMEASURE=1`), load average {} before.",
