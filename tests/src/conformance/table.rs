@@ -40,6 +40,7 @@ macro_rules! table_conformance_cases {
             batch_write_60_puts_then_60_deletes,
             batch_write_refuses_duplicate_keys,
             batch_get_answers_in_order_across_chunks,
+            batch_get_some_answers_at_least_what_is_asked,
             transact_write_is_all_or_nothing,
             transact_write_refuses_over_100_ops_and_duplicates,
             ttl_expired_items_are_invisible,
@@ -886,6 +887,68 @@ pub async fn batch_get_answers_in_order_across_chunks(t: &dyn Table) {
     assert_eq!(got[150], got[1], "a key asked twice is answered twice");
     assert_eq!(got[151], None, "an expired item is gone");
     assert_eq!(t.batch_get(&[]).await.expect("no keys"), Vec::new());
+}
+
+pub async fn batch_get_some_answers_at_least_what_is_asked(t: &dyn Table) {
+    // As `batch_get`, but an adapter may leave out the attributes not asked for: the ones asked
+    // and the key are there, every attribute answered is as stored, in the order asked, None
+    // where nothing live is stored.
+    let a = item(json!({
+        "pk": "bsome", "sk": "a", "title": "Gempa \"Iwate\"", "n": 1,
+        "enrichment": {"topics": ["disaster.earthquake"], "text": "x".repeat(2_000)},
+        "gsi1pk": "G", "gsi1sk": "2025-03-01",
+    }));
+    let b = item(json!({"pk": "bsome", "sk": "b", "title": "", "n": 2, "tags": ["a", "b"]}));
+    for stored in [&a, &b] {
+        t.put(stored.clone(), Condition::None).await.expect("put");
+    }
+    t.put(
+        item(json!({"pk": "bsome", "sk": "expired", "title": "old", "expires_at": 1_000})),
+        Condition::None,
+    )
+    .await
+    .expect("expired put");
+    const ASKED: &[&str] = &["title", "n", "tags", "never_stored"];
+    let keys = [
+        key("bsome", "a"),
+        key("bsome", "missing"),
+        key("bsome", "b"),
+        key("bsome", "expired"),
+        key("bsome", "a"),
+    ];
+    let got = t
+        .batch_get_some(&keys, ASKED)
+        .await
+        .expect("batch_get_some");
+    assert_eq!(got.len(), keys.len());
+    for (answer, (asked, stored)) in got.iter().zip([
+        (&keys[0], Some(&a)),
+        (&keys[1], None),
+        (&keys[2], Some(&b)),
+        (&keys[3], None),
+        (&keys[4], Some(&a)),
+    ]) {
+        let Some(stored) = stored else {
+            assert_eq!(answer, &None, "{asked:?}: nothing live is stored");
+            continue;
+        };
+        let answer = answer.as_ref().expect("a stored item is answered");
+        assert_eq!(&Key::of(answer).expect("the key is answered"), asked);
+        for name in ASKED {
+            assert_eq!(answer.get(*name), stored.get(*name), "{asked:?}: `{name}`");
+        }
+        for (name, value) in answer {
+            assert_eq!(
+                Some(value),
+                stored.get(name),
+                "{asked:?}: `{name}` as stored"
+            );
+        }
+    }
+    assert_eq!(
+        t.batch_get_some(&[], ASKED).await.expect("no keys"),
+        Vec::new()
+    );
 }
 
 pub async fn batch_write_refuses_duplicate_keys(t: &dyn Table) {
