@@ -479,6 +479,18 @@ impl Iterator for YearOfItems<'_> {
     }
 }
 
+/// The API's configuration for latency runs (`scale`, `bench_feed`): the per-key rate limit
+/// off, since an optimized build asks faster than the limit allows.
+pub fn unlimited_api_config() -> pantau::api::ApiConfig {
+    pantau::api::ApiConfig {
+        limits: pantau::api::limits::LimitsConfig {
+            rate_per_second: 0.0,
+            ..Default::default()
+        },
+        ..Default::default()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

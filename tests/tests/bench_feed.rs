@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use http::{Request, StatusCode};
-use pantau::api::{ApiConfig, ApiState, access, router};
+use pantau::api::{ApiState, access, router};
 use pantau::registry::Registry;
 use pantau::store::sqlite::SqliteTable;
 use pantau::store::testing::CountingTable;
@@ -66,13 +66,7 @@ async fn busiest_feeds_over_a_kept_store() {
         .await
         .expect("an API key")
         .secret;
-    let config = ApiConfig {
-        limits: pantau::api::limits::LimitsConfig {
-            rate_per_second: 0.0,
-            ..Default::default()
-        },
-        ..ApiConfig::default()
-    };
+    let config = pantau_tests::scale::unlimited_api_config();
     let app = router(
         ApiState::new(table.clone(), registry, &config)
             .await

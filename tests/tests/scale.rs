@@ -46,7 +46,7 @@ use axum::body::Body;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use http::{Request, StatusCode};
-use pantau::api::{ApiConfig, ApiState, access, router};
+use pantau::api::{ApiState, access, router};
 use pantau::model::{NormalizedItem, SourceState};
 use pantau::reconcile::{ReconcileReport, Reconciler, sync_registry};
 use pantau::registry::Registry;
@@ -759,15 +759,7 @@ async fn scale_store() {
         .await
         .expect("an API key")
         .secret;
-    // The per-key rate limit off: this measures latency, and an optimized build asks faster
-    // than the limit allows.
-    let config = ApiConfig {
-        limits: pantau::api::limits::LimitsConfig {
-            rate_per_second: 0.0,
-            ..Default::default()
-        },
-        ..ApiConfig::default()
-    };
+    let config = pantau_tests::scale::unlimited_api_config();
     let state = ApiState::new(table.clone(), registry.clone(), &config)
         .await
         .expect("api state");

@@ -534,9 +534,9 @@ impl<'i, 't> Reader<'i, 't> {
         self.finish()
     }
 
-    /// A `media:content`, through its end tag (feed-rs's `handle_media_content`): kept in
-    /// `scope` when it has an address, from its `url` or a `media:player` inside it.
-    fn media_content(&mut self, start: &BytesStart<'i>, scope: &mut MediaScope) -> Read<()> {
+    /// The `url` (resolved against the base) and the lowercased `type` of a `media:content` or
+    /// an `<enclosure>`.
+    fn url_and_type(&self, start: &BytesStart<'i>) -> Read<(Option<Url>, Option<String>)> {
         let (mut url, mut kind) = (None, None);
         for attribute in start.attributes().filter_map(Result::ok) {
             match attribute.key.as_ref() {
@@ -552,6 +552,13 @@ impl<'i, 't> Reader<'i, 't> {
                 _ => {}
             }
         }
+        Ok((url, kind))
+    }
+
+    /// A `media:content`, through its end tag (feed-rs's `handle_media_content`): kept in
+    /// `scope` when it has an address, from its `url` or a `media:player` inside it.
+    fn media_content(&mut self, start: &BytesStart<'i>, scope: &mut MediaScope) -> Read<()> {
+        let (mut url, kind) = self.url_and_type(start)?;
         while let Some(child) = self.child()? {
             match (child.ns, child.local()) {
                 (Ns::MediaRss, "player") => {
@@ -607,21 +614,7 @@ impl<'i, 't> Reader<'i, 't> {
     /// An `<enclosure>` that is an image: its address (feed-rs's media content URL, read by
     /// `feed.rs` as it reads media); None when it is not one.
     fn enclosure_image(&self, start: &BytesStart<'i>) -> Read<Option<String>> {
-        let (mut url, mut kind) = (None, None);
-        for attribute in start.attributes().filter_map(Result::ok) {
-            match attribute.key.as_ref() {
-                "url" => url = parse_uri(&unescaped(&attribute.value), Some(self.base())),
-                "type" => {
-                    let value = unescaped(&attribute.value);
-                    // Types feed-rs's MIME parser surely takes; anything else is left to it.
-                    if !is_plain_media_type(&value) {
-                        return Err(NotHandled("media type"));
-                    }
-                    kind = Some(value.to_ascii_lowercase());
-                }
-                _ => {}
-            }
-        }
+        let (url, kind) = self.url_and_type(start)?;
         let Some(url) = url else { return Ok(None) };
         let is_image = match kind {
             Some(kind) => kind.starts_with("image/"),

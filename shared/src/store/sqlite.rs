@@ -234,6 +234,30 @@ impl SqliteTable {
         .await
     }
 
+    /// `batch_get` and `batch_get_some`: every key in one trip to the blocking pool (a get per
+    /// key cost a thread hand-off each, and story grouping reads a few hundred candidates per
+    /// item), keeping only the attributes in `only` when given.
+    async fn batch_read(
+        &self,
+        keys: &[Key],
+        only: Option<&'static [&'static str]>,
+    ) -> Result<Vec<Option<Item>>, TableError> {
+        for key in keys {
+            rules::key(key)?;
+        }
+        let keys = keys.to_vec();
+        self.run("batch_get", move |conn| {
+            let now = rules::now();
+            keys.iter()
+                .map(|key| {
+                    let stored = read_stored_of(conn, "batch_get", key, only)?;
+                    Ok(stored.filter(|item| !rules::expired(item, now)))
+                })
+                .collect()
+        })
+        .await
+    }
+
     /// Commits the grouped writes pending and empties the write-ahead log into the file (a
     /// bulk load's WAL holds a copy of every page it touched since the last checkpoint), so
     /// the file's size is the store's size.
@@ -793,23 +817,8 @@ impl Table for SqliteTable {
         .await
     }
 
-    /// Every key in one trip to the blocking pool: a get per key cost a thread hand-off each,
-    /// and story grouping reads a few hundred candidates per item.
     async fn batch_get(&self, keys: &[Key]) -> Result<Vec<Option<Item>>, TableError> {
-        for key in keys {
-            rules::key(key)?;
-        }
-        let keys = keys.to_vec();
-        self.run("batch_get", move |conn| {
-            let now = rules::now();
-            keys.iter()
-                .map(|key| {
-                    let stored = read_stored(conn, "batch_get", key)?;
-                    Ok(stored.filter(|item| !rules::expired(item, now)))
-                })
-                .collect()
-        })
-        .await
+        self.batch_read(keys, None).await
     }
 
     /// Skips, while decoding, the attributes not asked for: a feed page's `CURRENT` records
@@ -819,20 +828,7 @@ impl Table for SqliteTable {
         keys: &[Key],
         attrs: &'static [&'static str],
     ) -> Result<Vec<Option<Item>>, TableError> {
-        for key in keys {
-            rules::key(key)?;
-        }
-        let keys = keys.to_vec();
-        self.run("batch_get", move |conn| {
-            let now = rules::now();
-            keys.iter()
-                .map(|key| {
-                    let stored = read_stored_of(conn, "batch_get", key, Some(attrs))?;
-                    Ok(stored.filter(|item| !rules::expired(item, now)))
-                })
-                .collect()
-        })
-        .await
+        self.batch_read(keys, Some(attrs)).await
     }
 
     async fn put(&self, item: Item, condition: Condition) -> Result<(), TableError> {
