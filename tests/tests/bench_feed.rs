@@ -23,6 +23,12 @@ use pantau::store::testing::CountingTable;
 use pantau_tests::scale::fleet_registry;
 use tower::ServiceExt;
 
+/// The allocator `pantau` runs the embedded store with; `--features system-allocator` measures
+/// glibc's instead.
+#[cfg(not(feature = "system-allocator"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn env_number(name: &str, default: usize) -> usize {
     std::env::var(name)
         .ok()

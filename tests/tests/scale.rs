@@ -58,6 +58,12 @@ use pantau::store::{BlobMeta, BlobStore, Condition, Key, Table};
 use pantau_tests::scale::{PlantedCrisis, Vocabulary, YearOfItems, fleet_registry, vocabularies};
 use tower::ServiceExt;
 
+/// The allocator `pantau` runs the embedded store with; `--features system-allocator` measures
+/// glibc's instead.
+#[cfg(not(feature = "system-allocator"))]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Lines per items object, as normalize writes them for a busy source.
 const LINES_PER_OBJECT: usize = 100;
 /// Objects reconciled at once (as a few Lambda instances would).
@@ -650,13 +656,18 @@ fn machine() -> String {
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
     format!(
         "{cores} cores (nproc), {memory} memory, load average {} at the end, {} UTC; \
-         {}",
+         {}; {}",
         load.join(" "),
         Utc::now().format("%Y-%m-%d %H:%M"),
         if cfg!(debug_assertions) {
             "a debug build (unoptimized: latencies several times the optimized ones)"
         } else {
             "profile `perf` (optimized, see Cargo.toml)"
+        },
+        if cfg!(feature = "system-allocator") {
+            "glibc's allocator (`--features system-allocator`)"
+        } else {
+            "mimalloc, as `pantau` runs"
         }
     )
 }
@@ -790,7 +801,8 @@ async fn scale_store() {
         }),
         objects: progress.objects,
     };
-    if progress.sample_rate.is_some() || (resumed_at > 0 && knobs.sample == 0) {
+    // No sample (`PANTAU_SCALE_SAMPLE=0`): grouped from the first item.
+    if progress.sample_rate.is_some() || knobs.sample == 0 {
         table
             .inner()
             .group_commits(GROUP_WRITES)

@@ -977,10 +977,8 @@ impl Observation {
         let ids = |values: Vec<&str>| {
             Value::from(values.into_iter().map(String::from).collect::<Vec<_>>())
         };
-        fields.insert(
-            attr::TOPICS.into(),
-            ids(enrichment.topics.iter().map(|t| t.id.as_str()).collect()),
-        );
+        let topics: Vec<&str> = enrichment.topics.iter().map(|t| t.id.as_str()).collect();
+        fields.insert(attr::TOPICS.into(), ids(topics.clone()));
         fields.insert(attr::CRISIS.into(), Value::Bool(enrichment.crisis));
         fields.insert(
             attr::PLACES.into(),
@@ -1011,7 +1009,7 @@ impl Observation {
             mission: item.mission.clone(),
             country: country.map(str::to_owned),
             published_sk: schema::item_time_sk(item.published_at, id),
-            search_postings: crate::search::postings(item, id, country, Utc::now()),
+            search_postings: crate::search::postings(item, id, country, &topics, Utc::now()),
             fed_at_write: false,
             placement: rollup::Placement {
                 mission: item.mission.clone(),

@@ -11,10 +11,12 @@
 //! `pk = TERM#{stem}#{yyyy-mm}` (the month of publication keeps partitions bounded),
 //! `sk = {published}#{item_id}` (the item id is read from it: [`posting_item_id`]), with
 //! `mission`, `country`, `role` (never change for an item, so a query can filter on them
-//! before reading the item) and `expires_at`
-//! ([`POSTING_TTL_DAYS`] after indexing). A new item costs one write per term; a changed item
-//! one per term it did not have before at that time (see [`postings_to_write`]). Postings of an
-//! old version stay until they expire: a query re-checks every hit on the current item.
+//! before reading the item), `tm` (the version's topics as a 32-bit Bloom mask,
+//! [`topic_mask`]: a topic-filtered query reads only the items whose mask has the topic's bit,
+//! and a version whose topics changed writes its postings again) and `expires_at` ([`POSTING_TTL_DAYS`] after indexing). A new item costs one write per term; a
+//! changed item one per term it did not have before at that time (see [`postings_to_write`]).
+//! Postings of an old version stay until they expire: a query re-checks every hit on the
+//! current item.
 //!
 //! **Queries.** Every query word must match (AND): the rarest stem's postings (a probe of at most
 //! 100 per word in the newest month decides; ties to the longest) are read
@@ -56,6 +58,10 @@ pub mod posting_attr {
     pub const MISSION: &str = "mission";
     pub const COUNTRY: &str = "country";
     pub const ROLE: &str = "role";
+    /// [`super::topic_mask`] of the version indexed; postings written before it was indexed
+    /// lack it, and a topic-filtered query reads their item. Short: every posting (37 per
+    /// item) repeats the name, and `topic_mask` would cost ~300 bytes per item more.
+    pub const TOPIC_MASK: &str = "tm";
 }
 
 /// Words too common to find anything with, in Indonesian and English (folded forms).
@@ -140,17 +146,47 @@ pub fn month_of(t: DateTime<Utc>) -> String {
     format!("{:04}-{:02}", t.year(), t.month())
 }
 
-/// The posting records of an item's current version (see the module doc), expiring
-/// [`POSTING_TTL_DAYS`] after `now`.
+/// The bit of a topic id in a posting's topic mask: FNV-1a, so it does not depend on the order
+/// of the topic table and a new topic moves no other.
+fn topic_bit(id: &str) -> u32 {
+    let hash = id.bytes().fold(0x811c_9dc5_u32, |h, b| {
+        (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+    });
+    1 << (hash % 32)
+}
+
+/// The topics of a version as the bits of a 32-bit number: a mask without a topic's bit
+/// rules the item out unread; one with it may still be another topic's (38 topics share 32
+/// bits), so the item's `CURRENT` decides. 32 bits: a number every store and JSON reader keeps
+/// exact, and ~15 bytes per posting where the ids themselves took ~60.
+pub fn topic_mask<'a>(topic_ids: impl IntoIterator<Item = &'a str>) -> u32 {
+    topic_ids.into_iter().map(topic_bit).fold(0, |m, b| m | b)
+}
+
+/// Whether a posting's mask allows `topic` (true for a posting without one).
+pub fn mask_may_hold(posting: &Item, topic: &str) -> bool {
+    match posting
+        .get(posting_attr::TOPIC_MASK)
+        .and_then(Value::as_u64)
+    {
+        Some(mask) => mask & u64::from(topic_bit(topic)) != 0,
+        None => true,
+    }
+}
+
+/// The posting records of an item's current version with its topics (see the module doc),
+/// expiring [`POSTING_TTL_DAYS`] after `now`.
 pub fn postings(
     item: &NormalizedItem,
     item_id: &str,
     country: Option<&str>,
+    topics: &[&str],
     now: DateTime<Utc>,
 ) -> Vec<Item> {
     let month = month_of(item.published_at);
     let sk = schema::item_time_sk(item.published_at, item_id);
     let expires_at = (now + chrono::Duration::days(POSTING_TTL_DAYS)).timestamp();
+    let mask = Value::from(topic_mask(topics.iter().copied()));
     item_terms(item)
         .into_iter()
         .map(|term| {
@@ -165,6 +201,7 @@ pub fn postings(
                 set(posting_attr::COUNTRY, Value::String(cc.to_owned()));
             }
             set(posting_attr::ROLE, Value::String(item.role.as_str().into()));
+            set(posting_attr::TOPIC_MASK, mask.clone());
             set(table::TTL, Value::from(expires_at));
             record
         })
@@ -185,8 +222,19 @@ pub fn posting_item_id(posting: &Item) -> Option<&str> {
 
 /// The postings worth writing when an item changes from `previous` (its `CURRENT` record
 /// before the change): those the previous version did not already have at the same key.
-/// A previous record that does not read as an item changes nothing: all are written.
+/// A previous record that does not read as an item, or whose topics differ from the new
+/// postings' (a topic-filtered query trusts their mask), changes nothing: all are written.
 pub fn postings_to_write(postings: &[Item], previous: &Item, item_id: &str) -> Vec<Item> {
+    let new_mask = postings
+        .first()
+        .and_then(|p| p.get(posting_attr::TOPIC_MASK));
+    let old_topics = previous
+        .get(crate::reconcile::attr::TOPICS)
+        .and_then(Value::as_array)
+        .map(|ids| Value::from(topic_mask(ids.iter().filter_map(Value::as_str))));
+    if new_mask.is_some() && new_mask != old_topics.as_ref() {
+        return postings.to_vec();
+    }
     let Ok(old) = serde_json::from_value::<NormalizedItem>(Value::Object(previous.clone())) else {
         return postings.to_vec();
     };

@@ -61,9 +61,15 @@ impl SearchQuery {
         (since, until)
     }
 
-    /// Whether a posting can be a result, by what never changes for an item.
+    /// Whether a posting can be a result, by what never changes for an item and by the topic
+    /// mask of the version it was written for (a posting without one may match: its item
+    /// decides).
     fn posting_may_match(&self, posting: &Item) -> bool {
         let attr = |name: &str| posting.get(name).and_then(Value::as_str);
+        let topic_may_match = self
+            .topic
+            .as_deref()
+            .is_none_or(|topic| super::mask_may_hold(posting, topic));
         self.mission
             .as_deref()
             .is_none_or(|m| attr(posting_attr::MISSION) == Some(m))
@@ -75,6 +81,7 @@ impl SearchQuery {
                 .filter
                 .role
                 .is_none_or(|r| attr(posting_attr::ROLE) == Some(r.as_str()))
+            && topic_may_match
     }
 
     /// Whether the item's current record (read for `posting_sk`) is a result: the posting is

@@ -100,13 +100,18 @@ fn terms_are_folded_stemmed_and_bounded() {
 #[test]
 fn postings_are_keyed_by_term_month_and_time() {
     let i = news("a", "Gempa", "Gempa di Tokyo", "2025-03-01T12:00:00Z");
-    let p = postings(&i, "itm_1", Some("JP"), now());
+    let p = postings(&i, "itm_1", Some("JP"), &["disaster.earthquake"], now());
     assert_eq!(p.len(), 2);
     assert_eq!(p[0][table::PK], "TERM#gempa#2025-03");
     assert_eq!(p[0][table::SK], "2025-03-01T12:00:00.000Z#itm_1");
     assert_eq!(p[1][table::PK], "TERM#tokyo#2025-03");
     assert_eq!(p[0][posting_attr::COUNTRY], "JP");
     assert_eq!(p[0][posting_attr::ROLE], "official");
+    assert_eq!(
+        p[0][posting_attr::TOPIC_MASK],
+        topic_mask(["disaster.earthquake"])
+    );
+    assert!(mask_may_hold(&p[0], "disaster.earthquake"));
     let ttl = (now() + chrono::Duration::days(POSTING_TTL_DAYS)).timestamp();
     assert_eq!(p[0][table::TTL], ttl);
     // The item id is the sort key's, not repeated in an attribute.
@@ -212,6 +217,122 @@ async fn filters_and_stale_versions_are_checked_on_the_current_item() {
     assert_eq!(
         w.find("gempa", SearchQuery::default(), 10).await.0,
         [a.identity()]
+    );
+}
+
+/// Every topic has one bit of 32; the masks of different topic sets differ where their bits do,
+/// and no topic table order decides a bit.
+#[test]
+fn topic_masks_hold_their_topics_bits() {
+    let ids: Vec<&str> = crate::topics::TAXONOMY.iter().map(|t| t.id).collect();
+    let mut used = 0u32;
+    for id in &ids {
+        let bit = topic_mask([*id]);
+        assert_eq!(bit.count_ones(), 1, "{id}");
+        used |= bit;
+    }
+    // 38 topics spread over at least half of the 32 bits.
+    assert!(used.count_ones() >= 16, "{used:032b}");
+    assert_eq!(topic_mask([]), 0);
+    let both = topic_mask(["disaster.flood", "culture"]);
+    assert_eq!(both, topic_mask(["culture", "disaster.flood"]));
+    let mut posting = Item::new();
+    posting.insert(posting_attr::TOPIC_MASK.into(), Value::from(both));
+    assert!(mask_may_hold(&posting, "disaster.flood") && mask_may_hold(&posting, "culture"));
+    posting.remove(posting_attr::TOPIC_MASK);
+    assert!(
+        mask_may_hold(&posting, "disaster.flood"),
+        "no mask: the item decides"
+    );
+}
+
+/// A topic filter is applied to the postings' topic masks first: only the items whose mask has
+/// the topic's bit are read. Postings are written again when an edit changes the topics, and a posting
+/// written before topics were indexed (no `topics`) is still checked on its item.
+#[tokio::test]
+async fn a_topic_filter_reads_only_the_items_of_that_topic() {
+    let w = world();
+    let flood = news(
+        "flood",
+        "Banjir melanda Tokyo",
+        "Banjir besar melanda Tokyo, warga dievakuasi.",
+        "2025-03-10T00:00:00Z",
+    );
+    let others: Vec<NormalizedItem> = (0..20)
+        .map(|n| {
+            news(
+                &format!("fest{n}"),
+                &format!("Festival budaya ke-{n} di Tokyo"),
+                "Festival budaya Indonesia di Tokyo dihadiri ribuan pengunjung.",
+                &format!("2025-03-{:02}T00:00:00Z", 11 + n % 8),
+            )
+        })
+        .collect();
+    let mut all = others.clone();
+    all.push(flood.clone());
+    w.land("items/1.jsonl", &all).await;
+    let floods = SearchQuery {
+        topic: Some("disaster.flood".into()),
+        ..SearchQuery::default()
+    };
+    w.table.reset();
+    assert_eq!(
+        w.find("tokyo", floods.clone(), 10).await.0,
+        [flood.identity()]
+    );
+    let counts = w.table.counts();
+    assert_eq!(counts.gets, 1, "only the flood item is read: {counts:?}");
+
+    // A festival turns into a flood story: same words, another topic. Its postings are
+    // written again with it, so the filter finds it.
+    let mut turned = others[0].clone();
+    turned.body = Some(format!(
+        "{} Banjir kemudian melanda lokasi.",
+        turned.body.unwrap()
+    ));
+    turned.fetched_at += Duration::hours(1);
+    w.land("items/2.jsonl", &[turned.clone()]).await;
+    let mut found = w.find("tokyo", floods.clone(), 10).await.0;
+    found.sort();
+    let mut expected = vec![flood.identity(), turned.identity()];
+    expected.sort();
+    assert_eq!(found, expected);
+
+    // A posting from before topics were indexed: its item decides.
+    let old = news(
+        "old",
+        "Banjir kembali melanda Tokyo",
+        "Banjir besar kembali melanda Tokyo, warga dievakuasi.",
+        "2025-03-09T00:00:00Z",
+    );
+    w.land("items/3.jsonl", std::slice::from_ref(&old)).await;
+    // Expiring from the real clock, as reconcile's do (`now()` is a year back: expired).
+    let mut postings_of_old = postings(&old, &old.identity(), Some("JP"), &[], Utc::now());
+    for p in &mut postings_of_old {
+        p.remove(posting_attr::TOPIC_MASK);
+    }
+    write_postings(w.table.as_ref(), postings_of_old)
+        .await
+        .unwrap();
+    let stored = w
+        .table
+        .get(&crate::store::Key::new(
+            schema::item_pk(&old.identity()),
+            schema::CURRENT,
+        ))
+        .await
+        .unwrap()
+        .unwrap();
+    let topics = stored[crate::reconcile::attr::TOPICS].as_array().unwrap();
+    assert!(
+        topics.contains(&Value::from("disaster.flood")),
+        "{topics:?}"
+    );
+    let found = w.find("tokyo", floods, 10).await.0;
+    assert!(
+        found.contains(&old.identity()),
+        "{found:?} {}",
+        old.identity()
     );
 }
 
@@ -361,11 +482,17 @@ async fn index_writes_per_new_changed_and_unchanged_item() {
     ));
     changed.fetched_at = first.fetched_at + Duration::hours(1);
     let added = item_terms(&changed).len() - terms;
-    let before = postings(&changed, &changed.identity(), Some("JP"), now());
+    let topics = crate::topics::tag_item(&changed);
+    let topics: Vec<&str> = topics.iter().map(|t| t.id.as_str()).collect();
+    let before = postings(&changed, &changed.identity(), Some("JP"), &topics, now());
     let previous = {
-        let Value::Object(record) = serde_json::to_value(&first).unwrap() else {
+        let Value::Object(mut record) = serde_json::to_value(&first).unwrap() else {
             unreachable!()
         };
+        record.insert(
+            crate::reconcile::attr::TOPICS.into(),
+            serde_json::json!(topics),
+        );
         record
     };
     assert_eq!(
@@ -449,7 +576,7 @@ async fn search_latency_on_many_items() {
         batch.push(WriteOp::Put(current));
         let cc = if n % 2 == 0 { "JP" } else { "AU" };
         batch.extend(
-            postings(&i, &id, Some(cc), Utc::now())
+            postings(&i, &id, Some(cc), &[], Utc::now())
                 .into_iter()
                 .map(WriteOp::Put),
         );
