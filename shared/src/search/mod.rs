@@ -13,10 +13,10 @@
 //! `mission`, `country`, `role` (never change for an item, so a query can filter on them
 //! before reading the item), `tm` (the version's topics as a 32-bit Bloom mask,
 //! [`topic_mask`]: a topic-filtered query reads only the items whose mask has the topic's bit,
-//! and a version whose topics changed writes its postings again) and `expires_at` ([`POSTING_TTL_DAYS`] after indexing). A new item costs one write per term; a
-//! changed item one per term it did not have before at that time (see [`postings_to_write`]).
-//! Postings of an old version stay until they expire: a query re-checks every hit on the
-//! current item.
+//! and a version whose topics changed writes its postings again) and `expires_at`
+//! ([`POSTING_TTL_DAYS`] after indexing). A new item costs one write per term; a changed item
+//! one per term it did not have before at that time (see [`postings_to_write`]). Postings of an
+//! old version stay until they expire: a query re-checks every hit on the current item.
 //!
 //! **Queries.** Every query word must match (AND): the rarest stem's postings (a probe of at most
 //! 100 per word in the newest month decides; ties to the longest) are read
