@@ -858,6 +858,8 @@ async fn scale_store() {
             .filter(|c| *c >= progress.loaded)
             .collect()
     };
+    // The last progress line's items and loading time: the rate of the stretch since.
+    let mut last_line = (progress.loaded, progress.load_time);
     'checkpoints: for checkpoint in checkpoints_left {
         if progress.loaded > 0 && progress.loaded < checkpoint {
             // Will it fit, on disk and in the budget, at the rate and size per item so far?
@@ -951,14 +953,20 @@ async fn scale_store() {
             }
             progress.objects = loader.objects;
             progress.save(&dir);
-            if progress.loaded / 100_000 > before / 100_000 || progress.loaded == checkpoint {
+            if progress.loaded / 25_000 > before / 25_000 || progress.loaded == checkpoint {
+                let (items, time) = last_line;
+                let stretch = (progress.loaded - items) as f64
+                    / (progress.load_time - time).as_secs_f64().max(1e-3);
                 println!(
-                    "  loaded {} items, {:.0} items/s so far, store {}, {} UTC",
+                    "  loaded {} items, {:.0} items/s so far ({stretch:.0} since {items}), \
+                     store {}, {} groups committed early (cache full), {} UTC",
                     progress.loaded,
                     progress.loaded as f64 / progress.load_time.as_secs_f64(),
                     mib(store_bytes(&dir)),
+                    table.inner().spill_commits(),
                     Utc::now().format("%H:%M")
                 );
+                last_line = (progress.loaded, progress.load_time);
             }
         }
         // Pending writes committed and the WAL emptied: the file's size is the store's.
@@ -1203,7 +1211,8 @@ fn render(r: &Report) -> String {
         out.push_str(&format!(
             "The first {n} items with one SQLite commit per write, as `pantau run` writes: \
              **{rate:.0} items/s**. The rest with grouped commits ({GROUP_WRITES} writes per \
-             commit, `SqliteTable::group_commits`): the same reconcile and the same records \
+             commit, or fewer once the page cache is full, `SqliteTable::group_commits`): the \
+             same reconcile and the same records \
              (`scale_load` compares the two tables), the write-ahead log written once per group.\n\n"
         ));
     }

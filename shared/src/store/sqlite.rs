@@ -14,9 +14,11 @@
 //!
 //! **Grouped commits** ([`SqliteTable::group_commits`]) are for bulk loads: writes share one
 //! open transaction, committed every so many writes and by [`SqliteTable::commit`], instead of
-//! one commit (and its WAL pages) per write. Each write is still all-or-nothing (a savepoint),
-//! and this connection reads its own writes, so the records written are the same; only other
-//! processes see them later, and a crash loses the writes since the last commit.
+//! one commit (and its WAL pages) per write; a group is committed early as soon as its dirty
+//! pages fill the page cache and SQLite begins to spill them into the WAL mid-transaction (the
+//! larger the store, the fewer writes that takes). Each write is still all-or-nothing (a
+//! savepoint), and this connection reads its own writes, so the records written are the same;
+//! only other processes see them later, and a crash loses the writes since the last commit.
 //!
 //! Every request is validated by the shared `rules` before it touches the file, so this
 //! adapter refuses exactly what the DynamoDB adapter refuses. Conditional writes and
@@ -123,6 +125,8 @@ struct Inner {
     group_writes: AtomicU64,
     /// Writes in the open grouped transaction.
     uncommitted: AtomicU64,
+    /// Groups committed before their count because the page cache began to spill.
+    spill_commits: AtomicU64,
 }
 
 impl Drop for Inner {
@@ -196,6 +200,7 @@ impl SqliteTable {
                 writes: AtomicU64::new(0),
                 group_writes: AtomicU64::new(0),
                 uncommitted: AtomicU64::new(0),
+                spill_commits: AtomicU64::new(0),
             }),
         })
     }
@@ -215,10 +220,17 @@ impl SqliteTable {
             PAGE_CACHE_KIB
         };
         self.run("group_commits", move |conn| {
+            cache_spilled(conn, true);
             conn.pragma_update(None, "cache_size", -cache_kib)
                 .map_err(sql_error("group_commits"))
         })
         .await
+    }
+
+    /// Groups committed early, before their count of writes, because the group's dirty pages
+    /// had filled the page cache (see `write`): how often a bulk load outgrows the cache.
+    pub fn spill_commits(&self) -> u64 {
+        self.inner.spill_commits.load(Ordering::Relaxed)
     }
 
     /// Commits the grouped writes pending, if any.
@@ -229,6 +241,7 @@ impl SqliteTable {
                 conn.execute_batch("COMMIT").map_err(sql_error("commit"))?;
             }
             this.inner.uncommitted.store(0, Ordering::Relaxed);
+            cache_spilled(conn, true);
             Ok(())
         })
         .await
@@ -294,12 +307,38 @@ impl SqliteTable {
         let savepoint = Savepoint::begin(conn).map_err(sql_error(op))?;
         let out = work(savepoint.conn)?;
         savepoint.release().map_err(sql_error(op))?;
-        if self.inner.uncommitted.fetch_add(1, Ordering::Relaxed) + 1 >= group {
+        let full = self.inner.uncommitted.fetch_add(1, Ordering::Relaxed) + 1 >= group;
+        // A group whose dirty pages filled the cache has begun writing them into the WAL
+        // mid-transaction, and from then on every page read searches the WAL's frames (a
+        // large store's group wrote 1.5 GB that way): commit now, not at the count.
+        let spilling = cache_spilled(conn, false) > 0;
+        if full || spilling {
             conn.execute_batch("COMMIT").map_err(sql_error(op))?;
             self.inner.uncommitted.store(0, Ordering::Relaxed);
+            cache_spilled(conn, true);
+            if !full {
+                self.inner.spill_commits.fetch_add(1, Ordering::Relaxed);
+            }
         }
         self.wrote(conn);
         Ok(out)
+    }
+
+    /// Drops the grouped writes pending, as a killed process would lose them (SQLite's
+    /// recovery ignores a transaction's uncommitted WAL frames): for tests of what a load
+    /// stopped mid-way leaves behind.
+    #[cfg(any(test, feature = "testing"))]
+    pub async fn abandon(&self) -> Result<(), TableError> {
+        let this = self.clone();
+        self.run("abandon", move |conn| {
+            if !conn.is_autocommit() {
+                conn.execute_batch("ROLLBACK")
+                    .map_err(sql_error("abandon"))?;
+            }
+            this.inner.uncommitted.store(0, Ordering::Relaxed);
+            Ok(())
+        })
+        .await
     }
 
     /// Every stored row, expired or not, ordered by `pk` then `sk`: compare two dumps to
@@ -730,6 +769,28 @@ fn check(
     Ok(stored)
 }
 
+/// Pages the page cache has written to the WAL in the middle of a transaction because it
+/// was full (`SQLITE_DBSTATUS_CACHE_SPILL`), since the last reset; `reset` zeroes the count.
+/// rusqlite has no wrapper for `sqlite3_db_status`.
+fn cache_spilled(conn: &Connection, reset: bool) -> i64 {
+    let (mut current, mut highwater) = (0, 0);
+    // SAFETY: the handle belongs to this open connection, which the caller holds (no other
+    // thread uses it meanwhile), and both out-pointers outlive the call.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_db_status(
+            conn.handle(),
+            rusqlite::ffi::SQLITE_DBSTATUS_CACHE_SPILL,
+            &mut current,
+            &mut highwater,
+            i32::from(reset),
+        )
+    };
+    if rc == rusqlite::ffi::SQLITE_OK {
+        i64::from(current)
+    } else {
+        0
+    }
+}
 fn immediate<'c>(
     conn: &'c mut Connection,
     op: &'static str,
@@ -1259,6 +1320,47 @@ mod tests {
             .map(|i| i["sk"].as_str().unwrap_or_default().to_owned())
             .collect();
         assert_eq!(keys, ["1", "3"]);
+    }
+
+    /// A group whose dirty pages outgrow the page cache is committed at once, before its
+    /// count of writes: the cache no longer spills into the WAL for the rest of the group.
+    #[tokio::test]
+    async fn a_group_that_fills_the_cache_commits_early() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("table.sqlite");
+        let t = SqliteTable::open(&path).unwrap();
+        t.group_commits(1_000_000).await.unwrap();
+        // A cache of 20 pages (80 KB) for a group of 200 writes of ~3 KB each.
+        t.run("test", |conn| {
+            conn.pragma_update(None, "cache_size", 20)
+                .map_err(sql_error("test"))
+        })
+        .await
+        .unwrap();
+        // Text that does not deflate (the stored form compresses): a linear congruential
+        // generator's letters.
+        let mut state = 1u64;
+        let mut text = || -> String {
+            (0..3000)
+                .map(|_| {
+                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                    char::from(b'a' + (state >> 59) as u8 % 26)
+                })
+                .collect()
+        };
+        for n in 0..200 {
+            let row = item(json!({"pk": format!("p{n}"), "sk": "1", "text": text()}));
+            t.put(row, Condition::None).await.unwrap();
+        }
+        assert!(t.spill_commits() > 0, "no group was committed early");
+        // Another process sees the groups committed so far without any `commit` call.
+        let other = Connection::open(&path).unwrap();
+        let seen: i64 = other
+            .query_row("SELECT count(*) FROM items", [], |r| r.get(0))
+            .unwrap();
+        assert!(seen > 0 && seen <= 200, "{seen} rows committed");
+        t.commit().await.unwrap();
+        assert_eq!(t.dump().await.unwrap().len(), 200);
     }
 
     #[test]
