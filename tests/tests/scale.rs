@@ -959,7 +959,7 @@ async fn scale_store() {
                     / (progress.load_time - time).as_secs_f64().max(1e-3);
                 println!(
                     "  loaded {} items, {:.0} items/s so far ({stretch:.0} since {items}), \
-                     store {}, {} groups committed early (cache full), {} UTC",
+                     store {}, {} groups committed early in this sitting (cache full), {} UTC",
                     progress.loaded,
                     progress.loaded as f64 / progress.load_time.as_secs_f64(),
                     mib(store_bytes(&dir)),

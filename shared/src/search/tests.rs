@@ -247,8 +247,8 @@ fn topic_masks_hold_their_topics_bits() {
 }
 
 /// A topic filter is applied to the postings' topic masks first: only the items whose mask has
-/// the topic's bit are read. Postings are written again when an edit changes the topics, and a posting
-/// written before topics were indexed (no `topics`) is still checked on its item.
+/// the topic's bit are read. Postings are written again when an edit changes the topics, and a
+/// posting written before the masks (none on it) is still checked on its item.
 #[tokio::test]
 async fn a_topic_filter_reads_only_the_items_of_that_topic() {
     let w = world();
@@ -298,7 +298,7 @@ async fn a_topic_filter_reads_only_the_items_of_that_topic() {
     expected.sort();
     assert_eq!(found, expected);
 
-    // A posting from before topics were indexed: its item decides.
+    // A posting from before the masks: its item decides.
     let old = news(
         "old",
         "Banjir kembali melanda Tokyo",
