@@ -1,5 +1,6 @@
-// The crisis board: crises newest first (active ones on top), each with its missions'
-// responses and how long they took, the no-response flag, and a timeline on demand. Drawn
+// The crisis board: crises newest first (active ones on top), each with its missions' first
+// responses and how long they took, the no-response flag, and a timeline (every signal and
+// response) on demand. Drawn
 // with DOM calls and textContent only. Uses app.js's getJson, el, when and state.
 "use strict";
 
@@ -42,20 +43,26 @@ function crisisCard(c) {
     ? el("span", { class: "badge home" }, "Dalam negeri · Home crisis (headquarters)")
     : c.no_response
     ? el("span", { class: "badge unanswered" }, "Tanpa tanggapan · No response")
-    : c.responses.length ? el("span", { class: "badge answered" }, `${c.responses.length} tanggapan · responses`) : "";
+    : c.response_count ? el("span", { class: "badge answered" }, `${c.response_count} tanggapan · responses`) : "";
   const head = el("div", { class: "crisis-head" },
     el("span", { class: `badge ${c.state}` }, c.state === "active" ? "Aktif · Active" : "Selesai · Closed"),
     el("strong", {}, `${CRISIS_KINDS[c.kind] || c.kind} — ${c.home ? "Indonesia (ID)" : countryName(c.country_code)}`),
     flag);
   const meta = el("div", { class: "meta" },
     `Sinyal pertama · first signal: ${when(c.first_signal_at)} · ${c.signals} sinyal · signals · ${c.opened_by}`);
+  // Each mission's first response: the one its latency counts from.
   const responses = el("ul", { class: "responses" });
-  for (const r of c.responses) {
+  for (const r of c.first_responses || []) {
     responses.append(el("li", {},
       el("span", { class: "latency" }, latency(r.latency_seconds)),
       el("span", { class: "mission" }, missionLabel(r.mission)),
       el("span", { class: "kind" }, RESPONSE_KINDS[r.kind] || r.kind),
       el("span", { class: "title" }, r.title)));
+  }
+  const later = (c.response_count || 0) - (c.first_responses || []).length;
+  if (later > 0) {
+    responses.append(el("li", { class: "more" },
+      `+${later} tanggapan lanjutan di linimasa · later responses in the timeline`));
   }
   const timeline = el("ol", { class: "timeline", hidden: "" });
   const toggle = el("button", { type: "button", class: "link" }, "Linimasa · Timeline");

@@ -45,7 +45,7 @@ function countryStates(missions, crises, now) {
   for (const c of crises) {
     const entry = byCountry.get(c.country_code);
     if (!entry) continue;
-    const answered = (c.responses || []).length > 0;
+    const answered = (c.response_count || 0) > 0;
     entry.states.add(answered ? "crisis-answered" : "crisis-unanswered");
     (entry.crises = entry.crises || []).push(c);
   }

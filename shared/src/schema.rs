@@ -100,8 +100,9 @@
 //! | every API key (`pantau keys list/revoke`)  | query GSI1 `APIKEYS`                                             | api::access |
 //! | the cursor-signing key when not configured | get `SECRET#cursor-key` / `SECRET` (created once, put if absent) | api::cursor |
 //!
-//! Crisis records (see `crate::crises`) hold the whole `crises::Crisis` (evidence and responses
-//! included) and `rev`, a digest of that content: the optimistic lock of every write. A head
+//! Crisis records (see `crate::crises`) hold the `crises::Crisis` (responses included, with
+//! `signal_count` and its evidence whole, or for a long crisis a bounded sample:
+//! `Crisis::stored`) and `rev`, a digest of that content: the optimistic lock of every write. A head
 //! record, one per country and kind group, holds `digest` (the XOR of its signal entries'
 //! digests, the lock every crisis decision of the group is conditioned on) and `crises` (the
 //! group's crises: id, first and last signal); a signal entry is one crisis-tagged media item
@@ -111,7 +112,7 @@
 //!
 //! | question                                   | operation                                                        | owner |
 //! |--------------------------------------------|------------------------------------------------------------------|-------|
-//! | a crisis with evidence and responses       | get `CRISIS#{id}` / `META`                                       | crises |
+//! | a crisis with evidence and responses       | get `CRISIS#{id}` / `META`; a long crisis's evidence: query `CSIG#{cc}`, sk between `{first_signal}` and `{last_signal}~` | crises |
 //! | a country's crises, newest first           | query GSI1 `CRISES#{cc}`, backward                               | crises |
 //! | the crises an official item may answer     | query GSI1 `CRISES#{cc}`, backward, sk <= `{published+tolerance}~`, at most 20 | crises::responses |
 //! | active crises (the crisis board)           | query GSI2 `CRISES`, backward, sk > `{now-quiet period}`         | crises |

@@ -94,7 +94,7 @@ fn describe(view: &CrisisView, registry: Option<&Registry>) -> String {
         view.kind.as_str(),
         view.first_signal_at.format("%Y-%m-%d %H:%M"),
         state,
-        view.signals.len(),
+        view.signal_count,
         view.responses.len(),
         view.id,
         view.opened_by,

@@ -416,14 +416,14 @@ fn crisis_opened(c: &CrisisView, registry: &Registry, base: &str) -> (String, Fi
                     "{} di {country} sejak {at}. Dasar: {}. {} sinyal, {} respons perwakilan. Perwakilan: {missions_text}.",
                     capitalized(kind_id),
                     c.opened_by,
-                    c.signals.len(),
+                    c.signal_count,
                     c.responses.len()
                 ),
                 text_en: format!(
                     "{} in {country} since {at}. Opened by: {}. {} signals, {} mission responses. Missions: {missions_text}.",
                     capitalized(kind_en),
                     c.opened_by,
-                    c.signals.len(),
+                    c.signal_count,
                     c.responses.len()
                 ),
                 facts: json!({

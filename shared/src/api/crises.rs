@@ -87,7 +87,27 @@ fn first_response_latency(c: &CrisisView) -> Option<i64> {
     c.responses.iter().map(|r| r.latency_seconds).min()
 }
 
-/// A crisis on the board: what happened, where, since when, who answered and how fast.
+/// Each answering mission's first response (its latency is the one that counts), fastest
+/// first: at most one per mission of the country, however long the crisis runs.
+fn first_responses(c: &CrisisView) -> Vec<&crises::ResponseView> {
+    let mut first: BTreeMap<&str, &crises::ResponseView> = BTreeMap::new();
+    for r in &c.responses {
+        let kept = first.entry(r.response.mission.as_str()).or_insert(r);
+        if (r.latency_seconds, &r.response.item_id) < (kept.latency_seconds, &kept.response.item_id)
+        {
+            *kept = r;
+        }
+    }
+    let mut first: Vec<_> = first.into_values().collect();
+    first.sort_by(|a, b| {
+        (a.latency_seconds, &a.response.mission).cmp(&(b.latency_seconds, &b.response.mission))
+    });
+    first
+}
+
+/// A crisis on the board: what happened, where, since when, who answered first and how fast.
+/// Its size does not grow with the crisis: the count of responses and each mission's first
+/// one, not every response (a long crisis collects hundreds; `GET /crises/{id}` has them).
 fn crisis_summary(state: &ApiState, c: &CrisisView) -> Value {
     let missions: Vec<&str> = answering_missions(state, c)
         .map(|m| m.id.as_str())
@@ -101,9 +121,10 @@ fn crisis_summary(state: &ApiState, c: &CrisisView) -> Value {
         "last_signal_at": c.last_signal_at,
         "closed_at": c.closed_at,
         "opened_by": c.opened_by,
-        "signals": c.signals.len(),
+        "signals": c.signal_count,
         "missions": missions,
-        "responses": c.responses,
+        "response_count": c.responses.len(),
+        "first_responses": first_responses(c),
         "first_response_latency_seconds": first_response_latency(c),
         "no_response": c.no_response,
         "home": c.home,
@@ -130,7 +151,8 @@ fn crisis_row(c: &Value) -> Vec<String> {
     CRISIS_COLUMNS
         .iter()
         .map(|col| match *col {
-            "responses" => c[*col].as_array().map_or(0, Vec::len).to_string(),
+            // The column kept its name from when the board listed every response.
+            "responses" => text(&c["response_count"]),
             _ => text(&c[*col]),
         })
         .collect()
@@ -217,6 +239,7 @@ pub(super) async fn detail(
     let mut body = crisis_summary(&state, &crisis);
     // `signals` stays the count, as on the board; the signals themselves are the evidence.
     body["evidence"] = json!(crisis.signals);
+    body["responses"] = json!(crisis.responses);
     body["hazard_events"] = json!(crisis.hazard_events);
     body["timeline"] = Value::Array(timeline.into_iter().map(|(_, v)| v).collect());
     Ok(Json(body))

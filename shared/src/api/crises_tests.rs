@@ -49,10 +49,16 @@ async fn app_with_turkiye_quake() -> (Router, tempfile::TempDir) {
         registry: registry.clone(),
     };
     let quake = timelines::at("2023-02-06T01:17:34Z");
-    let items = shifted(
-        timelines::turkiye_earthquake(),
-        (Utc::now() - Duration::days(2)) - quake,
-    );
+    // KBRI Ankara answers twice: the board shows its first answer, the crisis both.
+    let mut items = timelines::turkiye_earthquake();
+    items.push(timelines::official(
+        "ankara",
+        "ank-evakuasi",
+        "KBRI Ankara mengevakuasi WNI dari wilayah terdampak gempa",
+        "KBRI Ankara mengevakuasi WNI dari Kahramanmaraş dan Hatay setelah gempa bumi.",
+        quake + Duration::hours(30),
+    ));
+    let items = shifted(items, (Utc::now() - Duration::days(2)) - quake);
     // One object per item, in timeline order, as separate fetches would land them.
     for (n, item) in items.iter().enumerate() {
         let key = format!("items/quake/{n}.jsonl");
@@ -123,18 +129,30 @@ async fn the_board_a_crisis_and_the_latency_report_show_who_answered_and_how_fas
             .iter()
             .any(|m| m == "ankara")
     );
-    let responses = quake["responses"].as_array().unwrap();
-    let by_mission = |m: &str| {
-        responses
-            .iter()
-            .find(|r| r["mission"] == m)
-            .unwrap()
-            .clone()
-    };
-    assert_eq!(by_mission("ankara")["latency_seconds"], 3 * 3600);
-    assert_eq!(by_mission("ankara")["kind"], "advisory");
-    assert_eq!(by_mission("istanbul")["latency_seconds"], 270 * 60);
-    assert_eq!(by_mission("istanbul")["kind"], "hotline");
+    // The board: how many answers, and each mission's first, fastest first; not every
+    // answer, which a long crisis has hundreds of.
+    assert_eq!(quake["response_count"], 3, "{quake}");
+    assert!(quake.get("responses").is_none(), "{quake}");
+    let first: Vec<(&str, i64, &str)> = quake["first_responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let text = |k: &str| r[k].as_str().unwrap();
+            (
+                text("mission"),
+                r["latency_seconds"].as_i64().unwrap(),
+                text("kind"),
+            )
+        })
+        .collect();
+    assert_eq!(
+        first,
+        [
+            ("ankara", 3 * 3600, "advisory"),
+            ("istanbul", 270 * 60, "hotline")
+        ]
+    );
     assert_eq!(quake["first_response_latency_seconds"], 3 * 3600);
 
     // Filters: by country (either case), closed ones only.
@@ -171,9 +189,30 @@ async fn the_board_a_crisis_and_the_latency_report_show_who_answered_and_how_fas
     assert_eq!(kinds.first(), Some(&"signal"), "{kinds:?}");
     assert_eq!(
         kinds.iter().filter(|k| **k == "response").count(),
-        2,
+        3,
         "{kinds:?}"
     );
+    let responses: Vec<(&str, i64)> = detail["responses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["mission"].as_str().unwrap(),
+                r["latency_seconds"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        responses,
+        [
+            ("ankara", 3 * 3600),
+            ("istanbul", 270 * 60),
+            ("ankara", 30 * 3600)
+        ],
+        "every response, oldest first"
+    );
+    assert_eq!(detail["response_count"], 3);
     let times: Vec<&str> = timeline.iter().map(|e| e["at"].as_str().unwrap()).collect();
     let mut sorted = times.clone();
     sorted.sort();

@@ -15,8 +15,8 @@
 //! | `GET /search?q=`              | items matching every word of `q` newest first (see `crate::search`); filters as a mission's items plus `mission`, `country`, `topic` |
 //! | `GET /reports/silent-missions` | missions with no official publication for `days` (default 7) |
 //! | `GET /reports/source-health`  | every source's last success, consecutive failures, last error, unhealthy flag |
-//! | `GET /crises`                 | the crisis board: `country`, `state` (active, closed, all), `limit` |
-//! | `GET /crises/{id}`            | one crisis: evidence, responses with latencies, one timeline   |
+//! | `GET /crises`                 | the crisis board: `country`, `state` (active, closed, all), `limit`; per crisis the count of responses and each mission's first |
+//! | `GET /crises/{id}`            | one crisis: evidence, every response with its latency, one timeline |
 //! | `GET /reports/response-latency` | per mission: crises in its country over `days`, answered, how fast |
 //! | `GET /alerts/rules`           | every alert rule (`crate::alerts`)                             |
 //! | `POST /alerts/rules`          | create one from JSON (201 with the rule; 400 says what is wrong) |

@@ -410,7 +410,7 @@ pub const OPERATIONS: &[Operation] = &[
         method: Method::Get,
         request: None,
         id: "listCrises",
-        summary: "The crisis board: crises newest first, each with its responses, latencies and no-response flag.",
+        summary: "The crisis board: crises newest first, each with its count of responses, each mission's first response and latency, and the no-response flag.",
         needs_key: true,
         params: &[
             Param {
@@ -1113,7 +1113,7 @@ fn crisis_schemas() -> Value {
         },
         "CrisisSummary": {
             "type": "object",
-            "required": ["id", "country_code", "kind", "state", "first_signal_at", "last_signal_at", "opened_by", "signals", "missions", "responses", "no_response", "home"],
+            "required": ["id", "country_code", "kind", "state", "first_signal_at", "last_signal_at", "opened_by", "signals", "missions", "response_count", "first_responses", "no_response", "home"],
             "properties": {
                 "id": {"type": "string"},
                 "country_code": {"type": "string"},
@@ -1125,7 +1125,8 @@ fn crisis_schemas() -> Value {
                 "opened_by": {"type": "string"},
                 "signals": {"type": "integer", "minimum": 0},
                 "missions": {"type": "array", "items": {"type": "string"}, "description": "The missions expected to answer: those in the crisis country, none for a home crisis."},
-                "responses": {"type": "array", "items": {"$ref": "#/components/schemas/CrisisResponse"}},
+                "response_count": {"type": "integer", "minimum": 0, "description": "Every response linked to the crisis; `GET /crises/{id}` lists them."},
+                "first_responses": {"type": "array", "items": {"$ref": "#/components/schemas/CrisisResponse"}, "description": "Each answering mission's first response, fastest first."},
                 "first_response_latency_seconds": {"type": ["integer", "null"]},
                 "no_response": {"type": "boolean", "description": "No response within the configured time after the first signal; never set for a home crisis."},
                 "home": {"type": "boolean", "description": "A crisis in Indonesia itself (country ID): headquarters' own, answered by no mission."}
@@ -1139,8 +1140,9 @@ fn crisis_schemas() -> Value {
         "CrisisDetail": {
             "allOf": [{"$ref": "#/components/schemas/CrisisSummary"}],
             "type": "object",
-            "required": ["evidence", "hazard_events", "timeline"],
+            "required": ["evidence", "responses", "hazard_events", "timeline"],
             "properties": {
+                "responses": {"type": "array", "description": "Every response, oldest first.", "items": {"$ref": "#/components/schemas/CrisisResponse"}},
                 "evidence": {"type": "array", "description": "Every signal the crisis counted, and why.", "items": {"type": "object", "required": ["item_id", "at", "source", "title", "kind", "qualifies", "reason"], "properties": {
                     "item_id": {"type": "string"},
                     "at": time,

@@ -379,6 +379,46 @@ fn xor_into(digest: &mut [u8; 16], other: [u8; 16]) {
     }
 }
 
+/// `crisis` with every one of its signals, read from their entries when its record holds a
+/// sample ([`Crisis::stored`]): the entries of its group in its span, one per item.
+pub(crate) async fn with_all_signals(
+    table: &dyn Table,
+    mut crisis: Crisis,
+) -> Result<Crisis, TableError> {
+    if !crisis.is_sampled() {
+        return Ok(crisis);
+    }
+    let (first, last) = (crisis.first_signal_at, crisis.last_signal_at);
+    let mut entries = Entries::new();
+    read_entries(
+        table,
+        &crisis.country,
+        &crisis.group,
+        first,
+        last,
+        &mut entries,
+    )
+    .await?;
+    let mut latest: BTreeMap<&str, &Evidence> = BTreeMap::new();
+    for e in entries.values() {
+        let kept = latest.entry(&e.item_id).or_insert(e);
+        if e.at > kept.at {
+            *kept = e;
+        }
+    }
+    let mut signals: Vec<Evidence> = latest
+        .into_values()
+        .filter(|e| first <= e.at && e.at <= last)
+        .cloned()
+        .collect();
+    sort_signals(&mut signals);
+    // Should another reconciler have added a signal since the record was read, this is the
+    // newer set, and a write conditioned on the record's `rev` is refused anyway.
+    crisis.signal_count = signals.len();
+    crisis.signals = signals;
+    Ok(crisis)
+}
+
 /// A country's signal entries of one kind group, as read: sort key → evidence.
 type Entries = BTreeMap<String, Evidence>;
 
@@ -492,7 +532,7 @@ async fn try_observe(
             last: crisis.last_signal_at,
         });
         match old.get(&crisis.id) {
-            Some((stored, _)) if stored == crisis => {}
+            Some((stored, _)) if *stored == crisis.stored() => {}
             Some((_, rev)) => ops.push(TransactOp::Put {
                 item: crisis_record(crisis)?,
                 condition: rev_is(rev),
@@ -543,14 +583,17 @@ async fn try_observe(
         tracing::info!(crisis = %crisis.id, country = %crisis.country, kind = crisis.kind.as_str(), reason = %crisis.opened_by, "crisis opened");
     }
     // After the write, so an official item reconciled meanwhile is seen here or sees the crisis.
-    let members_before: BTreeSet<&str> = old
-        .values()
-        .flat_map(|(c, _)| c.signals.iter().map(|s| s.item_id.as_str()))
-        .collect();
+    // A signal of the chain belonged to a stored crisis exactly when it falls in that crisis's
+    // span (a crisis holds every signal of its chain from its first on); the spans answer it
+    // where a long crisis's record holds only a sample of its signals.
+    let was_member = |s: &Evidence| {
+        old.values()
+            .any(|(c, _)| c.first_signal_at <= s.at && s.at <= c.last_signal_at)
+    };
     let others_joined = crisis
         .signals
         .iter()
-        .any(|s| s.item_id != ev.item_id && !members_before.contains(s.item_id.as_str()));
+        .any(|s| s.item_id != ev.item_id && !was_member(s));
     let linked = match old.get(&crisis.id) {
         Some((stored, _)) if !others_joined && stored.first_signal_at <= crisis.first_signal_at => {
             // The same crisis, this signal more: the official items its longer window takes
@@ -788,6 +831,7 @@ pub fn crisis_of_chain(
         last_signal_at: first.at,
         opened_by: String::new(),
         signals,
+        signal_count: 0,
         hazard_events: vec![],
         responses: vec![],
     };
@@ -853,6 +897,7 @@ pub fn surge(
 fn refresh(crisis: &mut Crisis, th: &CrisisThresholds) {
     crisis.sort();
     crisis.signals.dedup_by(|a, b| a.item_id == b.item_id);
+    crisis.signal_count = crisis.signals.len();
     if let (Some(first), Some(last)) = (crisis.signals.first(), crisis.signals.last()) {
         crisis.first_signal_at = first.at;
         crisis.last_signal_at = crisis.signals.iter().map(|s| s.at).max().unwrap_or(last.at);

@@ -280,8 +280,13 @@ pub struct Crisis {
     pub last_signal_at: DateTime<Utc>,
     /// Why it opened (the reason of the signal that opened it).
     pub opened_by: String,
-    /// Evidence, oldest first.
+    /// Evidence, oldest first: all of it in memory; as stored, all of it up to
+    /// [`STORED_SIGNALS_AT_EACH_END`] twice, else a sample (see [`Crisis::stored`]).
     pub signals: Vec<Evidence>,
+    /// How many signals the crisis holds (0 in records written before it was kept: then
+    /// `signals` holds them all).
+    #[serde(default)]
+    pub signal_count: usize,
     /// Hazard event ids among the signals.
     #[serde(default)]
     pub hazard_events: Vec<String>,
@@ -290,7 +295,47 @@ pub struct Crisis {
     pub responses: Vec<Response>,
 }
 
+/// A crisis record keeps every signal over a threshold and this many of the others at each
+/// end of the crisis (the first ones, which opened it, and the latest); the rest stay in their
+/// signal entries (`CSIG#…`), where [`crisis_detail`] and the response links read them. A long
+/// crisis (a war reported daily) gathers thousands of signals, ~240 bytes each, and a DynamoDB
+/// item holds at most 400 KB: whole, its record was refused past ~1,400 signals, and every
+/// later signal was lost with it.
+pub const STORED_SIGNALS_AT_EACH_END: usize = 100;
+
 impl Crisis {
+    /// How many signals the crisis holds, whether `signals` is all of them or a sample.
+    pub fn signals_total(&self) -> usize {
+        self.signal_count.max(self.signals.len())
+    }
+
+    /// Whether `signals` is a sample (a crisis record of a long crisis, see [`Crisis::stored`]).
+    pub fn is_sampled(&self) -> bool {
+        self.signals_total() > self.signals.len()
+    }
+
+    /// The crisis as its record holds it: the count of its signals, and the signals
+    /// themselves up to [`STORED_SIGNALS_AT_EACH_END`] at each end plus every one over a
+    /// threshold. A function of the set of signals (sorted), so every delivery order stores
+    /// the same record, and the sample of a sample is itself.
+    pub fn stored(&self) -> Crisis {
+        let mut stored = self.clone();
+        stored.signal_count = self.signals_total();
+        let others = self.signals.iter().filter(|s| !s.qualifies).count();
+        if others > 2 * STORED_SIGNALS_AT_EACH_END {
+            let mut other_index = 0;
+            stored.signals.retain(|s| {
+                if s.qualifies {
+                    return true;
+                }
+                other_index += 1;
+                other_index <= STORED_SIGNALS_AT_EACH_END
+                    || other_index > others - STORED_SIGNALS_AT_EACH_END
+            });
+        }
+        stored
+    }
+
     /// Whether this is a home crisis: in Indonesia, headquarters' own, answered by no mission.
     pub fn is_home(&self) -> bool {
         self.country.eq_ignore_ascii_case(HOME_COUNTRY)
@@ -338,8 +383,9 @@ pub(crate) fn rev_is(rev: &str) -> crate::store::Condition {
     }
 }
 
-/// The stored record of a crisis, with its revision.
+/// The stored record of a crisis ([`Crisis::stored`]), with its revision.
 pub(crate) fn crisis_record(crisis: &Crisis) -> Result<Item, TableError> {
+    let crisis = &crisis.stored();
     let Ok(Value::Object(mut record)) = serde_json::to_value(crisis) else {
         return Err(TableError::Validation(format!(
             "crisis {} does not serialize to an object",
@@ -508,7 +554,11 @@ pub struct CrisisView {
     pub home: bool,
     /// No response `no_response_after` past the first signal; never for a home crisis.
     pub no_response: bool,
+    /// Every signal on a crisis read alone ([`crisis_detail`]); on a list, a long crisis's
+    /// sample (see [`Crisis::stored`]).
     pub signals: Vec<Evidence>,
+    /// How many signals the crisis holds.
+    pub signal_count: usize,
     pub hazard_events: Vec<String>,
     pub responses: Vec<ResponseView>,
 }
@@ -518,6 +568,7 @@ impl CrisisView {
         let closed_at = crisis.closed_at(config, now);
         let first = crisis.first_signal_at;
         let home = crisis.is_home();
+        let signal_count = crisis.signals_total();
         CrisisView {
             home,
             no_response: !home
@@ -543,6 +594,7 @@ impl CrisisView {
             first_signal_at: first,
             last_signal_at: crisis.last_signal_at,
             opened_by: crisis.opened_by,
+            signal_count,
             signals: crisis.signals,
             hazard_events: crisis.hazard_events,
         }
@@ -612,7 +664,7 @@ pub async fn list_crises_at(
     }
 }
 
-/// One crisis with its evidence, responses, latencies and flag, as of now.
+/// One crisis with all its evidence, responses, latencies and flag, as of now.
 pub async fn crisis_detail(table: &dyn Table, id: &str) -> Result<Option<CrisisView>, TableError> {
     crisis_detail_at(table, config(), id, Utc::now()).await
 }
@@ -624,9 +676,11 @@ pub async fn crisis_detail_at(
     id: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<CrisisView>, TableError> {
-    Ok(get_crisis(table, id)
-        .await?
-        .map(|(crisis, _)| CrisisView::of(crisis, config, now)))
+    let Some((crisis, _)) = get_crisis(table, id).await? else {
+        return Ok(None);
+    };
+    let crisis = detect::with_all_signals(table, crisis).await?;
+    Ok(Some(CrisisView::of(crisis, config, now)))
 }
 
 /// Whether a table error means "read again and decide again": someone else wrote first, or

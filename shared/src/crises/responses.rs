@@ -36,8 +36,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::{
-    Crisis, CrisisConfig, CrisisKind, MAX_ATTEMPTS, Response, crisis_record, get_crisis, lost_race,
-    parse_crisis, rev_is,
+    Crisis, CrisisConfig, CrisisKind, MAX_ATTEMPTS, Response, crisis_record, detect, get_crisis,
+    lost_race, parse_crisis, rev_is,
 };
 use crate::enrich::Enrichment;
 use crate::lexicon::{self, Lexicon};
@@ -309,6 +309,13 @@ impl OfficialItem {
         self.story_id
             .as_ref()
             .is_some_and(|s| !stories.contains_key(s))
+            && self.may_answer_by_story(crisis, config)
+    }
+
+    /// Whether this item could answer `crisis` only through its story: in scope, grouped,
+    /// not matched otherwise, not linked yet.
+    fn may_answer_by_story(&self, crisis: &Crisis, config: &CrisisConfig) -> bool {
+        self.story_id.is_some()
             && self.in_scope(crisis, config)
             && self.matches(crisis, config).is_none()
             && !crisis.responses.iter().any(|r| r.item_id == self.item_id)
@@ -371,9 +378,11 @@ async fn link_official_once(
     let mut linked = 0;
     let mut stories = StoryMembers::new();
     for record in &page.items {
-        let (crisis, rev) = parse_crisis(record)?;
-        if item.needs_story(&crisis, config, &stories) {
+        let (mut crisis, rev) = parse_crisis(record)?;
+        if item.may_answer_by_story(&crisis, config) {
             read_stories(table, item.story_id.iter(), &mut stories).await?;
+            // Any signal of the crisis may share the story, not only those its record keeps.
+            crisis = detect::with_all_signals(table, crisis).await?;
         }
         if item.why(&crisis, config, &stories).is_some()
             && add_responses(
@@ -655,6 +664,10 @@ async fn add_responses(
                 None => return Ok(0),
             },
         };
+        // A story match needs every signal; a long crisis's record holds a sample.
+        if !stories.is_empty() && items.iter().any(|i| i.may_answer_by_story(&crisis, config)) {
+            crisis = detect::with_all_signals(table, crisis).await?;
+        }
         let mut added = 0;
         for item in items {
             if crisis.responses.iter().any(|r| r.item_id == item.item_id) {

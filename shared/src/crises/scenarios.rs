@@ -710,3 +710,113 @@ async fn responses_found_from_the_role_index_are_those_the_time_index_finds() {
         .collect();
     assert_eq!(indexed, read_by_time);
 }
+
+/// (j) A crisis that goes on: the Türkiye earthquake reported every few minutes for three days
+/// (245 media signals, 247 in all), the rescue team's report among the middle ones. The
+/// crisis record keeps the two hazard signals, the first 100 and the last 100 others, and the
+/// count, so it stays far below DynamoDB's 400 KB item limit (whole, a record grows ~240 bytes
+/// a signal: refused past ~1,400 signals, and every later signal lost with it). The crisis
+/// read alone still has every signal, and KBRI Ankara's post still answers it through its
+/// story with the report, which the record's sample leaves out. Delivered in time order or
+/// newest first, the records are the same.
+#[tokio::test]
+async fn a_long_crisis_keeps_a_bounded_record_and_every_signal() {
+    let quake_at = at("2023-02-06T01:17:34Z");
+    let rescue = timelines::turkiye_rescue_team();
+    let (report, post) = (&rescue[0], &rescue[1]);
+    // Reports of the aftermath in Malatya, none sharing the rescue team's story: 122 before
+    // the report, 122 after it.
+    let aftermath = |n: usize, minutes: i64| {
+        timelines::media(
+            "ankara",
+            if n.is_multiple_of(2) {
+                "media-dailysabah"
+            } else {
+                "media-hurriyetdaily"
+            },
+            &format!("malatya-{n}"),
+            &format!("Earthquake aftermath in Malatya: update {n} on damaged buildings"),
+            &format!(
+                "Officials in Malatya counted {} damaged buildings after the earthquake.",
+                1000 + 7 * n
+            ),
+            quake_at + Duration::minutes(minutes),
+        )
+    };
+    let mut items = timelines::turkiye_earthquake();
+    items.extend((0..122).map(|n| aftermath(n, 60 + 8 * n as i64)));
+    items.push(report.clone());
+    items.extend((122..244).map(|n| aftermath(n, 23 * 60 + 20 * (n as i64 - 122))));
+    items.push(post.clone());
+    let now = at("2023-02-12T00:00:00Z");
+
+    let mut records = Vec::new();
+    for (name, order) in [("in time order", false), ("newest first", true)] {
+        let f = fixture();
+        let mut delivered = items.clone();
+        if order {
+            delivered.reverse();
+        }
+        for chunk in delivered.chunks(25) {
+            f.land(chunk).await;
+        }
+        let listed = f.crises(Some("TR"), now).await;
+        assert_eq!(listed.len(), 1, "{name}");
+        let c = &listed[0];
+        let total = c.signal_count;
+        assert!(total >= 247, "{name}: {total} signals");
+        assert_eq!(
+            c.signals.len(),
+            2 + 2 * STORED_SIGNALS_AT_EACH_END,
+            "{name}"
+        );
+        assert!(
+            !c.signals.iter().any(|s| s.item_id == report.identity()),
+            "{name}: the report is not in the record's sample"
+        );
+        let by_story = c
+            .responses
+            .iter()
+            .find(|r| r.response.item_id == post.identity())
+            .unwrap_or_else(|| panic!("{name}: the post answers by its story: {:#?}", c.responses));
+        assert!(
+            by_story
+                .response
+                .matched_by
+                .iter()
+                .any(|m| m.starts_with("story:")),
+            "{name}: {by_story:?}"
+        );
+
+        let stored = f.crisis_records().await;
+        let record = &stored[&format!("CRISIS#{}|META", c.id)];
+        let size = crate::store::table::item_size(record);
+        assert!(size < 100 * 1024, "{name}: the record is {size} bytes");
+
+        let detail = crisis_detail_at(f.table.as_ref(), &CrisisConfig::default(), &c.id, now)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            detail.signals.len(),
+            total,
+            "{name}: every signal when read alone"
+        );
+        assert_eq!(detail.signal_count, total, "{name}");
+        assert!(
+            detail
+                .signals
+                .iter()
+                .any(|s| s.item_id == report.identity()),
+            "{name}"
+        );
+        assert!(
+            detail
+                .signals
+                .is_sorted_by_key(|s| (s.at, s.item_id.clone())),
+            "{name}"
+        );
+        records.push(stored);
+    }
+    assert_eq!(records[0], records[1], "the same records in either order");
+}
