@@ -87,6 +87,22 @@ const INFLATE_RATIO_GUESS: usize = 5;
 /// The columns every read selects, in this order (see [`row_item`]).
 const ROW_COLUMNS: &str = "pk, sk, gsi1pk, gsi1sk, gsi2pk, gsi2sk, expires_at, item";
 
+/// The page size of a new file. Rows are stored in b-tree pages (`WITHOUT ROWID`), which keep
+/// at most about a quarter of a page of a row and put the rest in overflow pages of its own:
+/// with 4 KiB pages, a row over 1,002 bytes (an item's `CURRENT`, ~2 KB deflated, and about
+/// half its versions) took a second page, three quarters empty, and a second read. With 16
+/// KiB pages a row of up to 4,086 bytes stays whole in its leaf. An existing file keeps its
+/// size; `VACUUM` after `PRAGMA page_size` (or `VACUUM INTO`) rewrites one with another.
+const PAGE_BYTES: i64 = 16 * 1024;
+
+/// [`PAGE_BYTES`], or `PANTAU_SQLITE_PAGE_BYTES` for a measurement against another size.
+fn page_bytes() -> i64 {
+    std::env::var("PANTAU_SQLITE_PAGE_BYTES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(PAGE_BYTES)
+}
+
 /// Expired rows are deleted on open and after every this many writes (reads hide them anyway).
 const PURGE_EVERY_WRITES: u64 = 1000;
 
@@ -145,6 +161,8 @@ impl SqliteTable {
     /// Opens (creating when missing) the table in the SQLite file at `path`.
     pub fn open(path: &Path) -> Result<SqliteTable, TableError> {
         let opened = Connection::open(path).and_then(|conn| {
+            // Only a new file takes it (an existing one keeps its page size: see PAGE_BYTES).
+            conn.pragma_update(None, "page_size", page_bytes())?;
             // WAL lets readers in other processes (a `sqlite3` shell, a second `pantau`)
             // work while this one writes; NORMAL sync is durable enough with WAL.
             conn.query_row("PRAGMA journal_mode = WAL", [], |row| {
@@ -1245,6 +1263,71 @@ mod tests {
         assert!(sql.iter().all(|s| s.contains("WHERE")), "{sql:?}");
     }
 
+    /// Letters that deflate little (~4.7 bits each), as the stored form compresses: a linear
+    /// congruential generator's.
+    fn undeflatable_text(state: &mut u64, letters: usize) -> String {
+        (0..letters)
+            .map(|_| {
+                *state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
+                char::from(b'a' + (*state >> 59) as u8 % 26)
+            })
+            .collect()
+    }
+
+    /// A new file gets 16 KiB pages, where an item's `CURRENT` (~2 KB stored) stays whole in
+    /// its leaf: 4 KiB pages put it in two, the second three quarters empty. A file made with
+    /// 4 KiB pages keeps them and still reads and writes.
+    #[tokio::test]
+    async fn new_files_get_pages_that_hold_a_current_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        // Rows of ~2 KB as stored, as a deflated `CURRENT` is.
+        let rows = |t: SqliteTable| async move {
+            let mut state = 1u64;
+            for i in 0..300u64 {
+                let text = undeflatable_text(&mut state, 3300);
+                let record =
+                    item(json!({"pk": format!("ITEM#{i:04}"), "sk": "CURRENT", "t": text}));
+                t.put(record, Condition::None).await.unwrap();
+            }
+            let stat = |sql: &'static str| {
+                let t = t.clone();
+                async move {
+                    t.run("test", move |c| {
+                        c.query_row(sql, [], |r| r.get::<_, i64>(0))
+                            .map_err(sql_error("test"))
+                    })
+                    .await
+                    .unwrap()
+                }
+            };
+            let page = stat("PRAGMA page_size").await;
+            let pages = stat("PRAGMA page_count").await;
+            let got = t
+                .get(&Key::new("ITEM#0299", "CURRENT"))
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(got["t"].as_str().map(str::len), Some(3300));
+            (page, page * pages)
+        };
+        let (page, bytes) = rows(SqliteTable::open(&dir.path().join("new.sqlite")).unwrap()).await;
+        assert_eq!(page, PAGE_BYTES);
+
+        let old = dir.path().join("old.sqlite");
+        Connection::open(&old)
+            .unwrap()
+            .execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL;")
+            .unwrap();
+        let (old_page, old_bytes) = rows(SqliteTable::open(&old).unwrap()).await;
+        assert_eq!(old_page, 4096, "an existing file keeps its page size");
+        // 300 rows of ~2 KB: a 4 KiB page holds the first KB of one and an overflow page the
+        // rest of another; 16 KiB pages hold seven whole.
+        assert!(
+            bytes * 3 < old_bytes * 2,
+            "16 KiB pages: {bytes} bytes; 4 KiB: {old_bytes}"
+        );
+    }
+
     /// A file is read through a memory map; a bulk load (grouped commits) gets the larger page
     /// cache, and gives it back when it ends.
     #[tokio::test]
@@ -1337,17 +1420,8 @@ mod tests {
         })
         .await
         .unwrap();
-        // Text that does not deflate (the stored form compresses): a linear congruential
-        // generator's letters.
         let mut state = 1u64;
-        let mut text = || -> String {
-            (0..3000)
-                .map(|_| {
-                    state = state.wrapping_mul(6364136223846793005).wrapping_add(1);
-                    char::from(b'a' + (state >> 59) as u8 % 26)
-                })
-                .collect()
-        };
+        let mut text = || undeflatable_text(&mut state, 3000);
         for n in 0..200 {
             let row = item(json!({"pk": format!("p{n}"), "sk": "1", "text": text()}));
             t.put(row, Condition::None).await.unwrap();
