@@ -938,16 +938,24 @@ fn refresh(crisis: &mut Crisis, th: &CrisisThresholds) {
     }
 }
 
-/// The kind most signals report; ties go to the earliest.
+/// The kind most signals report; ties go to the kind reported first. One pass: a long crisis
+/// has thousands of signals, and this runs on each of them.
 fn most_common_kind(signals: &[Evidence]) -> CrisisKind {
-    let mut best = (0, CrisisKind::Other);
+    // (kind, count) in the order the kinds first appear.
+    let mut counts: Vec<(CrisisKind, usize)> = Vec::new();
     for s in signals {
-        let n = signals.iter().filter(|o| o.kind == s.kind).count();
-        if n > best.0 {
-            best = (n, s.kind);
+        match counts.iter_mut().find(|(kind, _)| *kind == s.kind) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((s.kind, 1)),
         }
     }
-    best.1
+    let mut best = (CrisisKind::Other, 0);
+    for (kind, n) in counts {
+        if n > best.1 {
+            best = (kind, n);
+        }
+    }
+    best.0
 }
 
 /// A crisis's id: from its country, group and the item of the signal that opened it.
@@ -1060,6 +1068,33 @@ mod tests {
             reason: String::new(),
             hazard_event_id: None,
         }
+    }
+
+    /// The kind most signals report, ties to the kind reported first, as the per-signal
+    /// count it replaced decided.
+    #[test]
+    fn the_most_common_kind_wins_and_ties_go_to_the_first_reported() {
+        let of = |kinds: &[CrisisKind]| {
+            let signals: Vec<Evidence> = kinds
+                .iter()
+                .enumerate()
+                .map(|(i, kind)| Evidence {
+                    kind: *kind,
+                    ..media(&format!("s{i}"), "2025-03-10T12:00:00Z", "x/a")
+                })
+                .collect();
+            most_common_kind(&signals)
+        };
+        use CrisisKind::{Flood, Other, Unrest, War};
+        assert_eq!(of(&[War, Flood, Flood]), Flood);
+        assert_eq!(of(&[Flood, Unrest, Unrest, Flood, War]), Flood);
+        assert_eq!(of(&[Unrest, Flood, Flood, Unrest]), Unrest);
+        assert_eq!(of(&[]), Other);
+        // Ten thousand signals, one pass.
+        let many: Vec<CrisisKind> = (0..10_000)
+            .map(|i| if i % 3 == 0 { War } else { Unrest })
+            .collect();
+        assert_eq!(of(&many), Unrest);
     }
 
     #[test]
