@@ -152,8 +152,15 @@ pub fn function_name(local_name: &str) -> String {
 /// alarms on, and `unhealthy_sources` the silent-sources alarm.
 pub const SCRAPE_METRICS: &[&str] = &["due", "fetched", "changed", "failed", "unhealthy_sources"];
 
-/// The metrics the reconcile line declares (issue 7's list; no alarm reads them).
-pub const RECONCILE_METRICS: &[&str] = &["new", "changed", "crises_opened", "responses_linked"];
+/// The metrics the reconcile line declares: issue 7's list, and `crisis_failures`, which the
+/// template alarms on.
+pub const RECONCILE_METRICS: &[&str] = &[
+    "new",
+    "changed",
+    "crises_opened",
+    "responses_linked",
+    "crisis_failures",
+];
 
 /// A scrape cycle's line: [`SCRAPE_METRICS`] declared, the other counts plain fields.
 pub fn scrape_cycle(function: &str, at: DateTime<Utc>, report: &CycleReport) -> MetricLine {
@@ -233,6 +240,7 @@ impl ReconcileTotals {
         items.skipped_lines += report.skipped_lines;
         items.crises_opened += report.crises_opened;
         items.responses_linked += report.responses_linked;
+        items.crisis_failures += report.crisis_failures;
     }
 }
 
@@ -244,6 +252,7 @@ pub fn reconcile_batch(function: &str, at: DateTime<Utc>, totals: &ReconcileTota
         .count("changed", items.changed)
         .count("crises_opened", items.crises_opened)
         .count("responses_linked", items.responses_linked)
+        .count("crisis_failures", items.crisis_failures)
         .field_count("objects", totals.objects)
         .field_count("failures", totals.failures)
         .field_count("unchanged", items.unchanged)
@@ -455,12 +464,14 @@ mod tests {
                 skipped_lines: 1,
                 crises_opened: 3,
                 responses_linked: 4,
+                crisis_failures: 6,
             },
         };
         let line = reconcile_batch("reconcile", at(), &totals).to_json();
         let values = validate_emf(&line.to_string());
         assert_eq!(declared(&line), RECONCILE_METRICS);
-        assert_eq!(values.len(), 4);
+        assert_eq!(values.len(), 5);
+        assert_eq!(values["crisis_failures"], json!(6.0));
         assert_eq!(values["new"], json!(5.0));
         assert_eq!(values["changed"], json!(1.0));
         assert_eq!(values["crises_opened"], json!(3.0));
@@ -531,6 +542,7 @@ mod tests {
             unchanged: 3,
             stale: 4,
             skipped_lines: 5,
+            crisis_failures: 7,
             ..Default::default()
         };
         reconcile.record(Some(&one));
@@ -545,6 +557,7 @@ mod tests {
                 unchanged: 6,
                 stale: 8,
                 skipped_lines: 10,
+                crisis_failures: 14,
                 ..Default::default()
             }
         );

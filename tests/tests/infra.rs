@@ -271,6 +271,9 @@ fn alarms_read_metrics_the_code_emits_and_notify_the_topic() {
     let resources = template["Resources"].as_object().unwrap();
     let scrape_line = metrics::scrape_cycle("scrape", chrono::Utc::now(), &Default::default());
     let scrape_metrics = emf_metric_names(&scrape_line.to_json());
+    let reconcile_line =
+        metrics::reconcile_batch("reconcile", chrono::Utc::now(), &Default::default());
+    let reconcile_metrics = emf_metric_names(&reconcile_line.to_json());
 
     // (metric, dimensions) of every Pantau metric an alarm reads, directly or in metric math.
     let mut read = Vec::new();
@@ -296,19 +299,26 @@ fn alarms_read_metrics_the_code_emits_and_notify_the_topic() {
         }
     }
     assert!(
-        read.len() >= 3,
-        "failure rate (failed, due) and silent sources"
+        read.len() >= 4,
+        "failure rate (failed, due), silent sources, crisis feed failures"
     );
     for (alarm, metric, dimensions) in read {
         let metric = metric.as_str().unwrap();
-        assert!(
-            scrape_metrics.contains(metric),
-            "{alarm} reads {metric}, which the scrape does not emit ({scrape_metrics:?})"
-        );
+        // Each metric from the function that emits it, under that function's name.
+        let function = if scrape_metrics.contains(metric) {
+            "ScrapeFunction"
+        } else {
+            assert!(
+                reconcile_metrics.contains(metric),
+                "{alarm} reads {metric}, which neither scrape ({scrape_metrics:?}) nor \
+                 reconcile ({reconcile_metrics:?}) emits"
+            );
+            "ReconcileFunction"
+        };
         assert_eq!(
             dimensions,
-            &serde_json::json!([{"Name": FUNCTION_DIMENSION, "Value": {"Ref": "ScrapeFunction"}}]),
-            "{alarm}: the dimension the scrape emits is its function's name"
+            &serde_json::json!([{"Name": FUNCTION_DIMENSION, "Value": {"Ref": function}}]),
+            "{alarm}: the dimension the function emits is its name"
         );
     }
 

@@ -820,3 +820,28 @@ async fn a_long_crisis_keeps_a_bounded_record_and_every_signal() {
     }
     assert_eq!(records[0], records[1], "the same records in either order");
 }
+
+/// (k) The crisis stage refuses a signal for good (here its crisis's record is unreadable):
+/// the item is stored all the same, and the report counts the failure, which operators are
+/// alarmed on (`crisis_failures`), instead of only a log line.
+#[tokio::test]
+async fn a_signal_the_crisis_stage_refuses_is_stored_and_counted() {
+    let f = fixture();
+    let items = timelines::turkiye_earthquake();
+    let landed = f.land_each(&items[..2]).await;
+    assert_eq!((landed.crises_opened, landed.crisis_failures), (1, 0));
+    let crisis = f.crises(Some("TR"), at("2023-02-08T00:00:00Z")).await[0]
+        .id
+        .clone();
+    let mut broken = Item::new();
+    broken.insert(table::PK.into(), Value::String(schema::crisis_pk(&crisis)));
+    broken.insert(table::SK.into(), Value::String(schema::META.into()));
+    broken.insert("signals".into(), Value::String("not a list".into()));
+    f.table
+        .put(broken, crate::store::Condition::None)
+        .await
+        .unwrap();
+
+    let report = f.land(&items[2..3]).await;
+    assert_eq!((report.new, report.crisis_failures), (1, 1), "{report:?}");
+}

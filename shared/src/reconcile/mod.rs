@@ -153,6 +153,10 @@ pub struct ReconcileReport {
     pub crises_opened: usize,
     /// Official items newly linked to a crisis as responses.
     pub responses_linked: usize,
+    /// Items the crisis stage refused for good (not retryable): stored, logged, but missing
+    /// from their crisis. Operators are alarmed (`CrisisFeedFailuresAlarm`).
+    #[serde(default)]
+    pub crisis_failures: usize,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -376,6 +380,7 @@ impl Reconciler {
                 if e.is_retryable() {
                     retryable = Some(e);
                 } else {
+                    report.crisis_failures += 1;
                     tracing::error!(key = %items_key, error = %e, "item not fed to crises");
                 }
             }
