@@ -399,19 +399,8 @@ pub(crate) async fn with_all_signals(
         &mut entries,
     )
     .await?;
-    let mut latest: BTreeMap<&str, &Evidence> = BTreeMap::new();
-    for e in entries.values() {
-        let kept = latest.entry(&e.item_id).or_insert(e);
-        if e.at > kept.at {
-            *kept = e;
-        }
-    }
-    let mut signals: Vec<Evidence> = latest
-        .into_values()
-        .filter(|e| first <= e.at && e.at <= last)
-        .cloned()
-        .collect();
-    sort_signals(&mut signals);
+    let mut signals = one_per_item(entries.values());
+    signals.retain(|e| first <= e.at && e.at <= last);
     // Should another reconciler have added a signal since the record was read, this is the
     // newer set, and a write conditioned on the record's `rev` is refused anyway.
     crisis.signal_count = signals.len();
@@ -740,14 +729,20 @@ async fn listed_crisis_ids(
 /// The group's signals as a set, oldest first: the entries read with `signal` in place of
 /// its item's (older versions), one per item (the latest, should two versions be stored).
 fn signals_with(entries: &Entries, signal: &Evidence) -> Vec<Evidence> {
+    let others = entries.values().filter(|e| e.item_id != signal.item_id);
+    one_per_item(others.chain([signal]))
+}
+
+/// `signals` oldest first, one per item: the latest, should two versions be stored.
+fn one_per_item<'a>(signals: impl Iterator<Item = &'a Evidence>) -> Vec<Evidence> {
     let mut latest: BTreeMap<&str, &Evidence> = BTreeMap::new();
-    for e in entries.values().filter(|e| e.item_id != signal.item_id) {
+    for e in signals {
         let kept = latest.entry(&e.item_id).or_insert(e);
         if e.at > kept.at {
             *kept = e;
         }
     }
-    let mut signals: Vec<Evidence> = latest.into_values().chain([signal]).cloned().collect();
+    let mut signals: Vec<Evidence> = latest.into_values().cloned().collect();
     sort_signals(&mut signals);
     signals
 }

@@ -809,6 +809,7 @@ fn cache_spilled(conn: &Connection, reset: bool) -> i64 {
         0
     }
 }
+
 fn immediate<'c>(
     conn: &'c mut Connection,
     op: &'static str,
@@ -1413,9 +1414,10 @@ mod tests {
         let path = dir.path().join("table.sqlite");
         let t = SqliteTable::open(&path).unwrap();
         t.group_commits(1_000_000).await.unwrap();
-        // A cache of 20 pages (80 KB) for a group of 200 writes of ~3 KB each.
+        // A cache of 10 pages (160 KB at 16 KiB) for a group of 200 writes of ~1.8 KB each
+        // as stored (~360 KB).
         t.run("test", |conn| {
-            conn.pragma_update(None, "cache_size", 20)
+            conn.pragma_update(None, "cache_size", 10)
                 .map_err(sql_error("test"))
         })
         .await
