@@ -618,6 +618,17 @@ fn query_set(
         &mut |_| "/reports/response-latency?days=90".into(),
         few,
     );
+    // Last, so the missions drawn above stay those of earlier runs' tables.
+    many(
+        "mission feed, random, role=official".into(),
+        &mut |r| {
+            format!(
+                "/missions/{}/items?role=official",
+                missions[r.usize(..missions.len())]
+            )
+        },
+        n,
+    );
     kinds
 }
 

@@ -6,6 +6,13 @@
 //! index costs it nothing) and `expires_at`. Text compares with SQLite's BINARY collation,
 //! which on UTF-8 is byte order, the order DynamoDB sorts string keys in.
 //!
+//! **The GSI indexes hold whole rows.** DynamoDB stores a copy of each item in an index that
+//! projects `ALL` (the template's), so a page of a mission's or a country's items is one read
+//! of adjacent entries. Pointer indexes here made it 50 lookups at random places in the file:
+//! from a cold page cache at a million items, a feed took 8-9 ms at the median and up to 46 ms.
+//! Both GSI indexes therefore carry every column (covering indexes), at ~20% more file each.
+//! See docs/performance.md.
+//!
 //! **Stored form.** The `item` column holds the rest of the item (see [`encode`]): the
 //! attributes already in columns are not repeated, and a rest of [`COMPRESS_FROM_BYTES`] or
 //! more is deflated when that saves space. Reads put the item back together, so callers see
@@ -28,7 +35,7 @@
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use rusqlite::config::DbConfig;
@@ -41,6 +48,8 @@ use super::table::{
     SortKeyRange, TTL, Table, TableError, TransactOp, Update, WriteOp, rules,
 };
 
+/// The table and its indexes. An index whose definition here changed is rebuilt on open
+/// ([`drop_changed_indexes`]): the statements must stay one per line-ending `;`.
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
     pk         TEXT NOT NULL,
@@ -53,16 +62,9 @@ CREATE TABLE IF NOT EXISTS items (
     item       TEXT NOT NULL,
     PRIMARY KEY (pk, sk)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk) WHERE gsi1pk IS NOT NULL;
-CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk) WHERE gsi2pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi1 ON items (gsi1pk, gsi1sk, pk, sk, gsi2pk, gsi2sk, expires_at, item) WHERE gsi1pk IS NOT NULL;
+CREATE INDEX IF NOT EXISTS items_gsi2 ON items (gsi2pk, gsi2sk, pk, sk, gsi1pk, gsi1sk, expires_at, item) WHERE gsi2pk IS NOT NULL;
 CREATE INDEX IF NOT EXISTS items_expiry ON items (expires_at) WHERE expires_at IS NOT NULL;
-";
-
-/// Files written before the GSI indexes were partial held an entry for every row in both;
-/// they are rebuilt partial on open (once).
-const UNPARTIAL_INDEXES: &str = "
-SELECT name FROM sqlite_master
- WHERE type = 'index' AND name IN ('items_gsi1', 'items_gsi2') AND sql NOT LIKE '%WHERE%'
 ";
 
 /// The stored rest of an item is deflated from this size up (smaller JSON barely shrinks).
@@ -209,8 +211,15 @@ impl SqliteTable {
         conn.query_row(&format!("PRAGMA mmap_size = {MMAP_BYTES}"), [], |_| Ok(()))
             .optional()
             .map_err(sql_error("open"))?;
-        drop_unpartial_indexes(&conn).map_err(sql_error("open"))?;
+        let changed = drop_changed_indexes(&conn).map_err(sql_error("open"))?;
+        if !changed.is_empty() {
+            tracing::info!(indexes = ?changed, "sqlite: rebuilding indexes whose definition changed (once)");
+        }
+        let started = Instant::now();
         conn.execute_batch(SCHEMA).map_err(sql_error("open"))?;
+        if !changed.is_empty() {
+            tracing::info!(indexes = ?changed, seconds = started.elapsed().as_secs_f64(), "sqlite: indexes rebuilt");
+        }
         purge_expired(&conn, rules::now()).map_err(sql_error("open"))?;
         Ok(SqliteTable {
             inner: Arc::new(Inner {
@@ -453,16 +462,33 @@ impl Drop for Savepoint<'_> {
     }
 }
 
-fn drop_unpartial_indexes(conn: &Connection) -> rusqlite::Result<()> {
-    let names: Vec<String> = conn
-        .prepare(UNPARTIAL_INDEXES)?
-        .query_map([], |row| row.get(0))?
-        .collect::<Result<_, _>>()?;
-    for name in names {
-        // Names come from the fixed list in the query above.
-        conn.execute_batch(&format!("DROP INDEX {name}"))?;
+/// Drops every index of [`SCHEMA`] whose definition in the file differs from the schema's
+/// (the `SCHEMA` batch then builds it anew), and says which. Files from before the GSI
+/// indexes were partial, and before `items_gsi1` covered its rows, are rebuilt once this way;
+/// on a file of a million items that takes a minute or more.
+fn drop_changed_indexes(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+    let mut changed = Vec::new();
+    for statement in SCHEMA.split(';').map(str::trim) {
+        let Some(rest) = statement.strip_prefix("CREATE INDEX IF NOT EXISTS ") else {
+            continue;
+        };
+        let name = rest.split_whitespace().next().unwrap_or_default();
+        // SQLite keeps the statement as written, without its `IF NOT EXISTS`.
+        let wanted = format!("CREATE INDEX {rest}");
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?1",
+                params![name],
+                |row| row.get(0),
+            )
+            .optional()?;
+        if stored.is_some_and(|sql| sql != wanted) {
+            // The name comes from SCHEMA, never from the file.
+            conn.execute_batch(&format!("DROP INDEX IF EXISTS {name}"))?;
+            changed.push(name.to_owned());
+        }
     }
-    Ok(())
+    Ok(changed)
 }
 
 fn purge_expired(conn: &Connection, now: i64) -> rusqlite::Result<usize> {
@@ -1231,37 +1257,77 @@ mod tests {
         assert_eq!(page.items[0], item(old));
     }
 
-    /// A file whose GSI indexes held every row gets them rebuilt partial, and queries use them.
+    /// A file whose GSI indexes held every row gets them rebuilt partial, one whose GSI1 was a
+    /// pointer index gets it rebuilt covering, and queries use them and read the same rows.
     #[tokio::test]
-    async fn full_gsi_indexes_are_rebuilt_partial() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("table.sqlite");
-        {
-            let c = Connection::open(&path).unwrap();
-            c.execute_batch(
-                &SCHEMA
-                    .replace(" WHERE gsi1pk IS NOT NULL", "")
-                    .replace(" WHERE gsi2pk IS NOT NULL", ""),
-            )
-            .unwrap();
+    async fn indexes_of_an_older_definition_are_rebuilt() {
+        let old_schemas = [
+            SCHEMA
+                .replace(" WHERE gsi1pk IS NOT NULL", "")
+                .replace(" WHERE gsi2pk IS NOT NULL", ""),
+            SCHEMA
+                .replace(", gsi2pk, gsi2sk, expires_at, item)", ")")
+                .replace(", gsi1pk, gsi1sk, expires_at, item)", ")"),
+        ];
+        for old_schema in old_schemas {
+            assert_ne!(old_schema, SCHEMA);
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("table.sqlite");
+            {
+                let t = SqliteTable::open(&path).unwrap();
+                t.run("test", move |c| {
+                    c.execute_batch("DROP INDEX items_gsi1; DROP INDEX items_gsi2;")
+                        .and_then(|()| c.execute_batch(&old_schema))
+                        .map_err(sql_error("test"))
+                })
+                .await
+                .unwrap();
+                for i in 0..3 {
+                    let record = json!({"pk": format!("p{i}"), "sk": "s", "gsi1pk": "G",
+                        "gsi1sk": format!("{i}"), "gsi2pk": "H", "gsi2sk": "x", "body": "b".repeat(300)});
+                    t.put(item(record), Condition::None).await.unwrap();
+                }
+            }
+            let t = SqliteTable::open(&path).unwrap();
+            let sql: Vec<String> = t
+                .run("test", |c| {
+                    let mut stmt = c
+                        .prepare("SELECT sql FROM sqlite_master WHERE name IN ('items_gsi1', 'items_gsi2') ORDER BY name")
+                        .map_err(sql_error("test"))?;
+                    let rows = stmt
+                        .query_map([], |r| r.get::<_, String>(0))
+                        .map_err(sql_error("test"))?;
+                    Ok(rows.filter_map(Result::ok).collect())
+                })
+                .await
+                .unwrap();
+            assert_eq!(sql.len(), 2);
+            assert!(sql.iter().all(|s| s.contains("WHERE")), "{sql:?}");
+            assert!(
+                sql.iter().all(|s| s.contains("expires_at, item)")),
+                "{sql:?}"
+            );
+            let page = t
+                .query(Query::partition(Index::Gsi1, "G").backward())
+                .await
+                .unwrap();
+            let sks: Vec<&str> = page
+                .items
+                .iter()
+                .map(|i| i["gsi1sk"].as_str().unwrap())
+                .collect();
+            assert_eq!(sks, ["2", "1", "0"]);
+            assert_eq!(page.items[0]["body"], json!("b".repeat(300)));
+            let page = t.query(Query::partition(Index::Gsi2, "H")).await.unwrap();
+            assert_eq!(page.items.len(), 3);
+            // Opening again rebuilds nothing.
+            let again = t
+                .run("test", |c| {
+                    drop_changed_indexes(c).map_err(sql_error("test"))
+                })
+                .await;
+            assert_eq!(again.unwrap(), Vec::<String>::new());
         }
-        let t = SqliteTable::open(&path).unwrap();
-        let sql: Vec<String> = t
-            .run("test", |c| {
-                let mut stmt = c
-                    .prepare(
-                        "SELECT sql FROM sqlite_master WHERE name IN ('items_gsi1', 'items_gsi2')",
-                    )
-                    .map_err(sql_error("test"))?;
-                let rows = stmt
-                    .query_map([], |r| r.get::<_, String>(0))
-                    .map_err(sql_error("test"))?;
-                Ok(rows.filter_map(Result::ok).collect())
-            })
-            .await
-            .unwrap();
-        assert_eq!(sql.len(), 2);
-        assert!(sql.iter().all(|s| s.contains("WHERE")), "{sql:?}");
     }
 
     /// Letters that deflate little (~4.7 bits each), as the stored form compresses: a linear
@@ -1476,9 +1542,15 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn gsi_query_uses_the_index() {
+    async fn gsi_queries_read_their_covering_index() {
+        for (index, name) in [(Index::Gsi1, "items_gsi1"), (Index::Gsi2, "items_gsi2")] {
+            gsi_query_reads(index, name).await;
+        }
+    }
+
+    async fn gsi_query_reads(index: Index, name: &str) {
         let t = SqliteTable::in_memory().unwrap();
-        let q = Query::partition(Index::Gsi1, "p").limit(10);
+        let q = Query::partition(index, "p").limit(10);
         let (sql, _) = query_sql(&q, None, 0);
         let plan: Vec<String> = t
             .run("test", move |c| {
@@ -1492,8 +1564,10 @@ mod tests {
             })
             .await
             .unwrap();
+        // Covering: the rows come from the index, not from 50 lookups in the table.
         assert!(
-            plan.iter().any(|l| l.contains("items_gsi1")),
+            plan.iter()
+                .any(|l| l.contains(&format!("COVERING INDEX {name}"))),
             "plan: {plan:?}"
         );
         assert!(
