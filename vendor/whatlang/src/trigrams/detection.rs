@@ -149,7 +149,9 @@ impl ProfileIndex {
     }
 
     /// `calculate_distance` for every profile of the list, in its order.
-    fn distances(&self, text_trigrams: &HashMap<Trigram, u32>) -> Vec<u32> {
+    /// Each profile's distance to the text whose trigrams, with their ranks, are `text_trigrams`
+    /// (each trigram once, in any order).
+    fn distances(&self, text_trigrams: &[(Trigram, u32)]) -> Vec<u32> {
         // Unmatched, every trigram of a profile is MAX_TRIGRAM_DISTANCE away; a match at text
         // position n and profile rank i is |n - i| away instead (which may be more).
         let mut totals: Vec<i64> = self
@@ -157,8 +159,8 @@ impl ProfileIndex {
             .iter()
             .map(|len| i64::from(*len) * i64::from(MAX_TRIGRAM_DISTANCE))
             .collect();
-        for (trigram, &n) in text_trigrams {
-            let Some(ranks) = self.ranks.get(trigram) else {
+        for &(trigram, n) in text_trigrams {
+            let Some(ranks) = self.ranks.get(&trigram) else {
                 continue;
             };
             for &(place, rank) in ranks {
@@ -256,9 +258,10 @@ mod tests {
                 let TrigramsWithPositions {
                     trigram_positions, ..
                 } = get_trigrams_with_positions(&Text::new(&text).lowercase());
+                let as_map: HashMap<Trigram, u32> = trigram_positions.iter().copied().collect();
                 let upstream: Vec<u32> = list
                     .iter()
-                    .map(|(_, profile)| calculate_distance(profile, &trigram_positions))
+                    .map(|(_, profile)| calculate_distance(profile, &as_map))
                     .collect();
                 assert_eq!(index.distances(&trigram_positions), upstream, "{text:?}");
             }

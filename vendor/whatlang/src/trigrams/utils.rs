@@ -7,7 +7,10 @@ use crate::utils::is_stop_char;
 
 pub struct TrigramsWithPositions {
     pub(crate) _total_trigrams: u32,
-    pub(crate) trigram_positions: HashMap<Trigram, u32>,
+    /// Pantau's change (see PANTAU.md): a list, not a map. The only reader goes through every
+    /// trigram once (the distances are sums, whatever the order), so filling a second hash map
+    /// was work for nothing.
+    pub(crate) trigram_positions: Vec<(Trigram, u32)>,
 }
 
 #[inline]
@@ -23,12 +26,42 @@ pub fn get_trigrams_with_positions(text: &LowercaseText) -> TrigramsWithPosition
     }
 }
 
+/// The text's most frequent trigrams (at most `TEXT_TRIGRAMS_SIZE`), each with its rank:
+/// by number of occurrences, then by trigram, both descending.
+///
+/// Pantau's change (see PANTAU.md): upstream sorts `(count, trigram)` tuples, comparing four
+/// fields one after another; here each pair is packed into one integer that orders the same
+/// way (count in the high bits, then the three characters' code points, which is how the
+/// derived `Ord` of `Trigram` compares them). The keys are distinct, so the order, and with
+/// it every rank, is the one upstream's sort gives.
 #[inline]
-#[allow(clippy::unnecessary_sort_by)]
 fn trigram_occurances_to_positions(
     trigram_occurances: HashMap<Trigram, u32>,
-) -> HashMap<Trigram, u32> {
-    // Sort in descending order by number of occurrences and trigrams
+) -> Vec<(Trigram, u32)> {
+    let mut by_key: Vec<(u128, Trigram)> = trigram_occurances
+        .into_iter()
+        .map(|(trigram, count)| (sort_key(count, trigram), trigram))
+        .collect();
+    by_key.sort_unstable_by(|a, b| b.0.cmp(&a.0));
+
+    by_key
+        .into_iter()
+        .take(TEXT_TRIGRAMS_SIZE) // we're interested only in the first 600 (2 * MAX_TRIGRAM_DISTANCE)
+        .enumerate()
+        .map(|(i, (_, trigram))| (trigram, i as u32))
+        .collect()
+}
+
+/// `(count, trigram)` as one integer with the same order as the tuple's.
+#[inline]
+fn sort_key(count: u32, Trigram(a, b, c): Trigram) -> u128 {
+    (u128::from(count) << 96) | (u128::from(a) << 64) | (u128::from(b) << 32) | u128::from(c)
+}
+
+/// Upstream's ranking, the reference for `trigram_occurances_to_positions`.
+#[cfg(test)]
+#[allow(clippy::unnecessary_sort_by)]
+fn upstream_positions(trigram_occurances: HashMap<Trigram, u32>) -> Vec<(Trigram, u32)> {
     let mut count_vec: Vec<_> = trigram_occurances
         .into_iter()
         .map(|(trigram, count)| (count, trigram))
@@ -37,7 +70,7 @@ fn trigram_occurances_to_positions(
 
     count_vec
         .into_iter()
-        .take(TEXT_TRIGRAMS_SIZE) // we're interested only in the first 600 (2 * MAX_TRIGRAM_DISTANCE)
+        .take(TEXT_TRIGRAMS_SIZE)
         .enumerate()
         .map(|(i, (_, trigram))| (trigram, i as u32))
         .collect()
@@ -179,8 +212,40 @@ mod tests {
             trigram_positions,
         } = get_trigrams_with_positions(&lowercase_text);
 
-        assert_eq!(trigram_positions[&Trigram('a', 'a', 'a')], 0);
-        assert_eq!(trigram_positions[&Trigram('b', 'b', 'b')], 1);
+        let position = |trigram| {
+            trigram_positions
+                .iter()
+                .find(|(t, _)| *t == trigram)
+                .map(|(_, at)| *at)
+        };
+        assert_eq!(position(Trigram('a', 'a', 'a')), Some(0));
+        assert_eq!(position(Trigram('b', 'b', 'b')), Some(1));
         assert_eq!(_total_trigrams, 11);
+    }
+
+    #[test]
+    fn positions_equal_upstream_ones() {
+        // Ties in count (ordered by trigram), non-ASCII letters, and more than
+        // TEXT_TRIGRAMS_SIZE distinct trigrams (the cut must fall at the same place).
+        let mut long = String::new();
+        for i in 0..2_000u32 {
+            let a = char::from_u32(0x61 + i % 26).unwrap();
+            let b = char::from_u32(0xe0 + (i / 26) % 30).unwrap();
+            long.push(a);
+            long.push(b);
+            long.push(if i % 7 == 0 { ' ' } else { 'ж' });
+        }
+        for text in [
+            "xaaaaabbbb    d",
+            "The quick brown fox jumps over the lazy dog, the end.",
+            "Banjir Kelantan: 312 pekerja Indonesia dipindahkan ke PPS di Tumpat dan Pasir Mas",
+            "Ärger über Öl, Straße und Maß; ça va, señor? Ёжик в тумане",
+            &long,
+        ] {
+            let lowercase_text = LowercaseText::new(text);
+            let ours = trigram_occurances_to_positions(count(&lowercase_text).trigram_occurances);
+            let upstream = upstream_positions(count(&lowercase_text).trigram_occurances);
+            assert_eq!(ours, upstream, "{text:?}");
+        }
     }
 }
