@@ -49,7 +49,7 @@ use super::table::{
 };
 
 /// The table and its indexes. An index whose definition here changed is rebuilt on open
-/// ([`drop_changed_indexes`]): the statements must stay one per line-ending `;`.
+/// ([`drop_changed_indexes`], which reads the statements back by splitting at `;`).
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS items (
     pk         TEXT NOT NULL,
@@ -464,8 +464,8 @@ impl Drop for Savepoint<'_> {
 
 /// Drops every index of [`SCHEMA`] whose definition in the file differs from the schema's
 /// (the `SCHEMA` batch then builds it anew), and says which. Files from before the GSI
-/// indexes were partial, and before `items_gsi1` covered its rows, are rebuilt once this way;
-/// on a file of a million items that takes a minute or more.
+/// indexes were partial, and from before they covered their rows, are rebuilt once this way;
+/// on a file of a million items that takes a minute or two.
 fn drop_changed_indexes(conn: &Connection) -> rusqlite::Result<Vec<String>> {
     let mut changed = Vec::new();
     for statement in SCHEMA.split(';').map(str::trim) {
