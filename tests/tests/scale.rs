@@ -1289,18 +1289,24 @@ fn render(r: &Report) -> String {
     out.push('\n');
     out.push_str(&rule);
     out.push('\n');
+    // Rows by position in the query set (a name may differ between checkpoints: the busiest
+    // mission is another one later). A query added to the set since a checkpoint was measured
+    // has no cell there.
     let mut rows: BTreeMap<usize, (String, Vec<String>)> = BTreeMap::new();
-    for c in checkpoints {
+    for (column, c) in checkpoints.iter().enumerate() {
         for (i, q) in c.queries.iter().enumerate() {
-            let row = rows
-                .entry(i)
-                .or_insert_with(|| (q.name.clone(), Vec::new()));
-            row.1.push(format!(
+            let row = rows.entry(i).or_insert_with(|| {
+                (
+                    q.name.clone(),
+                    vec!["not measured".into(); checkpoints.len()],
+                )
+            });
+            row.1[column] = format!(
                 "{} / {} ({:.0})",
                 ms(q.p50),
                 ms(q.p99),
                 q.table_requests_per_call
-            ));
+            );
         }
     }
     for (_, (name, cells)) in rows {
